@@ -1,0 +1,276 @@
+package arm
+
+import (
+	"strings"
+)
+
+// ResourceID is a parsed ARM resource id. Segments keep the casing they were
+// written with; comparisons go through Key, which ARM treats case-insensitively.
+//
+// Shapes:
+//
+//	/                                              tenant root (all fields empty)
+//	/subscriptions/{s}                             a subscription
+//	/subscriptions/{s}/resourceGroups/{rg}         a resource group
+//	/subscriptions/{s}/providers/{ns}              a provider registration (Namespace set, no Types)
+//	{scope}/providers/{ns}/{t1}/{n1}[/{t2}/{n2}…]  a resource under a tenant, subscription or group scope
+//	{resource}/providers/{ns}/{t}/{n}              an extension resource (Scope is the resource)
+type ResourceID struct {
+	// Scope is set for extension resources: the resource they extend.
+	Scope         *ResourceID
+	Subscription  string
+	ResourceGroup string
+	Namespace     string
+	Types         []string
+	Names         []string
+}
+
+// Path is a request path split into the resource it names and an optional
+// trailing segment: a collection ("…/clusters/c/managedPrivateEndpoints") or an
+// action ("…/clusters/c/managedPrivateEndpointsCheckNameAvailability").
+type Path struct {
+	ID   ResourceID
+	Tail string
+}
+
+// ParsePath splits an ARM request path. It is purely syntactic: whether the
+// tail is a collection or an action is for the caller, who knows the types.
+// Keywords (subscriptions, resourceGroups, providers) match case-insensitively.
+func ParsePath(p string) (Path, *Error) {
+	segs := splitPath(p)
+	var out Path
+	id := &out.ID
+	i := 0
+	bad := func() (Path, *Error) {
+		return Path{}, Errorf(CodeInvalidResourceID, "The resource path '%s' is not a valid Azure Resource Manager path.", p)
+	}
+	if len(segs) == 0 {
+		return out, nil
+	}
+	if strings.EqualFold(segs[0], "subscriptions") {
+		if len(segs) == 1 {
+			out.Tail = segs[0]
+			return out, nil
+		}
+		id.Subscription = segs[1]
+		i = 2
+		if i < len(segs) && strings.EqualFold(segs[i], "resourceGroups") {
+			if i+1 >= len(segs) {
+				out.Tail = segs[i]
+				return out, nil
+			}
+			id.ResourceGroup = segs[i+1]
+			i += 2
+		}
+	}
+	for i < len(segs) {
+		if !strings.EqualFold(segs[i], "providers") {
+			// A trailing non-provider segment directly under a scope:
+			// /subscriptions/{s}/resources, /subscriptions/{s}/locations, ...
+			if i == len(segs)-1 && id.Namespace == "" {
+				out.Tail = segs[i]
+				return out, nil
+			}
+			if id.Namespace == "" {
+				return bad()
+			}
+			// Inside a provider: pairs of type/name, maybe a trailing type.
+			if i == len(segs)-1 {
+				out.Tail = segs[i]
+				return out, nil
+			}
+			id.Types = append(id.Types, segs[i])
+			id.Names = append(id.Names, segs[i+1])
+			i += 2
+			continue
+		}
+		// "providers": begins a namespace, possibly an extension of the resource so far.
+		if i == len(segs)-1 {
+			out.Tail = segs[i]
+			return out, nil
+		}
+		if id.Namespace != "" {
+			if len(id.Types) == 0 {
+				return bad()
+			}
+			scope := *id
+			*id = ResourceID{Scope: &scope}
+		}
+		id.Namespace = segs[i+1]
+		i += 2
+	}
+	return out, nil
+}
+
+// ParseResourceID parses a full id that must name a resource, not a collection.
+func ParseResourceID(s string) (ResourceID, *Error) {
+	p, err := ParsePath(s)
+	if err != nil {
+		return ResourceID{}, err
+	}
+	if p.Tail != "" || !strings.HasPrefix(s, "/") {
+		return ResourceID{}, Errorf(CodeInvalidResourceID, "The resource id '%s' is not a valid Azure Resource Manager resource id.", s)
+	}
+	return p.ID, nil
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+// IsRoot reports whether id is the tenant root.
+func (id ResourceID) IsRoot() bool {
+	return id.Scope == nil && id.Subscription == "" && id.Namespace == ""
+}
+
+// IsSubscription reports whether id names a subscription.
+func (id ResourceID) IsSubscription() bool {
+	return id.Scope == nil && id.Subscription != "" && id.ResourceGroup == "" && id.Namespace == ""
+}
+
+// IsResourceGroup reports whether id names a resource group.
+func (id ResourceID) IsResourceGroup() bool {
+	return id.Scope == nil && id.ResourceGroup != "" && id.Namespace == ""
+}
+
+// IsProvider reports whether id names a provider registration (/subscriptions/{s}/providers/{ns}).
+func (id ResourceID) IsProvider() bool {
+	return id.Scope == nil && id.Namespace != "" && len(id.Types) == 0
+}
+
+// Root returns the outermost scope of an extension chain (id itself when it is no extension).
+func (id ResourceID) Root() ResourceID {
+	for id.Scope != nil {
+		id = *id.Scope
+	}
+	return id
+}
+
+// SubscriptionID returns the subscription the id lives in, following extension scopes.
+func (id ResourceID) SubscriptionID() string { return id.Root().Subscription }
+
+// ResourceGroupName returns the resource group the id lives in, following extension scopes.
+func (id ResourceID) ResourceGroupName() string { return id.Root().ResourceGroup }
+
+// Type is the full resource type: "Microsoft.Kusto/clusters/managedPrivateEndpoints",
+// or Microsoft.Resources/{subscriptions,resourceGroups,providers} for ARM's own.
+func (id ResourceID) Type() string {
+	switch {
+	case id.IsSubscription():
+		return "Microsoft.Resources/subscriptions"
+	case id.IsResourceGroup():
+		return "Microsoft.Resources/resourceGroups"
+	case id.IsProvider():
+		return "Microsoft.Resources/providers"
+	case id.Namespace == "":
+		return ""
+	}
+	return id.Namespace + "/" + strings.Join(id.Types, "/")
+}
+
+// TypeKey is the lower-cased Type, for lookups.
+func (id ResourceID) TypeKey() string { return strings.ToLower(id.Type()) }
+
+// Name is the last name segment.
+func (id ResourceID) Name() string {
+	switch {
+	case len(id.Names) > 0:
+		return id.Names[len(id.Names)-1]
+	case id.IsProvider():
+		return id.Namespace
+	case id.ResourceGroup != "":
+		return id.ResourceGroup
+	}
+	return id.Subscription
+}
+
+// Parent is the id one level up: the parent resource of a child, the scope of
+// a top-level resource, the subscription of a group.
+func (id ResourceID) Parent() ResourceID {
+	switch {
+	case len(id.Types) > 1:
+		p := id
+		p.Types = id.Types[:len(id.Types)-1:len(id.Types)-1]
+		p.Names = id.Names[:len(id.Names)-1 : len(id.Names)-1]
+		return p
+	case len(id.Types) == 1 && id.Scope != nil:
+		return *id.Scope
+	case len(id.Types) == 1 || id.IsProvider():
+		return ResourceID{Subscription: id.Subscription, ResourceGroup: id.ResourceGroup}
+	case id.IsResourceGroup():
+		return ResourceID{Subscription: id.Subscription}
+	}
+	return ResourceID{}
+}
+
+// Child returns the id of a child resource of this one. For a scope (tenant,
+// subscription or group) the namespace must be given in typ ("Microsoft.Kusto/clusters").
+func (id ResourceID) Child(typ, name string) ResourceID {
+	c := id
+	if len(id.Types) == 0 && !id.IsProvider() {
+		ns, rest, _ := strings.Cut(typ, "/")
+		c.Namespace, typ = ns, rest
+	}
+	c.Types = append(append([]string(nil), id.Types...), typ)
+	c.Names = append(append([]string(nil), id.Names...), name)
+	return c
+}
+
+// String formats the id with ARM's canonical keywords.
+func (id ResourceID) String() string {
+	var b strings.Builder
+	id.write(&b)
+	if b.Len() == 0 {
+		return "/"
+	}
+	return b.String()
+}
+
+func (id ResourceID) write(b *strings.Builder) {
+	if id.Scope != nil {
+		id.Scope.write(b)
+	} else {
+		if id.Subscription != "" {
+			b.WriteString("/subscriptions/")
+			b.WriteString(id.Subscription)
+		}
+		if id.ResourceGroup != "" {
+			b.WriteString("/resourceGroups/")
+			b.WriteString(id.ResourceGroup)
+		}
+	}
+	if id.Namespace != "" {
+		b.WriteString("/providers/")
+		b.WriteString(id.Namespace)
+	}
+	for i, t := range id.Types {
+		b.WriteByte('/')
+		b.WriteString(t)
+		b.WriteByte('/')
+		b.WriteString(id.Names[i])
+	}
+}
+
+// Key is the case-insensitive identity of the id: its lower-cased String.
+func (id ResourceID) Key() string { return strings.ToLower(id.String()) }
+
+// Equal reports whether two ids name the same resource.
+func (id ResourceID) Equal(o ResourceID) bool { return id.Key() == o.Key() }
+
+// WithTypes returns a copy of id whose type segments are spelled as given (same
+// count), for RPs that answer with their own casing ("Clusters" for "clusters").
+func (id ResourceID) WithTypes(ns string, types []string) ResourceID {
+	c := id
+	if ns != "" {
+		c.Namespace = ns
+	}
+	c.Types = append([]string(nil), types...)
+	return c
+}
+
+// KeyOf lower-cases an id string for lookups.
+func KeyOf(id string) string { return strings.ToLower(id) }

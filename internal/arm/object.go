@@ -1,0 +1,306 @@
+package arm
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Object is a JSON object that keeps its members' order and their raw bytes,
+// so that a resource echoes what a client sent exactly (2 stays 2, keys stay
+// where they were) and privlink's own fields can be set or removed in place.
+type Object struct {
+	keys []string
+	vals map[string]json.RawMessage
+}
+
+// ParseObject decodes data, which must be a JSON object.
+func ParseObject(data []byte) (*Object, error) {
+	o := &Object{}
+	if err := o.UnmarshalJSON(data); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (o *Object) UnmarshalJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return &TypeError{Want: "object", Got: jsonKind(tok)}
+	}
+	o.keys, o.vals = nil, map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		k := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		o.Set(k, v)
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("invalid character after top-level value")
+	}
+	return nil
+}
+
+// TypeError reports a JSON value of the wrong kind.
+type TypeError struct{ Want, Got string }
+
+func (e *TypeError) Error() string { return fmt.Sprintf("expected %s, found %s", e.Want, e.Got) }
+
+func jsonKind(tok json.Token) string {
+	switch t := tok.(type) {
+	case json.Delim:
+		if t == '[' {
+			return "array"
+		}
+		return "object"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case nil:
+		return "null"
+	}
+	return "number"
+}
+
+// Kind reports the JSON kind of a raw value: object, array, string, number, boolean or null.
+func Kind(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return "null"
+	}
+	switch v[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// MarshalJSON implements json.Marshaler.
+func (o *Object) MarshalJSON() ([]byte, error) {
+	if o == nil {
+		return []byte("null"), nil
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range o.keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		b.Write(kb)
+		b.WriteByte(':')
+		v := o.vals[k]
+		if len(v) == 0 {
+			b.WriteString("null")
+			continue
+		}
+		if err := json.Compact(&b, v); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// Len is the number of members.
+func (o *Object) Len() int {
+	if o == nil {
+		return 0
+	}
+	return len(o.keys)
+}
+
+// Keys returns the member names in order.
+func (o *Object) Keys() []string {
+	if o == nil {
+		return nil
+	}
+	return append([]string(nil), o.keys...)
+}
+
+// lookup finds a member by exact name, then case-insensitively, as ARM RPs
+// deserialize property names without regard to case.
+func (o *Object) lookup(k string) (string, bool) {
+	if o == nil {
+		return "", false
+	}
+	if _, ok := o.vals[k]; ok {
+		return k, true
+	}
+	for _, kk := range o.keys {
+		if strings.EqualFold(kk, k) {
+			return kk, true
+		}
+	}
+	return "", false
+}
+
+// Get returns the raw value of member k (matched case-insensitively).
+func (o *Object) Get(k string) (json.RawMessage, bool) {
+	kk, ok := o.lookup(k)
+	if !ok {
+		return nil, false
+	}
+	return o.vals[kk], true
+}
+
+// Has reports whether member k is present and not null.
+func (o *Object) Has(k string) bool {
+	v, ok := o.Get(k)
+	return ok && Kind(v) != "null"
+}
+
+// Set sets member k to raw value v, keeping its position (and the spelling
+// already present) when it exists.
+func (o *Object) Set(k string, v json.RawMessage) {
+	if o.vals == nil {
+		o.vals = map[string]json.RawMessage{}
+	}
+	if kk, ok := o.lookup(k); ok {
+		o.vals[kk] = v
+		return
+	}
+	o.keys = append(o.keys, k)
+	o.vals[k] = v
+}
+
+// SetValue marshals v and sets it as member k.
+func (o *Object) SetValue(k string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("arm: marshal %s: %v", k, err)) // only privlink's own values reach here
+	}
+	o.Set(k, b)
+}
+
+// SetObject sets member k to a nested object.
+func (o *Object) SetObject(k string, v *Object) {
+	b, _ := v.MarshalJSON()
+	o.Set(k, b)
+}
+
+// Delete removes member k (matched case-insensitively).
+func (o *Object) Delete(k string) {
+	kk, ok := o.lookup(k)
+	if !ok {
+		return
+	}
+	delete(o.vals, kk)
+	for i, x := range o.keys {
+		if x == kk {
+			o.keys = append(o.keys[:i], o.keys[i+1:]...)
+			break
+		}
+	}
+}
+
+// String returns member k when it is a JSON string; ok is false when it is
+// absent or null, and err is set when it has another kind.
+func (o *Object) String(k string) (s string, ok bool, err error) {
+	v, present := o.Get(k)
+	if !present || Kind(v) == "null" {
+		return "", false, nil
+	}
+	if Kind(v) != "string" {
+		return "", false, &TypeError{Want: "string", Got: Kind(v)}
+	}
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", false, err
+	}
+	return s, true, nil
+}
+
+// Object returns member k as a nested Object; nil when absent or null.
+func (o *Object) Object(k string) (*Object, error) {
+	v, present := o.Get(k)
+	if !present || Kind(v) == "null" {
+		return nil, nil
+	}
+	if Kind(v) != "object" {
+		return nil, &TypeError{Want: "object", Got: Kind(v)}
+	}
+	return ParseObject(v)
+}
+
+// Clone returns a deep-enough copy: member list and map are new; raw values
+// are shared, which is safe because they are never mutated in place.
+func (o *Object) Clone() *Object {
+	c := &Object{vals: make(map[string]json.RawMessage, o.Len())}
+	if o == nil {
+		return c
+	}
+	c.keys = append([]string(nil), o.keys...)
+	for k, v := range o.vals {
+		c.vals[k] = v
+	}
+	return c
+}
+
+// MergePatch applies an RFC 7396 JSON merge patch to o in place.
+func (o *Object) MergePatch(patch *Object) error {
+	for _, k := range patch.keys {
+		pv := patch.vals[k]
+		if Kind(pv) == "null" {
+			o.Delete(k)
+			continue
+		}
+		cur, ok := o.Get(k)
+		if Kind(pv) == "object" && ok && Kind(cur) == "object" {
+			co, err := ParseObject(cur)
+			if err != nil {
+				return err
+			}
+			po, err := ParseObject(pv)
+			if err != nil {
+				return err
+			}
+			if err := co.MergePatch(po); err != nil {
+				return err
+			}
+			o.SetObject(k, co)
+			continue
+		}
+		if Kind(pv) == "object" {
+			// Merging into nothing: nulls inside the patch vanish.
+			po, err := ParseObject(pv)
+			if err != nil {
+				return err
+			}
+			fresh := &Object{}
+			if err := fresh.MergePatch(po); err != nil {
+				return err
+			}
+			o.SetObject(k, fresh)
+			continue
+		}
+		o.Set(k, pv)
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+// Package store defines how privlink keeps state: resources and long-running
+// operations behind a transactional interface that every backend (sqlite,
+// postgres) implements and that storetest checks.
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Typed errors. Backends wrap nothing else in them; the resource engine maps
+// them to ARM errors in one place.
+var (
+	// ErrNotFound: the record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists: Create found a record with the same key.
+	ErrExists = errors.New("store: already exists")
+	// ErrConflict: a Replace or Delete found a different Version than expected.
+	ErrConflict = errors.New("store: version conflict")
+	// ErrClosed: the store is closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Record is one stored resource: its served document and privlink's private
+// state beside it.
+type Record struct {
+	// ID is the resource id with the casing it was created with.
+	ID string
+	// Type is the resource type in its canonical casing, e.g. "Microsoft.Kusto/clusters".
+	Type string
+	// Body is the resource document exactly as a GET returns it.
+	Body []byte
+	// Meta is privlink's own state for the resource, never served (may be nil).
+	Meta []byte
+	// Version increases on every write; Replace and Delete may demand it.
+	Version int64
+	// Updated is when the record was last written.
+	Updated time.Time
+}
+
+// Key is the case-insensitive identity of a record.
+func (r *Record) Key() string { return Key(r.ID) }
+
+// Key turns a resource id into its case-insensitive key.
+func Key(id string) string { return strings.ToLower(id) }
+
+// ParentKey is the key of the id one level up (the part before the last
+// type/name pair), which List filters on.
+func ParentKey(key string) string {
+	i := strings.LastIndexByte(key, '/')
+	if i <= 0 {
+		return ""
+	}
+	j := strings.LastIndexByte(key[:i], '/')
+	if j < 0 {
+		return ""
+	}
+	p := key[:j]
+	// /subscriptions/s/resourcegroups/rg/providers/ns/t/n → the group, not ".../providers/ns".
+	if k := strings.LastIndexByte(p, '/'); k >= 0 && p[k+1:] != "" {
+		if kk := strings.LastIndexByte(p[:k], '/'); kk >= 0 && p[kk+1:k] == "providers" {
+			return p[:kk]
+		}
+	}
+	return p
+}
+
+// SubscriptionKey is the lower-cased subscription id in key, or "".
+func SubscriptionKey(key string) string {
+	rest, ok := strings.CutPrefix(key, "/subscriptions/")
+	if !ok {
+		return ""
+	}
+	s, _, _ := strings.Cut(rest, "/")
+	return s
+}
+
+// Query selects records for List. Empty fields match everything; results are
+// ordered by key.
+type Query struct {
+	// Parent: only records whose ParentKey equals this (lower-case key).
+	Parent string
+	// Prefix: only records whose key starts with Prefix+"/" (descendants).
+	Prefix string
+	// Type: only records of this type (compared case-insensitively).
+	Type string
+	// Subscription: only records in this subscription (case-insensitive).
+	Subscription string
+	// After: only keys greater than this, for paging.
+	After string
+	// Limit: at most this many (0 = no limit).
+	Limit int
+}
+
+// Operation is a durable long-running operation: what it does, to what, and
+// when it is next due. Workers claim due operations with a lease so that
+// several processes can share them.
+type Operation struct {
+	ID string
+	// Kind names the handler that runs it (e.g. "resource.provision").
+	Kind string
+	// Resource is the key of the resource it acts on.
+	Resource string
+	// Status is Running until the operation ends: Succeeded, Failed or Canceled.
+	Status string
+	// Doc is the operation's state document (status, times, error, payload).
+	Doc []byte
+	// Due is when a worker should next run it; zero once it has ended.
+	Due time.Time
+	// LeaseOwner and LeaseUntil record which worker holds it.
+	LeaseOwner string
+	LeaseUntil time.Time
+	Version    int64
+}
+
+// Store is a transactional store. Update's function runs at most once per
+// call in a read-write transaction that is durable when Update returns nil;
+// backends may group several callers' transactions into one commit, each
+// isolated by a savepoint, so the function must not block on other Updates.
+type Store interface {
+	View(ctx context.Context, fn func(Tx) error) error
+	Update(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is one transaction's view of the store.
+type Tx interface {
+	// Get returns the record with the given key, or ErrNotFound.
+	Get(key string) (*Record, error)
+	// Create inserts r (Version is set to 1), or returns ErrExists.
+	Create(r *Record) error
+	// Replace overwrites the record with r's key. If r.Version is non-zero it
+	// must match the stored version, else ErrConflict; ErrNotFound if absent.
+	// On success r.Version is the new version.
+	Replace(r *Record) error
+	// Delete removes the record with key; ErrNotFound if absent.
+	Delete(key string) error
+	// List returns the records matching q in key order.
+	List(q Query) ([]*Record, error)
+
+	// GetOperation returns an operation by id, or ErrNotFound.
+	GetOperation(id string) (*Operation, error)
+	// PutOperation inserts or replaces an operation. If op.Version is
+	// non-zero it must match the stored one, else ErrConflict. On success
+	// op.Version is the new version.
+	PutOperation(op *Operation) error
+	// DueOperations returns running operations due at or before now whose
+	// lease is free (LeaseUntil before now), oldest first, at most limit.
+	DueOperations(now time.Time, limit int) ([]*Operation, error)
+	// NextDue returns the earliest Due among running operations; ok is false when none.
+	NextDue() (due time.Time, ok bool, err error)
+	// DeleteOperationsBefore removes ended operations that ended before t and returns how many.
+	DeleteOperationsBefore(t time.Time) (int, error)
+}

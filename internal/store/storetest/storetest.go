@@ -1,0 +1,499 @@
+// Package storetest is the conformance suite every store.Store backend must pass.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/privlink/privlink/internal/store"
+)
+
+// Backend opens stores for the suite. Open returns a fresh, empty store;
+// Reopen closes s and opens the same underlying data again (to prove durability).
+type Backend struct {
+	Open   func(t *testing.T) store.Store
+	Reopen func(t *testing.T, s store.Store) store.Store
+}
+
+// Run runs the whole suite against b.
+func Run(t *testing.T, b Backend) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, Backend)
+	}{
+		{"CreateGetReplaceDelete", testCRUD},
+		{"CaseInsensitiveKeys", testCase},
+		{"VersionConflict", testVersion},
+		{"List", testList},
+		{"RollbackOnError", testRollback},
+		{"RollbackOnPanic", testPanic},
+		{"ReadOnlyView", testReadOnly},
+		{"SerializableIncrements", testIncrements},
+		{"BatchIsolation", testBatchIsolation},
+		{"Operations", testOperations},
+		{"Durability", testDurability},
+		{"CanceledContext", testCanceled},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
+	}
+}
+
+var ctx = context.Background()
+
+func rec(id, body string) *store.Record {
+	return &store.Record{ID: id, Type: "Microsoft.Test/things", Body: []byte(body)}
+}
+
+func mustUpdate(t *testing.T, s store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := s.Update(ctx, fn); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+func get(t *testing.T, s store.Store, key string) (*store.Record, error) {
+	t.Helper()
+	var r *store.Record
+	err := s.View(ctx, func(tx store.Tx) error {
+		var err error
+		r, err = tx.Get(key)
+		return err
+	})
+	return r, err
+}
+
+const sub = "/subscriptions/00000000-0000-0000-0000-000000000001"
+
+func testCRUD(t *testing.T, b Backend) {
+	s := b.Open(t)
+	id := sub + "/resourceGroups/rg/providers/Microsoft.Test/things/a"
+	mustUpdate(t, s, func(tx store.Tx) error {
+		r := rec(id, `{"v":1}`)
+		r.Meta = []byte(`{"m":1}`)
+		if err := tx.Create(r); err != nil {
+			return err
+		}
+		if r.Version != 1 {
+			return fmt.Errorf("version after create = %d, want 1", r.Version)
+		}
+		return nil
+	})
+	r, err := get(t, s, store.Key(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(r.Body), `{"v":1}`; got != want {
+		t.Fatalf("body = %s, want %s", got, want)
+	}
+	if got, want := string(r.Meta), `{"m":1}`; got != want {
+		t.Fatalf("meta = %s, want %s", got, want)
+	}
+	if r.ID != id || r.Type != "Microsoft.Test/things" || r.Version != 1 || r.Updated.IsZero() {
+		t.Fatalf("record = %+v", r)
+	}
+	err = s.Update(ctx, func(tx store.Tx) error { return tx.Create(rec(id, `{}`)) })
+	if !errors.Is(err, store.ErrExists) {
+		t.Fatalf("second Create: err = %v, want ErrExists", err)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error {
+		r := rec(id, `{"v":2}`)
+		if err := tx.Replace(r); err != nil {
+			return err
+		}
+		if r.Version != 2 {
+			return fmt.Errorf("version after replace = %d, want 2", r.Version)
+		}
+		return nil
+	})
+	r, _ = get(t, s, r.Key())
+	if got, want := string(r.Body), `{"v":2}`; got != want {
+		t.Fatalf("body after replace = %s, want %s", got, want)
+	}
+	if r.Meta != nil {
+		t.Fatalf("meta after replace without meta = %q, want nil", r.Meta)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Delete(r.Key()) })
+	if _, err := get(t, s, r.Key()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get after delete: err = %v, want ErrNotFound", err)
+	}
+	err = s.Update(ctx, func(tx store.Tx) error { return tx.Delete(r.Key()) })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second Delete: err = %v, want ErrNotFound", err)
+	}
+	err = s.Update(ctx, func(tx store.Tx) error { return tx.Replace(rec(id, `{}`)) })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Replace of missing: err = %v, want ErrNotFound", err)
+	}
+}
+
+func testCase(t *testing.T, b Backend) {
+	s := b.Open(t)
+	mustUpdate(t, s, func(tx store.Tx) error {
+		return tx.Create(rec(sub+"/resourceGroups/RG/providers/Microsoft.Test/things/MixedCase", `{}`))
+	})
+	r, err := get(t, s, store.Key(sub + "/resourcegroups/rg/providers/microsoft.test/THINGS/mixedcase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.ID, sub+"/resourceGroups/RG/providers/Microsoft.Test/things/MixedCase"; got != want {
+		t.Fatalf("ID = %q, want original casing %q", got, want)
+	}
+	err = s.Update(ctx, func(tx store.Tx) error {
+		return tx.Create(rec(sub+"/RESOURCEGROUPS/rg/providers/microsoft.test/things/MIXEDCASE", `{}`))
+	})
+	if !errors.Is(err, store.ErrExists) {
+		t.Fatalf("Create differing only in case: err = %v, want ErrExists", err)
+	}
+}
+
+func testVersion(t *testing.T, b Backend) {
+	s := b.Open(t)
+	id := sub + "/resourceGroups/rg/providers/Microsoft.Test/things/v"
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Create(rec(id, `1`)) })
+	err := s.Update(ctx, func(tx store.Tx) error {
+		r := rec(id, `2`)
+		r.Version = 7
+		return tx.Replace(r)
+	})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("Replace with stale version: err = %v, want ErrConflict", err)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error {
+		r := rec(id, `3`)
+		r.Version = 1
+		return tx.Replace(r)
+	})
+	r, _ := get(t, s, store.Key(id))
+	if string(r.Body) != "3" || r.Version != 2 {
+		t.Fatalf("after versioned replace: body %s version %d", r.Body, r.Version)
+	}
+}
+
+func testList(t *testing.T, b Backend) {
+	s := b.Open(t)
+	rg := sub + "/resourceGroups/rg"
+	ids := []string{
+		rg,
+		rg + "/providers/Microsoft.Test/things/a",
+		rg + "/providers/Microsoft.Test/things/b",
+		rg + "/providers/Microsoft.Test/things/a/children/x",
+		rg + "/providers/Microsoft.Other/stuff/c",
+		sub + "/resourceGroups/rg2/providers/Microsoft.Test/things/d",
+		sub + "/resourceGroups/rg-2/providers/Microsoft.Test/things/e",
+		"/subscriptions/other/resourceGroups/rg/providers/Microsoft.Test/things/f",
+	}
+	types := []string{"Microsoft.Resources/resourceGroups", "Microsoft.Test/things", "Microsoft.Test/things", "Microsoft.Test/things/children", "Microsoft.Other/stuff", "Microsoft.Test/things", "Microsoft.Test/things", "Microsoft.Test/things"}
+	mustUpdate(t, s, func(tx store.Tx) error {
+		for i, id := range ids {
+			if err := tx.Create(&store.Record{ID: id, Type: types[i], Body: []byte(`{}`)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	list := func(q store.Query) []string {
+		t.Helper()
+		var out []string
+		err := s.View(ctx, func(tx store.Tx) error {
+			rs, err := tx.List(q)
+			for _, r := range rs {
+				out = append(out, r.ID)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		q    store.Query
+		want []string
+	}{
+		{"parent", store.Query{Parent: store.Key(rg)}, []string{ids[4], ids[1], ids[2]}},
+		{"parent and type", store.Query{Parent: store.Key(rg), Type: "microsoft.test/THINGS"}, []string{ids[1], ids[2]}},
+		{"child parent", store.Query{Parent: store.Key(ids[1])}, []string{ids[3]}},
+		{"prefix excludes sibling names", store.Query{Prefix: store.Key(rg)}, []string{ids[4], ids[1], ids[3], ids[2]}},
+		{"subscription and type", store.Query{Subscription: "00000000-0000-0000-0000-000000000001", Type: "Microsoft.Test/things"}, []string{ids[6], ids[1], ids[2], ids[5]}},
+		{"paging", store.Query{Subscription: "00000000-0000-0000-0000-000000000001", Type: "Microsoft.Test/things", Limit: 2}, []string{ids[6], ids[1]}},
+		{"paging after", store.Query{Subscription: "00000000-0000-0000-0000-000000000001", Type: "Microsoft.Test/things", After: store.Key(ids[1])}, []string{ids[2], ids[5]}},
+		{"subscription roots", store.Query{Parent: store.Key(sub)}, []string{rg}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := list(tc.q)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("List(%+v)\n got %v\nwant %v", tc.q, got, tc.want)
+			}
+		})
+	}
+}
+
+func testRollback(t *testing.T, b Backend) {
+	s := b.Open(t)
+	boom := errors.New("boom")
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Create(rec(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/r", `{}`)); err != nil {
+			return err
+		}
+		if err := tx.PutOperation(&store.Operation{ID: "op-r", Kind: "k", Status: "Running", Doc: []byte(`{}`), Due: time.Now()}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want boom", err)
+	}
+	if _, err := get(t, s, store.Key(sub + "/resourceGroups/rg/providers/Microsoft.Test/things/r")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("record survived a failed transaction: %v", err)
+	}
+	err = s.View(ctx, func(tx store.Tx) error { _, err := tx.GetOperation("op-r"); return err })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("operation survived a failed transaction: %v", err)
+	}
+}
+
+func testPanic(t *testing.T, b Backend) {
+	s := b.Open(t)
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Create(rec(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/p", `{}`)); err != nil {
+			return err
+		}
+		panic("half way")
+	})
+	if err == nil {
+		t.Fatal("Update with a panicking function returned nil")
+	}
+	if _, err := get(t, s, store.Key(sub + "/resourceGroups/rg/providers/Microsoft.Test/things/p")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("record survived a panicking transaction: %v", err)
+	}
+	// The store still works.
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Create(rec(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/q", `{}`)) })
+}
+
+func testReadOnly(t *testing.T, b Backend) {
+	s := b.Open(t)
+	err := s.View(ctx, func(tx store.Tx) error { return tx.Create(rec(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/ro", `{}`)) })
+	if err == nil {
+		t.Fatal("Create inside View succeeded")
+	}
+	if _, err := get(t, s, store.Key(sub + "/resourceGroups/rg/providers/Microsoft.Test/things/ro")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("View wrote a record: %v", err)
+	}
+}
+
+// testIncrements proves Update is serializable: concurrent read-modify-write
+// cycles on one record lose no increment.
+func testIncrements(t *testing.T, b Backend) {
+	s := b.Open(t)
+	id := sub + "/resourceGroups/rg/providers/Microsoft.Test/things/counter"
+	key := store.Key(id)
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Create(rec(id, "0")) })
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.Update(ctx, func(tx store.Tx) error {
+				r, err := tx.Get(key)
+				if err != nil {
+					return err
+				}
+				v, _ := strconv.Atoi(string(r.Body))
+				r.Body = []byte(strconv.Itoa(v + 1))
+				return tx.Replace(r)
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := get(t, s, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(r.Body), strconv.Itoa(n); got != want {
+		t.Fatalf("counter = %s, want %s", got, want)
+	}
+}
+
+// testBatchIsolation runs failing and succeeding writers side by side: each
+// failure must undo only its own writes.
+func testBatchIsolation(t *testing.T, b Backend) {
+	s := b.Open(t)
+	const n = 100
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = s.Update(ctx, func(tx store.Tx) error {
+				if err := tx.Create(rec(fmt.Sprintf("%s/resourceGroups/rg/providers/Microsoft.Test/things/i%03d", sub, i), `{}`)); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return fmt.Errorf("fail %d", i)
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		_, err := get(t, s, store.Key(fmt.Sprintf("%s/resourceGroups/rg/providers/Microsoft.Test/things/i%03d", sub, i)))
+		switch {
+		case i%3 == 0 && results[i] == nil:
+			t.Fatalf("writer %d should have failed", i)
+		case i%3 == 0 && !errors.Is(err, store.ErrNotFound):
+			t.Fatalf("writer %d failed but its record exists (err %v)", i, err)
+		case i%3 != 0 && (results[i] != nil || err != nil):
+			t.Fatalf("writer %d: update err %v, get err %v", i, results[i], err)
+		}
+	}
+}
+
+func testOperations(t *testing.T, b Backend) {
+	s := b.Open(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	mustUpdate(t, s, func(tx store.Tx) error {
+		for i, d := range []time.Duration{-2 * time.Second, -time.Second, time.Hour} {
+			op := &store.Operation{ID: fmt.Sprintf("op%d", i), Kind: "k", Resource: "/r", Status: "Running", Doc: []byte(`{"n":` + strconv.Itoa(i) + `}`), Due: now.Add(d)}
+			if err := tx.PutOperation(op); err != nil {
+				return err
+			}
+			if op.Version != 1 {
+				return fmt.Errorf("new op version %d", op.Version)
+			}
+		}
+		return tx.PutOperation(&store.Operation{ID: "done", Kind: "k", Resource: "/r", Status: "Succeeded", Doc: []byte(`{}`)})
+	})
+	var due []*store.Operation
+	mustUpdate(t, s, func(tx store.Tx) error {
+		var err error
+		due, err = tx.DueOperations(now, 10)
+		if err != nil {
+			return err
+		}
+		// Lease the first one.
+		due[0].LeaseOwner, due[0].LeaseUntil = "w1", now.Add(time.Minute)
+		return tx.PutOperation(due[0])
+	})
+	if len(due) != 2 || due[0].ID != "op0" || due[1].ID != "op1" {
+		t.Fatalf("due = %v, want op0, op1", opIDs(due))
+	}
+	if !due[0].Due.Equal(now.Add(-2*time.Second)) || string(due[0].Doc) != `{"n":0}` {
+		t.Fatalf("op0 round trip: due %v doc %s", due[0].Due, due[0].Doc)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error {
+		due, err := tx.DueOperations(now, 10)
+		if err != nil {
+			return err
+		}
+		if len(due) != 1 || due[0].ID != "op1" {
+			return fmt.Errorf("after lease, due = %v, want op1", opIDs(due))
+		}
+		// A stale version must not overwrite.
+		stale := *due[0]
+		stale.Version = 99
+		if err := tx.PutOperation(&stale); !errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("stale PutOperation err = %v, want ErrConflict", err)
+		}
+		due[0].Status, due[0].Due = "Succeeded", time.Time{}
+		return tx.PutOperation(due[0])
+	})
+	err := s.View(ctx, func(tx store.Tx) error {
+		op, err := tx.GetOperation("op1")
+		if err != nil {
+			return err
+		}
+		if op.Status != "Succeeded" || op.Version != 2 {
+			return fmt.Errorf("op1 = %+v", op)
+		}
+		next, ok, err := tx.NextDue()
+		if err != nil {
+			return err
+		}
+		// op0 is leased until now+1m, op2 due at now+1h.
+		if !ok || !next.Equal(now.Add(time.Minute)) {
+			return fmt.Errorf("NextDue = %v %v, want %v", next, ok, now.Add(time.Minute))
+		}
+		if _, err := tx.GetOperation("nope"); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("GetOperation(nope) err = %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error {
+		n, err := tx.DeleteOperationsBefore(time.Now().Add(time.Hour))
+		if err != nil {
+			return err
+		}
+		if n != 2 {
+			return fmt.Errorf("DeleteOperationsBefore removed %d, want 2 (done, op1)", n)
+		}
+		_, err = tx.GetOperation("op0")
+		return err
+	})
+}
+
+func opIDs(ops []*store.Operation) []string {
+	var out []string
+	for _, o := range ops {
+		out = append(out, o.ID)
+	}
+	return out
+}
+
+func testDurability(t *testing.T, b Backend) {
+	s := b.Open(t)
+	id := sub + "/resourceGroups/rg/providers/Microsoft.Test/things/durable"
+	mustUpdate(t, s, func(tx store.Tx) error {
+		if err := tx.Create(rec(id, `{"kept":true}`)); err != nil {
+			return err
+		}
+		return tx.PutOperation(&store.Operation{ID: "durable-op", Kind: "k", Resource: "/r", Status: "Running", Doc: []byte(`{}`), Due: time.Now()})
+	})
+	s = b.Reopen(t, s)
+	r, err := get(t, s, store.Key(id))
+	if err != nil {
+		t.Fatalf("after reopen: %v", err)
+	}
+	if string(r.Body) != `{"kept":true}` {
+		t.Fatalf("after reopen body = %s", r.Body)
+	}
+	if err := s.View(ctx, func(tx store.Tx) error { _, err := tx.GetOperation("durable-op"); return err }); err != nil {
+		t.Fatalf("operation after reopen: %v", err)
+	}
+}
+
+func testCanceled(t *testing.T, b Backend) {
+	s := b.Open(t)
+	c, cancel := context.WithCancel(ctx)
+	cancel()
+	ran := false
+	err := s.Update(c, func(tx store.Tx) error { ran = true; return tx.Create(rec(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/c", `{}`)) })
+	if err == nil {
+		t.Fatal("Update with a canceled context succeeded")
+	}
+	if ran {
+		if _, gerr := get(t, s, store.Key(sub + "/resourceGroups/rg/providers/Microsoft.Test/things/c")); !errors.Is(gerr, store.ErrNotFound) {
+			t.Fatal("canceled Update left a record behind")
+		}
+	}
+}
