@@ -139,7 +139,7 @@ func (id ResourceID) IsResourceGroup() bool {
 
 // IsProvider reports whether id names a provider registration (/subscriptions/{s}/providers/{ns}).
 func (id ResourceID) IsProvider() bool {
-	return id.Scope == nil && id.Namespace != "" && len(id.Types) == 0
+	return id.Scope == nil && id.Subscription != "" && id.ResourceGroup == "" && id.Namespace != "" && len(id.Types) == 0
 }
 
 // Root returns the outermost scope of an extension chain (id itself when it is no extension).

@@ -68,3 +68,17 @@ type List struct {
 	Value    []json.RawMessage `json:"value"`
 	NextLink string            `json:"nextLink,omitempty"`
 }
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	// ObjectID is the principal's object id (the "oid" claim).
+	ObjectID string
+	// TenantID is the home tenant ("tid").
+	TenantID string
+	// AppID is the application (client) id for service principals and managed identities.
+	AppID string
+	// Name is what systemData's createdBy shows: a user's UPN, an app's client id.
+	Name string
+	// Type is User, Application or ManagedIdentity, as systemData writes it.
+	Type string
+}

@@ -1,0 +1,360 @@
+// Package operation runs ARM long-running operations durably: operations are
+// records in the store with a due time, and workers (in this process or in
+// several) run each one when it falls due, so that an operation in flight when
+// the process died finishes after restart.
+package operation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/store"
+)
+
+// Doc is an operation's state document, kept in store.Operation.Doc.
+type Doc struct {
+	Status     string     `json:"status"`
+	StartTime  time.Time  `json:"startTime"`
+	EndTime    *time.Time `json:"endTime,omitempty"`
+	Error      *arm.Error `json:"error,omitempty"`
+	Action     string     `json:"action,omitempty"`
+	ResourceID string     `json:"resourceId,omitempty"`
+	// Subscription owns the operation: only its status URLs find it.
+	Subscription string `json:"subscription,omitempty"`
+	Namespace    string `json:"namespace,omitempty"`
+	Location     string `json:"location,omitempty"`
+	Attempts     int    `json:"attempts,omitempty"`
+	// Payload is the handler's own data.
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// Decode reads an operation's Doc.
+func Decode(op *store.Operation) (*Doc, error) {
+	d := &Doc{}
+	if err := json.Unmarshal(op.Doc, d); err != nil {
+		return nil, fmt.Errorf("operation %s: bad document: %w", op.ID, err)
+	}
+	return d, nil
+}
+
+// Encode stores d into op, keeping op.Status in step with d.Status.
+func Encode(op *store.Operation, d *Doc) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		panic(err) // Doc holds only marshalable fields
+	}
+	op.Doc = b
+	op.Status = d.Status
+}
+
+// Finish marks d ended with status (and err for Failed/Canceled) at now, and
+// clears op's due time so no worker runs it again.
+func Finish(op *store.Operation, d *Doc, status string, err *arm.Error, now time.Time) {
+	d.Status, d.Error = status, err
+	t := now.UTC()
+	d.EndTime = &t
+	op.Due = time.Time{}
+	Encode(op, d)
+}
+
+// Handler runs one step of an operation inside a write transaction. It
+// updates op in place: Finish it, or set a later op.Due to be called again.
+// A returned error rolls the step back; the step is retried with backoff.
+type Handler func(ctx context.Context, tx store.Tx, op *store.Operation, now time.Time) error
+
+// Options configure an Engine.
+type Options struct {
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Poll is how often a worker looks for due operations even when nothing
+	// woke it: operations other processes scheduled, or retries (default 1s).
+	Poll time.Duration
+	// MaxAttempts is how many failed steps fail the operation (default 10).
+	MaxAttempts int
+}
+
+// Engine schedules and runs operations.
+type Engine struct {
+	store    store.Store
+	now      func() time.Time
+	log      *slog.Logger
+	poll     time.Duration
+	attempts int
+	handlers map[string]Handler
+	wake     chan struct{}
+
+	mu      sync.Mutex
+	waiters map[string][]chan struct{}
+}
+
+// New returns an Engine over s.
+func New(s store.Store, o Options) *Engine {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	return &Engine{
+		store: s, now: o.Now, log: o.Logger, poll: o.Poll, attempts: o.MaxAttempts,
+		handlers: map[string]Handler{},
+		wake:     make(chan struct{}, 1),
+		waiters:  map[string][]chan struct{}{},
+	}
+}
+
+// Handle registers the handler for operations of kind. Call before Run.
+func (e *Engine) Handle(kind string, h Handler) { e.handlers[kind] = h }
+
+// Start writes a new running operation in tx. Call Wake after the transaction
+// commits so that a worker looks at it without waiting for the next poll.
+func (e *Engine) Start(tx store.Tx, op *store.Operation, d *Doc) error {
+	if _, ok := e.handlers[op.Kind]; !ok {
+		return fmt.Errorf("operation: no handler for kind %q", op.Kind)
+	}
+	d.Status = arm.StateRunning
+	if d.StartTime.IsZero() {
+		d.StartTime = e.now().UTC()
+	}
+	Encode(op, d)
+	op.Version = 0
+	return tx.PutOperation(op)
+}
+
+// Wake tells the worker to look for due operations now.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works until ctx ends: it runs due operations, then sleeps until the
+// next one is due, a Wake, or the poll interval.
+func (e *Engine) Run(ctx context.Context) {
+	for {
+		if _, err := e.RunDue(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("operation worker", "err", err)
+		}
+		wait := e.poll
+		var next time.Time
+		var ok bool
+		err := e.store.View(ctx, func(tx store.Tx) error {
+			var err error
+			next, ok, err = tx.NextDue()
+			return err
+		})
+		if err == nil && ok {
+			if d := next.Sub(e.now()); d < wait {
+				wait = max(d, time.Millisecond)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-e.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// RunDue runs every operation due now and reports how many steps ran.
+func (e *Engine) RunDue(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var due []*store.Operation
+		now := e.now()
+		err := e.store.View(ctx, func(tx store.Tx) error {
+			var err error
+			due, err = tx.DueOperations(now, 64)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		if len(due) == 0 {
+			return total, nil
+		}
+		// Steps run concurrently so that the store can commit them together.
+		var wg sync.WaitGroup
+		for _, op := range due {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e.step(ctx, op.ID)
+			}()
+		}
+		wg.Wait()
+		total += len(due)
+		if len(due) < 64 {
+			return total, nil
+		}
+	}
+}
+
+var errSkip = errors.New("operation: not due")
+
+// step runs one operation's handler in its own transaction. The operation's
+// version guards against another worker having run the same step meanwhile.
+func (e *Engine) step(ctx context.Context, id string) {
+	var final *store.Operation
+	var herr error
+	err := e.store.Update(ctx, func(tx store.Tx) error {
+		op, err := tx.GetOperation(id)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		if op.Status != arm.StateRunning || op.Due.IsZero() || op.Due.After(now) {
+			return errSkip
+		}
+		h := e.handlers[op.Kind]
+		if h == nil {
+			return fmt.Errorf("operation: no handler for kind %q", op.Kind)
+		}
+		if herr = runHandler(ctx, h, tx, op, now); herr != nil {
+			return herr
+		}
+		op.LeaseOwner, op.LeaseUntil = "", time.Time{}
+		if err := tx.PutOperation(op); err != nil {
+			return err
+		}
+		final = op
+		return nil
+	})
+	switch {
+	case err == nil:
+		if final.Status != arm.StateRunning {
+			e.Ended(final.ID)
+		}
+		return
+	case errors.Is(err, errSkip), errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
+		return
+	case ctx.Err() != nil:
+		return
+	}
+	e.log.Warn("operation step failed", "operation", id, "err", err)
+	e.backoff(ctx, id, err)
+}
+
+func runHandler(ctx context.Context, h Handler, tx store.Tx, op *store.Operation, now time.Time) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("operation handler panicked: %v", p)
+		}
+	}()
+	return h(ctx, tx, op, now)
+}
+
+// backoff records a failed step: the operation is retried later, or fails
+// for good after MaxAttempts.
+func (e *Engine) backoff(ctx context.Context, id string, cause error) {
+	var ended bool
+	err := e.store.Update(ctx, func(tx store.Tx) error {
+		op, err := tx.GetOperation(id)
+		if err != nil {
+			return err
+		}
+		d, err := Decode(op)
+		if err != nil {
+			return err
+		}
+		d.Attempts++
+		now := e.now()
+		if d.Attempts >= e.attempts {
+			Finish(op, d, arm.StateFailed, arm.Errorf(arm.CodeInternalServerError, "The operation failed after %d attempts.", d.Attempts), now)
+			ended = true
+		} else {
+			op.Due = now.Add(min(time.Duration(1<<d.Attempts)*100*time.Millisecond, 30*time.Second))
+			Encode(op, d)
+		}
+		return tx.PutOperation(op)
+	})
+	if err != nil {
+		e.log.Error("operation backoff", "operation", id, "err", err, "cause", cause)
+	}
+	if ended {
+		e.Ended(id)
+	}
+}
+
+// Get returns an operation and its document.
+func (e *Engine) Get(ctx context.Context, id string) (*store.Operation, *Doc, error) {
+	var op *store.Operation
+	err := e.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		op, err = tx.GetOperation(id)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := Decode(op)
+	return op, d, err
+}
+
+// Await returns once operation id has ended, or after at most max, or when
+// ctx ends; the caller reads the status afterwards. Status URLs use it to
+// answer a poll that arrives a moment before a short operation ends.
+func (e *Engine) Await(ctx context.Context, id string, max time.Duration) {
+	ch := make(chan struct{})
+	e.mu.Lock()
+	e.waiters[id] = append(e.waiters[id], ch)
+	e.mu.Unlock()
+	defer e.unsubscribe(id, ch)
+	op, _, err := e.Get(ctx, id)
+	if err != nil || op.Status != arm.StateRunning {
+		return
+	}
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func (e *Engine) unsubscribe(id string, ch chan struct{}) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ws := e.waiters[id]
+	for i, w := range ws {
+		if w == ch {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(e.waiters, id)
+	} else {
+		e.waiters[id] = ws
+	}
+}
+
+// Ended wakes everyone awaiting operation id; call it after a transaction that
+// ended the operation commits.
+func (e *Engine) Ended(id string) {
+	e.mu.Lock()
+	ws := e.waiters[id]
+	delete(e.waiters, id)
+	e.mu.Unlock()
+	for _, ch := range ws {
+		close(ch)
+	}
+}

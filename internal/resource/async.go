@@ -1,0 +1,365 @@
+package resource
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/operation"
+	"github.com/privlink/privlink/internal/store"
+)
+
+// Operation kinds and actions of the engine's own long-running operations.
+const (
+	opProvision = "resource.provision"
+	opDelete    = "resource.delete"
+
+	opActionCreate = "create"
+	opActionUpdate = "update"
+	opActionDelete = "delete"
+)
+
+func (e *Engine) delete(ctx context.Context, k *Kind, r *Request) (*Response, error) {
+	id := r.Path.ID
+	if err := e.authorize(ctx, r, k.Type+"/delete", id); err != nil {
+		return nil, err
+	}
+	var resp *Response
+	err := e.update(ctx, r, func(c *Ctx) error {
+		old, err := e.loadForWrite(c, k, id)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			resp = &Response{Status: http.StatusNoContent, Header: http.Header{}}
+			return nil
+		}
+		if err := checkConditions(k, r, old, true); err != nil {
+			return err
+		}
+		if old.Meta.OpAction == opActionDelete {
+			// Already being deleted: answer with the operation in flight.
+			op, err := c.Tx.GetOperation(old.Meta.Op)
+			if err != nil {
+				return err
+			}
+			resp = &Response{Status: http.StatusAccepted, Header: e.asyncHeaders(r, old, op, true)}
+			return nil
+		}
+		if !k.Async && !k.AsyncDelete {
+			if err := c.Remove(old); err != nil {
+				return err
+			}
+			resp = &Response{Status: http.StatusOK, Header: http.Header{}}
+			return nil
+		}
+		if old.Meta.Op != "" {
+			if err := e.endOperation(c, old.Meta.Op, arm.StateCanceled, arm.Errorf("Canceled", "The operation was canceled by a delete of the resource.")); err != nil {
+				return err
+			}
+		}
+		if !k.NoState {
+			old.SetState(k.states().Deleting)
+		}
+		op, err := e.startOperation(c, old, opActionDelete)
+		if err != nil {
+			return err
+		}
+		if err := c.Save(old); err != nil {
+			return err
+		}
+		resp = &Response{Status: http.StatusAccepted, Header: e.asyncHeaders(r, old, op, true)}
+		return nil
+	})
+	return resp, err
+}
+
+// startOperation records a new operation on d (the caller saves d).
+func (e *Engine) startOperation(c *Ctx, d *Doc, action string) (*store.Operation, error) {
+	kind := opProvision
+	if action == opActionDelete {
+		kind = opDelete
+	}
+	op := &store.Operation{ID: e.NewID(), Kind: kind, Resource: d.ID.Key(), Due: c.Now.Add(e.cfg.ProvisioningDelay)}
+	doc := &operation.Doc{
+		StartTime:    c.Now.UTC(),
+		Action:       action,
+		ResourceID:   d.ID.String(),
+		Subscription: d.ID.SubscriptionID(),
+		Namespace:    d.Kind.Namespace(),
+		Location:     e.opLocation(c, d),
+	}
+	if err := e.ops.Start(c.Tx, op, doc); err != nil {
+		return nil, err
+	}
+	d.Meta.Op, d.Meta.OpAction = op.ID, action
+	c.started = true
+	return op, nil
+}
+
+// opLocation is the region in an operation's status URL: the resource's, or
+// its top-level ancestor's for child types.
+func (e *Engine) opLocation(c *Ctx, d *Doc) string {
+	if l := d.Str("location"); l != "" && KnownLocation(l) {
+		return NormalizeLocation(l)
+	}
+	id := d.ID
+	for len(id.Types) > 1 {
+		id = id.Parent()
+		if p, err := c.LoadKey(id.Key()); err == nil {
+			if l := p.Str("location"); l != "" && KnownLocation(l) {
+				return NormalizeLocation(l)
+			}
+		}
+	}
+	return "global"
+}
+
+// endOperation ends a running operation inside the caller's transaction.
+func (e *Engine) endOperation(c *Ctx, id, status string, aerr *arm.Error) error {
+	op, err := c.Tx.GetOperation(id)
+	if IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if op.Status != arm.StateRunning {
+		return nil
+	}
+	d, err := operation.Decode(op)
+	if err != nil {
+		return err
+	}
+	operation.Finish(op, d, status, aerr, c.Now)
+	if err := c.Tx.PutOperation(op); err != nil {
+		return err
+	}
+	c.ended = append(c.ended, id)
+	return nil
+}
+
+// asyncHeaders are the polling headers of an accepted request.
+func (e *Engine) asyncHeaders(r *Request, d *Doc, op *store.Operation, withLocation bool) http.Header {
+	h := http.Header{}
+	if r == nil {
+		return h
+	}
+	v := url.QueryEscape(r.APIVersion)
+	sub := d.ID.SubscriptionID()
+	if d.Kind.StatusStyle == "arm" {
+		h.Set("Location", r.BaseURL+"/subscriptions/"+sub+"/operationresults/"+op.ID+"?api-version="+v)
+	} else {
+		doc, _ := operation.Decode(op)
+		loc := "global"
+		if doc != nil {
+			loc = doc.Location
+		}
+		base := r.BaseURL + "/subscriptions/" + sub + "/providers/" + d.Kind.Namespace() + "/locations/" + loc
+		status := base + "/operationStatuses/" + op.ID + "?api-version=" + v
+		if d.Kind.StatusStyle == "kusto" {
+			status = base + "/operationResults/" + op.ID + "?api-version=" + v
+		}
+		h.Set("Azure-AsyncOperation", status)
+		if withLocation {
+			h.Set("Location", base+"/operationResults/"+op.ID+"?api-version="+v+"&operationResultResponseType=Location")
+		}
+	}
+	h.Set("Retry-After", strconv.Itoa(retryAfter(op.Due.Sub(e.cfg.Now()))))
+	return h
+}
+
+// retryAfter is the whole number of seconds until d, at least 1: clients
+// wait their default interval (often 30 s) when it is absent or 0.
+func retryAfter(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
+}
+
+// runProvision completes an asynchronous create or update.
+func (e *Engine) runProvision(ctx context.Context, tx store.Tx, op *store.Operation, now time.Time) error {
+	od, err := operation.Decode(op)
+	if err != nil {
+		return err
+	}
+	c := &Ctx{Context: ctx, E: e, Tx: tx, Now: now}
+	d, err := c.LoadKey(op.Resource)
+	if IsNotFound(err) || (err == nil && d.Meta.Op != op.ID) {
+		operation.Finish(op, od, arm.StateCanceled, arm.Errorf("Canceled", "The resource changed or was deleted before the operation completed."), now)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d.Meta.Op, d.Meta.OpAction = "", ""
+	status, aerr := arm.StateSucceeded, (*arm.Error)(nil)
+	if d.Kind.Provisioned != nil {
+		if err := d.Kind.Provisioned(c, d); err != nil {
+			if aerr = arm.AsError(err); aerr == nil {
+				return err
+			}
+			status = arm.StateFailed
+		}
+	}
+	if !d.Kind.NoState {
+		d.SetState(status)
+	}
+	if err := c.Save(d); err != nil {
+		return err
+	}
+	operation.Finish(op, od, status, aerr, now)
+	return nil
+}
+
+// runDelete completes an asynchronous delete: the resource and everything below it go.
+func (e *Engine) runDelete(ctx context.Context, tx store.Tx, op *store.Operation, now time.Time) error {
+	od, err := operation.Decode(op)
+	if err != nil {
+		return err
+	}
+	c := &Ctx{Context: ctx, E: e, Tx: tx, Now: now}
+	d, err := c.LoadKey(op.Resource)
+	if IsNotFound(err) {
+		operation.Finish(op, od, arm.StateSucceeded, nil, now)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d.Meta.Op != op.ID {
+		operation.Finish(op, od, arm.StateCanceled, arm.Errorf("Canceled", "The resource changed before the delete completed."), now)
+		return nil
+	}
+	d.Meta.Op, d.Meta.OpAction = "", ""
+	if err := c.Save(d); err != nil {
+		return err
+	}
+	if err := c.Remove(d); err != nil {
+		return err
+	}
+	operation.Finish(op, od, arm.StateSucceeded, nil, now)
+	return nil
+}
+
+// awaitWindow is how long a status poll may wait for an operation about to
+// end, so that short operations finish in one poll instead of one
+// Retry-After later.
+const awaitWindow = time.Second
+
+// loadStatus reads an operation for a status URL, waiting briefly when it is due soon.
+func (e *Engine) loadStatus(ctx context.Context, sub, id string) (*store.Operation, *operation.Doc, error) {
+	op, d, err := e.ops.Get(ctx, id)
+	if err == nil && op.Status == arm.StateRunning {
+		if wait := op.Due.Sub(e.cfg.Now()) + 100*time.Millisecond; wait <= awaitWindow {
+			e.ops.Await(ctx, id, wait)
+			op, d, err = e.ops.Get(ctx, id)
+		}
+	}
+	if IsNotFound(err) || (err == nil && !strings.EqualFold(d.Subscription, sub)) {
+		return nil, nil, arm.Errorf(arm.CodeOperationNotFound, "The operation '%s' could not be found.", id)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return op, d, nil
+}
+
+// StatusKind is the operation status type of a namespace:
+// {ns}/locations/operationStatuses or {ns}/locations/operationResults. Both
+// answer the operation document; with operationResultResponseType=Location
+// (or for operationResults of namespaces other than Kusto, whose Location
+// headers point there) they answer as a Location URL: 202 while running,
+// 200 when done.
+func StatusKind(namespace, segment string, apiVersions []string) *Kind {
+	k := &Kind{
+		Type:        namespace + "/locations/" + segment,
+		APIVersions: apiVersions,
+		Scope:       ScopeSubscription,
+		ReadOnly:    true,
+	}
+	k.Handle = map[string]func(ctx context.Context, e *Engine, r *Request) (*Response, error){
+		http.MethodGet: func(ctx context.Context, e *Engine, r *Request) (*Response, error) {
+			id := r.Path.ID
+			op, d, err := e.loadStatus(ctx, id.Subscription, id.Name())
+			if err != nil {
+				return nil, err
+			}
+			if strings.EqualFold(r.Query.Get("operationResultResponseType"), "Location") {
+				return locationResponse(e, op, d)
+			}
+			return jsonResponse(http.StatusOK, statusBody(r, id, op, d)), nil
+		},
+	}
+	return k
+}
+
+// OperationResult answers ARM's own /subscriptions/{s}/operationresults/{id}
+// Location URLs (resource group deletion).
+func (e *Engine) OperationResult(ctx context.Context, sub, id string) (*Response, error) {
+	op, d, err := e.loadStatus(ctx, sub, id)
+	if err != nil {
+		return nil, err
+	}
+	return locationResponse(e, op, d)
+}
+
+func locationResponse(e *Engine, op *store.Operation, d *operation.Doc) (*Response, error) {
+	switch op.Status {
+	case arm.StateRunning:
+		h := http.Header{}
+		h.Set("Retry-After", strconv.Itoa(retryAfter(op.Due.Sub(e.cfg.Now()))))
+		return &Response{Status: http.StatusAccepted, Header: h}, nil
+	case arm.StateSucceeded:
+		return &Response{Status: http.StatusOK, Header: http.Header{}}, nil
+	}
+	if d.Error != nil {
+		return nil, d.Error
+	}
+	return nil, arm.Errorf(arm.CodeConflict, "The operation ended with status '%s'.", op.Status)
+}
+
+func statusBody(r *Request, id arm.ResourceID, op *store.Operation, d *operation.Doc) []byte {
+	st := arm.OperationStatus{
+		ID:        id.String(),
+		Name:      op.ID,
+		Status:    op.Status,
+		StartTime: arm.FormatTime(d.StartTime),
+		Error:     d.Error,
+	}
+	if d.EndTime != nil {
+		st.EndTime = arm.FormatTime(*d.EndTime)
+	}
+	if strings.EqualFold(id.Namespace, "Microsoft.Kusto") {
+		pct := 0.0
+		if op.Status != arm.StateRunning {
+			pct = 100
+		}
+		st.PercentComplete = &pct
+		kind := operationKind(d)
+		props := map[string]string{"operationKind": kind, "operationState": op.Status}
+		st.Properties, _ = json.Marshal(props)
+	}
+	b, _ := json.Marshal(st)
+	return b
+}
+
+// operationKind names an operation as Kusto does: "ClusterCreate", "ManagedPrivateEndpointDelete".
+func operationKind(d *operation.Doc) string {
+	id, err := arm.ParseResourceID(d.ResourceID)
+	typ := "Resource"
+	if err == nil && len(id.Types) > 0 {
+		t := id.Types[len(id.Types)-1]
+		t = strings.TrimSuffix(t, "s")
+		typ = strings.ToUpper(t[:1]) + t[1:]
+	}
+	action := d.Action
+	if action != "" {
+		action = strings.ToUpper(action[:1]) + action[1:]
+	}
+	return typ + action
+}

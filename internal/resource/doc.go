@@ -1,0 +1,138 @@
+package resource
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/store"
+)
+
+// Doc is a resource as the engine works on it: the served document as an
+// ordered object, and privlink's private Meta beside it.
+type Doc struct {
+	Kind *Kind
+	ID   arm.ResourceID
+	Obj  *arm.Object
+	Meta Meta
+
+	props   *arm.Object
+	version int64
+	stored  bool
+}
+
+// Meta is privlink's private state of a resource, never served.
+type Meta struct {
+	// Op is the id of the operation in flight on the resource, if any.
+	Op string `json:"op,omitempty"`
+	// OpAction is what that operation does: create, update or delete.
+	OpAction string `json:"opAction,omitempty"`
+	// Ext holds type-specific state, keyed by the rule that owns it.
+	Ext map[string]json.RawMessage `json:"ext,omitempty"`
+}
+
+// Props returns the document's properties object, creating it when absent.
+// Changes are written back when the document is saved.
+func (d *Doc) Props() *arm.Object {
+	if d.props == nil {
+		p, err := d.Obj.Object("properties")
+		if err != nil || p == nil {
+			p = &arm.Object{}
+		}
+		d.props = p
+	}
+	return d.props
+}
+
+// State is properties.provisioningState.
+func (d *Doc) State() string {
+	s, _, _ := d.Props().String("provisioningState")
+	return s
+}
+
+// SetState sets properties.provisioningState.
+func (d *Doc) SetState(s string) { d.Props().SetValue("provisioningState", s) }
+
+// Str returns a top-level string member ("location", ...), or "".
+func (d *Doc) Str(k string) string {
+	s, _, _ := d.Obj.String(k)
+	return s
+}
+
+// Ext decodes the type-specific state under key into v; it reports whether it was present.
+func (d *Doc) Ext(key string, v any) bool {
+	raw, ok := d.Meta.Ext[key]
+	if !ok {
+		return false
+	}
+	return json.Unmarshal(raw, v) == nil
+}
+
+// SetExt stores v as the type-specific state under key (nil removes it).
+func (d *Doc) SetExt(key string, v any) {
+	if v == nil {
+		delete(d.Meta.Ext, key)
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("resource: marshal ext %s: %v", key, err))
+	}
+	if d.Meta.Ext == nil {
+		d.Meta.Ext = map[string]json.RawMessage{}
+	}
+	d.Meta.Ext[key] = b
+}
+
+// Body returns the served JSON.
+func (d *Doc) Body() []byte {
+	d.flush()
+	b, err := d.Obj.MarshalJSON()
+	if err != nil {
+		panic(fmt.Sprintf("resource: marshal %s: %v", d.ID, err)) // raw members were validated on the way in
+	}
+	return b
+}
+
+func (d *Doc) flush() {
+	if d.props != nil {
+		d.Obj.SetObject("properties", d.props)
+	}
+}
+
+func (d *Doc) record() *store.Record {
+	var meta []byte
+	if d.Meta.Op != "" || len(d.Meta.Ext) > 0 {
+		meta, _ = json.Marshal(d.Meta)
+	}
+	return &store.Record{ID: d.ID.String(), Type: d.Kind.Type, Body: d.Body(), Meta: meta, Version: d.version}
+}
+
+func (e *Engine) decode(r *store.Record) (*Doc, error) {
+	id, aerr := arm.ParseResourceID(r.ID)
+	if aerr != nil {
+		return nil, fmt.Errorf("resource: stored id %q: %v", r.ID, aerr)
+	}
+	k := e.kinds[arm.KeyOf(r.Type)]
+	if k == nil {
+		return nil, fmt.Errorf("resource: stored type %q has no kind", r.Type)
+	}
+	obj, err := arm.ParseObject(r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("resource: stored body of %s: %w", r.ID, err)
+	}
+	d := &Doc{Kind: k, ID: id, Obj: obj, version: r.Version, stored: true}
+	if len(r.Meta) > 0 {
+		if err := json.Unmarshal(r.Meta, &d.Meta); err != nil {
+			return nil, fmt.Errorf("resource: stored meta of %s: %w", r.ID, err)
+		}
+	}
+	return d, nil
+}
+
+// errNotFound is returned by loads of missing resources.
+var errNotFound = store.ErrNotFound
+
+// IsNotFound reports whether err says a resource does not exist.
+func IsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -1,0 +1,396 @@
+package resource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/authz"
+	"github.com/privlink/privlink/internal/operation"
+	"github.com/privlink/privlink/internal/store"
+)
+
+// Config tunes an Engine.
+type Config struct {
+	Now func() time.Time
+	// ProvisioningDelay is how long asynchronous operations take.
+	ProvisioningDelay time.Duration
+	// PageSize bounds pageable lists (default 100).
+	PageSize int
+	// Authorizer decides every request (default authz.AllowAll).
+	Authorizer authz.Authorizer
+	Logger     *slog.Logger
+	// NewID makes operation ids and other GUIDs (default random UUIDs).
+	NewID func() string
+}
+
+// Namespace describes a resource provider namespace.
+type Namespace struct {
+	// Name is the canonical spelling, e.g. "Microsoft.Kusto".
+	Name string
+	// Builtin namespaces are registered in every subscription from its start.
+	Builtin bool
+	// Default namespaces are registered in the default subscription.
+	Default bool
+	// Served namespaces have kinds in privlink; the others are only known,
+	// so that subscriptions can register them.
+	Served bool
+}
+
+// Engine serves ARM requests for all registered kinds.
+type Engine struct {
+	cfg        Config
+	store      store.Store
+	ops        *operation.Engine
+	kinds      map[string]*Kind
+	namespaces map[string]*Namespace
+}
+
+// New returns an engine over s; ops runs its long-running operations.
+func New(s store.Store, ops *operation.Engine, cfg Config) *Engine {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 100
+	}
+	if cfg.Authorizer == nil {
+		cfg.Authorizer = authz.AllowAll{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = func() string { return uuid.NewString() }
+	}
+	e := &Engine{cfg: cfg, store: s, ops: ops, kinds: map[string]*Kind{}, namespaces: map[string]*Namespace{}}
+	ops.Handle(opProvision, e.runProvision)
+	ops.Handle(opDelete, e.runDelete)
+	return e
+}
+
+// Register adds kinds. It panics on a duplicate: kinds are wired at start-up.
+func (e *Engine) Register(kinds ...*Kind) {
+	for _, k := range kinds {
+		key := arm.KeyOf(k.Type)
+		if _, dup := e.kinds[key]; dup {
+			panic("resource: kind registered twice: " + k.Type)
+		}
+		if len(k.APIVersions) == 0 {
+			panic("resource: kind without api-versions: " + k.Type)
+		}
+		e.kinds[key] = k
+		ns := k.Namespace()
+		if n := e.namespaces[arm.KeyOf(ns)]; n != nil {
+			n.Served = true
+		} else {
+			e.namespaces[arm.KeyOf(ns)] = &Namespace{Name: ns, Served: true}
+		}
+	}
+}
+
+// AddNamespaces declares provider namespaces (served or merely known).
+func (e *Engine) AddNamespaces(ns ...Namespace) {
+	for _, n := range ns {
+		key := arm.KeyOf(n.Name)
+		if cur := e.namespaces[key]; cur != nil {
+			cur.Builtin = cur.Builtin || n.Builtin
+			cur.Default = cur.Default || n.Default
+			continue
+		}
+		n := n
+		e.namespaces[key] = &n
+	}
+}
+
+// Namespace returns the namespace record for name, or nil.
+func (e *Engine) Namespace(name string) *Namespace { return e.namespaces[arm.KeyOf(name)] }
+
+// Namespaces returns every known namespace, sorted by name.
+func (e *Engine) Namespaces() []*Namespace {
+	out := make([]*Namespace, 0, len(e.namespaces))
+	for _, n := range e.namespaces {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Kinds returns the kinds of a namespace, sorted by type.
+func (e *Engine) Kinds(namespace string) []*Kind {
+	var out []*Kind
+	for _, k := range e.kinds {
+		if strings.EqualFold(k.Namespace(), namespace) {
+			out = append(out, k)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
+	return out
+}
+
+// Kind returns the kind registered for a type, or nil.
+func (e *Engine) Kind(typ string) *Kind { return e.kinds[arm.KeyOf(typ)] }
+
+// Now is the engine's clock.
+func (e *Engine) Now() time.Time { return e.cfg.Now() }
+
+// NewID returns a new GUID.
+func (e *Engine) NewID() string { return e.cfg.NewID() }
+
+// Store is the engine's store.
+func (e *Engine) Store() store.Store { return e.store }
+
+// Operations is the engine's operation engine.
+func (e *Engine) Operations() *operation.Engine { return e.ops }
+
+// Config returns the engine's configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Serve answers one ARM request.
+func (e *Engine) Serve(ctx context.Context, r *Request) (*Response, error) {
+	id := r.Path.ID
+	if r.Path.Tail == "" {
+		if id.IsRoot() {
+			return nil, arm.Errorf(arm.CodePathNotFound, "The requested path '/' is not an Azure Resource Manager resource path.")
+		}
+		k, err := e.kindFor(id, r)
+		if err != nil {
+			return nil, err
+		}
+		if h := k.Handle[r.Method]; h != nil {
+			return h(ctx, e, r)
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			return e.get(ctx, k, r)
+		case http.MethodPut:
+			if k.ReadOnly {
+				return nil, methodNotAllowed(r)
+			}
+			return e.put(ctx, k, r)
+		case http.MethodPatch:
+			if k.ReadOnly || !k.Patchable {
+				return nil, methodNotAllowed(r)
+			}
+			return e.patch(ctx, k, r)
+		case http.MethodDelete:
+			if k.ReadOnly {
+				return nil, methodNotAllowed(r)
+			}
+			return e.delete(ctx, k, r)
+		}
+		return nil, methodNotAllowed(r)
+	}
+	// A collection of a child (or top-level) type?
+	if typ, scope, ok := collectionType(id, r.Path.Tail); ok {
+		if k := e.kinds[arm.KeyOf(typ)]; k != nil {
+			if err := e.checkAPIVersion(k, r); err != nil {
+				return nil, err
+			}
+			if h := k.Handle[r.Method+" list"]; h != nil {
+				return h(ctx, e, r)
+			}
+			if r.Method != http.MethodGet {
+				return nil, methodNotAllowed(r)
+			}
+			return e.list(ctx, k, scope, r)
+		}
+	}
+	// An action or extra collection on an item.
+	if k := e.kinds[id.TypeKey()]; k != nil && !id.IsRoot() {
+		tail := strings.ToLower(r.Path.Tail)
+		if a := k.Actions[tail]; a != nil {
+			if err := e.checkAPIVersion(k, r); err != nil {
+				return nil, err
+			}
+			if r.Method != http.MethodPost {
+				return nil, methodNotAllowed(r)
+			}
+			return e.action(ctx, k, a, r, "/"+r.Path.Tail+"/action")
+		}
+		if a := k.Collections[tail]; a != nil {
+			if err := e.checkAPIVersion(k, r); err != nil {
+				return nil, err
+			}
+			if r.Method != http.MethodGet {
+				return nil, methodNotAllowed(r)
+			}
+			return e.action(ctx, k, a, r, "/read")
+		}
+	}
+	if typ, _, ok := collectionType(id, r.Path.Tail); ok {
+		return nil, e.unknownType(typ, r)
+	}
+	return nil, arm.Errorf(arm.CodePathNotFound, "The requested path '%s' does not name an Azure Resource Manager resource, collection or action.", strings.TrimSuffix(id.String(), "/")+"/"+r.Path.Tail)
+}
+
+// collectionType maps a path ending in a collection segment to the type it
+// lists and the scope the list runs in.
+func collectionType(id arm.ResourceID, tail string) (typ string, scope arm.ResourceID, ok bool) {
+	switch {
+	case id.IsRoot() && strings.EqualFold(tail, "subscriptions"):
+		return "Microsoft.Resources/subscriptions", id, true
+	case id.IsSubscription():
+		return "Microsoft.Resources/" + tail, id, true
+	case id.Namespace != "" && len(id.Types) == 0:
+		// {scope}/providers/{ns}/{type}: a top-level collection in scope.
+		s := id
+		s.Namespace = ""
+		if s.Scope != nil && s.Subscription == "" {
+			s = *s.Scope
+		}
+		return id.Namespace + "/" + tail, s, true
+	case len(id.Types) > 0:
+		return id.Type() + "/" + tail, id, true
+	}
+	return "", arm.ResourceID{}, false
+}
+
+// kindFor finds the kind of an item path and checks the api-version for it.
+func (e *Engine) kindFor(id arm.ResourceID, r *Request) (*Kind, error) {
+	k := e.kinds[id.TypeKey()]
+	if k == nil {
+		return nil, e.unknownType(id.Type(), r)
+	}
+	if err := e.checkAPIVersion(k, r); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func (e *Engine) unknownType(typ string, r *Request) error {
+	ns, _, _ := strings.Cut(typ, "/")
+	if n := e.namespaces[arm.KeyOf(ns)]; n == nil || !n.Served {
+		return arm.Errorf(arm.CodeInvalidResourceNamespace, "The resource namespace '%s' is invalid.", ns)
+	}
+	_, rest, _ := strings.Cut(typ, "/")
+	return arm.Errorf(arm.CodeInvalidResourceType, "The resource type '%s' could not be found in the namespace '%s' for api version '%s'.", rest, ns, r.APIVersion)
+}
+
+func (e *Engine) checkAPIVersion(k *Kind, r *Request) error {
+	if r.APIVersion == "" {
+		return arm.Errorf(arm.CodeMissingAPIVersion, "The api-version query parameter (?api-version=) is required for all requests.")
+	}
+	if k.supports(r.APIVersion) {
+		return nil
+	}
+	if k.ARMOwned {
+		return arm.Errorf(arm.CodeInvalidAPIVersion, "The api-version '%s' is invalid. The supported versions are '%s'. The supported locations are ''.", r.APIVersion, strings.Join(reverse(k.APIVersions), ","))
+	}
+	_, rest, _ := strings.Cut(k.Type, "/")
+	loc := "global"
+	if k.Tracked || k.isChild() {
+		loc = strings.Join(Locations, ",")
+	}
+	return arm.Errorf(arm.CodeNoRegisteredProviderFound, "No registered resource provider found for location '%s' and API version '%s' for type '%s'. The supported api-versions are '%s'. The supported locations are '%s'.",
+		requestLocation(r), r.APIVersion, rest, strings.Join(k.APIVersions, ", "), loc)
+}
+
+func requestLocation(r *Request) string {
+	if o, err := arm.ParseObject(r.Body); err == nil {
+		if l, ok, _ := o.String("location"); ok {
+			return NormalizeLocation(l)
+		}
+	}
+	return "global"
+}
+
+func reverse(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[len(s)-1-i] = v
+	}
+	return out
+}
+
+func methodNotAllowed(r *Request) error {
+	return arm.Errorf(arm.CodeMethodNotAllowed, "The requested resource does not support http method '%s'.", r.Method)
+}
+
+// authorize asks the authorizer about action at scope.
+func (e *Engine) authorize(ctx context.Context, r *Request, action string, scope arm.ResourceID) error {
+	if r.Principal == nil {
+		return arm.Errorf(arm.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is missing.")
+	}
+	return e.cfg.Authorizer.Authorize(ctx, r.Principal, action, scope)
+}
+
+// servedID spells id as the kind serves it.
+func (k *Kind) servedID(id arm.ResourceID) string {
+	if id.Namespace == "" || len(id.Types) == 0 {
+		return id.String()
+	}
+	ids := k.IDTypes
+	if ids == nil {
+		ids = k.typeSegments()
+	}
+	if len(ids) != len(id.Types) {
+		return id.String()
+	}
+	return id.WithTypes(k.Namespace(), ids).String()
+}
+
+func (k *Kind) servedName(id arm.ResourceID) string {
+	if k.Name != nil {
+		return k.Name(id)
+	}
+	return id.Name()
+}
+
+// update runs fn in a write transaction with a Ctx, waking the operation
+// worker and notifying waiters once it commits.
+func (e *Engine) update(ctx context.Context, r *Request, fn func(c *Ctx) error) error {
+	var c *Ctx
+	err := e.store.Update(ctx, func(tx store.Tx) error {
+		c = &Ctx{Context: ctx, E: e, Tx: tx, Req: r, Now: e.cfg.Now()}
+		if r != nil {
+			c.Principal = r.Principal
+		}
+		return fn(c)
+	})
+	if err != nil {
+		return mapStoreError(err)
+	}
+	if c.started {
+		e.ops.Wake()
+	}
+	for _, id := range c.ended {
+		e.ops.Ended(id)
+	}
+	return nil
+}
+
+// view runs fn in a read transaction with a Ctx.
+func (e *Engine) view(ctx context.Context, r *Request, fn func(c *Ctx) error) error {
+	err := e.store.View(ctx, func(tx store.Tx) error {
+		c := &Ctx{Context: ctx, E: e, Tx: tx, Req: r, Now: e.cfg.Now()}
+		if r != nil {
+			c.Principal = r.Principal
+		}
+		return fn(c)
+	})
+	return mapStoreError(err)
+}
+
+// mapStoreError is the one place where storage errors become ARM errors.
+// Rules return *arm.Error for the client's mistakes; a store error that
+// reaches here unexplained is privlink's fault.
+func mapStoreError(err error) error {
+	if err == nil || arm.AsError(err) != nil {
+		return err
+	}
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return arm.Errorf(arm.CodeConflict, "The resource was changed by another request at the same time. Retry the request.")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	return fmt.Errorf("store: %w", err)
+}

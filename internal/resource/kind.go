@@ -1,0 +1,177 @@
+// Package resource is privlink's generic ARM engine: GET, PUT, PATCH, DELETE,
+// list and POST actions for every resource type, with ETags, parent checks,
+// api-version checks, systemData and long-running operations. A resource
+// type plugs in as a Kind: a small set of rules (validation, defaults, side
+// effects) that the engine calls inside the request's one transaction.
+package resource
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/privlink/privlink/internal/arm"
+)
+
+// Scope says where a top-level type lives.
+type Scope int
+
+// Scopes of top-level types. Child types live under their parent type.
+const (
+	ScopeResourceGroup Scope = iota
+	ScopeSubscription
+	ScopeTenant
+)
+
+// Kind is one resource type's rules. Only Type and APIVersions are required;
+// every hook is optional.
+type Kind struct {
+	// Type is the canonical type, e.g. "Microsoft.Kusto/clusters/managedPrivateEndpoints".
+	Type string
+	// WireType is the "type" served in bodies when it differs from Type
+	// (Kusto answers "Microsoft.Kusto/Clusters/ManagedPrivateEndpoints").
+	WireType string
+	// IDTypes spells the type segments in served ids (e.g. "Clusters",
+	// "ManagedPrivateEndpoints"); nil keeps Type's spelling.
+	IDTypes []string
+	// APIVersions lists the accepted api-versions.
+	APIVersions []string
+	// ARMOwned types (Microsoft.Resources) answer a bad api-version with
+	// InvalidApiVersionParameter instead of NoRegisteredProviderFound.
+	ARMOwned bool
+	// Scope is where a top-level type lives (default: a resource group).
+	Scope Scope
+	// Tracked resources require a location and carry tags.
+	Tracked bool
+	// ETag resources carry an etag and honour If-Match / If-None-Match.
+	ETag bool
+	// Pageable lists page with nextLink (only where the clients follow it).
+	Pageable bool
+	// CreatedStatus is the status of a synchronous create (default 201).
+	CreatedStatus int
+	// Async resources provision through an operation: PUT answers with a
+	// non-terminal provisioningState and an Azure-AsyncOperation header;
+	// DELETE answers 202.
+	Async bool
+	// AsyncDelete makes only DELETE asynchronous (resource groups).
+	AsyncDelete bool
+	// StatusStyle picks the operation status URLs: "" (the RP's
+	// operationStatuses), "kusto" (Kusto's operationResults) or "arm" (ARM's
+	// own /subscriptions/{s}/operationresults, Location header only).
+	StatusStyle string
+	// States names the non-terminal states (default Creating/Updating/Deleting).
+	States States
+	// NoState: the type has no properties.provisioningState.
+	NoState bool
+	// NoCreate: PUT may only update an existing resource (approval of a
+	// private endpoint connection); creation is the business of other rules.
+	NoCreate bool
+	// ReadOnly types accept no PUT, PATCH or DELETE.
+	ReadOnly bool
+	// Patchable types accept PATCH.
+	Patchable bool
+	// DummyLocation is served as "location" on a resource that has none
+	// (Kusto's managed private endpoints answer "DummyLocation").
+	DummyLocation string
+
+	// ValidateName checks the last name segment on create.
+	ValidateName func(name string) *arm.Error
+	// Name computes the served "name" (default: the last name segment).
+	Name func(id arm.ResourceID) string
+	// Build validates a PUT (or merged PATCH) and shapes w.Doc; it runs
+	// after the engine copied the envelope and properties from the input.
+	Build func(c *Ctx, w *Write) error
+	// AfterWrite runs after the document is stored, in the same transaction.
+	AfterWrite func(c *Ctx, w *Write) error
+	// Provisioned runs when an asynchronous create or update completes.
+	Provisioned func(c *Ctx, d *Doc) error
+	// BeforeDelete runs for each resource about to be removed (children first).
+	BeforeDelete func(c *Ctx, d *Doc) error
+
+	// Virtual types are computed, not stored: Get and List produce them.
+	Get  func(c *Ctx, id arm.ResourceID) (*Doc, error)
+	List func(c *Ctx, parent arm.ResourceID) ([]*Doc, error)
+	// Handle overrides the engine for a method entirely (operation status URLs).
+	Handle map[string]func(ctx context.Context, e *Engine, r *Request) (*Response, error)
+	// Actions are POSTs on an item: {id}/{action}.
+	Actions map[string]Action
+	// Collections are extra GET lists below an item that are not child types
+	// (a resource group's "resources").
+	Collections map[string]Action
+}
+
+// Action handles a POST action or an extra collection.
+type Action func(c *Ctx, id arm.ResourceID, r *Request) (*Response, error)
+
+// States names a type's non-terminal provisioning states.
+type States struct{ Creating, Updating, Deleting string }
+
+func (k *Kind) states() States {
+	s := k.States
+	if s.Creating == "" {
+		s.Creating = arm.StateCreating
+	}
+	if s.Updating == "" {
+		s.Updating = arm.StateUpdating
+	}
+	if s.Deleting == "" {
+		s.Deleting = arm.StateDeleting
+	}
+	return s
+}
+
+// Namespace is the provider namespace, e.g. "Microsoft.Kusto".
+func (k *Kind) Namespace() string { ns, _, _ := strings.Cut(k.Type, "/"); return ns }
+
+// typeSegments are the type segments below the namespace.
+func (k *Kind) typeSegments() []string {
+	_, rest, _ := strings.Cut(k.Type, "/")
+	return strings.Split(rest, "/")
+}
+
+func (k *Kind) wireType() string {
+	if k.WireType != "" {
+		return k.WireType
+	}
+	return k.Type
+}
+
+func (k *Kind) supports(v string) bool {
+	for _, a := range k.APIVersions {
+		if strings.EqualFold(a, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func (k *Kind) isChild() bool { return len(k.typeSegments()) > 1 }
+
+func (k *Kind) virtual() bool { return k.Get != nil || k.List != nil }
+
+// Request is one ARM request as the engine sees it.
+type Request struct {
+	Method     string
+	Path       arm.Path
+	Query      url.Values
+	APIVersion string
+	Body       []byte
+	Header     http.Header
+	// BaseURL is the scheme and host the client used ("https://127.0.0.1:8443"),
+	// for absolute URLs in headers and nextLinks.
+	BaseURL   string
+	Principal *arm.Principal
+}
+
+// Response is what the engine answers; httpapi writes it.
+type Response struct {
+	Status int
+	// Body is raw JSON; nil means no body.
+	Body   []byte
+	Header http.Header
+}
+
+func jsonResponse(status int, body []byte) *Response {
+	return &Response{Status: status, Body: body, Header: http.Header{}}
+}

@@ -1,0 +1,283 @@
+package resource
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/store"
+)
+
+func (e *Engine) get(ctx context.Context, k *Kind, r *Request) (*Response, error) {
+	id := r.Path.ID
+	if err := e.authorize(ctx, r, k.Type+"/read", id); err != nil {
+		return nil, err
+	}
+	var body []byte
+	err := e.view(ctx, r, func(c *Ctx) error {
+		if k.Get != nil {
+			d, err := k.Get(c, id)
+			if IsNotFound(err) {
+				return e.notFound(c, k, id)
+			}
+			if err != nil {
+				return err
+			}
+			body = d.Body()
+			return nil
+		}
+		rec, err := c.Tx.Get(id.Key())
+		if IsNotFound(err) {
+			return e.notFound(c, k, id)
+		}
+		if err != nil {
+			return err
+		}
+		body = rec.Body
+		return nil
+	})
+	if err != nil {
+		if r.Method == http.MethodHead {
+			if ae := arm.AsError(err); ae != nil && ae.HTTPStatus() == http.StatusNotFound {
+				return &Response{Status: http.StatusNotFound, Header: http.Header{}}, nil
+			}
+		}
+		return nil, err
+	}
+	if r.Method == http.MethodHead {
+		return &Response{Status: http.StatusNoContent, Header: http.Header{}}, nil
+	}
+	resp := jsonResponse(http.StatusOK, body)
+	if k.ETag {
+		if o, err := arm.ParseObject(body); err == nil {
+			if et, ok, _ := o.String("etag"); ok {
+				resp.Header.Set("ETag", et)
+			}
+		}
+	}
+	return resp, nil
+}
+
+// notFound explains why id is missing: its subscription, its resource group,
+// its parent, or the resource itself.
+func (e *Engine) notFound(c *Ctx, k *Kind, id arm.ResourceID) error {
+	if err := e.checkScope(c, id); err != nil {
+		return err
+	}
+	if k.isChild() {
+		if _, err := e.parentOf(c, k, id); err != nil {
+			return err
+		}
+	}
+	return resourceNotFound(id)
+}
+
+func resourceNotFound(id arm.ResourceID) *arm.Error {
+	switch {
+	case id.IsSubscription():
+		return arm.Errorf(arm.CodeSubscriptionNotFound, "The subscription '%s' could not be found.", id.Subscription)
+	case id.IsResourceGroup():
+		return arm.Errorf(arm.CodeResourceGroupNotFound, "Resource group '%s' could not be found.", id.ResourceGroup)
+	}
+	var rel strings.Builder
+	rel.WriteString(id.Namespace)
+	for i, t := range id.Types {
+		rel.WriteString("/" + t + "/" + id.Names[i])
+	}
+	if rg := id.ResourceGroupName(); rg != "" {
+		return arm.Errorf(arm.CodeResourceNotFound, "The Resource '%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", rel.String(), rg)
+	}
+	return arm.Errorf(arm.CodeResourceNotFound, "The Resource '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", rel.String())
+}
+
+// checkScope checks that the subscription and resource group holding id exist.
+func (e *Engine) checkScope(c *Ctx, id arm.ResourceID) error {
+	root := id.Root()
+	if root.Subscription != "" && !id.IsSubscription() {
+		sub := arm.ResourceID{Subscription: root.Subscription}
+		if _, err := c.Tx.Get(sub.Key()); err != nil {
+			if IsNotFound(err) {
+				return resourceNotFound(sub)
+			}
+			return err
+		}
+	}
+	if root.ResourceGroup != "" && !id.IsResourceGroup() {
+		rg := arm.ResourceID{Subscription: root.Subscription, ResourceGroup: root.ResourceGroup}
+		if _, err := c.Tx.Get(rg.Key()); err != nil {
+			if IsNotFound(err) {
+				return resourceNotFound(rg)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// parentOf loads the parent resource of a child id.
+func (e *Engine) parentOf(c *Ctx, k *Kind, id arm.ResourceID) (*Doc, error) {
+	pid := id.Parent()
+	p, err := c.Load(pid)
+	if IsNotFound(err) {
+		return nil, arm.Errorf(arm.CodeParentResourceNotFound, "Can not perform requested operation on nested resource. Parent resource '%s' not found.", parentName(pid))
+	}
+	return p, err
+}
+
+func parentName(id arm.ResourceID) string { return strings.Join(id.Names, "/") }
+
+func (e *Engine) list(ctx context.Context, k *Kind, scope arm.ResourceID, r *Request) (*Response, error) {
+	if err := e.authorize(ctx, r, k.Type+"/read", scope); err != nil {
+		return nil, err
+	}
+	var bodies [][]byte
+	var next string
+	err := e.view(ctx, r, func(c *Ctx) error {
+		if !scope.IsRoot() {
+			if err := e.checkScope(c, scope); err != nil {
+				return err
+			}
+			if scope.IsResourceGroup() || scope.IsSubscription() || len(scope.Types) > 0 {
+				if _, err := c.Load(scope); IsNotFound(err) {
+					if len(scope.Types) > 0 {
+						return arm.Errorf(arm.CodeParentResourceNotFound, "Can not perform requested operation on nested resource. Parent resource '%s' not found.", parentName(scope))
+					}
+					return resourceNotFound(scope)
+				} else if err != nil {
+					return err
+				}
+			}
+		}
+		if k.List != nil {
+			docs, err := k.List(c, scope)
+			if err != nil {
+				return err
+			}
+			for _, d := range docs {
+				bodies = append(bodies, d.Body())
+			}
+			return nil
+		}
+		q := store.Query{Parent: scope.Key(), Type: k.Type}
+		if scope.IsRoot() {
+			q.Parent = ""
+		}
+		if scope.IsSubscription() && !k.isChild() && k.Scope == ScopeResourceGroup {
+			q = store.Query{Subscription: scope.Subscription, Type: k.Type}
+		}
+		if k.Pageable {
+			size := e.cfg.PageSize
+			if top, err := strconv.Atoi(r.Query.Get("$top")); err == nil && top > 0 && top < size {
+				size = top
+			}
+			q.Limit = size + 1
+			if tok := r.Query.Get("$skipToken"); tok != "" {
+				after, err := base64.RawURLEncoding.DecodeString(tok)
+				if err != nil {
+					return arm.Errorf(arm.CodeInvalidParameter, "The $skipToken '%s' is invalid.", tok)
+				}
+				q.After = string(after)
+			}
+			recs, err := c.Tx.List(q)
+			if err != nil {
+				return err
+			}
+			if len(recs) > size {
+				recs = recs[:size]
+				next = nextLink(r, base64.RawURLEncoding.EncodeToString([]byte(recs[size-1].Key())))
+			}
+			for _, rec := range recs {
+				bodies = append(bodies, rec.Body)
+			}
+			return nil
+		}
+		recs, err := c.Tx.List(q)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			bodies = append(bodies, rec.Body)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return jsonResponse(http.StatusOK, listBody(bodies, next)), nil
+}
+
+// listBody writes {"value":[...]} from raw documents without re-encoding them.
+func listBody(bodies [][]byte, next string) []byte {
+	n := 32 + len(next)
+	for _, b := range bodies {
+		n += len(b) + 1
+	}
+	var buf bytes.Buffer
+	buf.Grow(n)
+	buf.WriteString(`{"value":[`)
+	for i, b := range bodies {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(b)
+	}
+	buf.WriteByte(']')
+	if next != "" {
+		buf.WriteString(`,"nextLink":`)
+		buf.Write(quote(next))
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
+}
+
+// ListBody is listBody for rules that build their own lists.
+func ListBody(docs []*Doc) []byte {
+	bodies := make([][]byte, len(docs))
+	for i, d := range docs {
+		bodies[i] = d.Body()
+	}
+	return listBody(bodies, "")
+}
+
+func nextLink(r *Request, token string) string {
+	q := url.Values{}
+	for k, v := range r.Query {
+		if k != "$skipToken" {
+			q[k] = v
+		}
+	}
+	q.Set("$skipToken", token)
+	return r.BaseURL + r.Path.ID.String() + "/" + r.Path.Tail + "?" + q.Encode()
+}
+
+func (e *Engine) action(ctx context.Context, k *Kind, a Action, r *Request, verb string) (*Response, error) {
+	id := r.Path.ID
+	if err := e.authorize(ctx, r, k.Type+verb, id); err != nil {
+		return nil, err
+	}
+	var resp *Response
+	run := e.update
+	if verb == "/read" {
+		run = e.view
+	}
+	err := run(ctx, r, func(c *Ctx) error {
+		if err := e.checkScope(c, id); err != nil {
+			return err
+		}
+		if _, err := c.Load(id); err != nil {
+			if IsNotFound(err) {
+				return resourceNotFound(id)
+			}
+			return err
+		}
+		var err error
+		resp, err = a(c, id, r)
+		return err
+	})
+	return resp, err
+}
