@@ -45,6 +45,9 @@ func (d *Doc) Props() *arm.Object {
 	return d.props
 }
 
+// SetProps replaces the document's properties.
+func (d *Doc) SetProps(p *arm.Object) { d.props = p }
+
 // State is properties.provisioningState.
 func (d *Doc) State() string {
 	s, _, _ := d.Props().String("provisioningState")
@@ -131,8 +134,9 @@ func (e *Engine) decode(r *store.Record) (*Doc, error) {
 	return d, nil
 }
 
-// errNotFound is returned by loads of missing resources.
-var errNotFound = store.ErrNotFound
+// ErrNotFound is returned by loads of missing resources (and by virtual
+// types' Get for ids they do not know).
+var ErrNotFound = store.ErrNotFound
 
 // IsNotFound reports whether err says a resource does not exist.
 func IsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -394,3 +394,14 @@ func mapStoreError(err error) error {
 	}
 	return fmt.Errorf("store: %w", err)
 }
+
+// Update runs fn in a write transaction outside any request (start-up
+// seeding, emulator endpoints).
+func (e *Engine) Update(ctx context.Context, fn func(c *Ctx) error) error {
+	return e.update(ctx, nil, fn)
+}
+
+// View runs fn in a read transaction outside any request.
+func (e *Engine) View(ctx context.Context, fn func(c *Ctx) error) error {
+	return e.view(ctx, nil, fn)
+}

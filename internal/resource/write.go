@@ -141,6 +141,9 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 	if err := e.checkGroupState(c, id); err != nil {
 		return nil, err
 	}
+	if err := e.ensureRegistered(c, k, id); err != nil {
+		return nil, err
+	}
 	if old != nil && old.Meta.Op != "" {
 		return nil, arm.Errorf(arm.CodeAnotherOperationInProgress, "Another operation (%s) is in progress on the resource '%s'. Retry once it completes.", old.Meta.OpAction, id.Name())
 	}

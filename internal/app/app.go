@@ -1,0 +1,249 @@
+// Package app assembles a privlink server: data directory, store, identity,
+// engine, providers, operation worker and listeners. cmd/privlink and the
+// end-to-end tests start servers through it.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/privlink/privlink/internal/certs"
+	"github.com/privlink/privlink/internal/httpapi"
+	"github.com/privlink/privlink/internal/identity"
+	"github.com/privlink/privlink/internal/operation"
+	"github.com/privlink/privlink/internal/providers"
+	"github.com/privlink/privlink/internal/providers/resources"
+	"github.com/privlink/privlink/internal/resource"
+	"github.com/privlink/privlink/internal/store"
+	"github.com/privlink/privlink/internal/store/sqlite"
+)
+
+// Config configures a server.
+type Config struct {
+	// Addr is the HTTPS listen address, e.g. "127.0.0.1:8443" (":0" picks a port).
+	Addr string
+	// HTTPAddr, when set, also serves plain HTTP there.
+	HTTPAddr string
+	// DataDir holds the database, certificates and keys.
+	DataDir string
+	// ProvisioningDelay is how long asynchronous operations take.
+	ProvisioningDelay time.Duration
+	// PageSize bounds pageable lists.
+	PageSize int
+	Logger   *slog.Logger
+	// AccessLog logs each request at Info.
+	AccessLog bool
+	// Hosts are extra names the server certificate covers.
+	Hosts []string
+}
+
+// Server is a running privlink.
+type Server struct {
+	cfg     Config
+	store   store.Store
+	ops     *operation.Engine
+	engine  *resource.Engine
+	ident   *identity.Service
+	api     *httpapi.Server
+	servers []*http.Server
+	https   net.Listener
+	http    net.Listener
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	lock    *os.File
+	once    sync.Once
+}
+
+// DataFileName is the database file in the data directory.
+const DataFileName = "privlink.db"
+
+// Start opens the data directory and starts serving. The server is ready
+// (health answers 200) when Start returns.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("app: no data directory")
+	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.DataDir = dir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg}
+	ok := false
+	defer func() {
+		if !ok {
+			s.close()
+		}
+	}()
+	if s.lock, err = lockDir(dir); err != nil {
+		return nil, err
+	}
+	if s.ident, err = identity.Open(dir, identity.Options{}); err != nil {
+		return nil, err
+	}
+	host, _, _ := net.SplitHostPort(cfg.Addr)
+	cert, err := certs.ServerCertificate(dir, certs.DefaultHosts(append(cfg.Hosts, host)...))
+	if err != nil {
+		return nil, fmt.Errorf("app: server certificate: %w", err)
+	}
+	db, err := sqlite.Open(filepath.Join(dir, DataFileName), sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	s.store = db
+	s.ops = operation.New(db, operation.Options{Logger: cfg.Logger})
+	s.engine = resource.New(db, s.ops, resource.Config{
+		ProvisioningDelay: cfg.ProvisioningDelay,
+		PageSize:          cfg.PageSize,
+		Logger:            cfg.Logger,
+	})
+	providers.Register(s.engine)
+	if err := resources.Bootstrap(ctx, s.engine, identity.DefaultTenantID, identity.DefaultSubscriptionID, "privlink default subscription"); err != nil {
+		return nil, fmt.Errorf("app: seeding the default subscription: %w", err)
+	}
+	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog}
+	handler := s.api.Handler()
+
+	if s.https, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, err
+	}
+	if cfg.HTTPAddr != "" {
+		if s.http, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, err
+		}
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.ops.Run(runCtx) }()
+	go func() { defer s.wg.Done(); s.sweep(runCtx) }()
+
+	errLog := slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog,
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+	s.servers = append(s.servers, hs)
+	s.serve(hs, tls.NewListener(s.https, hs.TLSConfig))
+	if s.http != nil {
+		h := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
+		s.servers = append(s.servers, h)
+		s.serve(h, s.http)
+	}
+	s.api.SetReady(true)
+	ok = true
+	cfg.Logger.Info("privlink ready", "https", s.URL(), "http", s.HTTPURL(), "data", dir, "ca", s.CAPath())
+	return s, nil
+}
+
+func (s *Server) serve(h *http.Server, l net.Listener) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := h.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.cfg.Logger.Error("serve", "err", err)
+		}
+	}()
+}
+
+// sweep forgets operations that ended more than a day ago.
+func (s *Server) sweep(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = s.store.Update(ctx, func(tx store.Tx) error {
+				_, err := tx.DeleteOperationsBefore(time.Now().Add(-24 * time.Hour))
+				return err
+			})
+		}
+	}
+}
+
+// URL is the HTTPS base URL ("https://127.0.0.1:8443").
+func (s *Server) URL() string { return "https://" + s.https.Addr().String() }
+
+// HTTPURL is the plain HTTP base URL, or "".
+func (s *Server) HTTPURL() string {
+	if s.http == nil {
+		return ""
+	}
+	return "http://" + s.http.Addr().String()
+}
+
+// CAPath is the file of the CA that signed the server certificate.
+func (s *Server) CAPath() string { return certs.CAPath(s.cfg.DataDir) }
+
+// Engine is the resource engine (for tests and tools in-process).
+func (s *Server) Engine() *resource.Engine { return s.engine }
+
+// Identity is the identity service.
+func (s *Server) Identity() *identity.Service { return s.ident }
+
+// Shutdown stops accepting requests, lets the ones in flight finish (until
+// ctx ends), stops the operation worker and closes the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.once.Do(func() {
+		s.api.SetReady(false)
+		for _, h := range s.servers {
+			if e := h.Shutdown(ctx); e != nil {
+				err = errors.Join(err, e)
+			}
+		}
+		err = errors.Join(err, s.close())
+	})
+	return err
+}
+
+func (s *Server) close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	for _, l := range []net.Listener{s.https, s.http} {
+		if l != nil {
+			l.Close()
+		}
+	}
+	s.wg.Wait()
+	var err error
+	if s.store != nil {
+		err = s.store.Close()
+	}
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	return err
+}
+
+// lockDir takes an exclusive lock on the data directory, so that two servers
+// never share one embedded database. The kernel releases it if the process dies.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "privlink.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("app: data directory %s is in use by another privlink server", dir)
+	}
+	return f, nil
+}

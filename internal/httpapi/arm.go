@@ -1,0 +1,127 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/identity"
+	"github.com/privlink/privlink/internal/resource"
+)
+
+type principalKey struct{}
+
+// authenticated requires a valid ARM bearer token.
+func (s *Server) authenticated(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		scheme, token, ok := strings.Cut(auth, " ")
+		if auth == "" {
+			writeARMError(w, arm.Errorf(arm.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is missing."))
+			return
+		}
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			writeARMError(w, arm.Errorf(arm.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is provided in an invalid format."))
+			return
+		}
+		p, aerr := s.Identity.Validate(strings.TrimSpace(token))
+		if aerr != nil {
+			writeARMError(w, aerr)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
+}
+
+func principalOf(r *http.Request) *arm.Principal {
+	p, _ := r.Context().Value(principalKey{}).(*arm.Principal)
+	return p
+}
+
+// arm is the pipeline of every ARM request: parse, read the body, hand it to
+// the engine, write what it answers.
+func (s *Server) arm(w http.ResponseWriter, r *http.Request) {
+	// ARM's own operation results: /subscriptions/{s}/operationresults/{id}.
+	if sub, op, ok := operationResult(r.URL.Path); ok && r.Method == http.MethodGet {
+		resp, err := s.Engine.OperationResult(r.Context(), sub, op)
+		s.respond(w, r, resp, err)
+		return
+	}
+	path, aerr := arm.ParsePath(r.URL.Path)
+	if aerr != nil {
+		writeARMError(w, aerr)
+		return
+	}
+	q := r.URL.Query()
+	req := &resource.Request{
+		Method:     r.Method,
+		Path:       path,
+		Query:      q,
+		APIVersion: q.Get("api-version"),
+		Header:     r.Header,
+		BaseURL:    identity.BaseURL(r),
+		Principal:  principalOf(r),
+	}
+	if path.ID.IsRoot() && strings.EqualFold(path.Tail, "tenants") {
+		s.tenants(w, r)
+		return
+	}
+	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if ct := r.Header.Get("Content-Type"); ct != "" && r.ContentLength != 0 {
+			mt, _, err := mime.ParseMediaType(ct)
+			if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "text/json") {
+				writeARMError(w, arm.Errorf(arm.CodeUnsupportedMediaType, "The content media type '%s' is not supported. Only 'application/json' is supported.", ct))
+				return
+			}
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				writeARMError(w, arm.Errorf(arm.CodeRequestEntityTooLarge, "The request content size exceeds the maximum of %d bytes.", MaxBody))
+				return
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		req.Body = body
+	}
+	resp, err := s.Engine.Serve(r.Context(), req)
+	s.respond(w, r, resp, err)
+}
+
+// operationResult recognizes /subscriptions/{s}/operationresults/{id}, an
+// ARM endpoint that is no resource path.
+func operationResult(p string) (sub, op string, ok bool) {
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	if len(segs) == 4 && strings.EqualFold(segs[0], "subscriptions") && strings.EqualFold(segs[2], "operationresults") {
+		return segs[1], segs[3], true
+	}
+	return "", "", false
+}
+
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, resp *resource.Response, err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	if resp.Body == nil || r.Method == http.MethodHead {
+		w.WriteHeader(resp.Status)
+		return
+	}
+	writeRaw(w, resp.Status, resp.Body)
+}
+
+func (s *Server) tenants(w http.ResponseWriter, r *http.Request) {
+	t := s.Identity.TenantID
+	writeJSON(w, http.StatusOK, map[string]any{"value": []map[string]any{{
+		"id": "/tenants/" + t, "tenantId": t, "tenantCategory": "Home", "displayName": "privlink", "defaultDomain": "privlink.local", "domains": []string{"privlink.local"},
+	}}})
+}

@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/identity"
+	"github.com/privlink/privlink/internal/providers/kusto"
+)
+
+// health answers 200 once the server is ready, 503 before.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// endpointStates serves GET /_privlink/endpoints?cluster={id} or ?id={id}:
+// the connection state of managed private endpoints, which the Kusto API
+// does not show, with notes for people (the CLI prints them).
+func (s *Server) endpointStates(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	switch {
+	case q.Get("id") != "":
+		id, aerr := arm.ParseResourceID(q.Get("id"))
+		if aerr != nil {
+			writeARMError(w, aerr)
+			return
+		}
+		st, err := kusto.Endpoint(r.Context(), s.Engine, id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	case q.Get("cluster") != "":
+		id, aerr := arm.ParseResourceID(q.Get("cluster"))
+		if aerr != nil {
+			writeARMError(w, aerr)
+			return
+		}
+		sts, err := kusto.Endpoints(r.Context(), s.Engine, id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if sts == nil {
+			sts = []kusto.EndpointState{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"value": sts})
+	default:
+		writeARMError(w, arm.Errorf(arm.CodeBadRequest, "Give the query parameter 'id' (a managed private endpoint id) or 'cluster' (a cluster id)."))
+	}
+}
+
+// metadata serves GET /metadata/endpoints: this cloud's endpoints, as a list
+// for api-version 2022-09-01 and later, as one object before.
+func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
+	base := identity.BaseURL(r)
+	cloud := map[string]any{
+		"name":    "privlink",
+		"portal":  base,
+		"authentication": map[string]any{
+			"loginEndpoint":    base + "/",
+			"audiences":        []string{"https://management.core.windows.net/", "https://management.azure.com/"},
+			"tenant":           "common",
+			"identityProvider": "AAD",
+		},
+		"resourceManager":          base + "/",
+		"media":                    "https://rest.media.azure.net",
+		"graphAudience":            "https://graph.windows.net/",
+		"graph":                    "https://graph.windows.net/",
+		"batch":                    "https://batch.core.windows.net/",
+		"sqlManagement":            "https://management.core.windows.net:8443/",
+		"microsoftGraphResourceId": "https://graph.microsoft.com/",
+		"appInsightsResourceId":    "https://api.applicationinsights.io",
+		"logAnalyticsResourceId":   "https://api.loganalytics.io",
+		"activeDirectoryDataLake":  "https://datalake.azure.net/",
+		"vmImageAliasDoc":          "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/main/arm-compute/quickstart-templates/aliases.json",
+		"suffixes": map[string]string{
+			"storage": "core.windows.net", "keyVaultDns": "vault.azure.net", "sqlServerHostname": "database.windows.net",
+			"acrLoginServer": "azurecr.io", "azureDataLakeStoreFileSystem": "azuredatalakestore.net",
+			"azureDataLakeAnalyticsCatalogAndJob": "azuredatalakeanalytics.net", "mhsmDns": "managedhsm.azure.net",
+			"mysqlServerEndpoint": "mysql.database.azure.com", "postgresqlServerEndpoint": "postgres.database.azure.com",
+			"synapseAnalytics": "dev.azuresynapse.net", "attestationEndpoint": "attest.azure.net",
+		},
+	}
+	if v := r.URL.Query().Get("api-version"); v != "" && strings.Compare(v, "2022-09-01") >= 0 {
+		writeJSON(w, http.StatusOK, []any{cloud})
+		return
+	}
+	writeJSON(w, http.StatusOK, cloud)
+}

@@ -1,0 +1,151 @@
+// Package httpapi is privlink's HTTP server: one route table (routes.go),
+// the ARM request pipeline (request ids, authentication, api-version, body
+// limits), the single error writer, and the emulator-only /_privlink/ endpoints.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/identity"
+	"github.com/privlink/privlink/internal/resource"
+)
+
+// MaxBody is the largest request body accepted (ARM's limit is 4 MB).
+const MaxBody = 4 << 20
+
+// Server serves ARM, identity and emulator endpoints.
+type Server struct {
+	Engine   *resource.Engine
+	Identity *identity.Service
+	Log      *slog.Logger
+	// AccessLog logs every request at Info (else at Debug).
+	AccessLog bool
+
+	ready atomic.Bool
+}
+
+// SetReady marks the server ready (health answers 200 from then on).
+func (s *Server) SetReady(v bool) { s.ready.Store(v) }
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+)
+
+// requestID returns the x-ms-request-id of the request in ctx.
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// statusWriter remembers the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+	w.ResponseWriter.WriteHeader(s)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// withRequest sets the ARM request headers every response carries, recovers
+// panics into a 500 ARM error, and logs the request.
+func (s *Server) withRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rid := uuid.NewString()
+		h := w.Header()
+		h.Set("x-ms-request-id", rid)
+		corr := r.Header.Get("x-ms-correlation-request-id")
+		if corr == "" {
+			corr = rid
+		}
+		h.Set("x-ms-correlation-request-id", corr)
+		if cid := r.Header.Get("x-ms-client-request-id"); cid != "" {
+			h.Set("x-ms-client-request-id", cid)
+		}
+		h.Set("x-ms-routing-request-id", "PRIVLINK:"+start.UTC().Format("20060102T150405Z")+":"+rid)
+		sw := &statusWriter{ResponseWriter: w}
+		ctx := context.WithValue(r.Context(), requestIDKey, rid)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.Log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "request_id", rid, "panic", p)
+				if sw.status == 0 {
+					writeARMError(sw, arm.InternalError(rid))
+				}
+			}
+			level := slog.LevelDebug
+			if s.AccessLog {
+				level = slog.LevelInfo
+			}
+			s.Log.Log(ctx, level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start), "request_id", rid)
+		}()
+		next.ServeHTTP(sw, r.WithContext(ctx))
+	})
+}
+
+// writeError writes err as an ARM error: *arm.Error as itself, anything else
+// as an InternalServerError whose cause goes to the log only.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := arm.AsError(err)
+	if ae == nil {
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			return // the client went away; nobody reads an answer
+		}
+		s.Log.Error("internal error", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()), "err", err)
+		ae = arm.InternalError(requestID(r.Context()))
+	}
+	writeARMError(w, ae)
+}
+
+func writeARMError(w http.ResponseWriter, ae *arm.Error) {
+	status := ae.HTTPStatus()
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="`+identity.DefaultTenantID+`", error="invalid_token", error_description="`+strings.ReplaceAll(ae.Message, `"`, `'`)+`"`)
+	}
+	if ae.Code == arm.CodeTooManyRequests || status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, arm.ErrorResponse{Error: ae})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"InternalServerError","message":"The response could not be encoded."}}`)
+	}
+	writeRaw(w, status, b)
+}
+
+func writeRaw(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "-1")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

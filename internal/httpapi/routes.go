@@ -1,0 +1,43 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Handler returns the whole route table. ARM paths are matched
+// case-insensitively by prefix and parsed by arm.ParsePath, since ARM treats
+// /Subscriptions/… and /subscriptions/… alike.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+
+	// Emulator-only endpoints, apart from the emulated APIs.
+	mux.HandleFunc("GET /_privlink/health", s.health)
+	mux.HandleFunc("GET /_privlink/endpoints", s.authenticated(s.endpointStates))
+
+	// Cloud metadata, for tools that discover endpoints (Terraform's metadata_host).
+	mux.HandleFunc("GET /metadata/endpoints", s.metadata)
+
+	// Identity: discovery, keys, tokens, managed identity.
+	id := s.Identity
+	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", id.OpenIDConfiguration)
+	mux.HandleFunc("GET /{tenant}/.well-known/openid-configuration", id.OpenIDConfiguration)
+	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", id.Keys)
+	mux.HandleFunc("GET /{tenant}/discovery/keys", id.Keys)
+	mux.HandleFunc("GET /common/discovery/instance", id.InstanceDiscovery)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", id.Token)
+	mux.HandleFunc("POST /{tenant}/oauth2/token", id.Token)
+	mux.HandleFunc("GET /msi/token", id.AppServiceMSI)
+	mux.HandleFunc("GET /metadata/identity/oauth2/token", id.IMDSMSI)
+
+	armHandler := s.authenticated(s.arm)
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.ToLower(r.URL.Path)
+		if p == "/subscriptions" || p == "/tenants" || strings.HasPrefix(p, "/subscriptions/") || strings.HasPrefix(p, "/providers/") {
+			armHandler(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return s.withRequest(root)
+}

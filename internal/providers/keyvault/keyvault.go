@@ -1,0 +1,66 @@
+// Package keyvault holds the rules of Microsoft.KeyVault/vaults as a private
+// link target (sub-resource vault).
+package keyvault
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/providers/common"
+	"github.com/privlink/privlink/internal/providers/privatelink"
+	"github.com/privlink/privlink/internal/resource"
+)
+
+// APIVersions are the accepted api-versions (armkeyvault v1.5 uses 2024-11-01).
+var APIVersions = []string{"2019-09-01", "2021-04-01-preview", "2021-06-01-preview", "2021-10-01", "2021-11-01-preview", "2022-02-01-preview", "2022-07-01", "2022-11-01", "2023-02-01", "2023-07-01", "2024-04-01-preview", "2024-11-01", "2024-12-01-preview", "2025-05-01"}
+
+// Type is the vault type.
+const Type = "Microsoft.KeyVault/vaults"
+
+var vaultName = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$`)
+
+// Register adds vaults and their private link types.
+func Register(e *resource.Engine, reg *privatelink.Registry) {
+	rule := common.NameRule(vaultName, "VaultNameNotValid", "The vault name",
+		"Vault name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens.")
+	e.Register(&resource.Kind{
+		Type:        Type,
+		APIVersions: APIVersions,
+		Tracked:     true,
+		Pageable:    true,
+		Patchable:   true,
+		ValidateName: func(name string) *arm.Error {
+			if strings.Contains(name, "--") {
+				return rule("--")
+			}
+			return rule(name)
+		},
+		Build: func(c *resource.Ctx, w *resource.Write) error {
+			p := w.Doc.Props()
+			if _, ok, err := resource.StringProp(p, "tenantId", "properties.tenantId"); err != nil {
+				return err
+			} else if !ok {
+				return resource.MissingProperty("properties.tenantId")
+			}
+			if sku, err := resource.ObjectProp(p, "sku", "properties.sku"); err != nil {
+				return err
+			} else if sku == nil {
+				return resource.MissingProperty("properties.sku")
+			}
+			p.SetValue("vaultUri", "https://"+w.ID.Name()+".vault.azure.net/")
+			common.Default(w.Doc, "accessPolicies", []any{})
+			common.Default(w.Doc, "enableSoftDelete", true)
+			common.Default(w.Doc, "softDeleteRetentionInDays", 90)
+			return nil
+		},
+	})
+	reg.Add(e, &privatelink.Target{
+		Type:            Type,
+		APIVersions:     APIVersions,
+		Groups:          []privatelink.Group{{ID: "vault", RequiredMembers: []string{"default"}, ZoneNames: []string{"privatelink.vaultcore.azure.net"}}},
+		Managed:         []string{"vault"},
+		ETag:            true,
+		ConnectionState: "Succeeded",
+	})
+}

@@ -1,0 +1,174 @@
+package kusto
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/providers/common"
+	"github.com/privlink/privlink/internal/providers/privatelink"
+	"github.com/privlink/privlink/internal/resource"
+)
+
+// endpointName is the rule of the Microsoft.Network private endpoint each
+// managed private endpoint stands for (1 to 80 characters, letters, digits,
+// '_', '.', '-', starting with a letter or digit and ending with a letter,
+// digit or '_'); the Kusto spec itself allows anything.
+var endpointName = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,78}[a-zA-Z0-9_])?$`)
+
+var validateEndpointName = common.NameRule(endpointName, arm.CodeInvalidResourceName, "The managed private endpoint name",
+	"It must be 1 to 80 characters of letters, digits, '_', '.' and '-', start with a letter or digit, and end with a letter, digit or '_'.")
+
+// endpointProps are the writable properties of a managed private endpoint,
+// the only ones kept from a request.
+var endpointProps = []string{"privateLinkResourceId", "groupId", "privateLinkResourceRegion", "requestMessage"}
+
+func endpointKind(reg *privatelink.Registry) *resource.Kind {
+	return &resource.Kind{
+		Type:          EndpointType,
+		WireType:      "Microsoft.Kusto/Clusters/ManagedPrivateEndpoints",
+		IDTypes:       []string{"Clusters", "ManagedPrivateEndpoints"},
+		APIVersions:   EndpointAPIVersions,
+		Async:         true,
+		Patchable:     true,
+		StatusStyle:   "kusto",
+		States:        states,
+		DummyLocation: "DummyLocation",
+		Name:          func(id arm.ResourceID) string { return strings.Join(id.Names, "/") },
+		ValidateName:  validateEndpointName,
+		Build:         func(c *resource.Ctx, w *resource.Write) error { return buildEndpoint(c, w, reg) },
+		BeforeDelete:  privatelink.Release,
+	}
+}
+
+func buildEndpoint(c *resource.Ctx, w *resource.Write, reg *privatelink.Registry) error {
+	in := w.Doc.Props()
+	kept := &arm.Object{}
+	for _, k := range in.Keys() {
+		for _, allowed := range endpointProps {
+			if strings.EqualFold(k, allowed) {
+				v, _ := in.Get(k)
+				kept.Set(allowed, v)
+			}
+		}
+	}
+	w.Doc.SetProps(kept)
+	vals := map[string]string{}
+	for _, k := range endpointProps {
+		s, _, err := resource.StringProp(kept, k, "properties."+k)
+		if err != nil {
+			return err
+		}
+		vals[k] = s
+	}
+	for _, k := range []string{"privateLinkResourceId", "groupId"} {
+		if vals[k] == "" {
+			return resource.MissingProperty("properties." + k)
+		}
+	}
+	if VNetInjected(w.Parent) {
+		return arm.Errorf("ManagedPrivateEndpointsNotSupported",
+			"Managed private endpoints are not supported on cluster '%s' because it is injected into a virtual network. Use a cluster without virtualNetworkConfiguration, or reach the resource through the virtual network.", w.Parent.ID.Name())
+	}
+	if w.Old != nil {
+		for _, k := range []string{"privateLinkResourceId", "groupId"} {
+			old, _, _ := w.Old.Props().String(k)
+			if !strings.EqualFold(old, vals[k]) {
+				return arm.Errorf(arm.CodeBadRequest, "The property 'properties.%s' of managed private endpoint '%s' cannot be changed from '%s' to '%s'. Delete the managed private endpoint and create a new one.", k, w.ID.Name(), old, vals[k])
+			}
+		}
+		if old, _, _ := w.Old.Props().String("requestMessage"); old != vals["requestMessage"] {
+			return privatelink.UpdateRequest(c, w.Doc, vals["requestMessage"])
+		}
+		return nil
+	}
+	targetID, aerr := arm.ParseResourceID(vals["privateLinkResourceId"])
+	if aerr != nil || targetID.SubscriptionID() == "" || len(targetID.Types) == 0 {
+		return arm.Errorf(arm.CodeLinkedInvalidPropertyID, "Property id '%s' at path 'properties.privateLinkResourceId' is invalid. Expect fully qualified resource Id that start with '/subscriptions/{subscriptionId}' or '/providers/{resourceProviderNamespace}/'.", vals["privateLinkResourceId"])
+	}
+	t := reg.Lookup(targetID.Type())
+	if t == nil {
+		return arm.Errorf("PrivateLinkResourceTypeNotSupported", "Managed private endpoints cannot connect to resources of type '%s'. Supported types are: %s.", targetID.Type(), quoteList(reg.Types()))
+	}
+	target, err := c.Load(targetID)
+	if resource.IsNotFound(err) {
+		return arm.Errorf("PrivateLinkResourceNotFound", "The private link resource '%s' was not found. Create it first, or correct properties.privateLinkResourceId.", vals["privateLinkResourceId"]).WithStatus(http.StatusBadRequest)
+	}
+	if err != nil {
+		return err
+	}
+	group, ok := t.ManagedGroup(target, vals["groupId"])
+	if !ok {
+		return arm.Errorf("InvalidGroupId", "The groupId '%s' is not valid for a managed private endpoint to a resource of type '%s'. Valid groupIds are: %s.", vals["groupId"], t.Type, quoteList(t.Managed))
+	}
+	sub := targetID.SubscriptionID()
+	if state, err := c.RegistrationState(sub, "Microsoft.Network"); err != nil {
+		return err
+	} else if state != resource.Registered {
+		msg := "The subscription '" + sub + "' of the private link resource is not registered to use namespace 'Microsoft.Network'. Register it (POST /subscriptions/" + sub + "/providers/Microsoft.Network/register?api-version=2021-04-01) and retry. See https://aka.ms/rps-not-found for how to register subscriptions."
+		e := arm.Errorf(arm.CodeMissingSubscriptionRegistration, "%s", msg)
+		e.Details = []*arm.Error{{Code: arm.CodeMissingSubscriptionRegistration, Target: "Microsoft.Network", Message: msg}}
+		return e
+	}
+	return privatelink.Connect(c, t, target, w.Doc, managedPrivateEndpointID(w.Parent, w.ID.Name()), group, vals["requestMessage"])
+}
+
+// managedPrivateEndpointID is the id of the private endpoint Azure would create
+// in the cluster's managed virtual network, in a Microsoft-managed subscription.
+func managedPrivateEndpointID(cluster *resource.Doc, name string) string {
+	sub := uuid.NewSHA1(uuid.NameSpaceURL, []byte("privlink:managed:"+cluster.ID.Key())).String()
+	return "/subscriptions/" + sub + "/resourceGroups/" + cluster.ID.Name() + "-managed/providers/Microsoft.Network/privateEndpoints/" + cluster.ID.Name() + "." + name
+}
+
+func quoteList(s []string) string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = "'" + v + "'"
+	}
+	return strings.Join(q, ", ")
+}
+
+type checkNameResult struct {
+	Name          string `json:"name"`
+	NameAvailable bool   `json:"nameAvailable"`
+	Message       string `json:"message,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+}
+
+// checkEndpointName is POST {cluster}/managedPrivateEndpointsCheckNameAvailability.
+func checkEndpointName(c *resource.Ctx, cluster arm.ResourceID, r *resource.Request) (*resource.Response, error) {
+	in, err := resource.ParseBody(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	name, ok, err := resource.StringProp(in, "name", "name")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, resource.MissingProperty("name")
+	}
+	typ, ok, err := resource.StringProp(in, "type", "type")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, resource.MissingProperty("type")
+	}
+	if !strings.EqualFold(typ, EndpointType) {
+		return nil, arm.Errorf(arm.CodeBadRequest, "The type '%s' is invalid. The only valid value is '%s'.", typ, EndpointType)
+	}
+	res := checkNameResult{Name: name, NameAvailable: true}
+	if aerr := validateEndpointName(name); aerr != nil {
+		res = checkNameResult{Name: name, Message: aerr.Message, Reason: "Invalid"}
+	} else if _, err := c.LoadKey(cluster.Child("managedPrivateEndpoints", name).Key()); err == nil {
+		res = checkNameResult{Name: name, Message: "Name '" + name + "' is already taken. Please specify a different name", Reason: "AlreadyExists"}
+	} else if !resource.IsNotFound(err) {
+		return nil, err
+	}
+	b, _ := json.Marshal(res)
+	return &resource.Response{Status: http.StatusOK, Body: b, Header: http.Header{}}, nil
+}

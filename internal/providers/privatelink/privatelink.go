@@ -1,0 +1,405 @@
+// Package privatelink is the connection state machine that every private-link
+// target type shares: the Pending connection a managed private endpoint
+// places on its target, the owner's approval, rejection or removal, and the
+// privateEndpointConnections and privateLinkResources types of each target.
+package privatelink
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/resource"
+)
+
+// Connection states, as the target's privateLinkServiceConnectionState.status.
+const (
+	Pending      = "Pending"
+	Approved     = "Approved"
+	Rejected     = "Rejected"
+	Disconnected = "Disconnected"
+)
+
+// Group is one sub-resource of a target (a privateLinkResource).
+type Group struct {
+	ID              string
+	RequiredMembers []string
+	ZoneNames       []string
+}
+
+// Target describes a type that accepts private endpoint connections.
+type Target struct {
+	// Type is the target type, e.g. "Microsoft.Storage/storageAccounts".
+	Type string
+	// APIVersions are the api-versions of its connection and link-resource types.
+	APIVersions []string
+	// Groups are its sub-resources, as privateLinkResources lists them.
+	Groups []Group
+	// GroupsOf, when set, computes the groups of one target instead
+	// (Kusto's depend on the cluster's region).
+	GroupsOf func(target *resource.Doc) []Group
+	// Managed are the groupIds a Kusto managed private endpoint may ask for.
+	Managed []string
+	// GroupIDs is how connections show their group: "" (not at all),
+	// "array" (properties.groupIds) or "single" (properties.groupId).
+	GroupIDs string
+	// ConnectionState is the provisioningState of a connection ("" for none).
+	ConnectionState string
+	// ETag: connections carry etags (Key Vault).
+	ETag bool
+	// ConnectionWireType / LinkResourceWireType are the served "type"s when
+	// they differ from the canonical ones.
+	ConnectionWireType   string
+	LinkResourceWireType string
+	// LinkResourceIDTypes spells the type segments in link resource ids.
+	LinkResourceIDTypes []string
+}
+
+// ConnectionType is the canonical type of the target's connections.
+func (t *Target) ConnectionType() string { return t.Type + "/privateEndpointConnections" }
+
+// LinkResourceType is the canonical type of the target's link resources.
+func (t *Target) LinkResourceType() string { return t.Type + "/privateLinkResources" }
+
+// groups returns the sub-resources of one target.
+func (t *Target) groups(target *resource.Doc) []Group {
+	if t.GroupsOf != nil {
+		return t.GroupsOf(target)
+	}
+	return t.Groups
+}
+
+// ManagedGroup reports whether a managed private endpoint may ask for group g
+// (matched case-insensitively) on target, and returns the target's own
+// spelling of that sub-resource.
+func (t *Target) ManagedGroup(target *resource.Doc, g string) (string, bool) {
+	for _, m := range t.Managed {
+		if strings.EqualFold(m, g) {
+			for _, gr := range t.groups(target) {
+				if strings.EqualFold(gr.ID, g) {
+					return gr.ID, true
+				}
+			}
+			return m, true
+		}
+	}
+	return "", false
+}
+
+// Registry holds the targets, by type.
+type Registry struct{ targets map[string]*Target }
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{targets: map[string]*Target{}} }
+
+// Add registers t and its connection and link-resource kinds with e.
+func (r *Registry) Add(e *resource.Engine, t *Target) {
+	r.targets[arm.KeyOf(t.Type)] = t
+	e.Register(connectionKind(t), linkResourceKind(t))
+}
+
+// Lookup returns the target for a type, or nil.
+func (r *Registry) Lookup(typ string) *Target { return r.targets[arm.KeyOf(typ)] }
+
+// Types lists the target types, sorted.
+func (r *Registry) Types() []string {
+	var out []string
+	for _, t := range r.targets {
+		out = append(out, t.Type)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Link is an endpoint's side of a connection, kept in the endpoint's Meta:
+// it survives the target removing the connection (the endpoint then reads
+// Disconnected).
+type Link struct {
+	Target          string `json:"target"`
+	GroupID         string `json:"groupId"`
+	Connection      string `json:"connection"`
+	PrivateEndpoint string `json:"privateEndpoint"`
+	Status          string `json:"status"`
+	Description     string `json:"description,omitempty"`
+}
+
+const (
+	linkExt     = "privatelink.link"
+	endpointExt = "privatelink.endpoint"
+)
+
+// LinkOf returns the endpoint's link, if it has one.
+func LinkOf(endpoint *resource.Doc) (Link, bool) {
+	var l Link
+	ok := endpoint.Ext(linkExt, &l)
+	return l, ok
+}
+
+// Connect places a Pending connection from endpoint (whose managed private
+// endpoint is privateEndpoint) on target for group, and links the endpoint
+// to it. The caller saves endpoint.
+func Connect(c *resource.Ctx, t *Target, target, endpoint *resource.Doc, privateEndpoint, group, message string) error {
+	k := c.Kind(t.ConnectionType())
+	name := privateEndpointName(privateEndpoint) + "." + c.E.NewID()
+	id := target.ID.Child("privateEndpointConnections", name)
+	pec := c.NewDoc(k, id)
+	if t.ETag {
+		pec.Obj.SetValue("etag", `"`+c.E.NewID()+`"`)
+	}
+	p := pec.Props()
+	p.SetValue("privateEndpoint", map[string]string{"id": privateEndpoint})
+	switch t.GroupIDs {
+	case "array":
+		p.SetValue("groupIds", []string{group})
+	case "single":
+		p.SetValue("groupId", group)
+	}
+	p.SetValue("privateLinkServiceConnectionState", connState{Status: Pending, Description: message, ActionsRequired: "None"})
+	if t.ConnectionState != "" {
+		p.SetValue("provisioningState", t.ConnectionState)
+	}
+	pec.SetExt(endpointExt, endpoint.ID.String())
+	stampSystemData(c, pec)
+	if err := c.Save(pec); err != nil {
+		return err
+	}
+	endpoint.SetExt(linkExt, Link{Target: target.ID.String(), GroupID: group, Connection: pec.ID.String(), PrivateEndpoint: privateEndpoint, Status: Pending, Description: message})
+	return nil
+}
+
+func privateEndpointName(id string) string {
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		return id[i+1:]
+	}
+	return id
+}
+
+// Release removes the connection of an endpoint that is going away.
+func Release(c *resource.Ctx, endpoint *resource.Doc) error {
+	l, ok := LinkOf(endpoint)
+	if !ok || l.Connection == "" {
+		return nil
+	}
+	pec, err := c.LoadKey(arm.KeyOf(l.Connection))
+	if resource.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// Unlink first so that the connection's own delete rule leaves the endpoint alone.
+	pec.SetExt(endpointExt, nil)
+	if err := c.Save(pec); err != nil {
+		return err
+	}
+	return c.Remove(pec)
+}
+
+// UpdateRequest changes a still-Pending connection's description to a new
+// request message.
+func UpdateRequest(c *resource.Ctx, endpoint *resource.Doc, message string) error {
+	l, ok := LinkOf(endpoint)
+	if !ok || l.Status != Pending {
+		return nil
+	}
+	pec, err := c.LoadKey(arm.KeyOf(l.Connection))
+	if resource.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	st := stateOf(pec)
+	st.Description = message
+	pec.Props().SetValue("privateLinkServiceConnectionState", st)
+	if err := c.Save(pec); err != nil {
+		return err
+	}
+	l.Description = message
+	endpoint.SetExt(linkExt, l)
+	return nil
+}
+
+type connState struct {
+	Status          string `json:"status"`
+	Description     string `json:"description"`
+	ActionsRequired string `json:"actionsRequired"`
+}
+
+func stateOf(pec *resource.Doc) connState {
+	var st connState
+	if raw, ok := pec.Props().Get("privateLinkServiceConnectionState"); ok {
+		_ = json.Unmarshal(raw, &st)
+	}
+	if st.ActionsRequired == "" {
+		st.ActionsRequired = "None"
+	}
+	return st
+}
+
+func stampSystemData(c *resource.Ctx, d *resource.Doc) {
+	now := arm.FormatTime(c.Now)
+	who, typ := "", arm.PrincipalApplication
+	if c.Principal != nil {
+		who, typ = c.Principal.Name, c.Principal.Type
+	}
+	d.Obj.SetValue("systemData", arm.SystemData{CreatedBy: who, CreatedByType: typ, CreatedAt: now, LastModifiedBy: who, LastModifiedByType: typ, LastModifiedAt: now})
+}
+
+// connectionKind is a target's privateEndpointConnections type: listed, read,
+// PUT to approve or reject, DELETE to remove. Connections are created only by
+// Connect.
+func connectionKind(t *Target) *resource.Kind {
+	return &resource.Kind{
+		Type:        t.ConnectionType(),
+		WireType:    t.ConnectionWireType,
+		APIVersions: t.APIVersions,
+		ETag:        t.ETag,
+		NoCreate:    true,
+		NoState:     t.ConnectionState == "",
+		Build: func(c *resource.Ctx, w *resource.Write) error {
+			in := w.Doc.Props()
+			st, err := resource.ObjectProp(in, "privateLinkServiceConnectionState", "properties.privateLinkServiceConnectionState")
+			if err != nil {
+				return err
+			}
+			if st == nil {
+				return resource.MissingProperty("properties.privateLinkServiceConnectionState")
+			}
+			status, ok, err := resource.StringProp(st, "status", "properties.privateLinkServiceConnectionState.status")
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return resource.MissingProperty("properties.privateLinkServiceConnectionState.status")
+			}
+			desc, _, err := resource.StringProp(st, "description", "properties.privateLinkServiceConnectionState.description")
+			if err != nil {
+				return err
+			}
+			cur := stateOf(w.Old)
+			next, err := transition(cur.Status, status)
+			if err != nil {
+				return err
+			}
+			// The stored connection keeps its own fields; only the state changes.
+			props := w.Old.Props().Clone()
+			props.SetValue("privateLinkServiceConnectionState", connState{Status: next, Description: desc, ActionsRequired: "None"})
+			if t.ConnectionState != "" {
+				props.SetValue("provisioningState", t.ConnectionState)
+			}
+			w.Doc.SetProps(props)
+			return nil
+		},
+		AfterWrite: func(c *resource.Ctx, w *resource.Write) error {
+			st := stateOf(w.Doc)
+			return updateEndpoint(c, w.Doc, st.Status, st.Description)
+		},
+		BeforeDelete: func(c *resource.Ctx, d *resource.Doc) error {
+			return updateEndpoint(c, d, Disconnected, "The connection was removed by the owner of the private link resource.")
+		},
+	}
+}
+
+// transition checks a change of connection state asked for by the target's owner.
+func transition(cur, want string) (string, error) {
+	var next string
+	for _, s := range []string{Pending, Approved, Rejected} {
+		if strings.EqualFold(s, want) {
+			next = s
+		}
+	}
+	switch {
+	case strings.EqualFold(want, Disconnected):
+		return "", arm.Errorf(arm.CodeBadRequest, "A private endpoint connection cannot be set to 'Disconnected'. To remove the connection, send DELETE to the private endpoint connection.")
+	case next == "":
+		return "", arm.Errorf(arm.CodeBadRequest, "The private endpoint connection status '%s' is invalid. Valid values are 'Approved' and 'Rejected'.", want)
+	case next == cur:
+		return next, nil
+	case cur == Rejected:
+		return "", arm.Errorf(arm.CodeBadRequest, "The private endpoint connection was rejected and cannot change state again. Delete the managed private endpoint and create it again to send a new request.")
+	case next == Pending:
+		return "", arm.Errorf(arm.CodeBadRequest, "A private endpoint connection cannot go back to 'Pending' once it was '%s'.", cur)
+	}
+	return next, nil
+}
+
+// updateEndpoint mirrors a connection's state onto the endpoint that asked for it.
+func updateEndpoint(c *resource.Ctx, pec *resource.Doc, status, desc string) error {
+	var eid string
+	if !pec.Ext(endpointExt, &eid) || eid == "" {
+		return nil
+	}
+	ep, err := c.LoadKey(arm.KeyOf(eid))
+	if resource.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	l, ok := LinkOf(ep)
+	if !ok || !strings.EqualFold(l.Connection, pec.ID.String()) {
+		return nil
+	}
+	l.Status, l.Description = status, desc
+	ep.SetExt(linkExt, l)
+	return c.Save(ep)
+}
+
+// linkResourceKind is a target's privateLinkResources: computed from its groups.
+func linkResourceKind(t *Target) *resource.Kind {
+	k := &resource.Kind{
+		Type:        t.LinkResourceType(),
+		WireType:    t.LinkResourceWireType,
+		IDTypes:     t.LinkResourceIDTypes,
+		APIVersions: t.APIVersions,
+		ReadOnly:    true,
+		NoState:     true,
+	}
+	doc := func(c *resource.Ctx, target arm.ResourceID, g Group) *resource.Doc {
+		d := c.NewDoc(k, target.Child("privateLinkResources", g.ID))
+		p := d.Props()
+		p.SetValue("groupId", g.ID)
+		p.SetValue("requiredMembers", nonNil(g.RequiredMembers))
+		p.SetValue("requiredZoneNames", nonNil(g.ZoneNames))
+		return d
+	}
+	k.Get = func(c *resource.Ctx, id arm.ResourceID) (*resource.Doc, error) {
+		p, err := c.LoadKey(id.Parent().Key())
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range t.groups(p) {
+			if strings.EqualFold(g.ID, id.Name()) {
+				return doc(c, p.ID, g), nil
+			}
+		}
+		return nil, resource.ErrNotFound
+	}
+	k.List = func(c *resource.Ctx, parent arm.ResourceID) ([]*resource.Doc, error) {
+		p, err := c.LoadKey(parent.Key())
+		if err != nil {
+			return nil, err
+		}
+		var out []*resource.Doc
+		for _, g := range t.groups(p) {
+			out = append(out, doc(c, p.ID, g))
+		}
+		return out, nil
+	}
+	return k
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// ListResponse is a 200 list body, for rules answering lists themselves.
+func ListResponse(docs []*resource.Doc) *resource.Response {
+	return &resource.Response{Status: http.StatusOK, Body: resource.ListBody(docs), Header: http.Header{}}
+}

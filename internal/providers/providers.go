@@ -1,0 +1,107 @@
+// Package providers wires every resource provider's rules into an engine.
+package providers
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/privlink/privlink/internal/providers/devices"
+	"github.com/privlink/privlink/internal/providers/digitaltwins"
+	"github.com/privlink/privlink/internal/providers/eventhub"
+	"github.com/privlink/privlink/internal/providers/keyvault"
+	"github.com/privlink/privlink/internal/providers/kusto"
+	"github.com/privlink/privlink/internal/providers/privatelink"
+	"github.com/privlink/privlink/internal/providers/resources"
+	"github.com/privlink/privlink/internal/providers/sql"
+	"github.com/privlink/privlink/internal/providers/storage"
+	"github.com/privlink/privlink/internal/resource"
+)
+
+// Register adds all of privlink's types to e and returns the private link
+// target registry.
+func Register(e *resource.Engine) *privatelink.Registry {
+	resources.Register(e)
+	reg := privatelink.NewRegistry()
+	storage.Register(e, reg)
+	eventhub.Register(e, reg)
+	devices.Register(e, reg)
+	keyvault.Register(e, reg)
+	sql.Register(e, reg)
+	digitaltwins.Register(e, reg)
+	kusto.Register(e, reg)
+	// Every served RP namespace gets its operation status URLs and its operations list.
+	for _, n := range e.Namespaces() {
+		if !n.Served || strings.EqualFold(n.Name, "Microsoft.Resources") || strings.EqualFold(n.Name, "Microsoft.Subscription") {
+			continue
+		}
+		versions := apiVersions(e, n.Name)
+		e.Register(
+			resource.StatusKind(n.Name, "operationStatuses", versions),
+			resource.StatusKind(n.Name, "operationResults", versions),
+			operationsKind(e, n.Name, versions),
+		)
+	}
+	return reg
+}
+
+// apiVersions is the union of a namespace's kinds' api-versions.
+func apiVersions(e *resource.Engine, ns string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range e.Kinds(ns) {
+		for _, v := range k.APIVersions {
+			if !seen[v] {
+				seen[v] = true
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+type operation struct {
+	Name         string  `json:"name"`
+	IsDataAction bool    `json:"isDataAction"`
+	Display      display `json:"display"`
+	Origin       string  `json:"origin"`
+}
+
+type display struct {
+	Provider    string `json:"provider"`
+	Resource    string `json:"resource"`
+	Operation   string `json:"operation"`
+	Description string `json:"description"`
+}
+
+// operationsKind is GET /providers/{ns}/operations: the actions of the namespace's types.
+func operationsKind(e *resource.Engine, ns string, versions []string) *resource.Kind {
+	k := &resource.Kind{Type: ns + "/operations", APIVersions: versions, Scope: resource.ScopeTenant, ReadOnly: true}
+	k.Handle = map[string]func(context.Context, *resource.Engine, *resource.Request) (*resource.Response, error){
+		http.MethodGet + " list": func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error) {
+			var ops []operation
+			provider := "Microsoft " + strings.TrimPrefix(ns, "Microsoft.")
+			for _, kk := range e.Kinds(ns) {
+				if kk.Handle != nil {
+					continue
+				}
+				_, rest, _ := strings.Cut(kk.Type, "/")
+				res := rest[strings.LastIndexByte(rest, '/')+1:]
+				verbs := []string{"read"}
+				if !kk.ReadOnly {
+					verbs = append(verbs, "write", "delete")
+				}
+				for _, v := range verbs {
+					ops = append(ops, operation{Name: kk.Type + "/" + v, Display: display{Provider: provider, Resource: res, Operation: v + " " + res, Description: strings.ToUpper(v[:1]) + v[1:] + " " + res + "."}, Origin: "user,system"})
+				}
+				for a := range kk.Actions {
+					ops = append(ops, operation{Name: kk.Type + "/" + a + "/action", Display: display{Provider: provider, Resource: res, Operation: a, Description: a + " on " + res + "."}, Origin: "user,system"})
+				}
+			}
+			b, _ := json.Marshal(map[string]any{"value": ops})
+			return &resource.Response{Status: http.StatusOK, Body: b, Header: http.Header{}}, nil
+		},
+	}
+	return k
+}

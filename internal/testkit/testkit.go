@@ -1,0 +1,145 @@
+// Package testkit starts real privlink servers for tests and gives them the
+// official Azure SDK clients, configured as a user would: a custom cloud whose
+// authority and Resource Manager endpoints are the server, trusting its CA.
+package testkit
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/privlink/privlink/internal/app"
+	"github.com/privlink/privlink/internal/identity"
+)
+
+// Env is a running server with clients for it.
+type Env struct {
+	Server *app.Server
+	URL    string
+	Dir    string
+	// HTTP is an http.Client that trusts the server's CA.
+	HTTP *http.Client
+	// Cred is a ClientSecretCredential for the default service principal.
+	Cred azcore.TokenCredential
+	// Options are ARM client options pointing at the server.
+	Options *azarm.ClientOptions
+	// Subscription is the default subscription id.
+	Subscription string
+	cfg          app.Config
+}
+
+// Option adjusts the server configuration.
+type Option func(*app.Config)
+
+// WithDelay sets the provisioning delay.
+func WithDelay(d time.Duration) Option { return func(c *app.Config) { c.ProvisioningDelay = d } }
+
+// WithPageSize sets the page size of pageable lists.
+func WithPageSize(n int) Option { return func(c *app.Config) { c.PageSize = n } }
+
+// WithHTTP also serves plain HTTP on a free port.
+func WithHTTP() Option { return func(c *app.Config) { c.HTTPAddr = "127.0.0.1:0" } }
+
+// WithDataDir uses dir as the data directory (to restart on the same data).
+func WithDataDir(dir string) Option { return func(c *app.Config) { c.DataDir = dir } }
+
+// Start starts a server on 127.0.0.1:0 in a temporary data directory, with
+// zero provisioning delay unless an option says otherwise; it stops with the test.
+func Start(tb testing.TB, opts ...Option) *Env {
+	tb.Helper()
+	cfg := app.Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := app.Start(context.Background(), cfg)
+	if err != nil {
+		tb.Fatalf("start privlink: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	return Connect(tb, s.URL(), s.CAPath(), s, cfg)
+}
+
+// Connect builds clients for a server at url whose CA is in caPath.
+func Connect(tb testing.TB, url, caPath string, s *app.Server, cfg app.Config) *Env {
+	tb.Helper()
+	pem, err := os.ReadFile(caPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		tb.Fatal("testkit: no CA certificate in " + caPath)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 64}, Timeout: time.Minute}
+	c := Cloud(url)
+	cred, err := azidentity.NewClientSecretCredential(identity.DefaultTenantID, identity.DefaultClientID, identity.DefaultClientSecret,
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: policy.ClientOptions{Cloud: c, Transport: hc}, DisableInstanceDiscovery: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &Env{
+		Server: s, URL: url, Dir: cfg.DataDir, HTTP: hc, Cred: cred, cfg: cfg,
+		Options: &azarm.ClientOptions{ClientOptions: policy.ClientOptions{Cloud: c, Transport: hc,
+			Retry: policy.RetryOptions{MaxRetries: -1}}},
+		Subscription: identity.DefaultSubscriptionID,
+	}
+}
+
+// Cloud is the cloud configuration of a privlink server at url.
+func Cloud(url string) cloud.Configuration {
+	return cloud.Configuration{
+		ActiveDirectoryAuthorityHost: url + "/",
+		Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+			cloud.ResourceManager: {Endpoint: url, Audience: "https://management.core.windows.net/"},
+		},
+	}
+}
+
+// Restart stops the server gracefully and starts a new one on the same data directory.
+func (e *Env) Restart(tb testing.TB) *Env {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.Server.Shutdown(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	cfg := e.cfg
+	cfg.DataDir = e.Dir
+	s, err := app.Start(context.Background(), cfg)
+	if err != nil {
+		tb.Fatalf("restart privlink: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+	})
+	return Connect(tb, s.URL(), s.CAPath(), s, cfg)
+}
+
+// Token returns a bearer token for the default service principal.
+func (e *Env) Token(tb testing.TB) string {
+	tb.Helper()
+	t, err := e.Cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://management.core.windows.net//.default"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t.Token
+}
+
+// PollOptions poll fast: privlink's operations are short.
+var PollOptions = &runtime.PollUntilDoneOptions{Frequency: 50 * time.Millisecond}
