@@ -171,7 +171,11 @@ func (e *Engine) asyncHeaders(r *Request, d *Doc, op *store.Operation, withLocat
 			h.Set("Location", base+"/operationResults/"+op.ID+"?api-version="+v+"&operationResultResponseType=Location")
 		}
 	}
-	h.Set("Retry-After", strconv.Itoa(retryAfter(op.Due.Sub(e.cfg.Now()))))
+	// Clients sleep for Retry-After before their first poll; an operation that
+	// ends within the await window is better served by polling at once.
+	if left := op.Due.Sub(e.cfg.Now()); left > awaitWindow {
+		h.Set("Retry-After", strconv.Itoa(retryAfter(left)))
+	}
 	return h
 }
 

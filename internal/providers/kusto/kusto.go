@@ -53,6 +53,7 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 func clusterKind() *resource.Kind {
 	return &resource.Kind{
 		Type:        ClusterType,
+		WireType:    "Microsoft.Kusto/Clusters",
 		IDTypes:     []string{"Clusters"},
 		APIVersions: APIVersions,
 		Tracked:     true,

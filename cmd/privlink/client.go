@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/privlink/privlink/internal/fsutil"
+)
+
+// profile is what 'privlink login' keeps: where the server is, how to trust
+// it, who to be, and the current token.
+type profile struct {
+	Endpoint     string    `json:"endpoint"`
+	CAFile       string    `json:"caFile,omitempty"`
+	TenantID     string    `json:"tenantId"`
+	ClientID     string    `json:"clientId"`
+	ClientSecret string    `json:"clientSecret"`
+	Subscription string    `json:"subscriptionId"`
+	AccessToken  string    `json:"accessToken"`
+	ExpiresOn    time.Time `json:"expiresOn"`
+}
+
+func (g *globals) profilePath() (string, error) {
+	if g.profile != "" {
+		return g.profile, nil
+	}
+	if p := os.Getenv("PRIVLINK_PROFILE"); p != "" {
+		return p, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "privlink", "profile.json"), nil
+}
+
+func (g *globals) loadProfile() (*profile, error) {
+	path, err := g.profilePath()
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("not logged in: run 'privlink login' first (no profile at %s)", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &profile{}
+	if err := json.Unmarshal(b, p); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", path, err)
+	}
+	return p, nil
+}
+
+func (g *globals) saveProfile(p *profile) error {
+	path, err := g.profilePath()
+	if err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(p, "", "  ")
+	tmp := path + ".new"
+	_ = os.Remove(tmp)
+	if err := fsutil.WriteFileOnce(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func httpClient(caFile string) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	return &http.Client{Transport: tr, Timeout: 2 * time.Minute}, nil
+}
+
+// client is an authenticated connection to the server.
+type client struct {
+	g    *globals
+	p    *profile
+	http *http.Client
+}
+
+func (g *globals) client() (*client, error) {
+	p, err := g.loadProfile()
+	if err != nil {
+		return nil, err
+	}
+	hc, err := httpClient(p.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	c := &client{g: g, p: p, http: hc}
+	if time.Until(p.ExpiresOn) < 5*time.Minute {
+		if err := c.refresh(); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// refresh gets a new token with the profile's client credentials.
+func (c *client) refresh() error {
+	form := url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {c.p.ClientID},
+		"client_secret": {c.p.ClientSecret},
+		"scope":         {"https://management.core.windows.net//.default"},
+	}
+	resp, err := c.http.PostForm(c.p.Endpoint+"/"+c.p.TenantID+"/oauth2/v2.0/token", form)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
+		return fmt.Errorf("token endpoint answered %s", resp.Status)
+	}
+	if tok.AccessToken == "" {
+		return fmt.Errorf("login failed: %s: %s", tok.Error, tok.Description)
+	}
+	c.p.AccessToken, c.p.ExpiresOn = tok.AccessToken, time.Now().Add(time.Duration(tok.ExpiresIn)*time.Second)
+	return c.g.saveProfile(c.p)
+}
+
+// response is a server answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// OK reports whether the status is 2xx.
+func (r *response) OK() bool { return r.Status >= 200 && r.Status < 300 }
+
+// do sends a request to path (relative to the endpoint, or a full URL).
+func (c *client) do(method, path string, body []byte) (*response, error) {
+	u := path
+	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		u = c.p.Endpoint + path
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.p.AccessToken)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "privlink-cli")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	if c.g.verbose {
+		fmt.Fprintf(c.g.stderr, "%s %s\n%s %s\n", method, u, resp.Proto, resp.Status)
+		keys := make([]string, 0, len(resp.Header))
+		for k := range resp.Header {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(c.g.stderr, "%s: %s\n", k, strings.Join(resp.Header[k], ", "))
+		}
+	}
+	return r, nil
+}
+
+// getJSON GETs path and decodes a 2xx answer into v; other answers become errors.
+func (c *client) getJSON(path string, v any) error {
+	r, err := c.do(http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	if !r.OK() {
+		return armFailure(r)
+	}
+	return json.Unmarshal(r.Body, v)
+}
+
+// armFailure turns an ARM error answer into an error that prints its code and message.
+func armFailure(r *response) error {
+	var e struct {
+		Error struct {
+			Code, Message string
+		} `json:"error"`
+	}
+	if json.Unmarshal(r.Body, &e) == nil && e.Error.Code != "" {
+		return &serverError{status: r.Status, msg: e.Error.Code + ": " + e.Error.Message}
+	}
+	return &serverError{status: r.Status, msg: strings.TrimSpace(string(r.Body))}
+}
+
+// serverError is an error answer from the server (exit code 1).
+type serverError struct {
+	status int
+	msg    string
+}
+
+func (e *serverError) Error() string { return fmt.Sprintf("%d %s: %s", e.status, http.StatusText(e.status), e.msg) }
+
+// printJSON writes b indented, or as it is when it is not JSON.
+func printJSON(w io.Writer, b []byte) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		w.Write(b)
+		fmt.Fprintln(w)
+		return
+	}
+	out.WriteByte('\n')
+	w.Write(out.Bytes())
+}

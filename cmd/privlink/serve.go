@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/privlink/privlink/internal/app"
+	"github.com/spf13/cobra"
+)
+
+// Defaults shared by serve, env and login.
+const (
+	defaultAddr = "127.0.0.1:8443"
+	defaultData = "privlink-data"
+)
+
+func serveCmd(g *globals) *cobra.Command {
+	var cfg app.Config
+	var level, format string
+	var hosts []string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the privlink server (HTTPS, embedded storage in the data directory)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var lv slog.Level
+			if err := lv.UnmarshalText([]byte(level)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			opts := &slog.HandlerOptions{Level: lv}
+			if format == "json" {
+				cfg.Logger = slog.New(slog.NewJSONHandler(g.stderr, opts))
+			} else {
+				cfg.Logger = slog.New(slog.NewTextHandler(g.stderr, opts))
+			}
+			cfg.Hosts = hosts
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			s, err := app.Start(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "privlink is serving Azure Resource Manager at %s\n", s.URL())
+			if u := s.HTTPURL(); u != "" {
+				fmt.Fprintf(g.stdout, "plain HTTP at %s\n", u)
+			}
+			fmt.Fprintf(g.stdout, "CA certificate: %s\n", s.CAPath())
+			fmt.Fprintf(g.stdout, "point your tools at it with: eval \"$(privlink env --addr %s --data %s)\"\n", strings.TrimPrefix(s.URL(), "https://"), cfg.DataDir)
+			<-ctx.Done()
+			cfg.Logger.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return s.Shutdown(sctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", defaultAddr, "HTTPS listen address")
+	f.StringVar(&cfg.HTTPAddr, "http-addr", "", "also serve plain HTTP on this address (off when empty)")
+	f.StringVar(&cfg.DataDir, "data", defaultData, "data directory: database, certificates, keys")
+	f.DurationVar(&cfg.ProvisioningDelay, "provisioning-delay", 2*time.Second, "how long asynchronous operations (creating clusters and endpoints, deletes) take")
+	f.IntVar(&cfg.PageSize, "page-size", 100, "items per page of pageable lists")
+	f.BoolVar(&cfg.AccessLog, "access-log", true, "log every request at info level")
+	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&format, "log-format", "text", "log format: text or json")
+	f.StringSliceVar(&hosts, "host", nil, "extra host names the server certificate covers")
+	return cmd
+}

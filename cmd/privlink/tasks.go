@@ -1,0 +1,337 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/spf13/cobra"
+)
+
+// endpointAPIVersion is the Kusto api-version the task commands speak.
+const endpointAPIVersion = "2024-04-13"
+
+// clusterRef names a cluster by id, or by name with a resource group.
+type clusterRef struct{ cluster, group, subscription string }
+
+func (r *clusterRef) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.cluster, "cluster", "", "the cluster: a resource id, or a name with --resource-group")
+	cmd.Flags().StringVarP(&r.group, "resource-group", "g", "", "the cluster's resource group (when --cluster is a name)")
+	cmd.Flags().StringVar(&r.subscription, "subscription", "", "the cluster's subscription (default: the profile's)")
+	_ = cmd.MarkFlagRequired("cluster")
+}
+
+func (r *clusterRef) id(p *profile) (arm.ResourceID, error) {
+	if strings.HasPrefix(r.cluster, "/") {
+		id, err := arm.ParseResourceID(r.cluster)
+		if err != nil {
+			return arm.ResourceID{}, fmt.Errorf("--cluster: %s", err.Message)
+		}
+		return id, nil
+	}
+	if r.group == "" {
+		return arm.ResourceID{}, fmt.Errorf("--cluster %q is a name: give its --resource-group too, or pass its resource id", r.cluster)
+	}
+	sub := r.subscription
+	if sub == "" {
+		sub = p.Subscription
+	}
+	return arm.ResourceID{Subscription: sub, ResourceGroup: r.group, Namespace: "Microsoft.Kusto", Types: []string{"clusters"}, Names: []string{r.cluster}}, nil
+}
+
+func withVersion(id, v string) string { return id + "?api-version=" + url.QueryEscape(v) }
+
+// endpointState is the server's /_privlink/endpoints answer.
+type endpointState struct {
+	ID                    string   `json:"id"`
+	ProvisioningState     string   `json:"provisioningState"`
+	PrivateLinkResourceID string   `json:"privateLinkResourceId"`
+	GroupID               string   `json:"groupId"`
+	ConnectionID          string   `json:"connectionId"`
+	ConnectionState       string   `json:"connectionState"`
+	Description           string   `json:"description"`
+	PrivateEndpointID     string   `json:"privateEndpointId"`
+	Notes                 []string `json:"notes"`
+}
+
+func (c *client) endpointState(id string) (*endpointState, error) {
+	var st endpointState
+	if err := c.getJSON("/_privlink/endpoints?id="+url.QueryEscape(id), &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// waitFor polls path until its provisioningState is terminal (or it is gone
+// when gone is true), printing each new state.
+func (c *client) waitFor(path string, gone bool, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for {
+		r, err := c.do(http.MethodGet, path, nil)
+		if err != nil {
+			return err
+		}
+		state := ""
+		switch {
+		case r.Status == http.StatusNotFound && gone:
+			fmt.Fprintln(c.g.stderr, "deleted")
+			return nil
+		case !r.OK():
+			return armFailure(r)
+		default:
+			var doc struct {
+				Properties struct {
+					ProvisioningState string `json:"provisioningState"`
+				} `json:"properties"`
+			}
+			_ = json.Unmarshal(r.Body, &doc)
+			state = doc.Properties.ProvisioningState
+		}
+		if state != last {
+			fmt.Fprintf(c.g.stderr, "provisioningState: %s\n", state)
+			last = state
+		}
+		if !gone && arm.IsTerminal(state) {
+			if !strings.EqualFold(state, arm.StateSucceeded) {
+				return &serverError{status: http.StatusConflict, msg: "provisioning ended in state " + state}
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gave up waiting after %s (state %q)", timeout, state)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func mpeCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "mpe", Short: "Managed private endpoints of a Kusto cluster"}
+	cmd.AddCommand(mpeCreate(g), mpeList(g), mpeShow(g), mpeDelete(g))
+	return cmd
+}
+
+func mpeCreate(g *globals) *cobra.Command {
+	var ref clusterRef
+	var target, group, message, region string
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "create NAME --cluster CLUSTER --target RESOURCE_ID --group-id GROUP",
+		Short: "Create a managed private endpoint (its connection waits on the target for approval)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			cid, err := ref.id(c.p)
+			if err != nil {
+				return err
+			}
+			props := map[string]string{"privateLinkResourceId": target, "groupId": group}
+			if message != "" {
+				props["requestMessage"] = message
+			}
+			if region != "" {
+				props["privateLinkResourceRegion"] = region
+			}
+			body, _ := json.Marshal(map[string]any{"properties": props})
+			id := cid.String() + "/managedPrivateEndpoints/" + args[0]
+			r, err := c.do(http.MethodPut, withVersion(id, endpointAPIVersion), body)
+			if err != nil {
+				return err
+			}
+			if !r.OK() {
+				printJSON(g.stdout, r.Body)
+				return &exitError{code: 1}
+			}
+			if wait {
+				if err := c.waitFor(withVersion(id, endpointAPIVersion), false, 10*time.Minute); err != nil {
+					return err
+				}
+				if r, err = c.do(http.MethodGet, withVersion(id, endpointAPIVersion), nil); err != nil {
+					return err
+				}
+			}
+			printJSON(g.stdout, r.Body)
+			return c.printNotes(id)
+		},
+	}
+	ref.flags(cmd)
+	cmd.Flags().StringVar(&target, "target", "", "resource id of the private link resource (storage account, Event Hubs namespace, ...)")
+	cmd.Flags().StringVar(&group, "group-id", "", "sub-resource: blob, dfs, namespace, iotHub, vault, sqlServer, cluster or digitaltwinsinstance")
+	cmd.Flags().StringVar(&message, "message", "", "request message the target's owner sees")
+	cmd.Flags().StringVar(&region, "region", "", "region of the private link resource")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until provisioning ends, showing progress")
+	_ = cmd.MarkFlagRequired("target")
+	_ = cmd.MarkFlagRequired("group-id")
+	return cmd
+}
+
+// printNotes prints the connection state and the server's notes about an endpoint to stderr.
+func (c *client) printNotes(id string) error {
+	st, err := c.endpointState(id)
+	if err != nil {
+		return err
+	}
+	if st.ConnectionState != "" {
+		fmt.Fprintf(c.g.stderr, "connection: %s on %s\n", st.ConnectionState, st.PrivateLinkResourceID)
+	}
+	for _, n := range st.Notes {
+		fmt.Fprintf(c.g.stderr, "note: %s\n", n)
+	}
+	return nil
+}
+
+func mpeList(g *globals) *cobra.Command {
+	var ref clusterRef
+	cmd := &cobra.Command{
+		Use:   "list --cluster CLUSTER",
+		Short: "List a cluster's managed private endpoints with their connection states",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			cid, err := ref.id(c.p)
+			if err != nil {
+				return err
+			}
+			var out struct {
+				Value []endpointState `json:"value"`
+			}
+			if err := c.getJSON("/_privlink/endpoints?cluster="+url.QueryEscape(cid.String()), &out); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tGROUP\tPROVISIONING\tCONNECTION\tTARGET")
+			for _, e := range out.Value {
+				name := e.ID[strings.LastIndexByte(e.ID, '/')+1:]
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, e.GroupID, e.ProvisioningState, e.ConnectionState, e.PrivateLinkResourceID)
+			}
+			tw.Flush()
+			for _, e := range out.Value {
+				for _, n := range e.Notes {
+					fmt.Fprintf(g.stderr, "note (%s): %s\n", e.ID[strings.LastIndexByte(e.ID, '/')+1:], n)
+				}
+			}
+			return nil
+		},
+	}
+	ref.flags(cmd)
+	return cmd
+}
+
+func mpeShow(g *globals) *cobra.Command {
+	var ref clusterRef
+	cmd := &cobra.Command{
+		Use:   "show NAME --cluster CLUSTER",
+		Short: "Show a managed private endpoint; the \"privlink\" member adds its connection state and notes",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			cid, err := ref.id(c.p)
+			if err != nil {
+				return err
+			}
+			id := cid.String() + "/managedPrivateEndpoints/" + args[0]
+			var doc map[string]any
+			if err := c.getJSON(withVersion(id, endpointAPIVersion), &doc); err != nil {
+				return err
+			}
+			st, err := c.endpointState(id)
+			if err != nil {
+				return err
+			}
+			doc["privlink"] = st
+			b, _ := json.Marshal(doc)
+			printJSON(g.stdout, b)
+			for _, n := range st.Notes {
+				fmt.Fprintf(g.stderr, "note: %s\n", n)
+			}
+			return nil
+		},
+	}
+	ref.flags(cmd)
+	return cmd
+}
+
+func mpeDelete(g *globals) *cobra.Command {
+	var ref clusterRef
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "delete NAME --cluster CLUSTER",
+		Short: "Delete a managed private endpoint (its connection leaves the target)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			cid, err := ref.id(c.p)
+			if err != nil {
+				return err
+			}
+			id := withVersion(cid.String()+"/managedPrivateEndpoints/"+args[0], endpointAPIVersion)
+			r, err := c.do(http.MethodDelete, id, nil)
+			if err != nil {
+				return err
+			}
+			if !r.OK() {
+				printJSON(g.stdout, r.Body)
+				return &exitError{code: 1}
+			}
+			if r.Status == http.StatusNoContent {
+				fmt.Fprintln(g.stderr, "no such managed private endpoint: nothing to delete")
+				return nil
+			}
+			if wait {
+				return c.waitFor(id, true, 10*time.Minute)
+			}
+			fmt.Fprintln(g.stderr, "deletion accepted")
+			return nil
+		},
+	}
+	ref.flags(cmd)
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the endpoint is gone")
+	return cmd
+}
+
+// connectionAPIVersion finds the newest api-version the server offers for a
+// target type's privateEndpointConnections, as az does from the provider.
+func (c *client) connectionAPIVersion(target arm.ResourceID) (string, error) {
+	var prov struct {
+		ResourceTypes []struct {
+			ResourceType string   `json:"resourceType"`
+			APIVersions  []string `json:"apiVersions"`
+		} `json:"resourceTypes"`
+	}
+	path := "/subscriptions/" + target.SubscriptionID() + "/providers/" + target.Namespace + "?api-version=2021-04-01"
+	if err := c.getJSON(path, &prov); err != nil {
+		return "", err
+	}
+	want := strings.Join(target.Types, "/") + "/privateEndpointConnections"
+	for _, rt := range prov.ResourceTypes {
+		if strings.EqualFold(rt.ResourceType, want) && len(rt.APIVersions) > 0 {
+			vs := append([]string(nil), rt.APIVersions...)
+			sort.Sort(sort.Reverse(sort.StringSlice(vs)))
+			for _, v := range vs {
+				if !strings.Contains(v, "preview") {
+					return v, nil
+				}
+			}
+			return vs[0], nil
+		}
+	}
+	return "", fmt.Errorf("%s does not accept private endpoint connections", target.Type())
+}
