@@ -240,7 +240,9 @@ type serverError struct {
 	msg    string
 }
 
-func (e *serverError) Error() string { return fmt.Sprintf("%d %s: %s", e.status, http.StatusText(e.status), e.msg) }
+func (e *serverError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.status, http.StatusText(e.status), e.msg)
+}
 
 // printJSON writes b indented, or as it is when it is not JSON.
 func printJSON(w io.Writer, b []byte) {

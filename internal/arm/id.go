@@ -194,8 +194,8 @@ func (id ResourceID) Parent() ResourceID {
 	switch {
 	case len(id.Types) > 1:
 		p := id
-		p.Types = id.Types[:len(id.Types)-1:len(id.Types)-1]
-		p.Names = id.Names[:len(id.Names)-1 : len(id.Names)-1]
+		p.Types = id.Types[: len(id.Types)-1 : len(id.Types)-1]
+		p.Names = id.Names[: len(id.Names)-1 : len(id.Names)-1]
 		return p
 	case len(id.Types) == 1 && id.Scope != nil:
 		return *id.Scope

@@ -61,8 +61,8 @@ func (s *Server) endpointStates(w http.ResponseWriter, r *http.Request) {
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	base := identity.BaseURL(r)
 	cloud := map[string]any{
-		"name":    "privlink",
-		"portal":  base,
+		"name":   "privlink",
+		"portal": base,
 		"authentication": map[string]any{
 			"loginEndpoint":    base + "/",
 			"audiences":        []string{"https://management.core.windows.net/", "https://management.azure.com/"},

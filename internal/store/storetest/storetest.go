@@ -137,7 +137,7 @@ func testCase(t *testing.T, b Backend) {
 	mustUpdate(t, s, func(tx store.Tx) error {
 		return tx.Create(rec(sub+"/resourceGroups/RG/providers/Microsoft.Test/things/MixedCase", `{}`))
 	})
-	r, err := get(t, s, store.Key(sub + "/resourcegroups/rg/providers/microsoft.test/THINGS/mixedcase"))
+	r, err := get(t, s, store.Key(sub+"/resourcegroups/rg/providers/microsoft.test/THINGS/mixedcase"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func testRollback(t *testing.T, b Backend) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want boom", err)
 	}
-	if _, err := get(t, s, store.Key(sub + "/resourceGroups/rg/providers/Microsoft.Test/things/r")); !errors.Is(err, store.ErrNotFound) {
+	if _, err := get(t, s, store.Key(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/r")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("record survived a failed transaction: %v", err)
 	}
 	err = s.View(ctx, func(tx store.Tx) error { _, err := tx.GetOperation("op-r"); return err })
@@ -271,20 +271,24 @@ func testPanic(t *testing.T, b Backend) {
 	if err == nil {
 		t.Fatal("Update with a panicking function returned nil")
 	}
-	if _, err := get(t, s, store.Key(sub + "/resourceGroups/rg/providers/Microsoft.Test/things/p")); !errors.Is(err, store.ErrNotFound) {
+	if _, err := get(t, s, store.Key(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/p")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("record survived a panicking transaction: %v", err)
 	}
 	// The store still works.
-	mustUpdate(t, s, func(tx store.Tx) error { return tx.Create(rec(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/q", `{}`)) })
+	mustUpdate(t, s, func(tx store.Tx) error {
+		return tx.Create(rec(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/q", `{}`))
+	})
 }
 
 func testReadOnly(t *testing.T, b Backend) {
 	s := b.Open(t)
-	err := s.View(ctx, func(tx store.Tx) error { return tx.Create(rec(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/ro", `{}`)) })
+	err := s.View(ctx, func(tx store.Tx) error {
+		return tx.Create(rec(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/ro", `{}`))
+	})
 	if err == nil {
 		t.Fatal("Create inside View succeeded")
 	}
-	if _, err := get(t, s, store.Key(sub + "/resourceGroups/rg/providers/Microsoft.Test/things/ro")); !errors.Is(err, store.ErrNotFound) {
+	if _, err := get(t, s, store.Key(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/ro")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("View wrote a record: %v", err)
 	}
 }
@@ -487,12 +491,15 @@ func testCanceled(t *testing.T, b Backend) {
 	c, cancel := context.WithCancel(ctx)
 	cancel()
 	ran := false
-	err := s.Update(c, func(tx store.Tx) error { ran = true; return tx.Create(rec(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/c", `{}`)) })
+	err := s.Update(c, func(tx store.Tx) error {
+		ran = true
+		return tx.Create(rec(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/c", `{}`))
+	})
 	if err == nil {
 		t.Fatal("Update with a canceled context succeeded")
 	}
 	if ran {
-		if _, gerr := get(t, s, store.Key(sub + "/resourceGroups/rg/providers/Microsoft.Test/things/c")); !errors.Is(gerr, store.ErrNotFound) {
+		if _, gerr := get(t, s, store.Key(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/c")); !errors.Is(gerr, store.ErrNotFound) {
 			t.Fatal("canceled Update left a record behind")
 		}
 	}
