@@ -142,11 +142,12 @@ func (c *client) refresh() error {
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
 	}
+	// A refusal is the server's answer (exit code 1), not a usage error.
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
-		return fmt.Errorf("token endpoint answered %s", resp.Status)
+		return &serverError{status: resp.StatusCode, msg: "the token endpoint " + resp.Request.URL.String() + " did not answer with a token"}
 	}
 	if tok.AccessToken == "" {
-		return fmt.Errorf("login failed: %s: %s", tok.Error, tok.Description)
+		return &serverError{status: resp.StatusCode, msg: "login failed: " + tok.Error + ": " + tok.Description}
 	}
 	c.p.AccessToken, c.p.ExpiresOn = tok.AccessToken, time.Now().Add(time.Duration(tok.ExpiresIn)*time.Second)
 	return c.g.saveProfile(c.p)

@@ -90,7 +90,8 @@ func readBody(arg string, stdin io.Reader) ([]byte, error) {
 // order and number spelling); else it rewrites single-quoted strings as JSON
 // strings, which keeps the order too; else it parses the body as JSON5.
 func normalizeJSON(b []byte) ([]byte, error) {
-	b = bytes.TrimSpace(b)
+	// A UTF-8 byte order mark, as Windows editors and PowerShell 5 write files, is no part of the JSON.
+	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\ufeff")))
 	if json.Valid(b) {
 		return b, nil
 	}
@@ -123,20 +124,37 @@ func doubleQuote(b []byte) ([]byte, bool) {
 			out.Write(b[i : j+1])
 			i = j
 		case '\'':
-			var s strings.Builder
+			// Rewrite the contents as a JSON string's: \' becomes ', a bare "
+			// is escaped, other escapes (\n, \u00e9, ...) mean what they
+			// mean in JSON, as they do in armclient's and JSON5's single quotes.
+			var raw strings.Builder
 			j := i + 1
 			for ; j < len(b) && b[j] != '\''; j++ {
-				if b[j] == '\\' && j+1 < len(b) {
+				switch {
+				case b[j] == '\\' && j+1 < len(b) && b[j+1] == '\'':
+					raw.WriteByte('\'')
 					j++
+				case b[j] == '\\' && j+1 < len(b):
+					raw.Write(b[j : j+2])
+					j++
+				case b[j] == '"':
+					raw.WriteString(`\"`)
+				case b[j] < 0x20:
+					fmt.Fprintf(&raw, `\u%04x`, b[j])
+				default:
+					raw.WriteByte(b[j])
 				}
-				s.WriteByte(b[j])
 			}
 			if j >= len(b) {
 				return nil, false
 			}
+			var s string
+			if json.Unmarshal([]byte(`"`+raw.String()+`"`), &s) != nil {
+				return nil, false
+			}
 			enc := json.NewEncoder(&out)
 			enc.SetEscapeHTML(false)
-			_ = enc.Encode(s.String())
+			_ = enc.Encode(s)
 			out.Truncate(out.Len() - 1) // Encode's newline
 			i = j
 		default:

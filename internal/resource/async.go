@@ -294,7 +294,13 @@ func StatusKind(namespace, segment string, apiVersions []string) *Kind {
 				return nil, err
 			}
 			if strings.EqualFold(r.Query.Get("operationResultResponseType"), "Location") {
-				return locationResponse(e, op, d)
+				resp, err := locationResponse(e, op, d)
+				if err == nil && resp.Status == http.StatusAccepted {
+					// Kusto's spec (OperationsResultsLocation_Get) declares
+					// Azure-AsyncOperation on this 202: the operation's status URL.
+					resp.Header.Set("Azure-AsyncOperation", r.BaseURL+id.String()+"?api-version="+url.QueryEscape(r.APIVersion))
+				}
+				return resp, err
 			}
 			return jsonResponse(http.StatusOK, statusBody(r, id, op, d)), nil
 		},

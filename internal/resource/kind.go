@@ -48,6 +48,9 @@ type Kind struct {
 	ETag bool
 	// Pageable lists page with nextLink (only where the clients follow it).
 	Pageable bool
+	// ListArray lists answer a bare JSON array instead of {"value": [...]}
+	// (IoT Hub's private endpoint connections).
+	ListArray bool
 	// CreatedStatus is the status of a synchronous create (default 201).
 	CreatedStatus int
 	// Async resources provision through an operation: PUT answers with a
@@ -56,6 +59,11 @@ type Kind struct {
 	Async bool
 	// AsyncDelete makes only DELETE asynchronous (resource groups).
 	AsyncDelete bool
+	// AcceptedWrites answer a synchronous PUT with 202 and polling headers
+	// to an operation that has already succeeded: for types whose
+	// provisioningState values are not ARM's terminal ones (SQL's "Ready"),
+	// which would keep an SDK polling the resource forever.
+	AcceptedWrites bool
 	// StatusStyle picks the operation status URLs: "" (the RP's
 	// operationStatuses), "kusto" (Kusto's operationResults) or "arm" (ARM's
 	// own /subscriptions/{s}/operationresults, Location header only).

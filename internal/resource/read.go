@@ -208,7 +208,16 @@ func (e *Engine) list(ctx context.Context, k *Kind, scope arm.ResourceID, r *Req
 	if err != nil {
 		return nil, err
 	}
+	if k.ListArray {
+		return jsonResponse(http.StatusOK, arrayBody(bodies)), nil
+	}
 	return jsonResponse(http.StatusOK, listBody(bodies, next)), nil
+}
+
+// arrayBody writes [...] from raw documents.
+func arrayBody(bodies [][]byte) []byte {
+	b := listBody(bodies, "")
+	return b[len(`{"value":`) : len(b)-1]
 }
 
 // listBody writes {"value":[...]} from raw documents without re-encoding them.

@@ -220,6 +220,18 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 	} else if !k.NoState && d.State() == "" {
 		d.SetState(arm.StateSucceeded)
 	}
+	if k.AcceptedWrites && !k.Async {
+		op, err := e.startOperation(c, d, opActionUpdate)
+		if err != nil {
+			return nil, err
+		}
+		d.Meta.Op, d.Meta.OpAction = "", ""
+		if err := e.endOperation(c, op.ID, arm.StateSucceeded, nil); err != nil {
+			return nil, err
+		}
+		headers = e.asyncHeaders(c.Req, d, op, true)
+		status = http.StatusAccepted
+	}
 	if err := c.Save(d); err != nil {
 		return nil, err
 	}
@@ -382,7 +394,12 @@ func validateName(k *Kind, name string) error {
 		}
 		return nil
 	}
-	return DefaultName(k.Type, name)
+	// Not "return DefaultName(...)": a nil *arm.Error returned as error is
+	// a non-nil error.
+	if err := DefaultName(k.Type, name); err != nil {
+		return err
+	}
+	return nil
 }
 
 // DefaultName is ARM's general resource name rule: no characters that

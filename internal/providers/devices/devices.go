@@ -57,6 +57,7 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		APIVersions:          APIVersions,
 		Groups:               []privatelink.Group{{ID: "iotHub", RequiredMembers: []string{"iotHub"}, ZoneNames: []string{"privatelink.azure-devices.net", "privatelink.servicebus.windows.net"}}},
 		Managed:              []string{"iotHub"},
+		ConnectionListArray:  true,
 		ConnectionWireType:   "Microsoft.Devices/IotHubs/PrivateEndpointConnections",
 		LinkResourceWireType: "Microsoft.Devices/IotHubs/PrivateLinkResources",
 		LinkResourceIDTypes:  []string{"IotHubs", "PrivateLinkResources"},

@@ -49,6 +49,11 @@ type Target struct {
 	ConnectionState string
 	// ETag: connections carry etags (Key Vault).
 	ETag bool
+	// AcceptedWrites: approvals answer 202 with polling headers (SQL, whose
+	// "Ready" state is not one an SDK poller recognizes as terminal).
+	AcceptedWrites bool
+	// ConnectionListArray: connection lists are a bare JSON array (IoT Hub).
+	ConnectionListArray bool
 	// ConnectionWireType / LinkResourceWireType are the served "type"s when
 	// they differ from the canonical ones.
 	ConnectionWireType   string
@@ -253,12 +258,14 @@ func stampSystemData(c *resource.Ctx, d *resource.Doc) {
 // Connect.
 func connectionKind(t *Target) *resource.Kind {
 	return &resource.Kind{
-		Type:        t.ConnectionType(),
-		WireType:    t.ConnectionWireType,
-		APIVersions: t.APIVersions,
-		ETag:        t.ETag,
-		NoCreate:    true,
-		NoState:     t.ConnectionState == "",
+		Type:           t.ConnectionType(),
+		WireType:       t.ConnectionWireType,
+		APIVersions:    t.APIVersions,
+		ETag:           t.ETag,
+		AcceptedWrites: t.AcceptedWrites,
+		ListArray:      t.ConnectionListArray,
+		NoCreate:       true,
+		NoState:        t.ConnectionState == "",
 		Build: func(c *resource.Ctx, w *resource.Write) error {
 			in := w.Doc.Props()
 			st, err := resource.ObjectProp(in, "privateLinkServiceConnectionState", "properties.privateLinkServiceConnectionState")

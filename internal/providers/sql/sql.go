@@ -51,5 +51,6 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		Managed:         []string{"sqlServer"},
 		GroupIDs:        "array",
 		ConnectionState: "Ready",
+		AcceptedWrites:  true,
 	})
 }

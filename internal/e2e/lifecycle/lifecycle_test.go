@@ -1,0 +1,111 @@
+package lifecycle
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
+	"github.com/privlink/privlink/internal/testkit"
+)
+
+// TestEveryTarget drives the whole lifecycle against each of the seven target
+// types, each through its own official SDK: the managed private endpoint is
+// created and provisioned, its Pending connection carries the request
+// message on the target, the owner approves and rejects, removal leaves the
+// endpoint Disconnected, and deleting the endpoint takes its connection away.
+func TestEveryTarget(t *testing.T) {
+	defer failOnPanic(t)
+	env := testkit.Start(t)
+	createRG(t, env, env.Subscription, "adx")
+	createRG(t, env, env.Subscription, "targets")
+	cluster := "mycluster"
+	createCluster(t, env, "adx", cluster, nil)
+	for i, tc := range targets() {
+		t.Run(tc.group, func(t *testing.T) {
+			defer failOnPanic(t)
+			id := tc.create(t, env, "targets", tc.name)
+			if g := tc.groups(t, env, "targets", tc.name); !containsFold(g, tc.group) {
+				t.Fatalf("privateLinkResources groupIds = %v, want one matching %q", g, tc.group)
+			}
+
+			// Create: Succeeded, with a Pending connection carrying the message.
+			mpe, err := createMPE(t, env, "adx", cluster, fmt.Sprintf("mpe%d", i), id, tc.group, "Please Approve.")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := *mpe.Properties.ProvisioningState, armkusto.ProvisioningStateSucceeded; got != want {
+				t.Fatalf("provisioningState = %s, want %s", got, want)
+			}
+			if got, want := *mpe.Properties.GroupID, tc.group; got != want {
+				t.Fatalf("groupId echoed as %q, want %q exactly as sent", got, want)
+			}
+			conns := tc.conns(t, env, "targets", tc.name)
+			if len(conns) != 1 {
+				t.Fatalf("connections on target = %d, want 1", len(conns))
+			}
+			pec := conns[0]
+			if got, want := pec.Properties.State.Status, "Pending"; got != want {
+				t.Fatalf("connection status = %q, want %q", got, want)
+			}
+			if got, want := pec.Properties.State.Description, "Please Approve."; got != want {
+				t.Fatalf("connection description = %q, want the request message %q", got, want)
+			}
+			if pec.Properties.PrivateEndpoint.ID == "" {
+				t.Fatal("connection has no privateEndpoint.id")
+			}
+			if got, want := stateOf(t, env, *mpe.ID).ConnectionState, "Pending"; got != want {
+				t.Fatalf("endpoint connection state = %q, want %q", got, want)
+			}
+
+			// Approve, then reject: the endpoint follows.
+			if err := tc.set(t, env, "targets", tc.name, pec.Name, "Approved", "Approved by the owner"); err != nil {
+				t.Fatal(err)
+			}
+			if got := tc.conns(t, env, "targets", tc.name)[0].Properties.State; got.Status != "Approved" || got.Description != "Approved by the owner" {
+				t.Fatalf("after approval the connection reads %+v", got)
+			}
+			if st := stateOf(t, env, *mpe.ID); st.ConnectionState != "Approved" || st.Description != "Approved by the owner" {
+				t.Fatalf("after approval the endpoint reads %+v", st)
+			}
+			if err := tc.set(t, env, "targets", tc.name, pec.Name, "Rejected", "No longer wanted"); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := stateOf(t, env, *mpe.ID).ConnectionState, "Rejected"; got != want {
+				t.Fatalf("after rejection the endpoint reads %q, want %q", got, want)
+			}
+			// A rejected connection stays rejected.
+			if err := tc.set(t, env, "targets", tc.name, pec.Name, "Approved", "again"); err == nil {
+				t.Fatal("approving a rejected connection succeeded")
+			}
+
+			// Delete the endpoint: its connection leaves the target.
+			deleteMPE(t, env, "adx", cluster, fmt.Sprintf("mpe%d", i))
+			if n := len(tc.conns(t, env, "targets", tc.name)); n != 0 {
+				t.Fatalf("connections after deleting the endpoint = %d, want 0", n)
+			}
+
+			// A second endpoint whose connection the owner removes reads Disconnected.
+			mpe2, err := createMPE(t, env, "adx", cluster, fmt.Sprintf("second%d", i), id, tc.group, "again please")
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = tc.conns(t, env, "targets", tc.name)
+			if len(conns) != 1 {
+				t.Fatalf("connections = %d, want 1", len(conns))
+			}
+			if err := tc.remove(t, env, "targets", tc.name, conns[0].Name); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(tc.conns(t, env, "targets", tc.name)); n != 0 {
+				t.Fatalf("connections after removal = %d, want 0", n)
+			}
+			if got, want := stateOf(t, env, *mpe2.ID).ConnectionState, "Disconnected"; got != want {
+				t.Fatalf("after removal the endpoint reads %q, want %q", got, want)
+			}
+			if !strings.EqualFold(stateOf(t, env, *mpe2.ID).ProvisioningState, "Succeeded") {
+				t.Fatal("a removed connection changed the endpoint's provisioningState")
+			}
+		})
+	}
+}
