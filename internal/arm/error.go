@@ -80,75 +80,81 @@ const (
 	CodeInvalidResourceType                = "InvalidResourceType"
 	CodeInvalidResourceNamespace           = "InvalidResourceNamespace"
 	CodeMissingSubscriptionRegistration    = "MissingSubscriptionRegistration"
-	CodeInvalidRequestContent              = "InvalidRequestContent"
-	CodeUnsupportedMediaType               = "UnsupportedMediaType"
-	CodeRequestEntityTooLarge              = "RequestEntityTooLarge"
-	CodeInvalidResourceName                = "InvalidResourceName"
-	CodeInvalidResourceGroupName           = "InvalidResourceGroupName"
-	CodeInvalidSubscriptionID              = "InvalidSubscriptionId"
-	CodeLinkedInvalidPropertyID            = "LinkedInvalidPropertyId"
-	CodeInvalidResourceID                  = "InvalidResourceId"
-	CodeLocationRequired                   = "LocationRequired"
-	CodeInvalidParameter                   = "InvalidParameter"
-	CodeBadRequest                         = "BadRequest"
-	CodeResourceNotFound                   = "ResourceNotFound"
-	CodeResourceGroupNotFound              = "ResourceGroupNotFound"
-	CodeSubscriptionNotFound               = "SubscriptionNotFound"
-	CodeParentResourceNotFound             = "ParentResourceNotFound"
-	CodeOperationNotFound                  = "OperationNotFound"
-	CodeNotFound                           = "NotFound"
-	CodePathNotFound                       = "PathNotFound"
-	CodeMethodNotAllowed                   = "MethodNotAllowed"
-	CodeConflict                           = "Conflict"
-	CodeAnotherOperationInProgress         = "AnotherOperationInProgress"
-	CodeResourceGroupBeingDeleted          = "ResourceGroupBeingDeleted"
-	CodePreconditionFailed                 = "PreconditionFailed"
-	CodeInvalidResourceLocation            = "InvalidResourceLocation"
-	CodeTooManyRequests                    = "TooManyRequests"
-	CodeInternalServerError                = "InternalServerError"
-	CodeServiceUnavailable                 = "ServiceUnavailable"
+	// CodeLinkedMissingSubscriptionRegistration is for a linked resource's
+	// subscription (a private endpoint target's) missing a registration. It
+	// must differ from MissingSubscriptionRegistration, which SDKs answer by
+	// registering the request's own namespace and retrying.
+	CodeLinkedMissingSubscriptionRegistration = "LinkedMissingSubscriptionRegistration"
+	CodeInvalidRequestContent                 = "InvalidRequestContent"
+	CodeUnsupportedMediaType                  = "UnsupportedMediaType"
+	CodeRequestEntityTooLarge                 = "RequestEntityTooLarge"
+	CodeInvalidResourceName                   = "InvalidResourceName"
+	CodeInvalidResourceGroupName              = "InvalidResourceGroupName"
+	CodeInvalidSubscriptionID                 = "InvalidSubscriptionId"
+	CodeLinkedInvalidPropertyID               = "LinkedInvalidPropertyId"
+	CodeInvalidResourceID                     = "InvalidResourceId"
+	CodeLocationRequired                      = "LocationRequired"
+	CodeInvalidParameter                      = "InvalidParameter"
+	CodeBadRequest                            = "BadRequest"
+	CodeResourceNotFound                      = "ResourceNotFound"
+	CodeResourceGroupNotFound                 = "ResourceGroupNotFound"
+	CodeSubscriptionNotFound                  = "SubscriptionNotFound"
+	CodeParentResourceNotFound                = "ParentResourceNotFound"
+	CodeOperationNotFound                     = "OperationNotFound"
+	CodeNotFound                              = "NotFound"
+	CodePathNotFound                          = "PathNotFound"
+	CodeMethodNotAllowed                      = "MethodNotAllowed"
+	CodeConflict                              = "Conflict"
+	CodeAnotherOperationInProgress            = "AnotherOperationInProgress"
+	CodeResourceGroupBeingDeleted             = "ResourceGroupBeingDeleted"
+	CodePreconditionFailed                    = "PreconditionFailed"
+	CodeInvalidResourceLocation               = "InvalidResourceLocation"
+	CodeTooManyRequests                       = "TooManyRequests"
+	CodeInternalServerError                   = "InternalServerError"
+	CodeServiceUnavailable                    = "ServiceUnavailable"
 )
 
 var codeStatus = map[string]int{
-	CodeAuthenticationFailed:               http.StatusUnauthorized,
-	CodeInvalidAuthenticationToken:         http.StatusUnauthorized,
-	CodeInvalidAuthenticationTokenAudience: http.StatusUnauthorized,
-	CodeExpiredAuthenticationToken:         http.StatusUnauthorized,
-	CodeAuthorizationFailed:                http.StatusForbidden,
-	CodeLinkedAuthorizationFailed:          http.StatusForbidden,
-	CodeMissingAPIVersion:                  http.StatusBadRequest,
-	CodeInvalidAPIVersion:                  http.StatusBadRequest,
-	CodeNoRegisteredProviderFound:          http.StatusBadRequest,
-	CodeInvalidResourceType:                http.StatusBadRequest,
-	CodeInvalidResourceNamespace:           http.StatusBadRequest,
-	CodeMissingSubscriptionRegistration:    http.StatusConflict,
-	CodeInvalidRequestContent:              http.StatusBadRequest,
-	CodeUnsupportedMediaType:               http.StatusUnsupportedMediaType,
-	CodeRequestEntityTooLarge:              http.StatusRequestEntityTooLarge,
-	CodeInvalidResourceName:                http.StatusBadRequest,
-	CodeInvalidResourceGroupName:           http.StatusBadRequest,
-	CodeInvalidSubscriptionID:              http.StatusBadRequest,
-	CodeLinkedInvalidPropertyID:            http.StatusBadRequest,
-	CodeInvalidResourceID:                  http.StatusBadRequest,
-	CodeLocationRequired:                   http.StatusBadRequest,
-	CodeInvalidParameter:                   http.StatusBadRequest,
-	CodeBadRequest:                         http.StatusBadRequest,
-	CodeResourceNotFound:                   http.StatusNotFound,
-	CodeResourceGroupNotFound:              http.StatusNotFound,
-	CodeSubscriptionNotFound:               http.StatusNotFound,
-	CodeParentResourceNotFound:             http.StatusNotFound,
-	CodeOperationNotFound:                  http.StatusNotFound,
-	CodeNotFound:                           http.StatusNotFound,
-	CodePathNotFound:                       http.StatusNotFound,
-	CodeMethodNotAllowed:                   http.StatusMethodNotAllowed,
-	CodeConflict:                           http.StatusConflict,
-	CodeAnotherOperationInProgress:         http.StatusConflict,
-	CodeResourceGroupBeingDeleted:          http.StatusConflict,
-	CodePreconditionFailed:                 http.StatusPreconditionFailed,
-	CodeInvalidResourceLocation:            http.StatusConflict,
-	CodeTooManyRequests:                    http.StatusTooManyRequests,
-	CodeInternalServerError:                http.StatusInternalServerError,
-	CodeServiceUnavailable:                 http.StatusServiceUnavailable,
+	CodeAuthenticationFailed:                  http.StatusUnauthorized,
+	CodeInvalidAuthenticationToken:            http.StatusUnauthorized,
+	CodeInvalidAuthenticationTokenAudience:    http.StatusUnauthorized,
+	CodeExpiredAuthenticationToken:            http.StatusUnauthorized,
+	CodeAuthorizationFailed:                   http.StatusForbidden,
+	CodeLinkedAuthorizationFailed:             http.StatusForbidden,
+	CodeMissingAPIVersion:                     http.StatusBadRequest,
+	CodeInvalidAPIVersion:                     http.StatusBadRequest,
+	CodeNoRegisteredProviderFound:             http.StatusBadRequest,
+	CodeInvalidResourceType:                   http.StatusBadRequest,
+	CodeInvalidResourceNamespace:              http.StatusBadRequest,
+	CodeMissingSubscriptionRegistration:       http.StatusConflict,
+	CodeLinkedMissingSubscriptionRegistration: http.StatusConflict,
+	CodeInvalidRequestContent:                 http.StatusBadRequest,
+	CodeUnsupportedMediaType:                  http.StatusUnsupportedMediaType,
+	CodeRequestEntityTooLarge:                 http.StatusRequestEntityTooLarge,
+	CodeInvalidResourceName:                   http.StatusBadRequest,
+	CodeInvalidResourceGroupName:              http.StatusBadRequest,
+	CodeInvalidSubscriptionID:                 http.StatusBadRequest,
+	CodeLinkedInvalidPropertyID:               http.StatusBadRequest,
+	CodeInvalidResourceID:                     http.StatusBadRequest,
+	CodeLocationRequired:                      http.StatusBadRequest,
+	CodeInvalidParameter:                      http.StatusBadRequest,
+	CodeBadRequest:                            http.StatusBadRequest,
+	CodeResourceNotFound:                      http.StatusNotFound,
+	CodeResourceGroupNotFound:                 http.StatusNotFound,
+	CodeSubscriptionNotFound:                  http.StatusNotFound,
+	CodeParentResourceNotFound:                http.StatusNotFound,
+	CodeOperationNotFound:                     http.StatusNotFound,
+	CodeNotFound:                              http.StatusNotFound,
+	CodePathNotFound:                          http.StatusNotFound,
+	CodeMethodNotAllowed:                      http.StatusMethodNotAllowed,
+	CodeConflict:                              http.StatusConflict,
+	CodeAnotherOperationInProgress:            http.StatusConflict,
+	CodeResourceGroupBeingDeleted:             http.StatusConflict,
+	CodePreconditionFailed:                    http.StatusPreconditionFailed,
+	CodeInvalidResourceLocation:               http.StatusConflict,
+	CodeTooManyRequests:                       http.StatusTooManyRequests,
+	CodeInternalServerError:                   http.StatusInternalServerError,
+	CodeServiceUnavailable:                    http.StatusServiceUnavailable,
 }
 
 // InternalError is what a client sees for a failure that is privlink's, not

@@ -86,7 +86,7 @@ func buildEndpoint(c *resource.Ctx, w *resource.Write, reg *privatelink.Registry
 		return nil
 	}
 	targetID, aerr := arm.ParseResourceID(vals["privateLinkResourceId"])
-	if aerr != nil || targetID.SubscriptionID() == "" || len(targetID.Types) == 0 {
+	if aerr != nil || targetID.SubscriptionID() == "" {
 		return arm.Errorf(arm.CodeLinkedInvalidPropertyID, "Property id '%s' at path 'properties.privateLinkResourceId' is invalid. Expect fully qualified resource Id that start with '/subscriptions/{subscriptionId}' or '/providers/{resourceProviderNamespace}/'.", vals["privateLinkResourceId"])
 	}
 	t := reg.Lookup(targetID.Type())
@@ -109,8 +109,8 @@ func buildEndpoint(c *resource.Ctx, w *resource.Write, reg *privatelink.Registry
 		return err
 	} else if state != resource.Registered {
 		msg := "The subscription '" + sub + "' of the private link resource is not registered to use namespace 'Microsoft.Network'. Register it (POST /subscriptions/" + sub + "/providers/Microsoft.Network/register?api-version=2021-04-01) and retry. See https://aka.ms/rps-not-found for how to register subscriptions."
-		e := arm.Errorf(arm.CodeMissingSubscriptionRegistration, "%s", msg)
-		e.Details = []*arm.Error{{Code: arm.CodeMissingSubscriptionRegistration, Target: "Microsoft.Network", Message: msg}}
+		e := arm.Errorf(arm.CodeLinkedMissingSubscriptionRegistration, "%s", msg)
+		e.Details = []*arm.Error{{Code: arm.CodeLinkedMissingSubscriptionRegistration, Target: "Microsoft.Network", Message: msg}}
 		return e
 	}
 	return privatelink.Connect(c, t, target, w.Doc, managedPrivateEndpointID(w.Parent, w.ID.Name()), group, vals["requestMessage"])
