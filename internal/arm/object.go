@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -17,46 +16,136 @@ type Object struct {
 	vals map[string]json.RawMessage
 }
 
-// ParseObject decodes data, which must be a JSON object.
+// ParseObject decodes data, which must be a JSON object. Values are kept
+// compact (insignificant whitespace removed), so that MarshalJSON can write
+// them back as they are.
 func ParseObject(data []byte) (*Object, error) {
-	o := &Object{}
-	if err := o.UnmarshalJSON(data); err != nil {
+	if !json.Valid(data) {
+		// Let the decoder say what is wrong and where.
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(data))
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("invalid character after top-level value")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, data); err != nil {
 		return nil, err
+	}
+	return splitObject(buf.Bytes())
+}
+
+// ParseTrustedObject splits data that privlink wrote itself (valid, compact
+// JSON), skipping validation: the fast path for stored documents.
+func ParseTrustedObject(data []byte) (*Object, error) { return splitObject(data) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (o *Object) UnmarshalJSON(data []byte) error {
+	p, err := ParseObject(data)
+	if err != nil {
+		return err
+	}
+	*o = *p
+	return nil
+}
+
+// splitObject splits valid, compact JSON into the members of its top-level
+// object without decoding the values.
+func splitObject(data []byte) (*Object, error) {
+	if len(data) == 0 || data[0] != '{' {
+		got := "null"
+		if len(data) > 0 {
+			got = Kind(data)
+		}
+		return nil, &TypeError{Want: "object", Got: got}
+	}
+	o := &Object{vals: map[string]json.RawMessage{}}
+	i := 1
+	if i < len(data) && data[i] == '}' {
+		return o, nil
+	}
+	for i < len(data) {
+		end := skipString(data, i)
+		if end < 0 {
+			return nil, errors.New("arm: malformed object key")
+		}
+		key := string(data[i+1 : end-1])
+		if bytes.IndexByte(data[i:end], '\\') >= 0 {
+			if err := json.Unmarshal(data[i:end], &key); err != nil {
+				return nil, err
+			}
+		}
+		i = end
+		if i >= len(data) || data[i] != ':' {
+			return nil, errors.New("arm: malformed object")
+		}
+		i++
+		vend := skipValue(data, i)
+		if vend < 0 {
+			return nil, errors.New("arm: malformed value")
+		}
+		o.Set(key, json.RawMessage(data[i:vend:vend]))
+		i = vend
+		if i < len(data) && data[i] == ',' {
+			i++
+			continue
+		}
+		break
 	}
 	return o, nil
 }
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (o *Object) UnmarshalJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return err
+// skipString returns the index after the string starting at data[i] ('"').
+func skipString(data []byte, i int) int {
+	if i >= len(data) || data[i] != '"' {
+		return -1
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return &TypeError{Want: "object", Got: jsonKind(tok)}
-	}
-	o.keys, o.vals = nil, map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
 		}
-		k := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return err
+	}
+	return -1
+}
+
+// skipValue returns the index after the compact JSON value starting at data[i].
+func skipValue(data []byte, i int) int {
+	depth := 0
+	for j := i; j < len(data); j++ {
+		switch data[j] {
+		case '"':
+			e := skipString(data, j)
+			if e < 0 {
+				return -1
+			}
+			j = e - 1
+			if depth == 0 {
+				return e
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return j
+			}
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+		case ',':
+			if depth == 0 {
+				return j
+			}
 		}
-		o.Set(k, v)
 	}
-	if _, err := dec.Token(); err != nil {
-		return err
+	if depth == 0 {
+		return len(data)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("invalid character after top-level value")
-	}
-	return nil
+	return -1
 }
 
 // TypeError reports a JSON value of the wrong kind.
@@ -121,9 +210,9 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 			b.WriteString("null")
 			continue
 		}
-		if err := json.Compact(&b, v); err != nil {
-			return nil, err
-		}
+		// Values are compact JSON: parsed ones were compacted on the way
+		// in, and privlink's own come from json.Marshal.
+		b.Write(v)
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
@@ -177,7 +266,7 @@ func (o *Object) Has(k string) bool {
 	return ok && Kind(v) != "null"
 }
 
-// Set sets member k to raw value v, keeping its position (and the spelling
+// Set sets member k to raw value v (compact JSON), keeping its position (and the spelling
 // already present) when it exists.
 func (o *Object) Set(k string, v json.RawMessage) {
 	if o.vals == nil {

@@ -121,7 +121,7 @@ func (e *Engine) decode(r *store.Record) (*Doc, error) {
 	if k == nil {
 		return nil, fmt.Errorf("resource: stored type %q has no kind", r.Type)
 	}
-	obj, err := arm.ParseObject(r.Body)
+	obj, err := arm.ParseTrustedObject(r.Body)
 	if err != nil {
 		return nil, fmt.Errorf("resource: stored body of %s: %w", r.ID, err)
 	}
