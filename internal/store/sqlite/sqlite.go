@@ -1,8 +1,16 @@
 // Package sqlite implements store.Store on an embedded, pure-Go SQLite
 // database (modernc.org/sqlite) in WAL mode with synchronous=FULL, so every
-// acknowledged write is on disk. Writes from concurrent callers are grouped
-// into one transaction and one fsync ("group commit"), each caller isolated by
-// a savepoint, which is what lets durable PUTs outrun the disk's fsync rate.
+// acknowledged write is on disk.
+//
+// A DB owns its file (privlink locks the data directory), which allows a
+// simple and fast shape: the committed state lives in memory (a map and a
+// B-tree ordered by key), all reads are served from it, and SQLite is where
+// writes become durable. One writer goroutine runs the callers' transaction
+// functions one after another against the in-memory state, buffering their
+// writes; a function that fails leaves no trace. The writes of every caller
+// queued at that moment then go to SQLite in one transaction with one fsync
+// ("group commit"), and only after that commit are they applied to memory
+// and acknowledged. That lets durable writes outrun the disk's fsync rate.
 package sqlite
 
 import (
@@ -10,33 +18,41 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/btree"
 	"github.com/privlink/privlink/internal/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // Options tune a DB; the zero value is sensible.
 type Options struct {
-	// Readers is the number of read connections (default: 2×GOMAXPROCS, at least 4).
-	Readers int
-	// MaxBatch caps how many callers' transactions share one commit (default 256).
+	// MaxBatch caps how many callers' transactions share one commit (default 512).
 	MaxBatch int
 }
 
 // DB is a SQLite-backed store.Store.
 type DB struct {
-	db      *sql.DB
-	readers chan *conn
-	writes  chan *writeReq
-	done    chan struct{}
-	wg      sync.WaitGroup
-	once    sync.Once
-	max     int
-	closed  chan struct{}
+	db     *sql.DB
+	writes chan *writeReq
+	closed chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+	max    int
+
+	// mu guards the committed state below. Views hold it shared for their
+	// whole run, which makes each View one consistent snapshot; the writer
+	// holds it exclusively only to apply a committed batch.
+	mu      sync.RWMutex
+	recs    map[string]*store.Record
+	order   *btree.BTreeG[string]
+	ops     map[string]*store.Operation
+	running map[string]bool
+	// endedAt is when each ended operation was written as ended.
+	endedAt map[string]time.Time
 }
 
 var _ store.Store = (*DB)(nil)
@@ -54,8 +70,6 @@ CREATE TABLE IF NOT EXISTS resources (
 	version    INTEGER NOT NULL,
 	updated    INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS resources_parent ON resources(parent, key);
-CREATE INDEX IF NOT EXISTS resources_sub_type ON resources(sub, type_key, key);
 CREATE TABLE IF NOT EXISTS operations (
 	id          TEXT PRIMARY KEY,
 	kind        TEXT NOT NULL,
@@ -68,25 +82,21 @@ CREATE TABLE IF NOT EXISTS operations (
 	version     INTEGER NOT NULL,
 	ended       INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS operations_running ON operations(status, due);
 PRAGMA user_version = 1;
 `
 
-// Open opens (creating if needed) the database file at path.
+// Open opens (creating if needed) the database file at path and loads it.
 func Open(path string, opt Options) (*DB, error) {
-	if opt.Readers <= 0 {
-		opt.Readers = max(4, 2*runtime.GOMAXPROCS(0))
-	}
 	if opt.MaxBatch <= 0 {
-		opt.MaxBatch = 256
+		opt.MaxBatch = 512
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(off)"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(opt.Readers + 1)
-	db.SetMaxIdleConns(opt.Readers + 1)
+	// One connection: the writer's (and the load's, before it starts).
+	db.SetMaxOpenConns(1)
 	db.SetConnMaxLifetime(0)
 	ctx := context.Background()
 	if _, err := db.ExecContext(ctx, schema); err != nil {
@@ -95,24 +105,21 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	d := &DB{
 		db:      db,
-		readers: make(chan *conn, opt.Readers),
 		writes:  make(chan *writeReq, 4096),
-		done:    make(chan struct{}),
 		closed:  make(chan struct{}),
 		max:     opt.MaxBatch,
+		recs:    map[string]*store.Record{},
+		order:   btree.NewG(32, func(a, b string) bool { return a < b }),
+		ops:     map[string]*store.Operation{},
+		running: map[string]bool{},
+		endedAt: map[string]time.Time{},
 	}
-	for range opt.Readers {
-		c, err := newConn(ctx, db)
-		if err != nil {
-			d.closeConns()
-			db.Close()
-			return nil, err
-		}
-		d.readers <- c
+	if err := d.load(ctx); err != nil {
+		db.Close()
+		return nil, err
 	}
 	w, err := newConn(ctx, db)
 	if err != nil {
-		d.closeConns()
 		db.Close()
 		return nil, err
 	}
@@ -121,46 +128,74 @@ func Open(path string, opt Options) (*DB, error) {
 	return d, nil
 }
 
-func (d *DB) closeConns() {
-	for {
-		select {
-		case c := <-d.readers:
-			c.close()
-		default:
-			return
+// load reads the whole database into memory.
+func (d *DB) load(ctx context.Context) error {
+	rows, err := d.db.QueryContext(ctx, "SELECT key, id, type, body, meta, version, updated FROM resources")
+	if err != nil {
+		return fmt.Errorf("sqlite: load: %w", err)
+	}
+	for rows.Next() {
+		var key string
+		var updated int64
+		r := &store.Record{}
+		if err := rows.Scan(&key, &r.ID, &r.Type, &r.Body, &r.Meta, &r.Version, &updated); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite: load: %w", err)
+		}
+		r.Updated = time.Unix(0, updated).UTC()
+		d.recs[key] = r
+		d.order.ReplaceOrInsert(key)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = d.db.QueryContext(ctx, "SELECT id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended FROM operations")
+	if err != nil {
+		return fmt.Errorf("sqlite: load: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		op := &store.Operation{}
+		var due, lease, ended int64
+		if err := rows.Scan(&op.ID, &op.Kind, &op.Resource, &op.Status, &op.Doc, &due, &op.LeaseOwner, &lease, &op.Version, &ended); err != nil {
+			return fmt.Errorf("sqlite: load: %w", err)
+		}
+		op.Due, op.LeaseUntil = fromNano(due), fromNano(lease)
+		d.ops[op.ID] = op
+		if op.Status == running {
+			d.running[op.ID] = true
+		} else {
+			d.endedAt[op.ID] = fromNano(ended)
 		}
 	}
+	return rows.Err()
 }
+
+const running = "Running"
 
 // Close stops the writer after it finishes queued work and closes the database.
 func (d *DB) Close() error {
 	d.once.Do(func() {
 		close(d.closed)
 		d.wg.Wait()
-		d.closeConns()
 	})
 	return d.db.Close()
 }
 
-// View runs fn in a read-only snapshot.
+// View runs fn on a consistent snapshot of the committed state.
 func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
-	var c *conn
 	select {
-	case c = <-d.readers:
 	case <-d.closed:
 		return store.ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
 	}
-	defer func() { d.readers <- c }()
-	if _, err := c.beginRead.ExecContext(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := fn(&tx{c: c, ctx: ctx})
-	if _, cerr := c.commit.ExecContext(ctx); cerr != nil && err == nil {
-		err = cerr
-	}
-	return err
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return fn(&tx{d: d})
 }
 
 type writeReq struct {
@@ -200,7 +235,6 @@ func (d *DB) writer(c *conn) {
 		select {
 		case first = <-d.writes:
 		case <-d.closed:
-			// Answer whatever is still queued, then stop.
 			for {
 				select {
 				case r := <-d.writes:
@@ -227,53 +261,93 @@ func (d *DB) writer(c *conn) {
 	}
 }
 
-// runBatch runs every request of the batch in one transaction, each inside its
-// own savepoint so that one failure rolls back only its own writes.
-func (d *DB) runBatch(c *conn, batch []*writeReq, errs []error) []error {
-	ctx := context.Background()
-	if _, err := c.begin.ExecContext(ctx); err != nil {
-		for range batch {
-			errs = append(errs, fmt.Errorf("sqlite: begin: %w", err))
-		}
-		return errs
+// changes are buffered writes: records and operations by key (nil: deleted).
+type changes struct {
+	recs map[string]*store.Record
+	ops  map[string]*store.Operation
+}
+
+func newChanges() *changes {
+	return &changes{recs: map[string]*store.Record{}, ops: map[string]*store.Operation{}}
+}
+
+func (c *changes) merge(o *changes) {
+	for k, v := range o.recs {
+		c.recs[k] = v
 	}
-	ok := 0
+	for k, v := range o.ops {
+		c.ops[k] = v
+	}
+}
+
+// runBatch runs each request's function against memory, then makes the
+// successful ones' writes durable in one SQLite transaction and applies them.
+func (d *DB) runBatch(c *conn, batch []*writeReq, errs []error) []error {
+	pending := newChanges()
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if _, err := c.savepoint.ExecContext(ctx); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		t := &tx{c: c, ctx: ctx, write: true}
+		t := &tx{d: d, write: true, batch: pending, own: newChanges()}
 		err := safeRun(r.fn, t)
-		if err != nil {
-			if _, rerr := c.rollbackTo.ExecContext(ctx); rerr != nil {
-				err = errors.Join(err, rerr)
-			}
-		} else {
-			ok++
-		}
-		if _, rerr := c.release.ExecContext(ctx); rerr != nil && err == nil {
-			err = rerr
+		if err == nil {
+			pending.merge(t.own)
 		}
 		errs = append(errs, err)
 	}
-	if _, err := c.commit.ExecContext(ctx); err != nil {
-		_, _ = c.rollback.ExecContext(ctx)
+	if len(pending.recs) == 0 && len(pending.ops) == 0 {
+		return errs
+	}
+	if err := c.persist(pending); err != nil {
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = fmt.Errorf("sqlite: commit: %w", err)
 			}
 		}
+		return errs
 	}
+	d.apply(pending)
 	return errs
 }
 
-// safeRun turns a panic in a caller's function into its error, so that one bad
-// request cannot take the writer (and every other caller) down with it.
+// apply makes committed changes visible to readers.
+func (d *DB) apply(ch *changes) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, v := range ch.recs {
+		if v == nil {
+			delete(d.recs, k)
+			d.order.Delete(k)
+			continue
+		}
+		if _, ok := d.recs[k]; !ok {
+			d.order.ReplaceOrInsert(k)
+		}
+		d.recs[k] = v
+	}
+	now := time.Now()
+	for id, op := range ch.ops {
+		if op == nil {
+			delete(d.ops, id)
+			delete(d.running, id)
+			delete(d.endedAt, id)
+			continue
+		}
+		d.ops[id] = op
+		if op.Status == running {
+			d.running[id] = true
+		} else {
+			delete(d.running, id)
+			if _, ok := d.endedAt[id]; !ok {
+				d.endedAt[id] = now
+			}
+		}
+	}
+}
+
+// safeRun turns a panic in a caller's function into its error, so that one
+// bad request cannot take the writer (and every other caller) down with it.
 func safeRun(fn func(store.Tx) error, t store.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -283,13 +357,12 @@ func safeRun(fn func(store.Tx) error, t store.Tx) (err error) {
 	return fn(t)
 }
 
-// conn is one connection with its prepared statements.
+// conn is the writer's connection with its prepared statements.
 type conn struct {
-	c                                                  *sql.Conn
-	begin, beginRead, commit, rollback                 *sql.Stmt
-	savepoint, release, rollbackTo                     *sql.Stmt
-	get, insert, replace, replaceAny, del              *sql.Stmt
-	getOp, putOp, insertOp, dueOps, nextDue, deleteOld *sql.Stmt
+	c                       *sql.Conn
+	begin, commit, rollback *sql.Stmt
+	putRec, delRec          *sql.Stmt
+	putOp, delOp            *sql.Stmt
 }
 
 func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
@@ -305,23 +378,14 @@ func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 		*dst, err = sc.PrepareContext(ctx, q)
 	}
 	prep(&c.begin, "BEGIN IMMEDIATE")
-	prep(&c.beginRead, "BEGIN")
 	prep(&c.commit, "COMMIT")
 	prep(&c.rollback, "ROLLBACK")
-	prep(&c.savepoint, "SAVEPOINT req")
-	prep(&c.release, "RELEASE req")
-	prep(&c.rollbackTo, "ROLLBACK TO req")
-	prep(&c.get, "SELECT id, type, body, meta, version, updated FROM resources WHERE key = ?")
-	prep(&c.insert, "INSERT INTO resources (key, parent, sub, type_key, id, type, body, meta, version, updated) VALUES (?,?,?,?,?,?,?,?,1,?) ON CONFLICT(key) DO NOTHING")
-	prep(&c.replace, "UPDATE resources SET id=?, type=?, type_key=?, body=?, meta=?, version=version+1, updated=? WHERE key=? AND version=? RETURNING version")
-	prep(&c.replaceAny, "UPDATE resources SET id=?, type=?, type_key=?, body=?, meta=?, version=version+1, updated=? WHERE key=? RETURNING version")
-	prep(&c.del, "DELETE FROM resources WHERE key = ?")
-	prep(&c.getOp, "SELECT id, kind, resource, status, doc, due, lease_owner, lease_until, version FROM operations WHERE id = ?")
-	prep(&c.insertOp, "INSERT INTO operations (id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended) VALUES (?,?,?,?,?,?,?,?,1,?) ON CONFLICT(id) DO NOTHING")
-	prep(&c.putOp, "UPDATE operations SET kind=?, resource=?, status=?, doc=?, due=?, lease_owner=?, lease_until=?, version=version+1, ended=? WHERE id=? AND (?=0 OR version=?) RETURNING version")
-	prep(&c.dueOps, "SELECT id, kind, resource, status, doc, due, lease_owner, lease_until, version FROM operations WHERE status='Running' AND due <= ? AND lease_until < ? ORDER BY due LIMIT ?")
-	prep(&c.nextDue, "SELECT MIN(MAX(due, lease_until)) FROM operations WHERE status='Running'")
-	prep(&c.deleteOld, "DELETE FROM operations WHERE status <> 'Running' AND ended > 0 AND ended < ?")
+	prep(&c.putRec, `INSERT INTO resources (key, parent, sub, type_key, id, type, body, meta, version, updated) VALUES (?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, type_key=excluded.type_key, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated`)
+	prep(&c.delRec, "DELETE FROM resources WHERE key = ?")
+	prep(&c.putOp, `INSERT INTO operations (id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended) VALUES (?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, resource=excluded.resource, status=excluded.status, doc=excluded.doc, due=excluded.due, lease_owner=excluded.lease_owner, lease_until=excluded.lease_until, version=excluded.version, ended=excluded.ended`)
+	prep(&c.delOp, "DELETE FROM operations WHERE id = ?")
 	if err != nil {
 		sc.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
@@ -331,168 +395,343 @@ func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 
 func (c *conn) close() { c.c.Close() }
 
-// tx implements store.Tx on one connection.
-type tx struct {
-	c     *conn
-	ctx   context.Context
-	write bool
+// persist writes changes in one transaction; its commit syncs the WAL.
+func (c *conn) persist(ch *changes) (err error) {
+	ctx := context.Background()
+	if _, err := c.begin.ExecContext(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_, _ = c.rollback.ExecContext(ctx)
+		}
+	}()
+	for k, r := range ch.recs {
+		if r == nil {
+			_, err = c.delRec.ExecContext(ctx, k)
+		} else {
+			_, err = c.putRec.ExecContext(ctx, k, store.ParentKey(k), store.SubscriptionKey(k), strings.ToLower(r.Type), r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for id, op := range ch.ops {
+		if op == nil {
+			_, err = c.delOp.ExecContext(ctx, id)
+		} else {
+			var ended int64
+			if op.Status != running {
+				ended = time.Now().UnixNano()
+			}
+			_, err = c.putOp.ExecContext(ctx, op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), op.LeaseOwner, unixNano(op.LeaseUntil), op.Version, ended)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err = c.commit.ExecContext(ctx)
+	return err
 }
 
-func (t *tx) mustWrite() error {
-	if !t.write {
-		return errors.New("sqlite: write in a read-only transaction")
+// tx implements store.Tx over the in-memory state. A write transaction sees
+// its own buffered writes, then its batch's, then the committed state.
+type tx struct {
+	d          *DB
+	write      bool
+	own, batch *changes
+}
+
+var errReadOnly = errors.New("sqlite: write in a read-only transaction")
+
+func (t *tx) record(key string) *store.Record {
+	if t.write {
+		if r, ok := t.own.recs[key]; ok {
+			return r
+		}
+		if r, ok := t.batch.recs[key]; ok {
+			return r
+		}
 	}
-	return nil
+	return t.d.recs[key]
+}
+
+func (t *tx) operation(id string) *store.Operation {
+	if t.write {
+		if op, ok := t.own.ops[id]; ok {
+			return op
+		}
+		if op, ok := t.batch.ops[id]; ok {
+			return op
+		}
+	}
+	return t.d.ops[id]
 }
 
 func (t *tx) Get(key string) (*store.Record, error) {
-	r := &store.Record{}
-	var meta []byte
-	var updated int64
-	err := t.c.get.QueryRowContext(t.ctx, key).Scan(&r.ID, &r.Type, &r.Body, &meta, &r.Version, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
+	r := t.record(key)
+	if r == nil {
 		return nil, store.ErrNotFound
 	}
-	if err != nil {
-		return nil, err
-	}
-	r.Meta = meta
-	r.Updated = time.Unix(0, updated).UTC()
-	return r, nil
+	cp := *r
+	return &cp, nil
 }
 
 func (t *tx) Create(r *store.Record) error {
-	if err := t.mustWrite(); err != nil {
-		return err
+	if !t.write {
+		return errReadOnly
 	}
 	key := r.Key()
+	if t.record(key) != nil {
+		return store.ErrExists
+	}
 	if r.Updated.IsZero() {
 		r.Updated = time.Now()
 	}
-	res, err := t.c.insert.ExecContext(t.ctx, key, store.ParentKey(key), store.SubscriptionKey(key), strings.ToLower(r.Type), r.ID, r.Type, r.Body, nullable(r.Meta), r.Updated.UnixNano())
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrExists
-	}
 	r.Version = 1
+	t.keep(key, r)
 	return nil
 }
 
 func (t *tx) Replace(r *store.Record) error {
-	if err := t.mustWrite(); err != nil {
-		return err
+	if !t.write {
+		return errReadOnly
 	}
 	key := r.Key()
+	cur := t.record(key)
+	if cur == nil {
+		return store.ErrNotFound
+	}
+	if r.Version != 0 && r.Version != cur.Version {
+		return store.ErrConflict
+	}
 	if r.Updated.IsZero() {
 		r.Updated = time.Now()
 	}
-	var row *sql.Row
-	if r.Version != 0 {
-		row = t.c.replace.QueryRowContext(t.ctx, r.ID, r.Type, strings.ToLower(r.Type), r.Body, nullable(r.Meta), r.Updated.UnixNano(), key, r.Version)
-	} else {
-		row = t.c.replaceAny.QueryRowContext(t.ctx, r.ID, r.Type, strings.ToLower(r.Type), r.Body, nullable(r.Meta), r.Updated.UnixNano(), key)
-	}
-	var v int64
-	err := row.Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, gerr := t.Get(key); gerr != nil {
-			return gerr
-		}
-		return store.ErrConflict
-	}
-	if err != nil {
-		return err
-	}
-	r.Version = v
+	r.Version = cur.Version + 1
+	t.keep(key, r)
 	return nil
 }
 
 func (t *tx) Delete(key string) error {
-	if err := t.mustWrite(); err != nil {
-		return err
+	if !t.write {
+		return errReadOnly
 	}
-	res, err := t.c.del.ExecContext(t.ctx, key)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if t.record(key) == nil {
 		return store.ErrNotFound
 	}
+	t.own.recs[key] = nil
 	return nil
 }
 
-func (t *tx) List(q store.Query) ([]*store.Record, error) {
-	var where []string
-	var args []any
-	if q.Parent != "" || (q.Prefix == "" && q.Subscription == "" && q.Type == "") {
-		where = append(where, "parent = ?")
-		args = append(args, strings.ToLower(q.Parent))
+// keep buffers a write; the caller's record is copied so that later changes
+// to it do not leak in.
+func (t *tx) keep(key string, r *store.Record) {
+	cp := *r
+	if len(cp.Meta) == 0 {
+		cp.Meta = nil
 	}
-	if q.Prefix != "" {
-		// Descendants: keys in [prefix+"/", prefix+"0"), '0' being the byte after '/'.
-		p := strings.ToLower(q.Prefix)
-		where = append(where, "key >= ? AND key < ?")
-		args = append(args, p+"/", p+"0")
-	}
-	if q.Subscription != "" {
-		where = append(where, "sub = ?")
-		args = append(args, strings.ToLower(q.Subscription))
-	}
-	if q.Type != "" {
-		where = append(where, "type_key = ?")
-		args = append(args, strings.ToLower(q.Type))
-	}
-	if q.After != "" {
-		where = append(where, "key > ?")
-		args = append(args, q.After)
-	}
-	query := "SELECT id, type, body, meta, version, updated FROM resources WHERE " + strings.Join(where, " AND ") + " ORDER BY key"
-	if q.Limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", q.Limit)
-	}
-	rows, err := t.c.c.QueryContext(t.ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*store.Record
-	for rows.Next() {
-		r := &store.Record{}
-		var meta []byte
-		var updated int64
-		if err := rows.Scan(&r.ID, &r.Type, &r.Body, &meta, &r.Version, &updated); err != nil {
-			return nil, err
-		}
-		r.Meta = meta
-		r.Updated = time.Unix(0, updated).UTC()
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	t.own.recs[key] = &cp
 }
 
-func scanOp(sc interface{ Scan(...any) error }) (*store.Operation, error) {
-	op := &store.Operation{}
-	var due, lease int64
-	if err := sc.Scan(&op.ID, &op.Kind, &op.Resource, &op.Status, &op.Doc, &due, &op.LeaseOwner, &lease, &op.Version); err != nil {
-		return nil, err
+// List scans the committed keys in the query's range, then overlays the
+// transaction's buffered writes.
+func (t *tx) List(q store.Query) ([]*store.Record, error) {
+	parentFilter := q.Parent != "" || (q.Prefix == "" && q.Subscription == "" && q.Type == "")
+	parent := strings.ToLower(q.Parent)
+	lo, hi := "", ""
+	narrow := func(p string) {
+		if l := p + "/"; l > lo {
+			lo = l
+		}
+		if h := p + "0"; hi == "" || h < hi {
+			hi = h
+		}
 	}
-	if due != 0 {
-		op.Due = time.Unix(0, due).UTC()
+	if q.Prefix != "" {
+		narrow(strings.ToLower(q.Prefix))
 	}
-	if lease != 0 {
-		op.LeaseUntil = time.Unix(0, lease).UTC()
+	if parentFilter && parent != "" {
+		narrow(parent)
 	}
-	return op, nil
+	if q.Subscription != "" {
+		narrow("/subscriptions/" + strings.ToLower(q.Subscription))
+	}
+	match := func(key string, r *store.Record) bool {
+		if key < lo || (hi != "" && key >= hi) || (q.After != "" && key <= q.After) {
+			return false
+		}
+		if parentFilter && store.ParentKey(key) != parent {
+			return false
+		}
+		return q.Type == "" || strings.EqualFold(r.Type, q.Type)
+	}
+	found := map[string]*store.Record{}
+	var keys []string
+	visit := func(key string) bool {
+		if r := t.d.recs[key]; match(key, r) {
+			found[key] = r
+			keys = append(keys, key)
+		}
+		return true
+	}
+	start := lo
+	if q.After != "" && q.After >= start {
+		start = q.After + "\x00"
+	}
+	if hi == "" {
+		t.d.order.AscendGreaterOrEqual(start, visit)
+	} else if start < hi {
+		t.d.order.AscendRange(start, hi, visit)
+	}
+	if t.write {
+		for _, ch := range []*changes{t.batch, t.own} {
+			for key, r := range ch.recs {
+				_, had := found[key]
+				switch {
+				case r == nil && had:
+					delete(found, key)
+				case r != nil && match(key, r):
+					if !had {
+						keys = append(keys, key)
+					}
+					found[key] = r
+				case r != nil && had:
+					delete(found, key)
+				}
+			}
+		}
+		sort.Strings(keys)
+	}
+	out := make([]*store.Record, 0, len(found))
+	for _, k := range keys {
+		r, ok := found[k]
+		if !ok {
+			continue
+		}
+		if len(out) > 0 && out[len(out)-1].Key() == k {
+			continue
+		}
+		cp := *r
+		out = append(out, &cp)
+		if q.Limit > 0 && len(out) == q.Limit {
+			break
+		}
+	}
+	return out, nil
 }
 
 func (t *tx) GetOperation(id string) (*store.Operation, error) {
-	op, err := scanOp(t.c.getOp.QueryRowContext(t.ctx, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	op := t.operation(id)
+	if op == nil {
 		return nil, store.ErrNotFound
 	}
-	return op, err
+	cp := *op
+	return &cp, nil
+}
+
+func (t *tx) PutOperation(op *store.Operation) error {
+	if !t.write {
+		return errReadOnly
+	}
+	cur := t.operation(op.ID)
+	switch {
+	case cur == nil && op.Version != 0:
+		return store.ErrNotFound
+	case cur != nil && op.Version != 0 && op.Version != cur.Version:
+		return store.ErrConflict
+	case cur == nil:
+		op.Version = 1
+	default:
+		op.Version = cur.Version + 1
+	}
+	cp := *op
+	t.own.ops[op.ID] = &cp
+	return nil
+}
+
+// runningOps returns the running operations this transaction sees.
+func (t *tx) runningOps() []*store.Operation {
+	var out []*store.Operation
+	seen := map[string]bool{}
+	if t.write {
+		for _, ch := range []*changes{t.own, t.batch} {
+			for id, op := range ch.ops {
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+				if op != nil && op.Status == running {
+					out = append(out, op)
+				}
+			}
+		}
+	}
+	for id := range t.d.running {
+		if !seen[id] {
+			out = append(out, t.d.ops[id])
+		}
+	}
+	return out
+}
+
+func (t *tx) DueOperations(now time.Time, limit int) ([]*store.Operation, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []*store.Operation
+	for _, op := range t.runningOps() {
+		if !op.Due.After(now) && op.LeaseUntil.Before(now) {
+			cp := *op
+			out = append(out, &cp)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Due.Before(out[j].Due) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (t *tx) NextDue() (time.Time, bool, error) {
+	var next time.Time
+	ok := false
+	for _, op := range t.runningOps() {
+		at := op.Due
+		if op.LeaseUntil.After(at) {
+			at = op.LeaseUntil
+		}
+		if !ok || at.Before(next) {
+			next, ok = at, true
+		}
+	}
+	return next, ok, nil
+}
+
+func (t *tx) DeleteOperationsBefore(before time.Time) (int, error) {
+	if !t.write {
+		return 0, errReadOnly
+	}
+	// Ended operations carry their end in their document only; the store
+	// knows when it last wrote them, which is when they ended.
+	n := 0
+	for id, op := range t.d.ops {
+		if op.Status == running || t.operation(id) == nil {
+			continue
+		}
+		if e := t.d.endedAt[id]; !e.IsZero() && e.Before(before) {
+			t.own.ops[id] = nil
+			n++
+		}
+	}
+	return n, nil
+}
+
+func nullable(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
 }
 
 func unixNano(t time.Time) int64 {
@@ -502,86 +741,9 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-func (t *tx) PutOperation(op *store.Operation) error {
-	if err := t.mustWrite(); err != nil {
-		return err
+func fromNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
 	}
-	var ended int64
-	if op.Status != "Running" {
-		ended = time.Now().UnixNano()
-	}
-	var v int64
-	err := t.c.putOp.QueryRowContext(t.ctx, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), op.LeaseOwner, unixNano(op.LeaseUntil), ended, op.ID, op.Version, op.Version).Scan(&v)
-	if err == nil {
-		op.Version = v
-		return nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	if op.Version != 0 {
-		if _, err := t.GetOperation(op.ID); err != nil {
-			return err
-		}
-		return store.ErrConflict
-	}
-	res, err := t.c.insertOp.ExecContext(t.ctx, op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), op.LeaseOwner, unixNano(op.LeaseUntil), ended)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrConflict
-	}
-	op.Version = 1
-	return nil
-}
-
-func (t *tx) DueOperations(now time.Time, limit int) ([]*store.Operation, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := t.c.dueOps.QueryContext(t.ctx, now.UnixNano(), now.UnixNano(), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*store.Operation
-	for rows.Next() {
-		op, err := scanOp(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, op)
-	}
-	return out, rows.Err()
-}
-
-func (t *tx) NextDue() (time.Time, bool, error) {
-	var due sql.NullInt64
-	if err := t.c.nextDue.QueryRowContext(t.ctx).Scan(&due); err != nil {
-		return time.Time{}, false, err
-	}
-	if !due.Valid {
-		return time.Time{}, false, nil
-	}
-	return time.Unix(0, due.Int64).UTC(), true, nil
-}
-
-func (t *tx) DeleteOperationsBefore(before time.Time) (int, error) {
-	if err := t.mustWrite(); err != nil {
-		return 0, err
-	}
-	res, err := t.c.deleteOld.ExecContext(t.ctx, before.UnixNano())
-	if err != nil {
-		return 0, err
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
-}
-
-func nullable(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return b
+	return time.Unix(0, n).UTC()
 }
