@@ -38,6 +38,8 @@ func Run(t *testing.T, b Backend) {
 		{"Operations", testOperations},
 		{"Durability", testDurability},
 		{"CanceledContext", testCanceled},
+		{"ListSeesOwnWrites", testListOwnWrites},
+		{"ViewIsASnapshot", testSnapshot},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
@@ -502,5 +504,113 @@ func testCanceled(t *testing.T, b Backend) {
 		if _, gerr := get(t, s, store.Key(sub+"/resourceGroups/rg/providers/Microsoft.Test/things/c")); !errors.Is(gerr, store.ErrNotFound) {
 			t.Fatal("canceled Update left a record behind")
 		}
+	}
+}
+
+// testListOwnWrites: inside one Update, List reflects the transaction's own
+// creates, replaces and deletes, in key order, with paging.
+func testListOwnWrites(t *testing.T, b Backend) {
+	s := b.Open(t)
+	rg := sub + "/resourceGroups/rg"
+	mustUpdate(t, s, func(tx store.Tx) error {
+		for _, n := range []string{"b", "d"} {
+			if err := tx.Create(rec(rg+"/providers/Microsoft.Test/things/"+n, `"old"`)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	mustUpdate(t, s, func(tx store.Tx) error {
+		if err := tx.Create(rec(rg+"/providers/Microsoft.Test/things/a", `"new"`)); err != nil {
+			return err
+		}
+		if err := tx.Create(rec(rg+"/providers/Microsoft.Test/things/c", `"new"`)); err != nil {
+			return err
+		}
+		if err := tx.Delete(store.Key(rg + "/providers/Microsoft.Test/things/d")); err != nil {
+			return err
+		}
+		if err := tx.Replace(rec(rg+"/providers/Microsoft.Test/things/b", `"changed"`)); err != nil {
+			return err
+		}
+		rs, err := tx.List(store.Query{Parent: store.Key(rg), Type: "Microsoft.Test/things"})
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, r := range rs {
+			got = append(got, r.ID[len(r.ID)-1:]+"="+string(r.Body))
+		}
+		if want := []string{`a="new"`, `b="changed"`, `c="new"`}; fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("List in the writing transaction = %v, want %v", got, want)
+		}
+		page, err := tx.List(store.Query{Parent: store.Key(rg), After: store.Key(rg + "/providers/Microsoft.Test/things/a"), Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(page) != 1 || page[0].ID != rg+"/providers/Microsoft.Test/things/b" {
+			return fmt.Errorf("paged List = %v, want b", page)
+		}
+		return nil
+	})
+}
+
+// testSnapshot: a View sees one state even if an Update commits meanwhile.
+func testSnapshot(t *testing.T, b Backend) {
+	s := b.Open(t)
+	a, z := sub+"/resourceGroups/rg/providers/Microsoft.Test/things/a", sub+"/resourceGroups/rg/providers/Microsoft.Test/things/z"
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Create(rec(a, "1")) })
+	started, proceed := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.View(ctx, func(tx store.Tx) error {
+			r1, err := tx.Get(store.Key(a))
+			if err != nil {
+				return err
+			}
+			close(started)
+			// Give a concurrent Update every chance to commit before the second read.
+			select {
+			case <-proceed:
+			case <-time.After(200 * time.Millisecond):
+			}
+			r2, err := tx.Get(store.Key(a))
+			if err != nil {
+				return err
+			}
+			_, zerr := tx.Get(store.Key(z))
+			if string(r1.Body) != string(r2.Body) || !errors.Is(zerr, store.ErrNotFound) {
+				return fmt.Errorf("the View saw a change mid-way: %s then %s, z err %v", r1.Body, r2.Body, zerr)
+			}
+			return nil
+		})
+	}()
+	<-started
+	upd := make(chan error, 1)
+	go func() {
+		upd <- s.Update(ctx, func(tx store.Tx) error {
+			if err := tx.Replace(rec(a, "2")); err != nil {
+				return err
+			}
+			return tx.Create(rec(z, "1"))
+		})
+	}()
+	var uerr error
+	committed := false
+	select {
+	case uerr = <-upd:
+		committed = true
+	case <-time.After(50 * time.Millisecond):
+		// The backend makes the writer wait for the reader: also a snapshot.
+	}
+	close(proceed)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !committed {
+		uerr = <-upd
+	}
+	if uerr != nil {
+		t.Fatal(uerr)
 	}
 }
