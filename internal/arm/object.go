@@ -153,23 +153,6 @@ type TypeError struct{ Want, Got string }
 
 func (e *TypeError) Error() string { return fmt.Sprintf("expected %s, found %s", e.Want, e.Got) }
 
-func jsonKind(tok json.Token) string {
-	switch t := tok.(type) {
-	case json.Delim:
-		if t == '[' {
-			return "array"
-		}
-		return "object"
-	case string:
-		return "string"
-	case bool:
-		return "boolean"
-	case nil:
-		return "null"
-	}
-	return "number"
-}
-
 // Kind reports the JSON kind of a raw value: object, array, string, number, boolean or null.
 func Kind(v json.RawMessage) string {
 	v = bytes.TrimSpace(v)

@@ -156,8 +156,6 @@ func (k *Kind) supports(v string) bool {
 
 func (k *Kind) isChild() bool { return len(k.typeSegments()) > 1 }
 
-func (k *Kind) virtual() bool { return k.Get != nil || k.List != nil }
-
 // Request is one ARM request as the engine sees it.
 type Request struct {
 	Method     string

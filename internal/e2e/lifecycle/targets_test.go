@@ -92,14 +92,7 @@ type target struct {
 var ctx = context.Background()
 
 func groupIDs(t testing.TB, v any) []string {
-	var list struct {
-		Value []struct {
-			Properties struct {
-				GroupID string `json:"groupId"`
-			} `json:"properties"`
-		} `json:"value"`
-	}
-	list = convert[struct {
+	list := convert[struct {
 		Value []struct {
 			Properties struct {
 				GroupID string `json:"groupId"`

@@ -542,7 +542,7 @@ func testListOwnWrites(t *testing.T, b Backend) {
 			got = append(got, r.ID[len(r.ID)-1:]+"="+string(r.Body))
 		}
 		if want := []string{`a="new"`, `b="changed"`, `c="new"`}; fmt.Sprint(got) != fmt.Sprint(want) {
-			return fmt.Errorf("List in the writing transaction = %v, want %v", got, want)
+			return fmt.Errorf("list in the writing transaction = %v, want %v", got, want)
 		}
 		page, err := tx.List(store.Query{Parent: store.Key(rg), After: store.Key(rg + "/providers/Microsoft.Test/things/a"), Limit: 1})
 		if err != nil {
