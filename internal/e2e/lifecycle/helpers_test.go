@@ -26,9 +26,9 @@ func createCluster(t *testing.T, env *testkit.Env, rg, name string, vnet *armkus
 	t.Helper()
 	c := must(armkusto.NewClustersClient(env.Subscription, env.Cred, env.Options))
 	p := must(c.BeginCreateOrUpdate(ctx, rg, name, armkusto.Cluster{
-		Location: to.Ptr("westus"),
-		SKU:      &armkusto.AzureSKU{Name: to.Ptr(armkusto.AzureSKUNameDevNoSLAStandardE2AV4), Tier: to.Ptr(armkusto.AzureSKUTierBasic), Capacity: to.Ptr[int32](1)},
-		Identity: &armkusto.Identity{Type: to.Ptr(armkusto.IdentityTypeSystemAssigned)},
+		Location:   to.Ptr("westus"),
+		SKU:        &armkusto.AzureSKU{Name: to.Ptr(armkusto.AzureSKUNameDevNoSLAStandardE2AV4), Tier: to.Ptr(armkusto.AzureSKUTierBasic), Capacity: to.Ptr[int32](1)},
+		Identity:   &armkusto.Identity{Type: to.Ptr(armkusto.IdentityTypeSystemAssigned)},
 		Properties: &armkusto.ClusterProperties{VirtualNetworkConfiguration: vnet},
 	}, nil))
 	cl := must(p.PollUntilDone(ctx, testkit.PollOptions))
