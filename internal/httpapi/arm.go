@@ -67,6 +67,10 @@ func (s *Server) arm(w http.ResponseWriter, r *http.Request) {
 		Principal:  principalOf(r),
 	}
 	if path.ID.IsRoot() && strings.EqualFold(path.Tail, "tenants") {
+		if r.Method != http.MethodGet {
+			writeARMError(w, arm.Errorf(arm.CodeMethodNotAllowed, "The requested resource does not support http method '%s'.", r.Method))
+			return
+		}
 		s.tenants(w, r)
 		return
 	}

@@ -173,7 +173,9 @@ func (s *Service) Validate(token string) (*arm.Principal, *arm.Error) {
 	}
 	var cl claims
 	_, err := jwt.ParseWithClaims(token, &cl, func(*jwt.Token) (any, error) { return &s.key.PublicKey, nil },
-		jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(s.now), jwt.WithLeeway(time.Minute))
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(s.now), jwt.WithLeeway(time.Minute),
+		// Without "exp" a token would never expire (and the cache below needs it).
+		jwt.WithExpirationRequired())
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		exp := "unknown"

@@ -256,13 +256,33 @@ func collectionType(id arm.ResourceID, tail string) (typ string, scope arm.Resou
 // kindFor finds the kind of an item path and checks the api-version for it.
 func (e *Engine) kindFor(id arm.ResourceID, r *Request) (*Kind, error) {
 	k := e.kinds[id.TypeKey()]
-	if k == nil {
+	if k == nil || !inScope(k, id) {
 		return nil, e.unknownType(id.Type(), r)
 	}
 	if err := e.checkAPIVersion(k, r); err != nil {
 		return nil, err
 	}
 	return k, nil
+}
+
+// inScope reports whether id lies where resources of kind k live: a
+// resource-group type (and its children) in a resource group, a subscription
+// type directly in a subscription, a tenant type at the root. No kind is an
+// extension type, so nothing lives under another resource's /providers/.
+func inScope(k *Kind, id arm.ResourceID) bool {
+	if len(id.Types) == 0 {
+		return true // ARM's own: subscriptions, resource groups, registrations
+	}
+	if id.Scope != nil {
+		return false
+	}
+	switch k.Scope {
+	case ScopeTenant:
+		return id.Subscription == "" && id.ResourceGroup == ""
+	case ScopeSubscription:
+		return id.Subscription != "" && id.ResourceGroup == ""
+	}
+	return id.Subscription != "" && id.ResourceGroup != ""
 }
 
 func (e *Engine) unknownType(typ string, r *Request) error {

@@ -11,6 +11,13 @@
 // queued at that moment then go to SQLite in one transaction with one fsync
 // ("group commit"), and only after that commit are they applied to memory
 // and acknowledged. That lets durable writes outrun the disk's fsync rate.
+//
+// The commit of one batch runs on a second goroutine (the persister) while
+// the writer already runs the next batch's functions on top of it, so that
+// SQLite's work and the callers' work use both cores. A batch's callers are
+// answered only once every batch before it, and it, are durable. If a commit
+// ever fails (disk full, I/O error), the store stops accepting writes: what
+// later batches computed on top of it cannot be trusted.
 package sqlite
 
 import (
@@ -43,9 +50,16 @@ type DB struct {
 	once   sync.Once
 	max    int
 
+	persistQ chan *flight
+	// fmu guards flights (batches handed to the persister and not yet
+	// applied, oldest first) and failed.
+	fmu     sync.Mutex
+	flights []*changes
+	failed  error
+
 	// mu guards the committed state below. Views hold it shared for their
-	// whole run, which makes each View one consistent snapshot; the writer
-	// holds it exclusively only to apply a committed batch.
+	// whole run, which makes each View one consistent snapshot; the
+	// persister holds it exclusively only to apply a committed batch.
 	mu      sync.RWMutex
 	recs    map[string]*store.Record
 	order   *btree.BTreeG[string]
@@ -104,15 +118,16 @@ func Open(path string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: schema: %w", err)
 	}
 	d := &DB{
-		db:      db,
-		writes:  make(chan *writeReq, 4096),
-		closed:  make(chan struct{}),
-		max:     opt.MaxBatch,
-		recs:    map[string]*store.Record{},
-		order:   btree.NewG(32, func(a, b string) bool { return a < b }),
-		ops:     map[string]*store.Operation{},
-		running: map[string]bool{},
-		endedAt: map[string]time.Time{},
+		db:       db,
+		writes:   make(chan *writeReq, 4096),
+		persistQ: make(chan *flight, 2),
+		closed:   make(chan struct{}),
+		max:      opt.MaxBatch,
+		recs:     map[string]*store.Record{},
+		order:    btree.NewG(32, func(a, b string) bool { return a < b }),
+		ops:      map[string]*store.Operation{},
+		running:  map[string]bool{},
+		endedAt:  map[string]time.Time{},
 	}
 	if err := d.load(ctx); err != nil {
 		db.Close()
@@ -123,8 +138,9 @@ func Open(path string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	d.wg.Add(1)
-	go d.writer(w)
+	d.wg.Add(2)
+	go d.writer()
+	go d.persister(w)
 	return d, nil
 }
 
@@ -225,11 +241,9 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	return err
 }
 
-func (d *DB) writer(c *conn) {
+func (d *DB) writer() {
 	defer d.wg.Done()
-	defer c.close()
-	batch := make([]*writeReq, 0, d.max)
-	errs := make([]error, 0, d.max)
+	defer close(d.persistQ)
 	for {
 		var first *writeReq
 		select {
@@ -244,7 +258,8 @@ func (d *DB) writer(c *conn) {
 				}
 			}
 		}
-		batch = append(batch[:0], first)
+		batch := make([]*writeReq, 1, 64)
+		batch[0] = first
 	drain:
 		for len(batch) < d.max {
 			select {
@@ -254,9 +269,56 @@ func (d *DB) writer(c *conn) {
 				break drain
 			}
 		}
-		errs = d.runBatch(c, batch, errs[:0])
-		for i, r := range batch {
-			r.done <- errs[i]
+		f := d.runBatch(batch)
+		if !f.empty() {
+			d.fmu.Lock()
+			d.flights = append(d.flights, f.ch)
+			d.fmu.Unlock()
+		}
+		d.persistQ <- f
+	}
+}
+
+// flight is a batch on its way to disk: its changes, and its callers with
+// the results of their functions.
+type flight struct {
+	ch   *changes
+	reqs []*writeReq
+	errs []error
+}
+
+func (f *flight) empty() bool { return len(f.ch.recs) == 0 && len(f.ch.ops) == 0 }
+
+// persister commits flights in order, applies them to memory, and answers
+// their callers.
+func (d *DB) persister(c *conn) {
+	defer d.wg.Done()
+	defer c.close()
+	for f := range d.persistQ {
+		d.fmu.Lock()
+		failed := d.failed
+		d.fmu.Unlock()
+		if failed == nil && !f.empty() {
+			if err := c.persist(f.ch); err != nil {
+				failed = fmt.Errorf("sqlite: commit: %w", err)
+				d.fmu.Lock()
+				d.failed = failed
+				d.fmu.Unlock()
+			} else {
+				d.apply(f.ch)
+			}
+		}
+		if !f.empty() {
+			d.fmu.Lock()
+			d.flights = d.flights[1:]
+			d.fmu.Unlock()
+		}
+		for i, r := range f.reqs {
+			err := f.errs[i]
+			if err == nil && failed != nil {
+				err = failed
+			}
+			r.done <- err
 		}
 	}
 }
@@ -280,35 +342,36 @@ func (c *changes) merge(o *changes) {
 	}
 }
 
-// runBatch runs each request's function against memory, then makes the
-// successful ones' writes durable in one SQLite transaction and applies them.
-func (d *DB) runBatch(c *conn, batch []*writeReq, errs []error) []error {
-	pending := newChanges()
+// runBatch runs each request's function against memory (the committed state,
+// the flights still being committed, and the batch so far) and returns the
+// successful ones' writes as a flight.
+func (d *DB) runBatch(batch []*writeReq) *flight {
+	d.fmu.Lock()
+	failed := d.failed
+	// Newest first: a read takes the latest version.
+	layers := make([]*changes, 0, len(d.flights)+1)
+	for i := len(d.flights) - 1; i >= 0; i-- {
+		layers = append(layers, d.flights[i])
+	}
+	d.fmu.Unlock()
+	f := &flight{ch: newChanges(), reqs: batch, errs: make([]error, 0, len(batch))}
 	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			errs = append(errs, err)
+		if failed != nil {
+			f.errs = append(f.errs, failed)
 			continue
 		}
-		t := &tx{d: d, write: true, batch: pending, own: newChanges()}
+		if err := r.ctx.Err(); err != nil {
+			f.errs = append(f.errs, err)
+			continue
+		}
+		t := &tx{d: d, write: true, own: newChanges(), layers: append([]*changes{f.ch}, layers...)}
 		err := safeRun(r.fn, t)
 		if err == nil {
-			pending.merge(t.own)
+			f.ch.merge(t.own)
 		}
-		errs = append(errs, err)
+		f.errs = append(f.errs, err)
 	}
-	if len(pending.recs) == 0 && len(pending.ops) == 0 {
-		return errs
-	}
-	if err := c.persist(pending); err != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = fmt.Errorf("sqlite: commit: %w", err)
-			}
-		}
-		return errs
-	}
-	d.apply(pending)
-	return errs
+	return f
 }
 
 // apply makes committed changes visible to readers.
@@ -437,9 +500,23 @@ func (c *conn) persist(ch *changes) (err error) {
 // tx implements store.Tx over the in-memory state. A write transaction sees
 // its own buffered writes, then its batch's, then the committed state.
 type tx struct {
-	d          *DB
-	write      bool
-	own, batch *changes
+	d     *DB
+	write bool
+	own   *changes
+	// layers are the uncommitted changes under own, newest first: the
+	// batch so far, then the flights being committed.
+	layers []*changes
+}
+
+// committedRecord reads the committed state; the writer takes the read lock
+// because the persister applies batches concurrently (a View already holds it).
+func (t *tx) committedRecord(key string) *store.Record {
+	if !t.write {
+		return t.d.recs[key]
+	}
+	t.d.mu.RLock()
+	defer t.d.mu.RUnlock()
+	return t.d.recs[key]
 }
 
 var errReadOnly = errors.New("sqlite: write in a read-only transaction")
@@ -449,11 +526,13 @@ func (t *tx) record(key string) *store.Record {
 		if r, ok := t.own.recs[key]; ok {
 			return r
 		}
-		if r, ok := t.batch.recs[key]; ok {
-			return r
+		for _, l := range t.layers {
+			if r, ok := l.recs[key]; ok {
+				return r
+			}
 		}
 	}
-	return t.d.recs[key]
+	return t.committedRecord(key)
 }
 
 func (t *tx) operation(id string) *store.Operation {
@@ -461,9 +540,13 @@ func (t *tx) operation(id string) *store.Operation {
 		if op, ok := t.own.ops[id]; ok {
 			return op
 		}
-		if op, ok := t.batch.ops[id]; ok {
-			return op
+		for _, l := range t.layers {
+			if op, ok := l.ops[id]; ok {
+				return op
+			}
 		}
+		t.d.mu.RLock()
+		defer t.d.mu.RUnlock()
 	}
 	return t.d.ops[id]
 }
@@ -566,6 +649,10 @@ func (t *tx) List(q store.Query) ([]*store.Record, error) {
 		}
 		return q.Type == "" || strings.EqualFold(r.Type, q.Type)
 	}
+	if t.write {
+		t.d.mu.RLock()
+		defer t.d.mu.RUnlock()
+	}
 	found := map[string]*store.Record{}
 	var keys []string
 	visit := func(key string) bool {
@@ -585,7 +672,12 @@ func (t *tx) List(q store.Query) ([]*store.Record, error) {
 		t.d.order.AscendRange(start, hi, visit)
 	}
 	if t.write {
-		for _, ch := range []*changes{t.batch, t.own} {
+		// Oldest first, so that newer changes win.
+		overlays := make([]*changes, 0, len(t.layers)+1)
+		for i := len(t.layers) - 1; i >= 0; i-- {
+			overlays = append(overlays, t.layers[i])
+		}
+		for _, ch := range append(overlays, t.own) {
 			for key, r := range ch.recs {
 				_, had := found[key]
 				switch {
@@ -655,7 +747,9 @@ func (t *tx) runningOps() []*store.Operation {
 	var out []*store.Operation
 	seen := map[string]bool{}
 	if t.write {
-		for _, ch := range []*changes{t.own, t.batch} {
+		t.d.mu.RLock()
+		defer t.d.mu.RUnlock()
+		for _, ch := range append([]*changes{t.own}, t.layers...) {
 			for id, op := range ch.ops {
 				if seen[id] {
 					continue
