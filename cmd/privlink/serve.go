@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // --pprof-addr
 	"os"
 	"os/signal"
 	"strings"
@@ -22,7 +24,7 @@ const (
 
 func serveCmd(g *globals) *cobra.Command {
 	var cfg app.Config
-	var level, format string
+	var level, format, pprofAddr string
 	var hosts []string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -45,6 +47,10 @@ func serveCmd(g *globals) *cobra.Command {
 			s, err := app.Start(ctx, cfg)
 			if err != nil {
 				return err
+			}
+			if pprofAddr != "" {
+				// Go's profiler, for measuring privlink itself; never on by default.
+				go func() { cfg.Logger.Warn("pprof", "err", http.ListenAndServe(pprofAddr, nil)) }()
 			}
 			fmt.Fprintf(g.stdout, "privlink is serving Azure Resource Manager at %s\n", s.URL())
 			if u := s.HTTPURL(); u != "" {
@@ -69,5 +75,6 @@ func serveCmd(g *globals) *cobra.Command {
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&format, "log-format", "text", "log format: text or json")
 	f.StringSliceVar(&hosts, "host", nil, "extra host names the server certificate covers")
+	f.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof/ profiler on this (local) address, for performance work")
 	return cmd
 }

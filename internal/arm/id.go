@@ -47,6 +47,13 @@ func ParsePath(p string) (Path, *Error) {
 	if len(segs) == 0 {
 		return out, nil
 	}
+	// An empty segment ("//") would silently drop a subscription, group,
+	// namespace or name and leave an id that names something else.
+	for _, s := range segs {
+		if s == "" {
+			return bad()
+		}
+	}
 	if strings.EqualFold(segs[0], "subscriptions") {
 		if len(segs) == 1 {
 			out.Tail = segs[0]

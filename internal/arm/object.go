@@ -85,7 +85,13 @@ func splitObject(data []byte) (*Object, error) {
 		if vend < 0 {
 			return nil, errors.New("arm: malformed value")
 		}
-		o.Set(key, json.RawMessage(data[i:vend:vend]))
+		// Members are told apart by their exact names here, as encoding/json
+		// does: "a" and "A" are two members, and a repeated name keeps its
+		// first place with its last value. (Set would fold them into one.)
+		if _, dup := o.vals[key]; !dup {
+			o.keys = append(o.keys, key)
+		}
+		o.vals[key] = json.RawMessage(data[i:vend:vend])
 		i = vend
 		if i < len(data) && data[i] == ',' {
 			i++
@@ -318,7 +324,8 @@ func (o *Object) Object(k string) (*Object, error) {
 	if Kind(v) != "object" {
 		return nil, &TypeError{Want: "object", Got: Kind(v)}
 	}
-	return ParseObject(v)
+	// Members are valid, compact JSON already (see Set), so no re-validation.
+	return splitObject(v)
 }
 
 // Clone returns a deep-enough copy: member list and map are new; raw values
@@ -345,11 +352,11 @@ func (o *Object) MergePatch(patch *Object) error {
 		}
 		cur, ok := o.Get(k)
 		if Kind(pv) == "object" && ok && Kind(cur) == "object" {
-			co, err := ParseObject(cur)
+			co, err := splitObject(cur)
 			if err != nil {
 				return err
 			}
-			po, err := ParseObject(pv)
+			po, err := splitObject(pv)
 			if err != nil {
 				return err
 			}
@@ -361,7 +368,7 @@ func (o *Object) MergePatch(patch *Object) error {
 		}
 		if Kind(pv) == "object" {
 			// Merging into nothing: nulls inside the patch vanish.
-			po, err := ParseObject(pv)
+			po, err := splitObject(pv)
 			if err != nil {
 				return err
 			}

@@ -43,8 +43,23 @@ func EnsureCA(dir string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, err
 	}
+	// The key is written first, and only once: a key already there (left by
+	// a crash before its certificate was written, or by a process racing
+	// this one) wins, and the certificate is made for the key on disk, so
+	// that the pair always matches.
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
+		return nil, nil, err
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	kp := filepath.Join(dir, caKeyFile)
+	if err := fsutil.WriteFileOnce(kp, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		return nil, nil, err
+	}
+	if key, err = loadKey(kp); err != nil {
 		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
@@ -61,10 +76,10 @@ func EnsureCA(dir string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := save(dir, caKeyFile, CAFile, key, der); err != nil {
+	if err := fsutil.WriteFileOnce(filepath.Join(dir, CAFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return nil, nil, err
 	}
-	return load(filepath.Join(dir, CAFile), filepath.Join(dir, caKeyFile))
+	return load(filepath.Join(dir, CAFile), kp)
 }
 
 // ServerCertificate returns a certificate for hosts (names or IPs) signed by
@@ -154,26 +169,37 @@ func load(certPath, keyPath string) (*x509.Certificate, *ecdsa.PrivateKey, error
 	if err != nil {
 		return nil, nil, err
 	}
-	kb, err := os.ReadFile(keyPath)
+	ek, err := loadKey(keyPath)
 	if err != nil {
 		return nil, nil, err
 	}
 	cblk, _ := pem.Decode(cb)
-	kblk, _ := pem.Decode(kb)
-	if cblk == nil || kblk == nil {
-		return nil, nil, fmt.Errorf("certs: %s or %s is not PEM", certPath, keyPath)
+	if cblk == nil {
+		return nil, nil, fmt.Errorf("certs: %s is not PEM", certPath)
 	}
 	cert, err := x509.ParseCertificate(cblk.Bytes)
 	if err != nil {
 		return nil, nil, err
 	}
+	return cert, ek, nil
+}
+
+func loadKey(keyPath string) (*ecdsa.PrivateKey, error) {
+	kb, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	kblk, _ := pem.Decode(kb)
+	if kblk == nil {
+		return nil, fmt.Errorf("certs: %s is not PEM", keyPath)
+	}
 	k, err := x509.ParsePKCS8PrivateKey(kblk.Bytes)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ek, ok := k.(*ecdsa.PrivateKey)
 	if !ok {
-		return nil, nil, fmt.Errorf("certs: %s is not an ECDSA key", keyPath)
+		return nil, fmt.Errorf("certs: %s is not an ECDSA key", keyPath)
 	}
-	return cert, ek, nil
+	return ek, nil
 }

@@ -134,6 +134,15 @@ type claims struct {
 	Ver      string `json:"ver"`
 }
 
+// issued is what Issue signs: claims with "aud" as one string, as Entra ID
+// writes it. jwt.ClaimStrings would write an array, which clients that read
+// their own token (go-azure-sdk's claims.ParseClaims, used by Terraform's
+// azurerm provider) fail to decode into their string field.
+type issued struct {
+	claims
+	Aud string `json:"aud"`
+}
+
 // Issue signs a token for p and audience; issuer is the authority URL the
 // client used.
 func (s *Service) Issue(p *arm.Principal, audience, issuer string) (string, time.Time, error) {
@@ -155,7 +164,7 @@ func (s *Service) Issue(p *arm.Principal, audience, issuer string) (string, time
 		},
 		AppID: p.AppID, AppIDAcr: "1", IDType: idtyp, OID: p.ObjectID, TID: p.TenantID, Name: p.Name, Ver: "1.0",
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, issued{claims: c, Aud: audience})
 	t.Header["kid"] = s.kid
 	signed, err := t.SignedString(s.key)
 	return signed, exp, err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/store"
@@ -30,6 +31,32 @@ type Meta struct {
 	OpAction string `json:"opAction,omitempty"`
 	// Ext holds type-specific state, keyed by the rule that owns it.
 	Ext map[string]json.RawMessage `json:"ext,omitempty"`
+}
+
+// marshal writes Meta as json.Marshal would, without re-validating the Ext
+// values (json.Marshal compacts every RawMessage again), which SetExt made.
+func (m Meta) marshal() []byte {
+	o := &arm.Object{}
+	if m.Op != "" {
+		o.SetValue("op", m.Op)
+	}
+	if m.OpAction != "" {
+		o.SetValue("opAction", m.OpAction)
+	}
+	if len(m.Ext) > 0 {
+		ext := &arm.Object{}
+		keys := make([]string, 0, len(m.Ext))
+		for k := range m.Ext {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			ext.Set(k, m.Ext[k])
+		}
+		o.SetObject("ext", ext)
+	}
+	b, _ := o.MarshalJSON()
+	return b
 }
 
 // Props returns the document's properties object, creating it when absent.
@@ -107,7 +134,7 @@ func (d *Doc) flush() {
 func (d *Doc) record() *store.Record {
 	var meta []byte
 	if d.Meta.Op != "" || len(d.Meta.Ext) > 0 {
-		meta, _ = json.Marshal(d.Meta)
+		meta = d.Meta.marshal()
 	}
 	return &store.Record{ID: d.ID.String(), Type: d.Kind.Type, Body: d.Body(), Meta: meta, Version: d.version}
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Load run: GET and durable PUT of a managed private endpoint over HTTPS with
+# wrk (64 connections), GET beside a bare net/http handler serving the same
+# bytes with the same certificate. Needs wrk (Debian package "wrk").
+# Usage: bench/run.sh [seconds]   (figures go to stdout; see docs/benchmarks.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+CGO_ENABLED=0 go build -o "$work/privlink" ./cmd/privlink
+go build -o "$work/bare" ./bench/bare
+export PRIVLINK_PROFILE="$work/profile.json"
+"$work/privlink" serve --addr 127.0.0.1:19443 --data "$work/data" --provisioning-delay 0s --access-log=false --log-level warn &
+for _ in $(seq 50); do curl -skf https://127.0.0.1:19443/_privlink/health >/dev/null && break; sleep 0.1; done
+"$work/privlink" login --endpoint https://127.0.0.1:19443 --data "$work/data" >/dev/null
+S=00000000-0000-4000-8000-000000000002
+RG=/subscriptions/$S/resourceGroups/adx
+CLUSTER=$RG/providers/Microsoft.Kusto/clusters/mycluster
+TARGET=$RG/providers/Microsoft.Storage/storageAccounts/share
+"$work/privlink" put "$RG?api-version=2021-04-01" '{"location":"westus"}' >/dev/null
+"$work/privlink" put "$CLUSTER?api-version=2024-04-13" '{"location":"westus","sku":{"name":"Standard_E2a_v4","tier":"Standard"}}' >/dev/null
+"$work/privlink" put "$TARGET?api-version=2024-01-01" '{"location":"westus","kind":"StorageV2","sku":{"name":"Standard_LRS"}}' >/dev/null
+"$work/privlink" put "$CLUSTER/managedPrivateEndpoints/mpe1?api-version=2024-04-13" "{\"properties\":{\"privateLinkResourceId\":\"$TARGET\",\"groupId\":\"blob\",\"requestMessage\":\"Please Approve.\"}}" >/dev/null
+sleep 0.5
+TOKEN=$(sed -n 's/.*"accessToken": "\(.*\)".*/\1/p' "$PRIVLINK_PROFILE")
+URL="https://127.0.0.1:19443$CLUSTER/managedPrivateEndpoints/mpe1?api-version=2024-04-13"
+curl -sk -H "Authorization: Bearer $TOKEN" "$URL" > "$work/body.json"
+"$work/bare" --addr 127.0.0.1:19444 --data "$work/data" --body "$work/body.json" &
+sleep 0.5
+echo "== GET privlink ($(wc -c < "$work/body.json") bytes)"
+wrk -t2 -c64 -d"${secs}s" --latency -H "Authorization: Bearer $TOKEN" "$URL"
+echo "== GET bare handler, same bytes"
+wrk -t2 -c64 -d"${secs}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:19444$CLUSTER/managedPrivateEndpoints/mpe1?api-version=2024-04-13"
+echo "== PUT privlink (new endpoint per request, durable)"
+wrk -t2 -c64 -d"${secs}s" -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN"
