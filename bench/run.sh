@@ -12,6 +12,19 @@ CGO_ENABLED=0 go build -o "$work/privlink" ./cmd/privlink
 go build -o "$work/bare" ./bench/bare
 export PRIVLINK_PROFILE="$work/profile.json"
 "$work/privlink" serve --addr 127.0.0.1:19443 --data "$work/data" --provisioning-delay 0s --access-log=false --log-level warn &
+PID=$!
+# cpu prints the server's CPU time so far (user+system), in clock ticks.
+cpu() { awk '{print $14+$15}' "/proc/$PID/stat"; }
+# run wrk, then print the server's CPU time per request.
+measure() {
+  local before after out reqs
+  before=$(cpu)
+  out=$(wrk "$@")
+  after=$(cpu)
+  echo "$out"
+  reqs=$(echo "$out" | awk '/requests in/{print $1}')
+  echo "server CPU per request: $(( (after - before) * 1000000 / $(getconf CLK_TCK) / reqs )) µs"
+}
 for _ in $(seq 50); do curl -skf https://127.0.0.1:19443/_privlink/health >/dev/null && break; sleep 0.1; done
 "$work/privlink" login --endpoint https://127.0.0.1:19443 --data "$work/data" >/dev/null
 S=00000000-0000-4000-8000-000000000002
@@ -29,8 +42,8 @@ curl -sk -H "Authorization: Bearer $TOKEN" "$URL" > "$work/body.json"
 "$work/bare" --addr 127.0.0.1:19444 --data "$work/data" --body "$work/body.json" &
 sleep 0.5
 echo "== GET privlink ($(wc -c < "$work/body.json") bytes)"
-wrk -t2 -c64 -d"${secs}s" --latency -H "Authorization: Bearer $TOKEN" "$URL"
+measure -t2 -c64 -d"${secs}s" --latency -H "Authorization: Bearer $TOKEN" "$URL"
 echo "== GET bare handler, same bytes"
 wrk -t2 -c64 -d"${secs}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:19444$CLUSTER/managedPrivateEndpoints/mpe1?api-version=2024-04-13"
 echo "== PUT privlink (new endpoint per request, durable)"
-wrk -t2 -c64 -d"${secs}s" -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN"
+measure -t2 -c64 -d"${secs}s" --latency -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN"

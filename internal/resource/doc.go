@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
+	"unsafe"
 
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/store"
@@ -21,6 +23,8 @@ type Doc struct {
 	props   *arm.Object
 	version int64
 	stored  bool
+	// saved is the body last written by Save, reused for the response.
+	saved []byte
 }
 
 // Meta is privlink's private state of a resource, never served.
@@ -136,10 +140,14 @@ func (d *Doc) record() *store.Record {
 	if d.Meta.Op != "" || len(d.Meta.Ext) > 0 {
 		meta = d.Meta.marshal()
 	}
-	return &store.Record{ID: d.ID.String(), Type: d.Kind.Type, Body: d.Body(), Meta: meta, Version: d.version}
+	d.saved = d.Body()
+	return &store.Record{ID: d.ID.String(), Type: d.Kind.Type, Body: d.saved, Meta: meta, Version: d.version}
 }
 
 func (e *Engine) decode(r *store.Record) (*Doc, error) {
+	if d := e.decoded.get(r); d != nil {
+		return d, nil
+	}
 	id, aerr := arm.ParseResourceID(r.ID)
 	if aerr != nil {
 		return nil, fmt.Errorf("resource: stored id %q: %v", r.ID, aerr)
@@ -158,7 +166,62 @@ func (e *Engine) decode(r *store.Record) (*Doc, error) {
 			return nil, fmt.Errorf("resource: stored meta of %s: %w", r.ID, err)
 		}
 	}
-	return d, nil
+	e.decoded.put(r, d)
+	return d.clone(), nil
+}
+
+// clone copies what rules may change in place: the member list, the Meta.
+func (d *Doc) clone() *Doc {
+	c := &Doc{Kind: d.Kind, ID: d.ID, Obj: d.Obj.Clone(), Meta: d.Meta, version: d.version, stored: d.stored}
+	if d.Meta.Ext != nil {
+		c.Meta.Ext = make(map[string]json.RawMessage, len(d.Meta.Ext))
+		for k, v := range d.Meta.Ext {
+			c.Meta.Ext[k] = v
+		}
+	}
+	return c
+}
+
+// decodeCache remembers decoded documents by the stored bytes they came
+// from: a store that keeps records in memory hands out the same Body for the
+// same stored version, so the pointer identifies it. Decoding (splitting
+// JSON, reading Meta) is then done once per version instead of per read.
+type decodeCache struct {
+	mu sync.RWMutex
+	m  map[string]cachedDoc
+}
+
+type cachedDoc struct {
+	body *byte
+	n    int
+	doc  *Doc
+}
+
+const decodeCacheMax = 100000
+
+func (c *decodeCache) get(r *store.Record) *Doc {
+	if len(r.Body) == 0 {
+		return nil
+	}
+	c.mu.RLock()
+	cd, ok := c.m[r.Key()]
+	c.mu.RUnlock()
+	if !ok || cd.body != unsafe.SliceData(r.Body) || cd.n != len(r.Body) || cd.doc.version != r.Version {
+		return nil
+	}
+	return cd.doc.clone()
+}
+
+func (c *decodeCache) put(r *store.Record, d *Doc) {
+	if len(r.Body) == 0 {
+		return
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= decodeCacheMax {
+		c.m = map[string]cachedDoc{}
+	}
+	c.m[r.Key()] = cachedDoc{body: unsafe.SliceData(r.Body), n: len(r.Body), doc: d}
+	c.mu.Unlock()
 }
 
 // ErrNotFound is returned by loads of missing resources (and by virtual

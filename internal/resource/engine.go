@@ -51,6 +51,7 @@ type Engine struct {
 	ops        *operation.Engine
 	kinds      map[string]*Kind
 	namespaces map[string]*Namespace
+	decoded    decodeCache
 }
 
 // New returns an engine over s; ops runs its long-running operations.

@@ -240,7 +240,8 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 			return nil, err
 		}
 	}
-	resp := jsonResponse(status, d.Body())
+	// The rules above do not change d after Save, so its saved bytes are the answer.
+	resp := jsonResponse(status, d.saved)
 	for h, v := range headers {
 		resp.Header[h] = v
 	}

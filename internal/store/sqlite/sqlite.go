@@ -71,19 +71,20 @@ type DB struct {
 
 var _ store.Store = (*DB)(nil)
 
+// Rowid tables, not WITHOUT ROWID: documents are around a kilobyte, and new
+// rows appended at the end of the rowid tree touch far fewer pages per commit
+// than rows spread through a key-ordered tree (SQLite advises WITHOUT ROWID
+// only for rows much smaller than a page).
 const schema = `
 CREATE TABLE IF NOT EXISTS resources (
 	key        TEXT PRIMARY KEY,
-	parent     TEXT NOT NULL,
-	sub        TEXT NOT NULL,
-	type_key   TEXT NOT NULL,
 	id         TEXT NOT NULL,
 	type       TEXT NOT NULL,
 	body       BLOB NOT NULL,
 	meta       BLOB,
 	version    INTEGER NOT NULL,
 	updated    INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS operations (
 	id          TEXT PRIMARY KEY,
 	kind        TEXT NOT NULL,
@@ -95,7 +96,7 @@ CREATE TABLE IF NOT EXISTS operations (
 	lease_until INTEGER NOT NULL,
 	version     INTEGER NOT NULL,
 	ended       INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 PRAGMA user_version = 1;
 `
 
@@ -450,12 +451,13 @@ func safeRun(fn func(store.Tx) error, t store.Tx) (err error) {
 	return fn(t)
 }
 
-// conn is the writer's connection with its prepared statements.
+// conn is the persister's connection with its prepared statements.
 type conn struct {
 	c                       *sql.Conn
 	begin, commit, rollback *sql.Stmt
-	putRec, delRec          *sql.Stmt
-	putOp, delOp            *sql.Stmt
+	// Multi-row statements by row count: one statement per chunk of a batch
+	// costs far less than one per row.
+	stmts map[string]*sql.Stmt
 }
 
 func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
@@ -463,7 +465,7 @@ func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{c: sc}
+	c := &conn{c: sc, stmts: map[string]*sql.Stmt{}}
 	prep := func(dst **sql.Stmt, q string) {
 		if err != nil {
 			return
@@ -473,12 +475,6 @@ func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 	prep(&c.begin, "BEGIN IMMEDIATE")
 	prep(&c.commit, "COMMIT")
 	prep(&c.rollback, "ROLLBACK")
-	prep(&c.putRec, `INSERT INTO resources (key, parent, sub, type_key, id, type, body, meta, version, updated) VALUES (?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, type_key=excluded.type_key, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated`)
-	prep(&c.delRec, "DELETE FROM resources WHERE key = ?")
-	prep(&c.putOp, `INSERT INTO operations (id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended) VALUES (?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, resource=excluded.resource, status=excluded.status, doc=excluded.doc, due=excluded.due, lease_owner=excluded.lease_owner, lease_until=excluded.lease_until, version=excluded.version, ended=excluded.ended`)
-	prep(&c.delOp, "DELETE FROM operations WHERE id = ?")
 	if err != nil {
 		sc.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
@@ -488,9 +484,87 @@ func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 
 func (c *conn) close() { c.c.Close() }
 
+// chunk is the most rows one statement carries (10 columns each, well under
+// SQLite's limit of 32766 parameters).
+const chunk = 128
+
+const (
+	recCols = "(key, id, type, body, meta, version, updated)"
+	recSet  = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated"
+	opCols  = "(id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended)"
+	opSet   = " ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, resource=excluded.resource, status=excluded.status, doc=excluded.doc, due=excluded.due, lease_owner=excluded.lease_owner, lease_until=excluded.lease_until, version=excluded.version, ended=excluded.ended"
+)
+
+// stmt returns the prepared statement for n rows of one of the four shapes.
+func (c *conn) stmt(ctx context.Context, shape string, n int) (*sql.Stmt, error) {
+	name := fmt.Sprintf("%s/%d", shape, n)
+	if st, ok := c.stmts[name]; ok {
+		return st, nil
+	}
+	var q string
+	switch shape {
+	case "putRec":
+		q = "INSERT INTO resources " + recCols + " VALUES " + placeholders(n, 7) + recSet
+	case "putOp":
+		q = "INSERT INTO operations " + opCols + " VALUES " + placeholders(n, 10) + opSet
+	case "delRec":
+		q = "DELETE FROM resources WHERE key IN " + placeholders(1, n)
+	case "delOp":
+		q = "DELETE FROM operations WHERE id IN " + placeholders(1, n)
+	}
+	st, err := c.c.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[name] = st
+	return st, nil
+}
+
+// placeholders writes n tuples of k "?" each: (?,?),(?,?).
+func placeholders(n, k int) string {
+	tuple := "(" + strings.Repeat("?,", k-1) + "?)"
+	return strings.Repeat(tuple+",", n-1) + tuple
+}
+
+// execChunks runs shape over args, rowArgs values per row, chunk rows at a time.
+func (c *conn) execChunks(ctx context.Context, shape string, args []any, rowArgs int) error {
+	rows := len(args) / rowArgs
+	for start := 0; start < rows; start += chunk {
+		n := min(chunk, rows-start)
+		st, err := c.stmt(ctx, shape, n)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, args[start*rowArgs:(start+n)*rowArgs]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // persist writes changes in one transaction; its commit syncs the WAL.
 func (c *conn) persist(ch *changes) (err error) {
 	ctx := context.Background()
+	var putRecs, delRecs, putOps, delOps []any
+	for k, r := range ch.recs {
+		if r == nil {
+			delRecs = append(delRecs, k)
+			continue
+		}
+		putRecs = append(putRecs, k, r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano())
+	}
+	now := time.Now().UnixNano()
+	for id, op := range ch.ops {
+		if op == nil {
+			delOps = append(delOps, id)
+			continue
+		}
+		var ended int64
+		if op.Status != running {
+			ended = now
+		}
+		putOps = append(putOps, op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), op.LeaseOwner, unixNano(op.LeaseUntil), op.Version, ended)
+	}
 	if _, err := c.begin.ExecContext(ctx); err != nil {
 		return err
 	}
@@ -499,29 +573,17 @@ func (c *conn) persist(ch *changes) (err error) {
 			_, _ = c.rollback.ExecContext(ctx)
 		}
 	}()
-	for k, r := range ch.recs {
-		if r == nil {
-			_, err = c.delRec.ExecContext(ctx, k)
-		} else {
-			_, err = c.putRec.ExecContext(ctx, k, store.ParentKey(k), store.SubscriptionKey(k), strings.ToLower(r.Type), r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano())
-		}
-		if err != nil {
-			return err
-		}
+	if err = c.execChunks(ctx, "putRec", putRecs, 7); err != nil {
+		return err
 	}
-	for id, op := range ch.ops {
-		if op == nil {
-			_, err = c.delOp.ExecContext(ctx, id)
-		} else {
-			var ended int64
-			if op.Status != running {
-				ended = time.Now().UnixNano()
-			}
-			_, err = c.putOp.ExecContext(ctx, op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), op.LeaseOwner, unixNano(op.LeaseUntil), op.Version, ended)
-		}
-		if err != nil {
-			return err
-		}
+	if err = c.execChunks(ctx, "delRec", delRecs, 1); err != nil {
+		return err
+	}
+	if err = c.execChunks(ctx, "putOp", putOps, 10); err != nil {
+		return err
+	}
+	if err = c.execChunks(ctx, "delOp", delOps, 1); err != nil {
+		return err
 	}
 	_, err = c.commit.ExecContext(ctx)
 	return err
