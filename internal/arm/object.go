@@ -191,8 +191,7 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		kb, _ := json.Marshal(k)
-		b.Write(kb)
+		writeKey(&b, k)
 		b.WriteByte(':')
 		v := o.vals[k]
 		if len(v) == 0 {
@@ -382,4 +381,19 @@ func (o *Object) MergePatch(patch *Object) error {
 		o.Set(k, pv)
 	}
 	return nil
+}
+
+// writeKey writes k as a JSON string: plain ASCII keys (all of ARM's) as they
+// are, anything else through encoding/json.
+func writeKey(b *bytes.Buffer, k string) {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			kb, _ := json.Marshal(k)
+			b.Write(kb)
+			return
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(k)
+	b.WriteByte('"')
 }

@@ -190,16 +190,11 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 		if len(due) == 0 {
 			return total, nil
 		}
-		// Steps run concurrently so that the store can commit them together.
-		var wg sync.WaitGroup
-		for _, op := range due {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				e.step(ctx, op.ID)
-			}()
+		ids := make([]string, len(due))
+		for i, op := range due {
+			ids[i] = op.ID
 		}
-		wg.Wait()
+		e.stepAll(ctx, ids)
 		total += len(due)
 		if len(due) < 64 {
 			return total, nil
@@ -208,6 +203,64 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 }
 
 var errSkip = errors.New("operation: not due")
+
+// errOneFailed rolls back a combined step when one of its operations fails.
+var errOneFailed = errors.New("operation: a step failed")
+
+// stepAll runs the steps of several due operations in one transaction, which
+// costs the store one write instead of one per operation. If any step fails,
+// the transaction is rolled back and each operation is stepped on its own, so
+// that one failure neither blocks the others nor escapes its retry count.
+func (e *Engine) stepAll(ctx context.Context, ids []string) {
+	if len(ids) == 1 {
+		e.step(ctx, ids[0])
+		return
+	}
+	var ended []string
+	err := e.store.Update(ctx, func(tx store.Tx) error {
+		ended = ended[:0]
+		now := e.now()
+		for _, id := range ids {
+			op, err := tx.GetOperation(id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if op.Status != arm.StateRunning || op.Due.IsZero() || op.Due.After(now) {
+				continue
+			}
+			h := e.handlers[op.Kind]
+			if h == nil {
+				return errOneFailed
+			}
+			if err := runHandler(ctx, h, tx, op, now); err != nil {
+				return errOneFailed
+			}
+			op.LeaseOwner, op.LeaseUntil = "", time.Time{}
+			if err := tx.PutOperation(op); err != nil {
+				return err
+			}
+			if op.Status != arm.StateRunning {
+				ended = append(ended, op.ID)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		for _, id := range ended {
+			e.Ended(id)
+		}
+		return
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	for _, id := range ids {
+		e.step(ctx, id)
+	}
+}
 
 // step runs one operation's handler in its own transaction. The operation's
 // version guards against another worker having run the same step meanwhile.

@@ -57,6 +57,9 @@ func (c *Ctx) Save(d *Doc) error {
 		return err
 	}
 	d.version, d.stored = r.Version, true
+	// A store that keeps records in memory will hand these same bytes back;
+	// remember the decoded form so that the next load does not parse them.
+	c.E.decoded.put(r, d.clone())
 	return nil
 }
 
