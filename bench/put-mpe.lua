@@ -1,6 +1,8 @@
 -- wrk script: PUT a new managed private endpoint on every request (unique
 -- names per thread and request), as durable creates.
--- Usage: wrk -s put-mpe.lua <base URL> -- <cluster id> <target id> <token>
+-- Usage: wrk -s put-mpe.lua <base URL> -- <cluster id> <target id> <token> [pause ms]
+-- With a pause, each connection waits that long after a response before its
+-- next request: a paced load whose latency is the server's, not a queue's.
 local counter = 0
 local threads = 0
 
@@ -13,6 +15,7 @@ function init(args)
   cluster = args[1]
   target = args[2]
   token = args[3]
+  pause = tonumber(args[4] or "0")
   body = '{"properties":{"privateLinkResourceId":"' .. target .. '","groupId":"blob","requestMessage":"Please Approve."}}'
   headers = { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }
 end
@@ -21,6 +24,10 @@ function request()
   counter = counter + 1
   local path = cluster .. "/managedPrivateEndpoints/w" .. tid .. "n" .. counter .. "?api-version=2024-04-13"
   return wrk.format("PUT", path, headers, body)
+end
+
+function delay()
+  return pause
 end
 
 function done(summary, latency, requests)

@@ -230,11 +230,27 @@ func (id ResourceID) Child(typ, name string) ResourceID {
 // String formats the id with ARM's canonical keywords.
 func (id ResourceID) String() string {
 	var b strings.Builder
+	b.Grow(id.size())
 	id.write(&b)
 	if b.Len() == 0 {
 		return "/"
 	}
 	return b.String()
+}
+
+// size is the length of String, to size its buffer once.
+func (id ResourceID) size() int {
+	n := 0
+	if id.Scope != nil {
+		n += id.Scope.size()
+	} else {
+		n += len("/subscriptions/") + len(id.Subscription) + len("/resourceGroups/") + len(id.ResourceGroup)
+	}
+	n += len("/providers/") + len(id.Namespace)
+	for i, t := range id.Types {
+		n += len(t) + len(id.Names[i]) + 2
+	}
+	return n
 }
 
 func (id ResourceID) write(b *strings.Builder) {

@@ -185,7 +185,12 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 	if o == nil {
 		return []byte("null"), nil
 	}
+	n := 2
+	for _, k := range o.keys {
+		n += len(k) + len(o.vals[k]) + 4
+	}
 	var b bytes.Buffer
+	b.Grow(n)
 	b.WriteByte('{')
 	for i, k := range o.keys {
 		if i > 0 {
