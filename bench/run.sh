@@ -47,15 +47,5 @@ echo "== GET bare handler, same bytes"
 wrk -t2 -c64 -d"${secs}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:19444$CLUSTER/managedPrivateEndpoints/mpe1?api-version=2024-04-13"
 echo "== PUT privlink (new endpoint per request, durable)"
 measure -t2 -c64 -d"${secs}s" --latency -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN"
-if command -v vegeta >/dev/null; then
-  rate=${RATE:-5000}
-  echo "== PUT privlink at a fixed ${rate}/s for ${secs}s (vegeta, open loop: latency without queueing behind 64 connections)"
-  body=$(printf '{"properties":{"privateLinkResourceId":"%s","groupId":"blob","requestMessage":"Please Approve."}}' "$TARGET" | base64 -w0)
-  awk -v n=$((rate * secs)) -v base="https://127.0.0.1:19443$CLUSTER/managedPrivateEndpoints/" -v body="$body" -v tok="$TOKEN" \
-    'BEGIN { for (i = 0; i < n; i++) printf "{\"method\":\"PUT\",\"url\":\"%sfixed%d?api-version=2024-04-13\",\"body\":\"%s\",\"header\":{\"Authorization\":[\"Bearer %s\"],\"Content-Type\":[\"application/json\"]}}\n", base, i, body, tok }' > "$work/targets.json"
-  before=$(cpu)
-  vegeta attack -format=json -targets="$work/targets.json" -rate="$rate" -duration="${secs}s" -root-certs "$work/data/ca.pem" -max-workers 256 > "$work/results.bin"
-  after=$(cpu)
-  vegeta report "$work/results.bin"
-  echo "server CPU per request: $(( (after - before) * 1000000 / $(getconf CLK_TCK) / (rate * secs) )) µs"
-fi
+echo "== PUT privlink, paced: each connection pauses 10 ms after a response (latency of the server, not of a queue)"
+measure -t2 -c64 -d"${secs}s" --latency -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN" 10

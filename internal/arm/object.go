@@ -11,9 +11,27 @@ import (
 // Object is a JSON object that keeps its members' order and their raw bytes,
 // so that a resource echoes what a client sent exactly (2 stays 2, keys stay
 // where they were) and privlink's own fields can be set or removed in place.
+//
+// Members live in a slice, not a map: documents have a dozen members, for
+// which a scan is as fast as hashing, and copying or building one is a
+// single allocation.
 type Object struct {
-	keys []string
-	vals map[string]json.RawMessage
+	members []member
+}
+
+type member struct {
+	key string
+	val json.RawMessage
+}
+
+// index finds the member named exactly k, or -1.
+func (o *Object) index(k string) int {
+	for i := range o.members {
+		if o.members[i].key == k {
+			return i
+		}
+	}
+	return -1
 }
 
 // ParseObject decodes data, which must be a JSON object. Values are kept
@@ -60,7 +78,7 @@ func splitObject(data []byte) (*Object, error) {
 		}
 		return nil, &TypeError{Want: "object", Got: got}
 	}
-	o := &Object{vals: map[string]json.RawMessage{}}
+	o := &Object{members: make([]member, 0, 8)}
 	i := 1
 	if i < len(data) && data[i] == '}' {
 		return o, nil
@@ -88,10 +106,11 @@ func splitObject(data []byte) (*Object, error) {
 		// Members are told apart by their exact names here, as encoding/json
 		// does: "a" and "A" are two members, and a repeated name keeps its
 		// first place with its last value. (Set would fold them into one.)
-		if _, dup := o.vals[key]; !dup {
-			o.keys = append(o.keys, key)
+		if j := o.index(key); j >= 0 {
+			o.members[j].val = json.RawMessage(data[i:vend:vend])
+		} else {
+			o.members = append(o.members, member{key, json.RawMessage(data[i:vend:vend])})
 		}
-		o.vals[key] = json.RawMessage(data[i:vend:vend])
 		i = vend
 		if i < len(data) && data[i] == ',' {
 			i++
@@ -186,19 +205,19 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 		return []byte("null"), nil
 	}
 	n := 2
-	for _, k := range o.keys {
-		n += len(k) + len(o.vals[k]) + 4
+	for _, m := range o.members {
+		n += len(m.key) + len(m.val) + 4
 	}
 	var b bytes.Buffer
 	b.Grow(n)
 	b.WriteByte('{')
-	for i, k := range o.keys {
+	for i, m := range o.members {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writeKey(&b, k)
+		writeKey(&b, m.key)
 		b.WriteByte(':')
-		v := o.vals[k]
+		v := m.val
 		if len(v) == 0 {
 			b.WriteString("null")
 			continue
@@ -216,7 +235,7 @@ func (o *Object) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.keys)
+	return len(o.members)
 }
 
 // Keys returns the member names in order.
@@ -224,33 +243,37 @@ func (o *Object) Keys() []string {
 	if o == nil {
 		return nil
 	}
-	return append([]string(nil), o.keys...)
+	var keys []string
+	for _, m := range o.members {
+		keys = append(keys, m.key)
+	}
+	return keys
 }
 
 // lookup finds a member by exact name, then case-insensitively, as ARM RPs
 // deserialize property names without regard to case.
-func (o *Object) lookup(k string) (string, bool) {
+func (o *Object) lookup(k string) int {
 	if o == nil {
-		return "", false
+		return -1
 	}
-	if _, ok := o.vals[k]; ok {
-		return k, true
+	if i := o.index(k); i >= 0 {
+		return i
 	}
-	for _, kk := range o.keys {
-		if strings.EqualFold(kk, k) {
-			return kk, true
+	for i := range o.members {
+		if strings.EqualFold(o.members[i].key, k) {
+			return i
 		}
 	}
-	return "", false
+	return -1
 }
 
 // Get returns the raw value of member k (matched case-insensitively).
 func (o *Object) Get(k string) (json.RawMessage, bool) {
-	kk, ok := o.lookup(k)
-	if !ok {
+	i := o.lookup(k)
+	if i < 0 {
 		return nil, false
 	}
-	return o.vals[kk], true
+	return o.members[i].val, true
 }
 
 // Has reports whether member k is present and not null.
@@ -262,15 +285,11 @@ func (o *Object) Has(k string) bool {
 // Set sets member k to raw value v (compact JSON), keeping its position (and the spelling
 // already present) when it exists.
 func (o *Object) Set(k string, v json.RawMessage) {
-	if o.vals == nil {
-		o.vals = map[string]json.RawMessage{}
-	}
-	if kk, ok := o.lookup(k); ok {
-		o.vals[kk] = v
+	if i := o.lookup(k); i >= 0 {
+		o.members[i].val = v
 		return
 	}
-	o.keys = append(o.keys, k)
-	o.vals[k] = v
+	o.members = append(o.members, member{k, v})
 }
 
 // SetValue marshals v and sets it as member k.
@@ -290,16 +309,8 @@ func (o *Object) SetObject(k string, v *Object) {
 
 // Delete removes member k (matched case-insensitively).
 func (o *Object) Delete(k string) {
-	kk, ok := o.lookup(k)
-	if !ok {
-		return
-	}
-	delete(o.vals, kk)
-	for i, x := range o.keys {
-		if x == kk {
-			o.keys = append(o.keys[:i], o.keys[i+1:]...)
-			break
-		}
+	if i := o.lookup(k); i >= 0 {
+		o.members = append(o.members[:i], o.members[i+1:]...)
 	}
 }
 
@@ -332,24 +343,19 @@ func (o *Object) Object(k string) (*Object, error) {
 	return splitObject(v)
 }
 
-// Clone returns a deep-enough copy: member list and map are new; raw values
+// Clone returns a deep-enough copy: the member list is new; raw values
 // are shared, which is safe because they are never mutated in place.
 func (o *Object) Clone() *Object {
-	c := &Object{vals: make(map[string]json.RawMessage, o.Len())}
 	if o == nil {
-		return c
+		return &Object{}
 	}
-	c.keys = append([]string(nil), o.keys...)
-	for k, v := range o.vals {
-		c.vals[k] = v
-	}
-	return c
+	return &Object{members: append(make([]member, 0, len(o.members)+2), o.members...)}
 }
 
 // MergePatch applies an RFC 7396 JSON merge patch to o in place.
 func (o *Object) MergePatch(patch *Object) error {
-	for _, k := range patch.keys {
-		pv := patch.vals[k]
+	for _, pm := range patch.members {
+		k, pv := pm.key, pm.val
 		if Kind(pv) == "null" {
 			o.Delete(k)
 			continue

@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,27 +41,46 @@ type Meta struct {
 // marshal writes Meta as json.Marshal would, without re-validating the Ext
 // values (json.Marshal compacts every RawMessage again), which SetExt made.
 func (m Meta) marshal() []byte {
-	o := &arm.Object{}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	sep := func() {
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+	}
+	str := func(k, v string) {
+		sep()
+		b.WriteString(`"` + k + `":`)
+		q, _ := json.Marshal(v)
+		b.Write(q)
+	}
 	if m.Op != "" {
-		o.SetValue("op", m.Op)
+		str("op", m.Op)
 	}
 	if m.OpAction != "" {
-		o.SetValue("opAction", m.OpAction)
+		str("opAction", m.OpAction)
 	}
 	if len(m.Ext) > 0 {
-		ext := &arm.Object{}
+		sep()
+		b.WriteString(`"ext":{`)
 		keys := make([]string, 0, len(m.Ext))
 		for k := range m.Ext {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		for _, k := range keys {
-			ext.Set(k, m.Ext[k])
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			q, _ := json.Marshal(k)
+			b.Write(q)
+			b.WriteByte(':')
+			b.Write(m.Ext[k])
 		}
-		o.SetObject("ext", ext)
+		b.WriteByte('}')
 	}
-	b, _ := o.MarshalJSON()
-	return b
+	b.WriteByte('}')
+	return b.Bytes()
 }
 
 // Props returns the document's properties object, creating it when absent.
