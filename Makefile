@@ -1,0 +1,26 @@
+# privlink — `make help` lists the targets.
+.DEFAULT_GOAL := help
+GO ?= go
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## build the static binary ./privlink
+	CGO_ENABLED=0 $(GO) build -o privlink ./cmd/privlink
+
+run: ## run privlink with embedded storage in ./privlink-data
+	$(GO) run ./cmd/privlink serve
+
+test: ## run every test with the race detector (what CI runs)
+	$(GO) test -race ./...
+
+lint: ## gofmt, go vet and staticcheck (go install honnef.co/go/tools/cmd/staticcheck@latest)
+	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+	$(GO) vet ./...
+	staticcheck ./...
+
+bench: ## go test benchmarks, then the wrk load run (needs wrk)
+	$(GO) test -run '^$$' -bench . -benchtime 20000x ./internal/bench/ ./internal/store/sqlite/
+	bash bench/run.sh 10
+
+.PHONY: help build run test lint bench
