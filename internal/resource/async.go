@@ -38,6 +38,10 @@ func (e *Engine) delete(ctx context.Context, k *Kind, r *Request) (*Response, er
 			return err
 		}
 		if old == nil {
+			if id.IsResourceGroup() {
+				// ARM's own: a group that is not there is a 404, not a 204.
+				return resourceNotFound(id)
+			}
 			resp = &Response{Status: http.StatusNoContent, Header: http.Header{}}
 			return nil
 		}

@@ -261,7 +261,9 @@ func nextLink(r *Request, token string) string {
 		}
 	}
 	q.Set("$skipToken", token)
-	return r.BaseURL + r.Path.ID.String() + "/" + r.Path.Tail + "?" + q.Encode()
+	// The root id spells "/": trimmed, or the subscription list's nextLink
+	// would point at "//subscriptions".
+	return r.BaseURL + strings.TrimSuffix(r.Path.ID.String(), "/") + "/" + r.Path.Tail + "?" + q.Encode()
 }
 
 func (e *Engine) action(ctx context.Context, k *Kind, a Action, r *Request, verb string) (*Response, error) {
