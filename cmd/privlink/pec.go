@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,6 +18,21 @@ func pecCmd(g *globals) *cobra.Command {
 		pecSet(g, "reject", "Rejected", "Reject a connection"),
 		pecRemove(g))
 	return cmd
+}
+
+// connectTarget signs in, parses the target's id and finds the api-version
+// of its private endpoint connections.
+func connectTarget(g *globals, resource string) (*client, arm.ResourceID, string, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, arm.ResourceID{}, "", err
+	}
+	tid, err := targetID(resource)
+	if err != nil {
+		return nil, arm.ResourceID{}, "", err
+	}
+	v, err := c.connectionAPIVersion(tid)
+	return c, tid, v, err
 }
 
 func targetID(s string) (arm.ResourceID, error) {
@@ -51,15 +65,7 @@ func pecList(g *globals) *cobra.Command {
 		Short: "List the private endpoint connections of a resource",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			tid, err := targetID(resource)
-			if err != nil {
-				return err
-			}
-			v, err := c.connectionAPIVersion(tid)
+			c, tid, v, err := connectTarget(g, resource)
 			if err != nil {
 				return err
 			}
@@ -90,15 +96,7 @@ func pecSet(g *globals, verb, status, short string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			tid, err := targetID(resource)
-			if err != nil {
-				return err
-			}
-			v, err := c.connectionAPIVersion(tid)
+			c, tid, v, err := connectTarget(g, resource)
 			if err != nil {
 				return err
 			}
@@ -138,36 +136,11 @@ func pecRemove(g *globals) *cobra.Command {
 		Short: "Remove a connection (the managed private endpoint then reads Disconnected)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
+			c, tid, v, err := connectTarget(g, resource)
 			if err != nil {
 				return err
 			}
-			tid, err := targetID(resource)
-			if err != nil {
-				return err
-			}
-			v, err := c.connectionAPIVersion(tid)
-			if err != nil {
-				return err
-			}
-			path := withVersion(tid.String()+"/privateEndpointConnections/"+args[0], v)
-			r, err := c.do(http.MethodDelete, path, nil)
-			if err != nil {
-				return err
-			}
-			if !r.OK() {
-				printJSON(g.stdout, r.Body)
-				return &exitError{code: 1}
-			}
-			if r.Status == http.StatusNoContent {
-				fmt.Fprintln(g.stderr, "no such connection: nothing to remove")
-				return nil
-			}
-			if wait && r.Status == http.StatusAccepted {
-				return c.waitFor(path, true, 10*time.Minute)
-			}
-			fmt.Fprintf(g.stderr, "removed %s\n", strings.TrimSpace(args[0]))
-			return nil
+			return c.remove(withVersion(tid.String()+"/privateEndpointConnections/"+args[0], v), "no such connection: nothing to remove", "removed "+args[0], wait)
 		},
 	}
 	cmd.Flags().StringVar(&resource, "resource", "", "resource id of the private link resource")

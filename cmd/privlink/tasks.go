@@ -45,6 +45,38 @@ func (r *clusterRef) id(p *profile) (arm.ResourceID, error) {
 	return arm.ResourceID{Subscription: sub, ResourceGroup: r.group, Namespace: "Microsoft.Kusto", Types: []string{"clusters"}, Names: []string{r.cluster}}, nil
 }
 
+// connect signs in and resolves the cluster reference.
+func (r *clusterRef) connect(g *globals) (*client, arm.ResourceID, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, arm.ResourceID{}, err
+	}
+	id, err := r.id(c.p)
+	return c, id, err
+}
+
+// remove DELETEs path and, with wait, follows it until it is gone. missing
+// is said when there was nothing to delete, done when the delete went through.
+func (c *client) remove(path, missing, done string, wait bool) error {
+	r, err := c.do(http.MethodDelete, path, nil)
+	if err != nil {
+		return err
+	}
+	if !r.OK() {
+		printJSON(c.g.stdout, r.Body)
+		return &exitError{code: 1}
+	}
+	if r.Status == http.StatusNoContent {
+		fmt.Fprintln(c.g.stderr, missing)
+		return nil
+	}
+	if wait && r.Status == http.StatusAccepted {
+		return c.waitFor(path, true, 10*time.Minute)
+	}
+	fmt.Fprintln(c.g.stderr, done)
+	return nil
+}
+
 func withVersion(id, v string) string { return id + "?api-version=" + url.QueryEscape(v) }
 
 // endpointState is the server's /_privlink/endpoints answer.
@@ -126,11 +158,7 @@ func mpeCreate(g *globals) *cobra.Command {
 		Short: "Create a managed private endpoint (its connection waits on the target for approval)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			cid, err := ref.id(c.p)
+			c, cid, err := ref.connect(g)
 			if err != nil {
 				return err
 			}
@@ -196,11 +224,7 @@ func mpeList(g *globals) *cobra.Command {
 		Short: "List a cluster's managed private endpoints with their connection states",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			cid, err := ref.id(c.p)
+			c, cid, err := ref.connect(g)
 			if err != nil {
 				return err
 			}
@@ -236,11 +260,7 @@ func mpeShow(g *globals) *cobra.Command {
 		Short: "Show a managed private endpoint; the \"privlink\" member adds its connection state and notes",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			cid, err := ref.id(c.p)
+			c, cid, err := ref.connect(g)
 			if err != nil {
 				return err
 			}
@@ -274,32 +294,11 @@ func mpeDelete(g *globals) *cobra.Command {
 		Short: "Delete a managed private endpoint (its connection leaves the target)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
+			c, cid, err := ref.connect(g)
 			if err != nil {
 				return err
 			}
-			cid, err := ref.id(c.p)
-			if err != nil {
-				return err
-			}
-			id := withVersion(cid.String()+"/managedPrivateEndpoints/"+args[0], endpointAPIVersion)
-			r, err := c.do(http.MethodDelete, id, nil)
-			if err != nil {
-				return err
-			}
-			if !r.OK() {
-				printJSON(g.stdout, r.Body)
-				return &exitError{code: 1}
-			}
-			if r.Status == http.StatusNoContent {
-				fmt.Fprintln(g.stderr, "no such managed private endpoint: nothing to delete")
-				return nil
-			}
-			if wait {
-				return c.waitFor(id, true, 10*time.Minute)
-			}
-			fmt.Fprintln(g.stderr, "deletion accepted")
-			return nil
+			return c.remove(withVersion(cid.String()+"/managedPrivateEndpoints/"+args[0], endpointAPIVersion), "no such managed private endpoint: nothing to delete", "deletion accepted", wait)
 		},
 	}
 	ref.flags(cmd)

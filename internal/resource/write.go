@@ -28,30 +28,16 @@ type Write struct {
 func (w *Write) Created() bool { return w.Old == nil }
 
 func (e *Engine) put(ctx context.Context, k *Kind, r *Request) (*Response, error) {
-	id := r.Path.ID
-	if err := e.authorize(ctx, r, k.Type+"/write", id); err != nil {
-		return nil, err
-	}
-	input, err := ParseBody(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	var resp *Response
-	err = e.update(ctx, r, func(c *Ctx) error {
-		old, err := e.loadForWrite(c, k, id)
-		if err != nil {
-			return err
-		}
-		if err := checkConditions(k, r, old, false); err != nil {
-			return err
-		}
-		resp, err = e.write(c, k, id, input, old, false)
-		return err
-	})
-	return resp, err
+	return e.writeRequest(ctx, k, r, false)
 }
 
 func (e *Engine) patch(ctx context.Context, k *Kind, r *Request) (*Response, error) {
+	return e.writeRequest(ctx, k, r, true)
+}
+
+// writeRequest serves a PUT, or a PATCH: the stored document with the body
+// merged in (RFC 7396), then written as a PUT of the result would be.
+func (e *Engine) writeRequest(ctx context.Context, k *Kind, r *Request, patch bool) (*Response, error) {
 	id := r.Path.ID
 	if err := e.authorize(ctx, r, k.Type+"/write", id); err != nil {
 		return nil, err
@@ -66,21 +52,24 @@ func (e *Engine) patch(ctx context.Context, k *Kind, r *Request) (*Response, err
 		if err != nil {
 			return err
 		}
-		if old == nil {
+		if patch && old == nil {
 			return e.notFound(c, k, id)
 		}
-		if err := checkConditions(k, r, old, true); err != nil {
+		if err := checkConditions(k, r, old, patch); err != nil {
 			return err
 		}
-		merged := old.Obj.Clone()
-		if err := merged.MergePatch(input); err != nil {
-			return invalidContent(err.Error())
+		doc := input
+		if patch {
+			doc = old.Obj.Clone()
+			if err := doc.MergePatch(input); err != nil {
+				return invalidContent(err.Error())
+			}
+			// ARM replaces tags wholesale on PATCH rather than merging them.
+			if tags, ok := input.Get("tags"); ok {
+				doc.Set("tags", tags)
+			}
 		}
-		// ARM replaces tags wholesale on PATCH rather than merging them.
-		if tags, ok := input.Get("tags"); ok {
-			merged.Set("tags", tags)
-		}
-		resp, err = e.write(c, k, id, merged, old, true)
+		resp, err = e.write(c, k, id, doc, old, patch)
 		return err
 	})
 	return resp, err
