@@ -29,6 +29,9 @@ type Server struct {
 	Log      *slog.Logger
 	// AccessLog logs every request at Info (else at Debug).
 	AccessLog bool
+	// Check, when set, reports a fault that makes the server unhealthy
+	// (the store refusing writes after a failed commit).
+	Check func() error
 
 	ready atomic.Bool
 }

@@ -210,6 +210,13 @@ func (d *DB) Close() error {
 	return d.db.Close()
 }
 
+// Err reports why the store refuses writes (a failed commit), or nil.
+func (d *DB) Err() error {
+	d.fmu.Lock()
+	defer d.fmu.Unlock()
+	return d.failed
+}
+
 // View runs fn on a consistent snapshot of the committed state.
 func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	select {
