@@ -64,6 +64,26 @@ type Server struct {
 	wg      sync.WaitGroup
 	lock    *os.File
 	once    sync.Once
+
+	// fresh are connections that have not sent a request yet (see track).
+	mu    sync.Mutex
+	fresh map[net.Conn]bool
+}
+
+// track remembers connections in StateNew. http.Server.Shutdown waits up to
+// five seconds for such a connection to send its first request; a client's
+// spare connection never does, so Shutdown closes them itself.
+func (s *Server) track(c net.Conn, st http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fresh == nil {
+		s.fresh = map[net.Conn]bool{}
+	}
+	if st == http.StateNew {
+		s.fresh[c] = true
+	} else {
+		delete(s.fresh, c)
+	}
 }
 
 // randPool makes uuid draw random bytes from a buffer instead of one
@@ -143,12 +163,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	go func() { defer s.wg.Done(); s.sweep(runCtx) }()
 
 	errLog := slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)
-	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog,
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.track,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
 	s.servers = append(s.servers, hs)
 	s.serve(hs, tls.NewListener(s.https, hs.TLSConfig))
 	if s.http != nil {
-		h := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
+		h := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.track}
 		s.servers = append(s.servers, h)
 		s.serve(h, s.http)
 	}
@@ -211,6 +231,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.once.Do(func() {
 		s.api.SetReady(false)
+		go func() {
+			// Shutdown stops the listeners first, so no new connection appears after this.
+			time.Sleep(100 * time.Millisecond)
+			s.mu.Lock()
+			for c := range s.fresh {
+				c.Close()
+			}
+			s.mu.Unlock()
+		}()
 		for _, h := range s.servers {
 			if e := h.Shutdown(ctx); e != nil {
 				err = errors.Join(err, e)
