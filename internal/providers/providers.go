@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/privlink/privlink/internal/providers/devices"
@@ -80,6 +81,9 @@ func operationsKind(e *resource.Engine, ns string, versions []string) *resource.
 	k := &resource.Kind{Type: ns + "/operations", APIVersions: versions, Scope: resource.ScopeTenant, ReadOnly: true}
 	k.Handle = map[string]func(context.Context, *resource.Engine, *resource.Request) (*resource.Response, error){
 		http.MethodGet + " list": func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error) {
+			if err := e.Authorize(ctx, r, k.Type+"/read", r.Path.ID); err != nil {
+				return nil, err
+			}
 			var ops []operation
 			provider := "Microsoft " + strings.TrimPrefix(ns, "Microsoft.")
 			for _, kk := range e.Kinds(ns) {
@@ -95,7 +99,7 @@ func operationsKind(e *resource.Engine, ns string, versions []string) *resource.
 				for _, v := range verbs {
 					ops = append(ops, operation{Name: kk.Type + "/" + v, Display: display{Provider: provider, Resource: res, Operation: v + " " + res, Description: strings.ToUpper(v[:1]) + v[1:] + " " + res + "."}, Origin: "user,system"})
 				}
-				for a := range kk.Actions {
+				for _, a := range sortedKeys(kk.Actions) {
 					ops = append(ops, operation{Name: kk.Type + "/" + a + "/action", Display: display{Provider: provider, Resource: res, Operation: a, Description: a + " on " + res + "."}, Origin: "user,system"})
 				}
 			}
@@ -104,4 +108,13 @@ func operationsKind(e *resource.Engine, ns string, versions []string) *resource.
 		},
 	}
 	return k
+}
+
+func sortedKeys(m map[string]resource.Action) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

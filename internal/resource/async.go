@@ -299,6 +299,9 @@ func StatusKind(namespace, segment string, apiVersions []string) *Kind {
 	k.Handle = map[string]func(ctx context.Context, e *Engine, r *Request) (*Response, error){
 		http.MethodGet: func(ctx context.Context, e *Engine, r *Request) (*Response, error) {
 			id := r.Path.ID
+			if err := e.Authorize(ctx, r, k.Type+"/read", arm.ResourceID{Subscription: id.Subscription}); err != nil {
+				return nil, err
+			}
 			op, d, err := e.loadStatus(ctx, id.Subscription, id.Name())
 			if err != nil {
 				return nil, err

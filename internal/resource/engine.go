@@ -335,6 +335,12 @@ func methodNotAllowed(r *Request) error {
 	return arm.Errorf(arm.CodeMethodNotAllowed, "The requested resource does not support http method '%s'.", r.Method)
 }
 
+// Authorize asks the authorizer about action at scope, for Kinds whose
+// Handle overrides the engine (and so its own checks).
+func (e *Engine) Authorize(ctx context.Context, r *Request, action string, scope arm.ResourceID) error {
+	return e.authorize(ctx, r, action, scope)
+}
+
 // authorize asks the authorizer about action at scope.
 func (e *Engine) authorize(ctx context.Context, r *Request, action string, scope arm.ResourceID) error {
 	if r.Principal == nil {
