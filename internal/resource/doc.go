@@ -205,7 +205,9 @@ func (d *Doc) clone() *Doc {
 // decodeCache remembers decoded documents by the stored bytes they came
 // from: a store that keeps records in memory hands out the same Body for the
 // same stored version, so the pointer identifies it. Decoding (splitting
-// JSON, reading Meta) is then done once per version instead of per read.
+// JSON, reading Meta) is then done once per version instead of per read. It
+// is small and simply starts over when full: what matters are the few
+// documents every request reads (subscription, group, cluster, target).
 type decodeCache struct {
 	mu sync.RWMutex
 	m  map[string]cachedDoc
@@ -217,7 +219,7 @@ type cachedDoc struct {
 	doc  *Doc
 }
 
-const decodeCacheMax = 100000
+const decodeCacheMax = 4096
 
 func (c *decodeCache) get(r *store.Record) *Doc {
 	if len(r.Body) == 0 {
