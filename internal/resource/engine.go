@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -303,7 +304,7 @@ func (e *Engine) checkAPIVersion(k *Kind, r *Request) error {
 		return nil
 	}
 	if k.ARMOwned {
-		return arm.Errorf(arm.CodeInvalidAPIVersion, "The api-version '%s' is invalid. The supported versions are '%s'. The supported locations are ''.", r.APIVersion, strings.Join(reverse(k.APIVersions), ","))
+		return arm.Errorf(arm.CodeInvalidAPIVersion, "The api-version '%s' is invalid. The supported versions are '%s'. The supported locations are ''.", r.APIVersion, strings.Join(Newest(k.APIVersions), ","))
 	}
 	_, rest, _ := strings.Cut(k.Type, "/")
 	loc := "global"
@@ -323,11 +324,10 @@ func requestLocation(r *Request) string {
 	return "global"
 }
 
-func reverse(s []string) []string {
-	out := make([]string, len(s))
-	for i, v := range s {
-		out[len(s)-1-i] = v
-	}
+// Newest returns api-versions newest first (kinds list them oldest first).
+func Newest(versions []string) []string {
+	out := slices.Clone(versions)
+	slices.Reverse(out)
 	return out
 }
 

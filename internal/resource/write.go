@@ -180,7 +180,7 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 		d.Obj.Delete("properties")
 		d.Obj.Set("properties", props)
 	}
-	e.stampSystemData(c, d, old)
+	c.StampSystemData(d, old)
 	status := http.StatusOK
 	if old == nil {
 		status = http.StatusCreated
@@ -358,7 +358,9 @@ func copyEnvelope(k *Kind, input *arm.Object, d *Doc, old *Doc) error {
 	return nil
 }
 
-func (e *Engine) stampSystemData(c *Ctx, d *Doc, old *Doc) {
+// StampSystemData sets d's systemData: created by old's creator (or now, by
+// the caller, when old is nil) and last modified now by the caller.
+func (c *Ctx) StampSystemData(d *Doc, old *Doc) {
 	who, typ := "", arm.PrincipalApplication
 	if c.Principal != nil {
 		who, typ = c.Principal.Name, c.Principal.Type

@@ -166,7 +166,7 @@ func Connect(c *resource.Ctx, t *Target, target, endpoint *resource.Doc, private
 		p.SetValue("provisioningState", t.ConnectionState)
 	}
 	pec.SetExt(endpointExt, endpoint.ID.String())
-	stampSystemData(c, pec)
+	c.StampSystemData(pec, nil)
 	if err := c.Save(pec); err != nil {
 		return err
 	}
@@ -242,15 +242,6 @@ func stateOf(pec *resource.Doc) connState {
 		st.ActionsRequired = "None"
 	}
 	return st
-}
-
-func stampSystemData(c *resource.Ctx, d *resource.Doc) {
-	now := arm.FormatTime(c.Now)
-	who, typ := "", arm.PrincipalApplication
-	if c.Principal != nil {
-		who, typ = c.Principal.Name, c.Principal.Type
-	}
-	d.Obj.SetValue("systemData", arm.SystemData{CreatedBy: who, CreatedByType: typ, CreatedAt: now, LastModifiedBy: who, LastModifiedByType: typ, LastModifiedAt: now})
 }
 
 // connectionKind is a target's privateEndpointConnections type: listed, read,

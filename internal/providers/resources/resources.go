@@ -227,7 +227,7 @@ func providerDoc(c *resource.Ctx, k *resource.Kind, sub string, n *resource.Name
 	types := []providerType{}
 	for _, kk := range c.E.Kinds(n.Name) {
 		_, rest, _ := strings.Cut(kk.Type, "/")
-		pt := providerType{ResourceType: rest, APIVersions: reversed(kk.APIVersions), Locations: []string{}}
+		pt := providerType{ResourceType: rest, APIVersions: resource.Newest(kk.APIVersions), Locations: []string{}}
 		if kk.Tracked {
 			for _, r := range resource.Regions {
 				pt.Locations = append(pt.Locations, r[1])
@@ -239,14 +239,6 @@ func providerDoc(c *resource.Ctx, k *resource.Kind, sub string, n *resource.Name
 	sort.Slice(types, func(i, j int) bool { return types[i].ResourceType < types[j].ResourceType })
 	d.Obj.SetValue("resourceTypes", types)
 	return d, nil
-}
-
-func reversed(s []string) []string {
-	out := make([]string, len(s))
-	for i, v := range s {
-		out[len(s)-1-i] = v
-	}
-	return out
 }
 
 // aliases are Microsoft.Subscription/aliases: creating one creates a
