@@ -698,6 +698,10 @@ func TestExitCodes(t *testing.T) {
 	mpe := f.clusterID + "/managedPrivateEndpoints/mpeToEventHub?api-version=2022-02-01"
 	badGroup := strings.Replace(f.fill(seedEventHubBody, "x"), "'namespace'", "'blob'", 1)
 	notLoggedIn := &cli{t: t, profile: filepath.Join(t.TempDir(), "none.json")}
+	// Without a profile the CLI signs in as the environment says; here the
+	// environment names a server that is not there.
+	clearEnv(t)
+	t.Setenv("PRIVLINK_ENDPOINT", closedURL(t))
 	tests := []struct {
 		name       string
 		cli        *cli
@@ -738,9 +742,9 @@ func TestExitCodes(t *testing.T) {
 		{name: "pec approve without name", args: []string{"pec", "approve", "--resource", f.eventHubID}, wantCode: 2, wantStderr: "arg(s)"},
 		{name: "env bad addr", args: []string{"env", "--addr", "nonsense", "--data", t.TempDir()}, wantCode: 2, wantStderr: "--addr"},
 		{name: "login with args", args: []string{"login", "extra"}, wantCode: 2, wantStderr: "unknown command"},
-		{name: "not logged in: get", cli: notLoggedIn, args: []string{"get", mpe}, wantCode: 2, wantStderr: "not logged in: run 'privlink login' first"},
-		{name: "not logged in: mpe list", cli: notLoggedIn, args: args([]string{"mpe", "list"}, mpeFlags()), wantCode: 2, wantStderr: "not logged in"},
-		{name: "not logged in: pec list", cli: notLoggedIn, args: []string{"pec", "list", "--resource", f.eventHubID}, wantCode: 2, wantStderr: "not logged in"},
+		{name: "not logged in, no server: get", cli: notLoggedIn, args: []string{"get", mpe}, wantCode: 2, wantStderr: "run 'privlink login'"},
+		{name: "not logged in, no server: mpe list", cli: notLoggedIn, args: args([]string{"mpe", "list"}, mpeFlags()), wantCode: 2, wantStderr: "no profile at"},
+		{name: "not logged in, no server: pec list", cli: notLoggedIn, args: []string{"pec", "list", "--resource", f.eventHubID}, wantCode: 2, wantStderr: "no profile at"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -847,43 +851,59 @@ func TestBody(t *testing.T) {
 	}
 }
 
-// TestEnv: env prints export lines for the SDKs, Terraform and the CLI, and
-// makes the CA in an empty data directory, which a server started later uses.
+// clearEnv empties the variables that 'privlink env' sets and the client
+// reads, so that a developer's shell does not change what a test sees.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, k := range []string{"PRIVLINK_ENDPOINT", "PRIVLINK_PROFILE", "SSL_CERT_FILE", "NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy",
+		"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SUBSCRIPTION_ID", "AZURE_AUTHORITY_HOST", "AZURE_RESOURCE_MANAGER_ENDPOINT",
+		"ARM_METADATA_HOSTNAME", "ARM_ACTIVE_DIRECTORY_AUTHORITY_HOST", "ARM_RESOURCE_MANAGER_ENDPOINT", "ARM_RESOURCE_MANAGER_AUDIENCE"} {
+		t.Setenv(k, "")
+	}
+}
+
+// TestEnv: env prints export lines that send Azure's host names to
+// privlink's proxy and trust its CA besides the system's roots (transparent
+// mode), or the custom-cloud variables (direct mode); it makes the CA in an
+// empty data directory, which a server started later uses.
 func TestEnv(t *testing.T) {
+	clearEnv(t)
 	tests := []struct {
-		name, addr, wantBase string
+		name, addr, wantHostPort, wantNoProxy string
 	}{
-		{"loopback", "127.0.0.1:8443", "https://127.0.0.1:8443"},
-		{"any address", "0.0.0.0:9443", "https://127.0.0.1:9443"},
-		{"no host", ":8443", "https://127.0.0.1:8443"},
-		{"IPv6 any", "[::]:8443", "https://127.0.0.1:8443"},
-		{"name", "privlink.local:8443", "https://privlink.local:8443"},
+		{"loopback", "127.0.0.1:8443", "127.0.0.1:8443", "localhost,127.0.0.1,::1"},
+		{"any address", "0.0.0.0:9443", "127.0.0.1:9443", "localhost,127.0.0.1,::1"},
+		{"no host", ":8443", "127.0.0.1:8443", "localhost,127.0.0.1,::1"},
+		{"IPv6 any", "[::]:8443", "127.0.0.1:8443", "localhost,127.0.0.1,::1"},
+		{"name", "privlink.local:8443", "privlink.local:8443", "localhost,127.0.0.1,::1,privlink.local"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			data := filepath.Join(t.TempDir(), "data")
 			c := newCLI(t)
 			r := c.ok("env", "--addr", tt.addr, "--data", data)
-			vars := parseExports(t, r.stdout)
-			base := tt.wantBase
+			vars, unset := parseExports(t, r.stdout)
+			if got, want := unset, directOnly; !reflect.DeepEqual(got, want) {
+				t.Errorf("unset %v, want the direct mode's %v", got, want)
+			}
+			base := "https://" + tt.wantHostPort
 			want := map[string]string{
-				"PRIVLINK_ENDPOINT":               base,
-				"SSL_CERT_FILE":                   certs.CAPath(data),
-				"CURL_CA_BUNDLE":                  certs.CAPath(data),
-				"REQUESTS_CA_BUNDLE":              certs.CAPath(data),
-				"AZURE_AUTHORITY_HOST":            base + "/",
-				"AZURE_TENANT_ID":                 identity.DefaultTenantID,
-				"AZURE_CLIENT_ID":                 identity.DefaultClientID,
-				"AZURE_CLIENT_SECRET":             identity.DefaultClientSecret,
-				"AZURE_SUBSCRIPTION_ID":           identity.DefaultSubscriptionID,
-				"AZURE_RESOURCE_MANAGER_ENDPOINT": base + "/",
-				"ARM_TENANT_ID":                   identity.DefaultTenantID,
-				"ARM_CLIENT_ID":                   identity.DefaultClientID,
-				"ARM_CLIENT_SECRET":               identity.DefaultClientSecret,
-				"ARM_SUBSCRIPTION_ID":             identity.DefaultSubscriptionID,
-				"ARM_METADATA_HOSTNAME":           strings.TrimPrefix(base, "https://"),
-				"ARM_MSI_ENDPOINT":                base + "/metadata/identity/oauth2/token",
-				"IDENTITY_ENDPOINT":               base + "/msi/token",
+				"PRIVLINK_ENDPOINT":     base,
+				"HTTPS_PROXY":           "http://" + tt.wantHostPort,
+				"https_proxy":           "http://" + tt.wantHostPort,
+				"NO_PROXY":              tt.wantNoProxy,
+				"no_proxy":              tt.wantNoProxy,
+				"NODE_EXTRA_CA_CERTS":   certs.CAPath(data),
+				"AZURE_TENANT_ID":       identity.DefaultTenantID,
+				"AZURE_CLIENT_ID":       identity.DefaultClientID,
+				"AZURE_CLIENT_SECRET":   identity.DefaultClientSecret,
+				"AZURE_SUBSCRIPTION_ID": identity.DefaultSubscriptionID,
+				"ARM_TENANT_ID":         identity.DefaultTenantID,
+				"ARM_CLIENT_ID":         identity.DefaultClientID,
+				"ARM_CLIENT_SECRET":     identity.DefaultClientSecret,
+				"ARM_SUBSCRIPTION_ID":   identity.DefaultSubscriptionID,
+				"ARM_MSI_ENDPOINT":      base + "/metadata/identity/oauth2/token",
+				"IDENTITY_ENDPOINT":     base + "/msi/token",
 			}
 			for k, v := range want {
 				if got := vars[k]; got != v {
@@ -893,20 +913,44 @@ func TestEnv(t *testing.T) {
 			if vars["IDENTITY_HEADER"] == "" {
 				t.Errorf("IDENTITY_HEADER is empty")
 			}
-			if got, want := len(vars), len(want)+1; got != want {
+			bundle := vars["SSL_CERT_FILE"]
+			for _, k := range []string{"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"} {
+				if vars[k] != bundle {
+					t.Errorf("%s=%q, want the bundle %q", k, vars[k], bundle)
+				}
+			}
+			if !filepath.IsAbs(bundle) || !strings.HasPrefix(bundle, data+string(filepath.Separator)) {
+				t.Errorf("SSL_CERT_FILE=%q, want an absolute path in %s", bundle, data)
+			}
+			if got, want := len(vars), len(want)+4; got != want {
 				t.Errorf("%d variables, want %d: %v", got, want, vars)
 			}
 			pem, err := os.ReadFile(certs.CAPath(data))
 			if err != nil {
 				t.Fatalf("env did not create the CA: %v", err)
 			}
-			if !bytes.Contains(pem, []byte("-----BEGIN CERTIFICATE-----")) {
-				t.Fatalf("%s holds no certificate", certs.CAPath(data))
+			b, err := os.ReadFile(bundle)
+			if err != nil {
+				t.Fatal(err)
 			}
-			// Again: the same CA and secret.
-			again := parseExports(t, c.ok("env", "--addr", tt.addr, "--data", data).stdout)
-			if got, want := again["IDENTITY_HEADER"], vars["IDENTITY_HEADER"]; got != want {
-				t.Fatalf("IDENTITY_HEADER changed from %q to %q", want, got)
+			if !bytes.Contains(b, pem) {
+				t.Fatalf("the bundle %s does not hold privlink's CA", bundle)
+			}
+			// The bundle adds privlink's CA to the roots the shell trusts.
+			for _, f := range certs.SystemRootFiles {
+				if roots, err := os.ReadFile(f); err == nil && len(roots) > 0 {
+					if !bytes.Contains(b, roots) {
+						t.Fatalf("the bundle does not hold the system roots of %s", f)
+					}
+					break
+				}
+			}
+			// Again: the same CA, secret and bundle.
+			again, _ := parseExports(t, c.ok("env", "--addr", tt.addr, "--data", data).stdout)
+			for _, k := range []string{"IDENTITY_HEADER", "SSL_CERT_FILE"} {
+				if got, want := again[k], vars[k]; got != want {
+					t.Fatalf("%s changed from %q to %q", k, want, got)
+				}
 			}
 			if pem2, _ := os.ReadFile(certs.CAPath(data)); !bytes.Equal(pem, pem2) {
 				t.Fatalf("a second env replaced the CA")
@@ -914,51 +958,167 @@ func TestEnv(t *testing.T) {
 		})
 	}
 
+	t.Run("direct mode", func(t *testing.T) {
+		data := t.TempDir()
+		vars, _ := parseExports(t, newCLI(t).ok("env", "--mode", "direct", "--data", data).stdout)
+		base := "https://127.0.0.1:8443"
+		want := map[string]string{
+			"AZURE_AUTHORITY_HOST":                base + "/",
+			"AZURE_TENANT_ID":                     identity.ADFSTenant,
+			"AZURE_RESOURCE_MANAGER_ENDPOINT":     base + "/",
+			"ARM_TENANT_ID":                       identity.ADFSTenant,
+			"ARM_METADATA_HOSTNAME":               "127.0.0.1:8443",
+			"ARM_ACTIVE_DIRECTORY_AUTHORITY_HOST": base + "/",
+			"ARM_RESOURCE_MANAGER_ENDPOINT":       base + "/",
+			"ARM_RESOURCE_MANAGER_AUDIENCE":       "https://management.core.windows.net/",
+			"HTTPS_PROXY":                         "",
+		}
+		for k, v := range want {
+			if got := vars[k]; got != v {
+				t.Errorf("%s=%q, want %q", k, got, v)
+			}
+		}
+	})
+
+	t.Run("bad mode", func(t *testing.T) {
+		r := newCLI(t).run("env", "--mode", "sideways", "--data", t.TempDir())
+		if r.code != 2 || !strings.Contains(r.stderr, "--mode") {
+			t.Fatalf("exit %d, stderr %q; want 2 naming --mode", r.code, r.stderr)
+		}
+	})
+
 	t.Run("serve after env", func(t *testing.T) {
 		data := t.TempDir()
 		c := newCLI(t)
-		vars := parseExports(t, c.ok("env", "--data", data).stdout)
+		vars, _ := parseExports(t, c.ok("env", "--data", data).stdout)
 		env := testkit.Start(t, testkit.WithDataDir(data))
-		if got, want := env.Server.CAPath(), vars["SSL_CERT_FILE"]; got != want {
+		if got, want := env.Server.CAPath(), vars["NODE_EXTRA_CA_CERTS"]; got != want {
 			t.Fatalf("server CA %q, env printed %q", got, want)
 		}
-		// Trusting the CA env printed is enough to sign in.
+		// Trusting the bundle env printed is enough to sign in.
 		c.ok("login", "--endpoint", env.URL, "--ca", vars["SSL_CERT_FILE"])
 		c.ok("get", "/subscriptions?api-version=2022-12-01")
+	})
+
+	t.Run("running server", func(t *testing.T) {
+		env := testkit.Start(t)
+		addr := strings.TrimPrefix(env.URL, "https://")
+		t.Run("its data directory", func(t *testing.T) {
+			r := newCLI(t).ok("env", "--addr", addr, "--data", env.Dir)
+			vars, _ := parseExports(t, r.stdout)
+			if got, want := vars["NODE_EXTRA_CA_CERTS"], env.Server.CAPath(); got != want {
+				t.Fatalf("NODE_EXTRA_CA_CERTS=%q, want %q", got, want)
+			}
+			if r.stderr != "" {
+				t.Fatalf("stderr %q, want nothing", r.stderr)
+			}
+		})
+		t.Run("an empty --data is refused", func(t *testing.T) {
+			other := filepath.Join(t.TempDir(), "other")
+			r := newCLI(t).run("env", "--addr", addr, "--data", other)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2\nstdout:%s\nstderr:%s", r.code, r.stdout, r.stderr)
+			}
+			for _, want := range []string{"holds no CA", env.Dir, "--data " + env.Dir} {
+				if !strings.Contains(r.stderr, want) {
+					t.Fatalf("stderr %q does not contain %q", r.stderr, want)
+				}
+			}
+			if r.stdout != "" {
+				t.Fatalf("a refused env printed %q", r.stdout)
+			}
+			if _, err := os.Stat(certs.CAPath(other)); err == nil {
+				t.Fatalf("a refused env created a second CA in %s", other)
+			}
+		})
+		t.Run("another CA is refused", func(t *testing.T) {
+			other := t.TempDir()
+			if _, _, err := certs.EnsureCA(other); err != nil {
+				t.Fatal(err)
+			}
+			r := newCLI(t).run("env", "--addr", addr, "--data", other)
+			if r.code != 2 || !strings.Contains(r.stderr, "did not sign") {
+				t.Fatalf("exit %d, stderr %q; want 2 saying the CA did not sign the server's certificate", r.code, r.stderr)
+			}
+		})
+		t.Run("default --data follows the server", func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			r := newCLI(t).ok("env", "--addr", addr)
+			vars, _ := parseExports(t, r.stdout)
+			if got, want := vars["NODE_EXTRA_CA_CERTS"], env.Server.CAPath(); got != want {
+				t.Fatalf("NODE_EXTRA_CA_CERTS=%q, want the server's %q", got, want)
+			}
+			if !strings.Contains(r.stderr, "using the data directory of the server") {
+				t.Fatalf("stderr %q does not say which data directory it used", r.stderr)
+			}
+			if _, err := os.Stat(defaultData); err == nil {
+				t.Fatalf("env created ./%s while a server was running", defaultData)
+			}
+		})
+		t.Run("not privlink", func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			go func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+					c.Close()
+				}
+			}()
+			r := newCLI(t).run("env", "--addr", l.Addr().String(), "--data", t.TempDir())
+			if r.code != 2 || !strings.Contains(r.stderr, "not a privlink server") {
+				t.Fatalf("exit %d, stderr %q; want 2 saying it is not privlink", r.code, r.stderr)
+			}
+		})
 	})
 
 	t.Run("relative data dir", func(t *testing.T) {
 		dir := t.TempDir()
 		t.Chdir(dir)
-		vars := parseExports(t, newCLI(t).ok("env", "--data", "rel").stdout)
-		if got, want := vars["SSL_CERT_FILE"], certs.CAPath(filepath.Join(dir, "rel")); got != want {
-			t.Fatalf("SSL_CERT_FILE=%q, want the absolute %q", got, want)
+		vars, _ := parseExports(t, newCLI(t).ok("env", "--data", "rel").stdout)
+		if got, want := vars["NODE_EXTRA_CA_CERTS"], certs.CAPath(filepath.Join(dir, "rel")); got != want {
+			t.Fatalf("NODE_EXTRA_CA_CERTS=%q, want the absolute %q", got, want)
 		}
 	})
 
 	t.Run("eval in sh", func(t *testing.T) {
 		sh, err := exec.LookPath("sh")
 		if err != nil {
-			t.Skip("no sh")
+			t.Skip("no sh on this machine: the eval cannot be tried")
 		}
 		data := filepath.Join(t.TempDir(), "it's my data")
 		out := newCLI(t).ok("env", "--data", data).stdout
-		script := out + `printf '%s\n' "$SSL_CERT_FILE" "$AZURE_AUTHORITY_HOST"`
-		b, err := exec.Command(sh, "-c", script).Output()
+		script := out + `printf '%s\n' "$NODE_EXTRA_CA_CERTS" "$HTTPS_PROXY" "$AZURE_AUTHORITY_HOST"`
+		cmd := exec.Command(sh, "-c", script)
+		// A shell that had the direct mode's variables loses them.
+		cmd.Env = append(os.Environ(), "AZURE_AUTHORITY_HOST=https://127.0.0.1:8443/")
+		b, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("sh: %v\n%s", err, out)
 		}
-		if got, want := string(b), certs.CAPath(data)+"\nhttps://127.0.0.1:8443/\n"; got != want {
+		if got, want := string(b), certs.CAPath(data)+"\nhttp://127.0.0.1:8443\n\n"; got != want {
 			t.Fatalf("after eval: %q, want %q", got, want)
 		}
 	})
 }
 
-// parseExports reads "export K=V" lines, undoing POSIX single quoting.
-func parseExports(t *testing.T, out string) map[string]string {
+// parseExports reads "export K=V" lines, undoing POSIX single quoting, and
+// "unset K..." lines.
+func parseExports(t *testing.T, out string) (map[string]string, []string) {
 	t.Helper()
 	vars := map[string]string{}
+	var unset []string
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if names, ok := strings.CutPrefix(line, "unset "); ok {
+			unset = append(unset, strings.Fields(names)...)
+			continue
+		}
 		kv, ok := strings.CutPrefix(line, "export ")
 		if !ok {
 			t.Fatalf("not an export line: %q", line)
@@ -975,7 +1135,7 @@ func parseExports(t *testing.T, out string) map[string]string {
 		}
 		vars[k] = v
 	}
-	return vars
+	return vars, unset
 }
 
 // TestLogin: signing in keeps a profile; a wrong secret or an untrusted
@@ -985,12 +1145,8 @@ func TestLogin(t *testing.T) {
 	ca := env.Server.CAPath()
 	notARM := httptest.NewServer(http.NotFoundHandler())
 	defer notARM.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "https://" + l.Addr().String()
-	l.Close()
+	closed := closedURL(t)
+	clearEnv(t)
 	tests := []struct {
 		name       string
 		args       []string
@@ -1060,6 +1216,59 @@ func TestLogin(t *testing.T) {
 			t.Fatalf("the profile's token was not refreshed: %+v", p)
 		}
 	})
+}
+
+// closedURL is an https URL where nothing listens.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return "https://" + l.Addr().String()
+}
+
+// TestLoginFromEnvironment: after eval "$(privlink env)" the client needs
+// no login (it signs in as the environment says), and its profiles are per
+// server, so that two servers' logins do not overwrite each other.
+func TestLoginFromEnvironment(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	a, b := testkit.Start(t), testkit.Start(t)
+	run := func(env *testkit.Env, args ...string) result {
+		t.Helper()
+		vars, _ := parseExports(t, newCLI(t).ok("env", "--addr", strings.TrimPrefix(env.URL, "https://"), "--data", env.Dir).stdout)
+		for k, v := range vars {
+			t.Setenv(k, v)
+		}
+		var out, errOut bytes.Buffer
+		code := Main(args, strings.NewReader(""), &out, &errOut)
+		return result{code: code, stdout: out.String(), stderr: errOut.String()}
+	}
+	for _, env := range []*testkit.Env{a, b} {
+		if r := run(env, "get", "/subscriptions?api-version=2022-12-01"); r.code != 0 || !strings.Contains(r.stdout, env.Subscription) {
+			t.Fatalf("get without login: exit %d\nstdout:%s\nstderr:%s", r.code, r.stdout, r.stderr)
+		}
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []*testkit.Env{a, b} {
+		path := filepath.Join(dir, "privlink", "profiles", profileKey(env.URL)+".json")
+		if got, want := readProfile(t, path).Endpoint, env.URL; got != want {
+			t.Fatalf("profile %s is for %q, want %q", path, got, want)
+		}
+	}
+	// A login to one server leaves the other's profile alone.
+	if r := run(a, "login"); r.code != 0 || !strings.Contains(r.stdout, "Logged in to "+a.URL) {
+		t.Fatalf("login: exit %d\nstdout:%s\nstderr:%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(b, "get", "/subscriptions?api-version=2022-12-01"); r.code != 0 {
+		t.Fatalf("get on the second server after logging in to the first: exit %d\nstderr:%s", r.code, r.stderr)
+	}
 }
 
 func readProfile(t *testing.T, path string) *profile {

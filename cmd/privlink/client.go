@@ -16,7 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/privlink/privlink/internal/certs"
 	"github.com/privlink/privlink/internal/fsutil"
+	"github.com/privlink/privlink/internal/identity"
 )
 
 // profile is what 'privlink login' keeps: where the server is, how to trust
@@ -32,7 +34,21 @@ type profile struct {
 	ExpiresOn    time.Time `json:"expiresOn"`
 }
 
-func (g *globals) profilePath() (string, error) {
+// endpointFromEnv is the server the client commands talk to when no
+// profile says otherwise: $PRIVLINK_ENDPOINT (what 'privlink env' exports),
+// else the default address.
+func endpointFromEnv() string {
+	if e := os.Getenv("PRIVLINK_ENDPOINT"); e != "" {
+		return strings.TrimSuffix(e, "/")
+	}
+	return "https://" + defaultAddr
+}
+
+// profilePath is the profile for endpoint: --profile, else
+// $PRIVLINK_PROFILE, else one file per server in the user's configuration
+// directory, so that logins to two servers (or two data directories behind
+// one address, one after the other) do not overwrite each other.
+func (g *globals) profilePath(endpoint string) (string, error) {
 	if g.profile != "" {
 		return g.profile, nil
 	}
@@ -43,31 +59,52 @@ func (g *globals) profilePath() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, "privlink", "profile.json"), nil
+	return filepath.Join(dir, "privlink", "profiles", profileKey(endpoint)+".json"), nil
 }
 
-func (g *globals) loadProfile() (*profile, error) {
-	path, err := g.profilePath()
+// profileKey names a server's profile file: its host and port.
+func profileKey(endpoint string) string {
+	key := endpoint
+	if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
+		key = u.Host
+		if u.Port() == "" && u.Scheme == "http" {
+			key += ":80"
+		} else if u.Port() == "" {
+			key += ":443"
+		}
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, key)
+}
+
+// loadProfile reads the profile for the current server; os.ErrNotExist
+// (wrapped) when there is none.
+func (g *globals) loadProfile() (*profile, string, error) {
+	path, err := g.profilePath(endpointFromEnv())
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("not logged in: run 'privlink login' first (no profile at %s)", path)
-	}
 	if err != nil {
-		return nil, err
+		return nil, path, err
 	}
 	p := &profile{}
 	if err := json.Unmarshal(b, p); err != nil {
-		return nil, fmt.Errorf("profile %s: %w", path, err)
+		return nil, path, fmt.Errorf("profile %s: %w", path, err)
 	}
-	return p, nil
+	return p, path, nil
 }
 
 func (g *globals) saveProfile(p *profile) error {
-	path, err := g.profilePath()
+	path, err := g.profilePath(p.Endpoint)
 	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(p, "", "  ")
@@ -77,6 +114,33 @@ func (g *globals) saveProfile(p *profile) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// envProfile is the sign-in a shell's environment describes: the server in
+// $PRIVLINK_ENDPOINT, the CA in $SSL_CERT_FILE (or ./privlink-data), and the
+// service principal in AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET,
+// falling back to privlink's well-known identities. 'privlink login' with no
+// flags and every client command without a profile use it.
+func envProfile() *profile {
+	p := &profile{Endpoint: endpointFromEnv()}
+	if f := os.Getenv("SSL_CERT_FILE"); f != "" {
+		p.CAFile = f
+	} else if _, err := os.Stat(certs.CAPath(defaultData)); err == nil && strings.HasPrefix(p.Endpoint, "https://") {
+		p.CAFile = certs.CAPath(defaultData)
+	}
+	p.TenantID = os.Getenv("AZURE_TENANT_ID")
+	if p.TenantID == "" || strings.EqualFold(p.TenantID, identity.ADFSTenant) {
+		p.TenantID = identity.DefaultTenantID
+	}
+	p.ClientID, p.ClientSecret = os.Getenv("AZURE_CLIENT_ID"), os.Getenv("AZURE_CLIENT_SECRET")
+	if p.ClientID == "" || p.ClientSecret == "" {
+		p.ClientID, p.ClientSecret = identity.DefaultClientID, identity.DefaultClientSecret
+	}
+	p.Subscription = os.Getenv("AZURE_SUBSCRIPTION_ID")
+	if p.Subscription == "" {
+		p.Subscription = identity.DefaultSubscriptionID
+	}
+	return p
 }
 
 func httpClient(caFile string) (*http.Client, error) {
@@ -106,7 +170,20 @@ type client struct {
 }
 
 func (g *globals) client() (*client, error) {
-	p, err := g.loadProfile()
+	p, path, err := g.loadProfile()
+	if errors.Is(err, os.ErrNotExist) {
+		// No login yet: sign in as the environment says, as the SDKs do.
+		p = envProfile()
+		hc, err := httpClient(p.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		c := &client{g: g, p: p, http: hc}
+		if err := c.refresh(); err != nil {
+			return nil, fmt.Errorf("no profile at %s, and signing in to %s as %s failed: %w (run 'privlink login', or eval \"$(privlink env)\")", path, p.Endpoint, p.ClientID, err)
+		}
+		return c, nil
+	}
 	if err != nil {
 		return nil, err
 	}

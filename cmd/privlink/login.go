@@ -2,12 +2,10 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/privlink/privlink/internal/certs"
-	"github.com/privlink/privlink/internal/identity"
 	"github.com/spf13/cobra"
 )
 
@@ -16,26 +14,30 @@ func loginCmd(g *globals) *cobra.Command {
 	var data string
 	cmd := &cobra.Command{
 		Use:   "login",
-		Short: "Sign in to a privlink server (as the default service principal unless told otherwise)",
-		Long: `Sign in and keep a token in the profile, as 'armclient login' does. Without flags privlink
-uses $PRIVLINK_ENDPOINT (or https://127.0.0.1:8443), trusts the CA in ./privlink-data (or
---data, --ca, $SSL_CERT_FILE) and signs in as the default service principal.`,
+		Short: "Sign in to a privlink server (as the environment's or the default service principal)",
+		Long: `Sign in and keep a token in a profile, as 'armclient login' does. Without flags privlink
+signs in to $PRIVLINK_ENDPOINT (or https://127.0.0.1:8443), trusting $SSL_CERT_FILE (or the
+CA in ./privlink-data), as the service principal in $AZURE_CLIENT_ID/$AZURE_CLIENT_SECRET
+(or the default one): after eval "$(privlink env)" no flag is needed, and client commands
+sign in by themselves when there is no profile yet.
+
+Each server has its own profile (~/.config/privlink/profiles/HOST_PORT.json), so logins
+to two servers do not overwrite each other; $PRIVLINK_PROFILE or --profile names another
+file, for example one per shell, as AZURE_CONFIG_DIR does for az.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if p.Endpoint == "" {
-				p.Endpoint = os.Getenv("PRIVLINK_ENDPOINT")
-			}
-			if p.Endpoint == "" {
-				p.Endpoint = "https://" + defaultAddr
+			env := envProfile()
+			f := cmd.Flags()
+			if !f.Changed("endpoint") {
+				p.Endpoint = env.Endpoint
 			}
 			p.Endpoint = strings.TrimSuffix(p.Endpoint, "/")
 			if p.CAFile == "" {
-				if data != "" {
+				switch {
+				case data != "":
 					p.CAFile = certs.CAPath(data)
-				} else if f := os.Getenv("SSL_CERT_FILE"); f != "" {
-					p.CAFile = f
-				} else if _, err := os.Stat(certs.CAPath(defaultData)); err == nil && strings.HasPrefix(p.Endpoint, "https://") {
-					p.CAFile = certs.CAPath(defaultData)
+				case !f.Changed("endpoint") || strings.HasPrefix(p.Endpoint, "https://"):
+					p.CAFile = env.CAFile
 				}
 			}
 			if p.CAFile != "" {
@@ -45,11 +47,19 @@ uses $PRIVLINK_ENDPOINT (or https://127.0.0.1:8443), trusts the CA in ./privlink
 				}
 				p.CAFile = abs
 			}
-			if p.Subscription == "" {
-				p.Subscription = os.Getenv("AZURE_SUBSCRIPTION_ID")
+			if !f.Changed("tenant") {
+				p.TenantID = env.TenantID
+			}
+			if !f.Changed("client-id") {
+				p.ClientID = env.ClientID
+				if !f.Changed("client-secret") {
+					p.ClientSecret = env.ClientSecret
+				}
+			} else if !f.Changed("client-secret") && strings.EqualFold(p.ClientID, env.ClientID) {
+				p.ClientSecret = env.ClientSecret
 			}
 			if p.Subscription == "" {
-				p.Subscription = identity.DefaultSubscriptionID
+				p.Subscription = env.Subscription
 			}
 			hc, err := httpClient(p.CAFile)
 			if err != nil {
@@ -59,7 +69,7 @@ uses $PRIVLINK_ENDPOINT (or https://127.0.0.1:8443), trusts the CA in ./privlink
 			if err := c.refresh(); err != nil {
 				return err
 			}
-			path, _ := g.profilePath()
+			path, _ := g.profilePath(p.Endpoint)
 			fmt.Fprintf(g.stdout, "Logged in to %s as %s (tenant %s). Profile: %s\n", p.Endpoint, p.ClientID, p.TenantID, path)
 			return nil
 		},
@@ -68,9 +78,9 @@ uses $PRIVLINK_ENDPOINT (or https://127.0.0.1:8443), trusts the CA in ./privlink
 	f.StringVar(&p.Endpoint, "endpoint", "", "server URL (default $PRIVLINK_ENDPOINT or https://"+defaultAddr+")")
 	f.StringVar(&p.CAFile, "ca", "", "CA certificate to trust (default: the one in --data, $SSL_CERT_FILE, or ./"+defaultData+")")
 	f.StringVar(&data, "data", "", "the server's data directory, to find its CA")
-	f.StringVar(&p.TenantID, "tenant", identity.DefaultTenantID, "tenant id")
-	f.StringVar(&p.ClientID, "client-id", identity.DefaultClientID, "service principal client id")
-	f.StringVar(&p.ClientSecret, "client-secret", identity.DefaultClientSecret, "service principal secret")
+	f.StringVar(&p.TenantID, "tenant", "", "tenant id (default $AZURE_TENANT_ID or privlink's tenant)")
+	f.StringVar(&p.ClientID, "client-id", "", "service principal client id (default $AZURE_CLIENT_ID or privlink's default principal)")
+	f.StringVar(&p.ClientSecret, "client-secret", "", "service principal secret (default $AZURE_CLIENT_SECRET or the default principal's)")
 	f.StringVar(&p.Subscription, "subscription", "", "default subscription for task commands (default $AZURE_SUBSCRIPTION_ID or privlink's default)")
 	return cmd
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/privlink/privlink/internal/operation"
 	"github.com/privlink/privlink/internal/providers"
 	"github.com/privlink/privlink/internal/providers/resources"
+	"github.com/privlink/privlink/internal/proxy"
 	"github.com/privlink/privlink/internal/resource"
 	"github.com/privlink/privlink/internal/store"
 	"github.com/privlink/privlink/internal/store/sqlite"
@@ -47,6 +48,23 @@ type Config struct {
 	AccessLog bool
 	// Hosts are extra names the server certificate covers.
 	Hosts []string
+	// Offline makes the transparent proxy refuse every destination privlink
+	// does not serve itself, instead of tunnelling it (hermetic test runs).
+	Offline bool
+}
+
+// PublicHosts are the public Azure host names privlink serves itself through
+// its transparent proxy: Resource Manager (both of its names) and Microsoft
+// Entra ID's login hosts (MSAL's instance discovery included). A client with
+// HTTPS_PROXY pointing at privlink and trusting its CA reaches privlink when
+// it calls them, with no endpoint settings.
+var PublicHosts = []string{
+	"management.azure.com",
+	"management.core.windows.net",
+	"login.microsoftonline.com",
+	"login.windows.net",
+	"login.microsoft.com",
+	"sts.windows.net",
 }
 
 // Server is a running privlink.
@@ -59,6 +77,7 @@ type Server struct {
 	api     *httpapi.Server
 	servers []*http.Server
 	https   net.Listener
+	mux     *proxy.Mux
 	http    net.Listener
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -145,12 +164,25 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := resources.Bootstrap(ctx, s.engine, identity.DefaultTenantID, identity.DefaultSubscriptionID, "privlink default subscription"); err != nil {
 		return nil, fmt.Errorf("app: seeding the default subscription: %w", err)
 	}
-	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: db.Err}
+	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: db.Err,
+		Info: httpapi.Info{DataDir: dir, CAFile: certs.CAPath(dir), PublicHosts: PublicHosts}}
 	handler := s.api.Handler()
 
 	if s.https, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, err
 	}
+	// One port is both the HTTPS API and the transparent proxy (see
+	// proxy.Mux): connections for the Azure names privlink serves come back
+	// from the proxy into the same TLS server, which presents a certificate
+	// for the name the client asked for.
+	hosts := &proxy.Hosts{Names: PublicHosts, Offline: cfg.Offline}
+	issuer, err := certs.NewIssuer(dir, cert, hosts.Match)
+	if err != nil {
+		return nil, err
+	}
+	s.mux = proxy.NewMux(s.https, &proxy.Proxy{Policy: hosts, Log: cfg.Logger}, 30*time.Second)
+	hosts.Serve = func(c net.Conn) { _ = s.mux.Inject(c) }
+	s.api.Info.ProxyURL = s.ProxyURL()
 	if cfg.HTTPAddr != "" {
 		if s.http, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			return nil, err
@@ -164,9 +196,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 	errLog := slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.track,
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+		TLSConfig: &tls.Config{GetCertificate: issuer.GetCertificate, MinVersion: tls.VersionTLS12}}
 	s.servers = append(s.servers, hs)
-	s.serve(hs, tls.NewListener(s.https, hs.TLSConfig))
+	s.serve(hs, tls.NewListener(s.mux, hs.TLSConfig))
 	if s.http != nil {
 		h := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.track}
 		s.servers = append(s.servers, h)
@@ -216,6 +248,14 @@ func (s *Server) HTTPURL() string {
 	return "http://" + s.http.Addr().String()
 }
 
+// ProxyURL is the transparent proxy's address as HTTPS_PROXY takes it
+// ("http://127.0.0.1:8443": the proxy protocol is plain HTTP CONNECT, on the
+// same port as the HTTPS API).
+func (s *Server) ProxyURL() string { return "http://" + s.https.Addr().String() }
+
+// DataDir is the absolute data directory.
+func (s *Server) DataDir() string { return s.cfg.DataDir }
+
 // CAPath is the file of the CA that signed the server certificate.
 func (s *Server) CAPath() string { return certs.CAPath(s.cfg.DataDir) }
 
@@ -253,6 +293,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) close() error {
 	if s.cancel != nil {
 		s.cancel()
+	}
+	if s.mux != nil {
+		s.mux.Close()
 	}
 	for _, l := range []net.Listener{s.https, s.http} {
 		if l != nil {

@@ -4,12 +4,15 @@
 package certs
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -18,6 +21,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/privlink/privlink/internal/fsutil"
@@ -202,4 +207,167 @@ func loadKey(keyPath string) (*ecdsa.PrivateKey, error) {
 		return nil, fmt.Errorf("certs: %s is not an ECDSA key", keyPath)
 	}
 	return ek, nil
+}
+
+// Issuer signs server certificates on demand, per host name, with the CA of
+// a data directory: the TLS terminator of the transparent proxy presents
+// "management.azure.com" and the other Azure names privlink serves. Issued
+// certificates live in memory only (a restart issues new ones).
+type Issuer struct {
+	ca  *x509.Certificate
+	key *ecdsa.PrivateKey
+	// def is served when the client names no host Allow accepts.
+	def   tls.Certificate
+	allow func(host string) bool
+
+	mu    sync.Mutex
+	cache map[string]*tls.Certificate
+}
+
+// maxIssued bounds the issued-certificate cache; past it the cache restarts.
+const maxIssued = 4096
+
+// NewIssuer returns an Issuer for dir's CA that serves def to clients that
+// name no host (or an IP) or a host allow refuses.
+func NewIssuer(dir string, def tls.Certificate, allow func(host string) bool) (*Issuer, error) {
+	ca, key, err := EnsureCA(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Issuer{ca: ca, key: key, def: def, allow: allow, cache: map[string]*tls.Certificate{}}, nil
+}
+
+// GetCertificate is a tls.Config.GetCertificate: a certificate for the
+// client's server name when allow accepts it, else the default one.
+func (i *Issuer) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
+	if name == "" || i.allow == nil || !i.allow(name) {
+		return &i.def, nil
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if c, ok := i.cache[name]; ok && time.Until(c.Leaf.NotAfter) > renewAhead {
+		return c, nil
+	}
+	c, err := i.issue(name)
+	if err != nil {
+		return nil, err
+	}
+	if len(i.cache) >= maxIssued {
+		i.cache = map[string]*tls.Certificate{}
+	}
+	i.cache[name] = c
+	return c, nil
+}
+
+func (i *Issuer) issue(name string) (*tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: name, Organization: []string{"privlink"}},
+		DNSNames:     []string{name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		// 397 days: the longest validity that browsers accept for a leaf.
+		NotAfter:    time.Now().Add(397 * 24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, i.ca, &key.PublicKey, i.key)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// SystemRootFiles are where Linux distributions and macOS keep the PEM
+// bundle of trusted roots, in the order Go's crypto/x509 looks for them.
+var SystemRootFiles = []string{
+	"/etc/ssl/certs/ca-certificates.crt",                // Debian, Ubuntu, Gentoo, Arch
+	"/etc/pki/tls/certs/ca-bundle.crt",                  // Fedora, RHEL 6
+	"/etc/ssl/ca-bundle.pem",                            // openSUSE
+	"/etc/pki/tls/cacert.pem",                           // OpenELEC
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // CentOS, RHEL 7
+	"/etc/ssl/cert.pem",                                 // Alpine, macOS
+}
+
+// bundleHeader starts every trust bundle; the path after it is the root
+// file the bundle extends, so that a bundle made while SSL_CERT_FILE already
+// named a bundle extends the same roots instead of nesting bundles.
+const bundleHeader = "# privlink trust bundle: privlink's CA added to "
+
+// TrustBundle writes a PEM bundle of the roots in base plus dir's CA, for
+// SSL_CERT_FILE and the variables of other runtimes that replace (rather
+// than extend) the trusted roots, and returns its path. base "" means the
+// first of SystemRootFiles that exists (none: the bundle holds the CA
+// alone). The bundle lives in dir/trust/, named by a hash of its content, so
+// shells with different roots each get their own, and it is written once.
+func TrustBundle(dir, base string) (string, error) {
+	ca, err := os.ReadFile(CAPath(dir))
+	if err != nil {
+		return "", err
+	}
+	if base != "" {
+		if inner := bundleBase(base); inner != "" {
+			base = inner
+		}
+	} else {
+		for _, f := range SystemRootFiles {
+			if st, err := os.Stat(f); err == nil && !st.IsDir() {
+				base = f
+				break
+			}
+		}
+	}
+	var roots []byte
+	if base != "" {
+		if roots, err = os.ReadFile(base); err != nil {
+			return "", fmt.Errorf("certs: reading the trusted roots in %s: %w", base, err)
+		}
+	}
+	var b strings.Builder
+	b.WriteString(bundleHeader + base + "\n")
+	b.Write(roots)
+	if len(roots) > 0 && roots[len(roots)-1] != '\n' {
+		b.WriteByte('\n')
+	}
+	b.WriteString("# privlink local CA\n")
+	b.Write(ca)
+	sum := sha256.Sum256([]byte(b.String()))
+	path := filepath.Join(dir, "trust", "bundle-"+hex.EncodeToString(sum[:6])+".pem")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	if err := fsutil.WriteFileOnce(path, []byte(b.String()), 0o644); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", err
+	}
+	return path, nil
+}
+
+// bundleBase returns the root file a privlink trust bundle extends, or ""
+// when path is no such bundle.
+func bundleBase(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil {
+		return ""
+	}
+	base, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), bundleHeader)
+	if !ok {
+		return ""
+	}
+	return base
 }

@@ -24,6 +24,27 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// Info describes a running server to local tools. It holds no secret: the
+// data directory's path, not its content.
+type Info struct {
+	// DataDir is the absolute data directory.
+	DataDir string `json:"dataDir"`
+	// CAFile is the PEM file of the CA that signs the server's certificates.
+	CAFile string `json:"caFile"`
+	// ProxyURL is the transparent proxy, as HTTPS_PROXY takes it.
+	ProxyURL string `json:"proxyUrl"`
+	// PublicHosts are the Azure host names the proxy serves.
+	PublicHosts []string `json:"publicHosts"`
+}
+
+// info serves GET /_privlink/info without authentication: 'privlink env'
+// reads it (over a connection it does not trust yet) to find the server's
+// data directory, then checks that the CA there signed the server's
+// certificate before using it.
+func (s *Server) info(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.Info)
+}
+
 // endpointStates serves GET /_privlink/endpoints?cluster={id} or ?id={id}:
 // the connection state of managed private endpoints, which the Kusto API
 // does not show, with notes for people (the CLI prints them).

@@ -32,6 +32,9 @@ type Server struct {
 	// Check, when set, reports a fault that makes the server unhealthy
 	// (the store refusing writes after a failed commit).
 	Check func() error
+	// Info is what GET /_privlink/info answers (Info): where the server
+	// keeps its data and CA, so that 'privlink env' finds the right ones.
+	Info Info
 
 	ready atomic.Bool
 }

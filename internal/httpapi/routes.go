@@ -13,6 +13,7 @@ func (s *Server) Handler() http.Handler {
 
 	// Emulator-only endpoints, apart from the emulated APIs.
 	mux.HandleFunc("GET /_privlink/health", s.health)
+	mux.HandleFunc("GET /_privlink/info", s.info)
 	mux.HandleFunc("GET /_privlink/endpoints", s.authenticated(s.endpointStates))
 
 	// Cloud metadata, for tools that discover endpoints (Terraform's metadata_host).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -39,8 +40,15 @@ func oauthError(w http.ResponseWriter, status int, code string, aadsts int, desc
 	})
 }
 
+// ADFSTenant is the tenant segment of an AD FS authority ("https://host/adfs").
+// MSAL skips instance discovery for such an authority (it is what Azure
+// Stack Hub uses), so a client configured with privlink's own address as
+// its authority host and "adfs" as its tenant signs in without asking
+// login.microsoftonline.com anything and without DisableInstanceDiscovery.
+const ADFSTenant = "adfs"
+
 func (s *Service) knownTenant(t string) bool {
-	return strings.EqualFold(t, s.TenantID) || strings.EqualFold(t, "organizations") || strings.EqualFold(t, "common")
+	return strings.EqualFold(t, s.TenantID) || strings.EqualFold(t, "organizations") || strings.EqualFold(t, "common") || strings.EqualFold(t, ADFSTenant)
 }
 
 // OpenIDConfiguration serves /{tenant}/v2.0/.well-known/openid-configuration
@@ -49,6 +57,10 @@ func (s *Service) OpenIDConfiguration(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
 	if !s.knownTenant(tenant) {
 		oauthError(w, http.StatusBadRequest, "invalid_tenant", 90002, "Tenant '"+tenant+"' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.")
+		return
+	}
+	if strings.EqualFold(tenant, ADFSTenant) {
+		s.adfsConfiguration(w, r)
 		return
 	}
 	if !strings.EqualFold(tenant, s.TenantID) {
@@ -74,6 +86,25 @@ func (s *Service) OpenIDConfiguration(w http.ResponseWriter, r *http.Request) {
 		"cloud_instance_name":                   "privlink",
 		"cloud_graph_host_name":                 "graph.windows.net",
 		"msgraph_host":                          "graph.microsoft.com",
+	})
+}
+
+// adfsConfiguration serves /adfs/.well-known/openid-configuration, the
+// discovery document of an AD FS authority, whose issuer is the authority
+// itself ("https://host/adfs").
+func (s *Service) adfsConfiguration(w http.ResponseWriter, r *http.Request) {
+	base := BaseURL(r) + "/" + ADFSTenant
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                base,
+		"token_endpoint":                        base + "/oauth2/token",
+		"authorization_endpoint":                base + "/oauth2/authorize",
+		"jwks_uri":                              base + "/discovery/keys",
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "token id_token", "token"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"access_token_issuer":                   base,
 	})
 }
 
@@ -128,7 +159,10 @@ func (s *Service) Token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+id+"'.")
 		return
 	}
-	v2 := strings.Contains(r.URL.Path, "/v2.0/")
+	// The v2.0 endpoint takes scope=…/.default; the v1 endpoint takes
+	// resource=…, except that MSAL sends scope there too (AD FS authorities
+	// have only the v1 path), and then gets the v2 answer it parses.
+	v2 := strings.Contains(r.URL.Path, "/v2.0/") || (r.PostForm.Get("resource") == "" && r.PostForm.Get("scope") != "")
 	audience := r.PostForm.Get("resource")
 	if v2 {
 		audience = ""
@@ -187,18 +221,41 @@ func (s *Service) IMDSMSI(w http.ResponseWriter, r *http.Request) {
 	s.msi(w, r, true)
 }
 
+// hostedIdentity picks the identity a managed identity request asks for
+// (client_id, object_id, principal_id, mi_res_id or msi_res_id; none: the
+// managed identity). Besides the managed identity it serves the default
+// service principal: 'privlink env' exports that principal's id as
+// AZURE_CLIENT_ID and ARM_CLIENT_ID (for the client-secret login), and
+// DefaultAzureCredential and Terraform's azapi pass that same variable to the
+// managed identity endpoint as the user-assigned identity to use, so that a
+// shell without the secret still signs in, as the principal it names.
+func (s *Service) hostedIdentity(q url.Values) (*Client, bool) {
+	for _, k := range []string{"client_id", "object_id", "principal_id", "mi_res_id", "msi_res_id"} {
+		v := q.Get(k)
+		if v == "" {
+			continue
+		}
+		if strings.EqualFold(v, s.managed.AppID) || strings.EqualFold(v, s.managed.ObjectID) {
+			return s.managed, true
+		}
+		if c := s.clients[strings.ToLower(DefaultClientID)]; c != nil && (strings.EqualFold(v, c.AppID) || strings.EqualFold(v, c.ObjectID)) {
+			return c, true
+		}
+		return nil, false
+	}
+	return s.managed, true
+}
+
 func (s *Service) msi(w http.ResponseWriter, r *http.Request, imds bool) {
 	res := msiResource(r)
 	if res == "" {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "Required query variable 'resource' is missing"})
 		return
 	}
-	m := s.ManagedIdentity()
-	for _, q := range []string{"client_id", "object_id", "principal_id", "mi_res_id", "msi_res_id"} {
-		if v := r.URL.Query().Get(q); v != "" && !strings.EqualFold(v, m.AppID) && !strings.EqualFold(v, m.ObjectID) {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "Identity not found: privlink has one managed identity, client id " + m.AppID + "."})
-			return
-		}
+	m, ok := s.hostedIdentity(r.URL.Query())
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "Identity not found: privlink's managed identity endpoints serve the managed identity (client id " + s.managed.AppID + ") and the default service principal (client id " + DefaultClientID + ")."})
+		return
 	}
 	tok, exp, err := s.Issue(&m.Principal, res, BaseURL(r)+"/"+s.TenantID+"/v2.0")
 	if err != nil {
