@@ -7,8 +7,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +54,10 @@ func WithPageSize(n int) Option { return func(c *app.Config) { c.PageSize = n } 
 
 // WithHTTP also serves plain HTTP on a free port.
 func WithHTTP() Option { return func(c *app.Config) { c.HTTPAddr = "127.0.0.1:0" } }
+
+// WithOffline makes the transparent proxy refuse every host privlink does
+// not serve, so that a test cannot reach the real Azure by mistake.
+func WithOffline() Option { return func(c *app.Config) { c.Offline = true } }
 
 // WithDataDir uses dir as the data directory (to restart on the same data).
 func WithDataDir(dir string) Option { return func(c *app.Config) { c.DataDir = dir } }
@@ -143,3 +152,89 @@ func (e *Env) Token(tb testing.TB) string {
 
 // PollOptions poll fast: privlink's operations are short.
 var PollOptions = &runtime.PollUntilDoneOptions{Frequency: 50 * time.Millisecond}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// Binary builds the privlink command once per test process and returns its
+// path, for tests that run it as a user does (privlink env, privlink serve).
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	binOnce.Do(func() {
+		out, err := exec.Command("go", "env", "GOMOD").Output()
+		if err != nil {
+			binErr = fmt.Errorf("go env GOMOD: %w", err)
+			return
+		}
+		root := filepath.Dir(strings.TrimSpace(string(out)))
+		dir, err := os.MkdirTemp("", "privlink-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "privlink")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/privlink")
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build ./cmd/privlink: %v\n%s", err, b)
+		}
+	})
+	if binErr != nil {
+		tb.Fatal(binErr)
+	}
+	return binPath
+}
+
+// ShellEnv runs 'privlink env' for the server (with extra arguments, e.g.
+// "--mode", "direct") and returns the variables it exports and unsets.
+func (e *Env) ShellEnv(tb testing.TB, args ...string) (exports map[string]string, unset []string) {
+	tb.Helper()
+	cmd := exec.Command(Binary(tb), append([]string{"env", "--addr", strings.TrimPrefix(e.URL, "https://"), "--data", e.Dir}, args...)...)
+	cmd.Env = CleanEnviron()
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		tb.Fatalf("privlink env: %v\n%s", err, stderr)
+	}
+	exports = map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if names, ok := strings.CutPrefix(line, "unset "); ok {
+			unset = append(unset, strings.Fields(names)...)
+			continue
+		}
+		kv, ok := strings.CutPrefix(line, "export ")
+		if !ok {
+			tb.Fatalf("privlink env printed %q", line)
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(v, "'") {
+			v = strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(v, "'"), "'"), `'\''`, "'")
+		}
+		exports[k] = v
+	}
+	return exports, unset
+}
+
+// CleanEnviron is this process's environment without the variables that
+// point Azure tools somewhere (AZURE_*, ARM_*, proxies, CA files, managed
+// identity endpoints), as in a new user's shell.
+func CleanEnviron() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		u := strings.ToUpper(k)
+		if strings.HasPrefix(u, "AZURE_") || strings.HasPrefix(u, "ARM_") || strings.HasPrefix(u, "PRIVLINK_") || strings.HasPrefix(u, "MSI_") || strings.HasPrefix(u, "IDENTITY_") ||
+			u == "HTTPS_PROXY" || u == "HTTP_PROXY" || u == "ALL_PROXY" || u == "NO_PROXY" || u == "SSL_CERT_FILE" || u == "SSL_CERT_DIR" ||
+			u == "REQUESTS_CA_BUNDLE" || u == "CURL_CA_BUNDLE" || u == "NODE_EXTRA_CA_CERTS" || u == "IMDS_ENDPOINT" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
