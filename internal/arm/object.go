@@ -292,6 +292,24 @@ func (o *Object) Set(k string, v json.RawMessage) {
 	o.members = append(o.members, member{k, v})
 }
 
+// SetAfter sets member k to raw value v like Set, but places a new member
+// right after member after (at the end when after is absent), for members
+// whose place in a document clients and docs expect ("location" after "type").
+func (o *Object) SetAfter(after, k string, v json.RawMessage) {
+	if i := o.lookup(k); i >= 0 {
+		o.members[i].val = v
+		return
+	}
+	i := o.lookup(after)
+	if i < 0 {
+		o.members = append(o.members, member{k, v})
+		return
+	}
+	o.members = append(o.members, member{})
+	copy(o.members[i+2:], o.members[i+1:])
+	o.members[i+1] = member{k, v}
+}
+
 // SetValue marshals v and sets it as member k.
 func (o *Object) SetValue(k string, v any) {
 	b, err := json.Marshal(v)

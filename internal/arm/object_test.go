@@ -642,3 +642,31 @@ func decodeNumbers(t *testing.T, b []byte) any {
 	}
 	return v
 }
+
+func TestSetAfter(t *testing.T) {
+	tests := []struct {
+		name, in, after, key, val, want string
+	}{
+		{"after a middle member", `{"id":1,"type":2,"properties":3}`, "type", "location", `"L"`, `{"id":1,"type":2,"location":"L","properties":3}`},
+		{"after the last member", `{"id":1,"type":2}`, "type", "location", `"L"`, `{"id":1,"type":2,"location":"L"}`},
+		{"anchor absent", `{"id":1}`, "type", "location", `"L"`, `{"id":1,"location":"L"}`},
+		{"already there keeps its place", `{"location":"A","id":1,"type":2}`, "type", "location", `"L"`, `{"location":"L","id":1,"type":2}`},
+		{"anchor matched in any case", `{"id":1,"Type":2,"x":3}`, "type", "location", `"L"`, `{"id":1,"Type":2,"location":"L","x":3}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := arm.ParseObject([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.SetAfter(tt.after, tt.key, json.RawMessage(tt.val))
+			b, err := o.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(b); got != tt.want {
+				t.Fatalf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

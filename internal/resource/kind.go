@@ -79,9 +79,12 @@ type Kind struct {
 	ReadOnly bool
 	// Patchable types accept PATCH.
 	Patchable bool
-	// DummyLocation is served as "location" on a resource that has none
-	// (Kusto's managed private endpoints answer "DummyLocation").
-	DummyLocation string
+	// View shapes a stored document for the api-version of the request that
+	// reads it (a GET, a list, the answer to a PUT or PATCH), for types whose
+	// shape differs between api-versions; nil serves the stored bytes. It
+	// gets and returns the document's JSON, and must not fail: a document it
+	// cannot shape is served as stored.
+	View func(apiVersion string, doc []byte) []byte
 
 	// ValidateName checks the last name segment on create.
 	ValidateName func(name string) *arm.Error
@@ -152,6 +155,14 @@ func (k *Kind) supports(v string) bool {
 		}
 	}
 	return false
+}
+
+// view is the document as served to r.
+func (k *Kind) view(r *Request, doc []byte) []byte {
+	if k.View == nil || doc == nil {
+		return doc
+	}
+	return k.View(r.APIVersion, doc)
 }
 
 func (k *Kind) isChild() bool { return len(k.typeSegments()) > 1 }

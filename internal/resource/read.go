@@ -52,7 +52,7 @@ func (e *Engine) get(ctx context.Context, k *Kind, r *Request) (*Response, error
 	if r.Method == http.MethodHead {
 		return &Response{Status: http.StatusNoContent, Header: http.Header{}}, nil
 	}
-	resp := jsonResponse(http.StatusOK, body)
+	resp := jsonResponse(http.StatusOK, k.view(r, body))
 	if k.ETag {
 		if o, err := arm.ParseObject(body); err == nil {
 			if et, ok, _ := o.String("etag"); ok {
@@ -207,6 +207,11 @@ func (e *Engine) list(ctx context.Context, k *Kind, scope arm.ResourceID, r *Req
 	})
 	if err != nil {
 		return nil, err
+	}
+	if k.View != nil {
+		for i, b := range bodies {
+			bodies[i] = k.view(r, b)
+		}
 	}
 	if k.ListArray {
 		return jsonResponse(http.StatusOK, arrayBody(bodies)), nil

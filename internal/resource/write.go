@@ -230,7 +230,7 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 		}
 	}
 	// The rules above do not change d after Save, so its saved bytes are the answer.
-	resp := jsonResponse(status, d.saved)
+	resp := jsonResponse(status, k.view(c.Req, d.saved))
 	for h, v := range headers {
 		resp.Header[h] = v
 	}
@@ -338,8 +338,6 @@ func copyEnvelope(k *Kind, input *arm.Object, d *Doc, old *Doc) error {
 				return arm.Errorf(arm.CodeInvalidResourceLocation, "The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.", d.ID.Name(), ol, d.ID.ResourceGroupName(), loc)
 			}
 		}
-	} else if k.DummyLocation != "" {
-		d.Obj.SetValue("location", k.DummyLocation)
 	}
 	for _, key := range rest {
 		v, _ := input.Get(key)

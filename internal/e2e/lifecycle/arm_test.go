@@ -737,6 +737,40 @@ func TestManagedPrivateEndpointsMore(t *testing.T) {
 		}
 	})
 
+	t.Run("location only at 2022-02-01", func(t *testing.T) {
+		defer failOnPanic(t)
+		// The docs' REST walk-through (2022-02-01) prints "DummyLocation"
+		// after "type"; the specs of later versions have no location, and
+		// Terraform's azapi would replace the endpoint if one appeared.
+		base := clusterID + "/managedPrivateEndpoints"
+		own := eventhub.create(t, env, "targets", "locationns")
+		body := `{"properties":{"privateLinkResourceId":"` + own + `","groupId":"namespace","requestMessage":"m"}}`
+		for _, tt := range []struct {
+			version string
+			want    bool
+		}{{"2022-02-01", true}, {"2023-08-15", false}, {"2024-04-13", false}} {
+			name := "loc" + strings.ReplaceAll(tt.version, "-", "")
+			for _, call := range []struct{ method, path, body string }{
+				{http.MethodPut, base + "/" + name + "?api-version=" + tt.version, body},
+				{http.MethodGet, base + "/" + name + "?api-version=" + tt.version, ""},
+				{http.MethodGet, base + "/toEventHub?api-version=" + tt.version, ""},
+				{http.MethodGet, base + "?api-version=" + tt.version, ""},
+			} {
+				resp, b := raw(t, env, call.method, call.path, call.body)
+				if resp.StatusCode >= 300 {
+					t.Fatalf("%s %s: %d %s", call.method, call.path, resp.StatusCode, b)
+				}
+				has := strings.Contains(string(b), `"location"`)
+				if has != tt.want {
+					t.Fatalf("%s %s: location present %v, want %v: %s", call.method, call.path, has, tt.want, b)
+				}
+				if tt.want && !strings.Contains(string(b), `"type":"Microsoft.Kusto/Clusters/ManagedPrivateEndpoints","location":"DummyLocation"`) {
+					t.Fatalf("%s %s: want \"location\":\"DummyLocation\" right after the type: %s", call.method, call.path, b)
+				}
+			}
+		}
+	})
+
 	t.Run("PATCH requestMessage reaches the Pending connection", func(t *testing.T) {
 		defer failOnPanic(t)
 		p := must(mc.BeginUpdate(ctx, "adx", "mycluster", "toEventHub", armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{

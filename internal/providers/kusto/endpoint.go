@@ -28,20 +28,56 @@ var endpointProps = []string{"privateLinkResourceId", "groupId", "privateLinkRes
 
 func endpointKind(reg *privatelink.Registry) *resource.Kind {
 	return &resource.Kind{
-		Type:          EndpointType,
-		WireType:      "Microsoft.Kusto/Clusters/ManagedPrivateEndpoints",
-		IDTypes:       []string{"Clusters", "ManagedPrivateEndpoints"},
-		APIVersions:   EndpointAPIVersions,
-		Async:         true,
-		Patchable:     true,
-		StatusStyle:   "kusto",
-		States:        states,
-		DummyLocation: "DummyLocation",
-		Name:          func(id arm.ResourceID) string { return strings.Join(id.Names, "/") },
-		ValidateName:  validateEndpointName,
-		Build:         func(c *resource.Ctx, w *resource.Write) error { return buildEndpoint(c, w, reg) },
-		BeforeDelete:  privatelink.Release,
+		Type:         EndpointType,
+		WireType:     "Microsoft.Kusto/Clusters/ManagedPrivateEndpoints",
+		IDTypes:      []string{"Clusters", "ManagedPrivateEndpoints"},
+		APIVersions:  EndpointAPIVersions,
+		Async:        true,
+		Patchable:    true,
+		StatusStyle:  "kusto",
+		States:       states,
+		View:         endpointView,
+		Name:         func(id arm.ResourceID) string { return strings.Join(id.Names, "/") },
+		ValidateName: validateEndpointName,
+		Build:        func(c *resource.Ctx, w *resource.Write) error { return buildEndpoint(c, w, reg) },
+		BeforeDelete: privatelink.Release,
 	}
+}
+
+// dummyLocationVersions are the api-versions at which a managed private
+// endpoint carries "location": "DummyLocation". The documentation's REST
+// walk-through at 2022-02-01 prints it in every answer; the specs of
+// 2023-08-15 and 2024-04-13 define the endpoint as a ProxyResource, with no
+// location, and clients of those versions depend on its absence: Terraform's
+// azapi keeps any location a GET returns and, since its schema refuses one
+// for this type, would plan to replace the endpoint on every run.
+var dummyLocationVersions = []string{"2022-02-01"}
+
+// endpointView adds the dummy location for the api-versions that show one,
+// and removes it for the others (documents stored by earlier builds of
+// privlink carry it whatever the version).
+func endpointView(apiVersion string, doc []byte) []byte {
+	want := false
+	for _, v := range dummyLocationVersions {
+		want = want || strings.EqualFold(v, apiVersion)
+	}
+	o, err := arm.ParseTrustedObject(doc)
+	if err != nil {
+		return doc
+	}
+	if o.Has("location") == want {
+		return doc
+	}
+	if want {
+		o.SetAfter("type", "location", json.RawMessage(`"DummyLocation"`))
+	} else {
+		o.Delete("location")
+	}
+	b, err := o.MarshalJSON()
+	if err != nil {
+		return doc
+	}
+	return b
 }
 
 func buildEndpoint(c *resource.Ctx, w *resource.Write, reg *privatelink.Registry) error {
