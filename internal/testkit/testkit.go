@@ -238,3 +238,33 @@ func CleanEnviron() []string {
 	}
 	return out
 }
+
+// SlowEnv is the switch that turns on the slow suites (Terraform, and
+// whatever needs tools installed from outside the Go module proxy): set it
+// to 1, as .ci/run does.
+const SlowEnv = "PRIVLINK_SLOW_TESTS"
+
+// Slow reports whether the slow suites run.
+func Slow() bool { return os.Getenv(SlowEnv) == "1" }
+
+// SkipUnlessSlow skips a slow test, saying how to run it.
+func SkipUnlessSlow(tb testing.TB, what string) {
+	tb.Helper()
+	if !Slow() {
+		tb.Skipf("%s is a slow suite: run with %s=1 (bash .ci/run does)", what, SlowEnv)
+	}
+}
+
+// Need stops tb when a prerequisite is missing: a skip that says what is
+// missing and how to get it, or a failure when the slow suites are on (so
+// that CI, which installs everything, never skips silently).
+func Need(tb testing.TB, ok bool, missing, howToGet string) {
+	tb.Helper()
+	if ok {
+		return
+	}
+	if Slow() {
+		tb.Fatalf("%s (%s=1 is set, so this is a failure): %s", missing, SlowEnv, howToGet)
+	}
+	tb.Skipf("%s: %s", missing, howToGet)
+}
