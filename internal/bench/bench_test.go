@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"testing"
 
@@ -157,4 +158,58 @@ func BenchmarkPutEndpoint(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkProxyGet is GET of a managed private endpoint the way a program
+// in a shell set up by 'privlink env' sends it (https://management.azure.com
+// through the transparent proxy) beside the same GET sent to privlink's
+// address, in one run: with keep-alive (a tunnel is set up once per
+// connection) and with a new connection per request (CONNECT, then TLS).
+func BenchmarkProxyGet(b *testing.B) {
+	f := setup(b)
+	proxyURL, _ := url.Parse(f.env.Server.ProxyURL())
+	base := f.env.HTTP.Transport.(*http.Transport)
+	client := func(viaProxy, keepAlive bool) *http.Client {
+		tr := base.Clone()
+		tr.DisableKeepAlives = !keepAlive
+		if viaProxy {
+			tr.Proxy = http.ProxyURL(proxyURL)
+		}
+		return &http.Client{Transport: tr}
+	}
+	for _, tt := range []struct {
+		name      string
+		url       string
+		viaProxy  bool
+		keepAlive bool
+	}{
+		{"direct", f.env.URL, false, true},
+		{"proxy", "https://management.azure.com", true, true},
+		{"direct-new-conn", f.env.URL, false, false},
+		{"proxy-new-conn", "https://management.azure.com", true, false},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			c := client(tt.viaProxy, tt.keepAlive)
+			u := tt.url + f.mpe + "?api-version=2024-04-13"
+			b.SetParallelism(32)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequest(http.MethodGet, u, nil)
+					req.Header.Set("Authorization", "Bearer "+f.token)
+					resp, err := c.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("status %s", resp.Status)
+						return
+					}
+				}
+			})
+		})
+	}
 }

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -144,6 +147,42 @@ func TestSeedWithDefaultClients(t *testing.T) {
 	}
 }
 
+// TestDirectMode: the explicit custom-cloud route ('privlink env --mode
+// direct') works without DisableInstanceDiscovery, because its tenant is
+// "adfs" (MSAL asks nobody about an AD FS authority).
+func TestDirectMode(t *testing.T) {
+	env := testkit.Start(t, testkit.WithOffline())
+	vars, _ := env.ShellEnv(t, "--mode", "direct")
+	if vars["HTTPS_PROXY"] != "" {
+		t.Fatalf("direct mode exports HTTPS_PROXY=%s", vars["HTTPS_PROXY"])
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = testkit.CleanEnviron()
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(cmd.Env, childVar+"=direct", "PRIVLINK_TEST_SUFFIX=d")
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("the direct program failed: %v\n%s\n%s", err, out, stderr)
+	}
+	var r result
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("child output %q: %v", out, err)
+	}
+	if r.State != "Succeeded" || r.Status != "Approved" || r.CreatedBy != identity.DefaultClientID {
+		t.Fatalf("got %+v", r)
+	}
+	if want := strings.TrimPrefix(env.URL, "https://"); r.AsyncHost != want {
+		t.Fatalf("Azure-AsyncOperation host %q, want privlink's %q", r.AsyncHost, want)
+	}
+}
+
 // child runs scenario with clients built exactly as the SDK's documentation
 // shows, nil options everywhere, and prints a result.
 func child(scenario string) int {
@@ -169,8 +208,28 @@ func credential(scenario string) (azcore.TokenCredential, error) {
 		return azidentity.NewClientSecretCredential(os.Getenv("AZURE_TENANT_ID"), os.Getenv("AZURE_CLIENT_ID"), os.Getenv("AZURE_CLIENT_SECRET"), nil)
 	case "managed":
 		return azidentity.NewManagedIdentityCredential(nil)
+	case "direct":
+		// The custom-cloud route: AZURE_AUTHORITY_HOST is privlink and the
+		// tenant is "adfs", so MSAL asks no one about the authority; no
+		// DisableInstanceDiscovery in the code.
+		return azidentity.NewEnvironmentCredential(nil)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", scenario)
+}
+
+// clientOptions are nil (Azure's public cloud) except in the direct route,
+// where the program names privlink as its Resource Manager, as a program
+// written for Azure Stack or a sovereign cloud does.
+func clientOptions(scenario string) *arm.ClientOptions {
+	if scenario != "direct" {
+		return nil
+	}
+	return &arm.ClientOptions{ClientOptions: policy.ClientOptions{Cloud: cloud.Configuration{
+		ActiveDirectoryAuthorityHost: os.Getenv("AZURE_AUTHORITY_HOST"),
+		Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+			cloud.ResourceManager: {Endpoint: os.Getenv("AZURE_RESOURCE_MANAGER_ENDPOINT"), Audience: "https://management.core.windows.net/"},
+		},
+	}}}
 }
 
 // seed is the seed document's scenario through the official SDK.
@@ -179,17 +238,18 @@ func seed(ctx context.Context, scenario string) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts := clientOptions(scenario)
 	sub := os.Getenv("AZURE_SUBSCRIPTION_ID")
 	suffix := os.Getenv("PRIVLINK_TEST_SUFFIX")
 	rg, cluster, ns, account := "adx"+suffix, "mycluster"+suffix, "myeventhubns"+suffix, "share"+suffix
-	groups, err := armresources.NewResourceGroupsClient(sub, cred, nil)
+	groups, err := armresources.NewResourceGroupsClient(sub, cred, opts)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := groups.CreateOrUpdate(ctx, rg, armresources.ResourceGroup{Location: to.Ptr("westus")}, nil); err != nil {
 		return nil, fmt.Errorf("resource group: %w", err)
 	}
-	clusters, err := armkusto.NewClustersClient(sub, cred, nil)
+	clusters, err := armkusto.NewClustersClient(sub, cred, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +263,7 @@ func seed(ctx context.Context, scenario string) (*result, error) {
 	if _, err := cp.PollUntilDone(ctx, nil); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	namespaces, err := armeventhub.NewNamespacesClient(sub, cred, nil)
+	namespaces, err := armeventhub.NewNamespacesClient(sub, cred, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +275,7 @@ func seed(ctx context.Context, scenario string) (*result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("namespace: %w", err)
 	}
-	accounts, err := armstorage.NewAccountsClient(sub, cred, nil)
+	accounts, err := armstorage.NewAccountsClient(sub, cred, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +289,7 @@ func seed(ctx context.Context, scenario string) (*result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage account: %w", err)
 	}
-	mpes, err := armkusto.NewManagedPrivateEndpointsClient(sub, cred, nil)
+	mpes, err := armkusto.NewManagedPrivateEndpointsClient(sub, cred, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +318,7 @@ func seed(ctx context.Context, scenario string) (*result, error) {
 		r.CreatedBy, r.CreatedByType = *eh.SystemData.CreatedBy, string(*eh.SystemData.CreatedByType)
 	}
 	// The owner approves the connection the endpoint placed on the namespace.
-	pecs, err := armeventhub.NewPrivateEndpointConnectionsClient(sub, cred, nil)
+	pecs, err := armeventhub.NewPrivateEndpointConnectionsClient(sub, cred, opts)
 	if err != nil {
 		return nil, err
 	}
