@@ -56,8 +56,9 @@ func serveCmd(g *globals) *cobra.Command {
 			if u := s.HTTPURL(); u != "" {
 				fmt.Fprintf(g.stdout, "plain HTTP at %s\n", u)
 			}
+			fmt.Fprintf(g.stdout, "transparent proxy (HTTPS_PROXY) at %s for %s\n", s.ProxyURL(), strings.Join(app.PublicHosts, ", "))
 			fmt.Fprintf(g.stdout, "CA certificate: %s\n", s.CAPath())
-			fmt.Fprintf(g.stdout, "point your tools at it with: eval \"$(privlink env --addr %s --data %s)\"\n", strings.TrimPrefix(s.URL(), "https://"), cfg.DataDir)
+			fmt.Fprintf(g.stdout, "point your tools at it with: eval \"$(privlink env --addr %s --data %s)\"\n", strings.TrimPrefix(s.URL(), "https://"), s.DataDir())
 			<-ctx.Done()
 			cfg.Logger.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -75,6 +76,7 @@ func serveCmd(g *globals) *cobra.Command {
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&format, "log-format", "text", "log format: text or json")
 	f.StringSliceVar(&hosts, "host", nil, "extra host names the server certificate covers")
+	f.BoolVar(&cfg.Offline, "offline", false, "the transparent proxy refuses hosts privlink does not serve, instead of tunnelling them to the network")
 	f.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof/ profiler on this (local) address, for performance work")
 	return cmd
 }

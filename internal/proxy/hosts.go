@@ -50,7 +50,7 @@ func (h *Hosts) Decide(_ context.Context, r Request) Decision {
 		return Decision{Action: Serve, Serve: h.Serve}
 	}
 	if h.Offline {
-		return Decision{Action: Refuse, Reason: "privlink proxy is offline (--proxy-tunnel=false): it serves " + strings.Join(h.Names, ", ") + " and refuses " + r.Addr()}
+		return Decision{Action: Refuse, Reason: "privlink serve --offline: the proxy serves " + strings.Join(h.Names, ", ") + " and refuses " + r.Addr()}
 	}
 	return Decision{Action: Tunnel}
 }
