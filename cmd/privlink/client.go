@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/fsutil"
 )
 
@@ -245,7 +246,8 @@ func (e *serverError) Error() string {
 	return fmt.Sprintf("%d %s: %s", e.status, http.StatusText(e.status), e.msg)
 }
 
-// printJSON writes b indented, or as it is when it is not JSON.
+// printJSON writes b indented, or as it is when it is not JSON. '<', '>' and
+// '&' are printed as they are, also when the server escaped them.
 func printJSON(w io.Writer, b []byte) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return
@@ -257,5 +259,5 @@ func printJSON(w io.Writer, b []byte) {
 		return
 	}
 	out.WriteByte('\n')
-	w.Write(out.Bytes())
+	w.Write(arm.UnescapeHTML(out.Bytes()))
 }

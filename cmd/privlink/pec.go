@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"text/tabwriter"
@@ -103,7 +102,7 @@ func pecSet(g *globals, verb, status, short string) *cobra.Command {
 			if description == "" {
 				description = status + " with privlink"
 			}
-			body, _ := json.Marshal(map[string]any{"properties": map[string]any{
+			body, _ := arm.Marshal(map[string]any{"properties": map[string]any{
 				"privateLinkServiceConnectionState": map[string]string{"status": status, "description": description},
 			}})
 			path := withVersion(tid.String()+"/privateEndpointConnections/"+args[0], v)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/privlink/privlink/internal/arm"
 	"github.com/spf13/cobra"
 	"github.com/titanous/json5"
 )
@@ -102,7 +103,7 @@ func normalizeJSON(b []byte) ([]byte, error) {
 	if err := json5.Unmarshal(b, &v); err != nil {
 		return nil, fmt.Errorf("the body is neither JSON nor JSON with single quotes: %v", err)
 	}
-	return json.Marshal(v)
+	return arm.Marshal(v)
 }
 
 // doubleQuote rewrites 'single-quoted' strings as "double-quoted" JSON

@@ -169,7 +169,7 @@ func mpeCreate(g *globals) *cobra.Command {
 			if region != "" {
 				props["privateLinkResourceRegion"] = region
 			}
-			body, _ := json.Marshal(map[string]any{"properties": props})
+			body, _ := arm.Marshal(map[string]any{"properties": props})
 			id := cid.String() + "/managedPrivateEndpoints/" + args[0]
 			r, err := c.do(http.MethodPut, withVersion(id, endpointAPIVersion), body)
 			if err != nil {
@@ -274,7 +274,7 @@ func mpeShow(g *globals) *cobra.Command {
 				return err
 			}
 			doc["privlink"] = st
-			b, _ := json.Marshal(doc)
+			b, _ := arm.Marshal(doc)
 			printJSON(g.stdout, b)
 			for _, n := range st.Notes {
 				fmt.Fprintf(g.stderr, "note: %s\n", n)

@@ -10,7 +10,7 @@ import (
 )
 
 func quote(s string) []byte {
-	b, _ := json.Marshal(s)
+	b, _ := arm.Marshal(s)
 	return b
 }
 

@@ -1,7 +1,6 @@
 package kusto
 
 import (
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -169,6 +168,6 @@ func checkEndpointName(c *resource.Ctx, cluster arm.ResourceID, r *resource.Requ
 	} else if !resource.IsNotFound(err) {
 		return nil, err
 	}
-	b, _ := json.Marshal(res)
+	b, _ := arm.Marshal(res)
 	return &resource.Response{Status: http.StatusOK, Body: b, Header: http.Header{}}, nil
 }
