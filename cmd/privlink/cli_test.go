@@ -813,6 +813,11 @@ func TestBody(t *testing.T) {
 		{name: "file", arg: "@" + file("body.json", "{'a':'b'}\n"), want: `{"a":"b"}`},
 		{name: "file strict", arg: "@" + file("strict.json", strict+"\n"), want: strict},
 		{name: "file with UTF-8 BOM", arg: "@" + file("bom.json", "\ufeff{\"a\":\"b\"}\r\n"), want: `{"a":"b"}`},
+		// Windows PowerShell's Out-File and '>' write UTF-16 LE with a byte order mark.
+		{name: "file from Out-File (UTF-16 LE with BOM)", arg: "@" + file("outfile.json", utf16Text("{\r\n  'm':'café ✓'\r\n}\r\n", false, true)), want: "{\r\n  \"m\":\"café ✓\"\r\n}"},
+		{name: "file in UTF-16 BE with BOM", arg: "@" + file("be.json", utf16Text(`{"m":"ü"}`, true, true)), want: `{"m":"ü"}`},
+		{name: "stdin in UTF-16 LE with BOM", arg: "@-", stdin: utf16Text(`{'a':'b'}`, false, true), want: `{"a":"b"}`},
+		{name: "stdin with UTF-8 BOM", arg: "@-", stdin: "\ufeff{'a':'b'}", want: `{"a":"b"}`},
 		{name: "stdin", arg: "@-", stdin: "{'a':'b'}", want: `{"a":"b"}`},
 		{name: "stdin strict", arg: " @- ", stdin: strict, want: strict},
 
@@ -824,6 +829,8 @@ func TestBody(t *testing.T) {
 		{name: "missing value", arg: `{'a':}`, wantErr: "neither JSON"},
 		{name: "two documents", arg: `{'a':'b'}{'c':'d'}`, wantErr: "neither JSON"},
 		{name: "empty stdin", arg: "@-", wantErr: "neither JSON"},
+		{name: "file in UTF-16 LE without BOM", arg: "@" + file("nobom16.json", utf16Text(`{"a":"b"}`, false, false)), wantErr: "nobom16.json: The content is UTF-16 (little-endian) without a byte order mark"},
+		{name: "stdin in UTF-16 BE without BOM", arg: "@-", stdin: utf16Text(`{"a":"b"}`, true, false), wantErr: "UTF-16 (big-endian) without a byte order mark"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

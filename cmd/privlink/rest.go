@@ -82,7 +82,11 @@ func readBody(arg string, stdin io.Reader) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		raw = b
+		b, err = normalizeJSON(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t[1:], err)
+		}
+		return b, nil
 	}
 	return normalizeJSON(raw)
 }
@@ -91,8 +95,14 @@ func readBody(arg string, stdin io.Reader) ([]byte, error) {
 // order and number spelling); else it rewrites single-quoted strings as JSON
 // strings, which keeps the order too; else it parses the body as JSON5.
 func normalizeJSON(b []byte) ([]byte, error) {
-	// A UTF-8 byte order mark, as Windows editors and PowerShell 5 write files, is no part of the JSON.
-	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\ufeff")))
+	// Files saved on Windows start with a byte order mark: UTF-8 (Notepad,
+	// Out-File -Encoding utf8) or UTF-16 LE (Windows PowerShell's Out-File
+	// and '>'). Read them as the server does, and send UTF-8.
+	b, err := arm.DecodeContent(b)
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.TrimSpace(b)
 	if json.Valid(b) {
 		return b, nil
 	}

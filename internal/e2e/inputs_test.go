@@ -5,10 +5,15 @@ package e2e
 // each kind of input is a table, run against a real server.
 
 import (
+	"encoding/binary"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf16"
+
+	"github.com/privlink/privlink/internal/arm"
 )
 
 // htmlEscapes are encoding/json's escapes of '<', '>' and '&', which ARM
@@ -74,5 +79,111 @@ func TestInputsHTMLCharacters(t *testing.T) {
 		if !strings.Contains(string(r.body), "'a<b>&c'") {
 			t.Fatalf("body does not name the grant type: %s", r.body)
 		}
+	})
+}
+
+// utf16Body encodes s as UTF-16 in order, after a byte order mark when bom.
+func utf16Body(s string, order binary.ByteOrder, bom bool) string {
+	units := utf16.Encode([]rune(s))
+	if bom {
+		units = append([]uint16{0xFEFF}, units...)
+	}
+	b := make([]byte, 2*len(units))
+	for i, u := range units {
+		order.PutUint16(b[2*i:], u)
+	}
+	return string(b)
+}
+
+// utf32Body encodes s as UTF-32 in order, after a byte order mark when bom.
+func utf32Body(s string, order binary.ByteOrder, bom bool) string {
+	rs := []rune(s)
+	if bom {
+		rs = append([]rune{0xFEFF}, rs...)
+	}
+	b := make([]byte, 4*len(rs))
+	for i, r := range rs {
+		order.PutUint32(b[4*i:], uint32(r))
+	}
+	return string(b)
+}
+
+func TestInputsBodyEncodings(t *testing.T) {
+	f := biStart(t)
+	le, be := binary.LittleEndian, binary.BigEndian
+	const bom8 = "\ufeff"
+	f.createMPE(t, "encmpe")
+	var conns struct {
+		Value []struct{ Name string } `json:"value"`
+	}
+	if r := f.do(t, http.MethodGet, biStorage(f.account+"/privateEndpointConnections"), "", nil); r.status != http.StatusOK || json.Unmarshal(r.body, &conns) != nil || len(conns.Value) != 1 {
+		t.Fatalf("connections: %d %s", r.status, r.body)
+	}
+	conn := biStorage(f.account + "/privateEndpointConnections/" + conns.Value[0].Name)
+	account := func(tag string) string {
+		return `{"location":"westus","kind":"StorageV2","sku":{"name":"Standard_LRS"},"tags":{"t":"` + tag + `"}}`
+	}
+	mpe := func(msg string) string {
+		return `{"properties":{"privateLinkResourceId":"` + f.account + `","groupId":"dfs","requestMessage":"` + msg + `"}}`
+	}
+	const checkName = `{"name":"free","type":"Microsoft.Kusto/clusters/managedPrivateEndpoints"}`
+
+	// Read as ARM reads them: every kind of request, every marked encoding.
+	accepted := []struct {
+		name, method, path, body string
+		// want is in the answer, or in a GET of path when get is set.
+		want string
+		get  bool
+	}{
+		{name: "group, UTF-8 BOM", method: "PUT", path: biARM(f.group("bomrg")), body: bom8 + `{"location":"westus","tags":{"t":"café"}}`, want: `"t":"café"`},
+		{name: "group, UTF-8 BOM then CRLF", method: "PUT", path: biARM(f.group("bomrg2")), body: bom8 + "\r\n{\"location\":\"westus\"}\r\n", want: `"location":"westus"`},
+		{name: "group, UTF-16 LE BOM", method: "PUT", path: biARM(f.group("utf16rg")), body: utf16Body(`{"location":"westus","tags":{"t":"café ✓"}}`, le, true), want: `"t":"café ✓"`},
+		{name: "group, UTF-32 LE BOM", method: "PUT", path: biARM(f.group("utf32rg")), body: utf32Body(`{"location":"westus","tags":{"t":"😀"}}`, le, true), want: `"t":"😀"`},
+		{name: "storage account, UTF-16 BE BOM", method: "PUT", path: biStorage(f.storage("utf16sa")), body: utf16Body(account("Ünïcode"), be, true), want: `"t":"Ünïcode"`, get: true},
+		{name: "managed private endpoint, UTF-16 LE BOM", method: "PUT", path: biKusto(f.mpe("utf16mpe")), body: utf16Body(mpe("Bitte genehmigen ✓"), le, true), want: `"requestMessage":"Bitte genehmigen ✓"`, get: true},
+		{name: "managed private endpoint PATCH, UTF-8 BOM", method: "PATCH", path: biKusto(f.mpe("encmpe")), body: bom8 + `{"properties":{"requestMessage":"ça va"}}`, want: `"requestMessage":"ça va"`, get: true},
+		{name: "cluster PATCH, UTF-16 LE BOM", method: "PATCH", path: biKusto(f.cluster), body: utf16Body(`{"tags":{"t":"naïve"}}`, le, true), want: `"t":"naïve"`, get: true},
+		{name: "action, UTF-16 LE BOM", method: "POST", path: biKusto(f.cluster + "/managedPrivateEndpointsCheckNameAvailability"), body: utf16Body(checkName, le, true), want: `"nameAvailable":true`},
+		{name: "approval, UTF-16 LE BOM", method: "PUT", path: conn, body: utf16Body(`{"properties":{"privateLinkServiceConnectionState":{"status":"Approved","description":"OK ✓"}}}`, le, true), want: `"description":"OK ✓"`, get: true},
+		// Not UTF-8 at all (Latin-1): as .NET's decoder does, each bad byte
+		// becomes U+FFFD, and what privlink serves is valid UTF-8.
+		{name: "Latin-1 tag", method: "PUT", path: biARM(f.group("latin1rg")), body: "{\"location\":\"westus\",\"tags\":{\"t\":\"caf\xe9\"}}", want: `"t":"caf` + "\ufffd" + `"`, get: true},
+	}
+	for _, tt := range accepted {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.do(t, tt.method, tt.path, tt.body, nil)
+			if r.status < 200 || r.status > 299 {
+				t.Fatalf("status = %d, want 2xx; body %s", r.status, r.body)
+			}
+			if tt.get {
+				r = f.do(t, http.MethodGet, tt.path, "", nil)
+			}
+			if !json.Valid(r.body) || !strings.Contains(string(r.body), tt.want) {
+				t.Fatalf("answer does not contain %s (or is no valid JSON): %s", tt.want, r.body)
+			}
+		})
+	}
+
+	// Unmarked UTF-16 and UTF-32 are refused with an error that names the
+	// encoding; a mark does not excuse a body that is no JSON.
+	const invalid = arm.CodeInvalidRequestContent
+	newRG := biARM(f.group("norg"))
+	f.run(t, []biCase{
+		{name: "UTF-16 LE without BOM", method: "PUT", path: newRG, body: utf16Body(biGroupBody, le, false), status: 400, code: invalid, msg: "UTF-16 (little-endian) without a byte order mark"},
+		{name: "UTF-16 BE without BOM", method: "PUT", path: newRG, body: utf16Body(biGroupBody, be, false), status: 400, code: invalid, msg: "UTF-16 (big-endian) without a byte order mark"},
+		{name: "UTF-32 LE without BOM", method: "PUT", path: newRG, body: utf32Body(biGroupBody, le, false), status: 400, code: invalid, msg: "UTF-32 (little-endian)"},
+		{name: "UTF-16 LE without BOM, mpe", method: "PUT", path: biKusto(f.mpe("m16")), body: utf16Body(f.mpeBody(), le, false), status: 400, code: invalid, msg: "UTF-16 (little-endian)"},
+		{name: "UTF-16 LE without BOM, PATCH", method: "PATCH", path: biKusto(f.cluster), body: utf16Body(`{"tags":{}}`, le, false), status: 400, code: invalid, msg: "UTF-16 (little-endian)"},
+		{name: "UTF-16 LE without BOM, action", method: "POST", path: biKusto(f.cluster + "/managedPrivateEndpointsCheckNameAvailability"), body: utf16Body(checkName, le, false), status: 400, code: invalid, msg: "UTF-16 (little-endian)"},
+		{name: "UTF-8 BOM alone", method: "PUT", path: newRG, body: bom8, status: 400, code: invalid, msg: "empty"},
+		{name: "UTF-16 BOM alone", method: "PUT", path: newRG, body: "\xff\xfe", status: 400, code: invalid, msg: "empty"},
+		{name: "UTF-16 BOM, truncated JSON", method: "PUT", path: newRG, body: utf16Body(`{"location":`, le, true), status: 400, code: invalid, msg: "unexpected EOF"},
+		// A character outside ASCII where JSON wants syntax is named, not
+		// shown as the Latin-1 reading of its first byte ('ï', 'â').
+		{name: "UTF-8 BOM twice", method: "PUT", path: newRG, body: bom8 + bom8 + biGroupBody, status: 400, code: invalid, msg: "invalid character U+FEFF (a byte order mark, which may only start the content) looking for beginning of value at position 1"},
+		{name: "BOM after whitespace", method: "PUT", path: newRG, body: " " + bom8 + biGroupBody, status: 400, code: invalid, msg: "U+FEFF (a byte order mark"},
+		{name: "typographic quotes", method: "PUT", path: newRG, body: "{\u201clocation\u201d:\u201cwestus\u201d}", status: 400, code: invalid, msg: "invalid character '\u201c' (U+201C) (a typographic quote; JSON needs '\"') looking for beginning of object key string at position 2"},
+		{name: "letter outside a string", method: "PUT", path: newRG, body: `{"location":é}`, status: 400, code: invalid, msg: "invalid character 'é' (U+00E9) looking for beginning of value"},
+		{name: "Latin-1 letter outside a string", method: "PUT", path: newRG, body: "{\"location\":\xe9}", status: 400, code: invalid, msg: "invalid character '\ufffd' (U+FFFD)"},
 	})
 }

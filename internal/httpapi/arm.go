@@ -92,6 +92,13 @@ func (s *Server) arm(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
+		// Read the bytes as ARM reads them (a byte order mark decides the
+		// encoding; see arm.DecodeContent), once for every request.
+		body, err = arm.DecodeContent(body)
+		if err != nil {
+			writeARMError(w, arm.InvalidContent(err.Error()))
+			return
+		}
 		req.Body = body
 	}
 	resp, err := s.Engine.Serve(r.Context(), req)
