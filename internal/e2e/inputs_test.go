@@ -14,6 +14,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/identity"
 )
 
 // htmlEscapes are encoding/json's escapes of '<', '>' and '&', which ARM
@@ -186,4 +187,79 @@ func TestInputsBodyEncodings(t *testing.T) {
 		{name: "letter outside a string", method: "PUT", path: newRG, body: `{"location":é}`, status: 400, code: invalid, msg: "invalid character 'é' (U+00E9) looking for beginning of value"},
 		{name: "Latin-1 letter outside a string", method: "PUT", path: newRG, body: "{\"location\":\xe9}", status: 400, code: invalid, msg: "invalid character '\ufffd' (U+FFFD)"},
 	})
+}
+
+func TestInputsMalformedSubscriptionID(t *testing.T) {
+	f := biStart(t)
+	const bad = arm.CodeInvalidSubscriptionID
+	msg := func(s string) string {
+		return "The provided subscription identifier '" + s + "' is malformed or invalid."
+	}
+	var cases []biCase
+	// Every path form under /subscriptions/{s}, with a name where the id belongs.
+	const name = "not-a-guid"
+	s := "/subscriptions/" + name
+	for _, c := range []struct{ name, method, path, body string }{
+		{"subscription", "GET", biARM(s), ""},
+		{"subscription without api-version", "GET", s, ""},
+		{"resource groups", "GET", biARM(s + "/resourcegroups"), ""},
+		{"resource group", "GET", biARM(s + "/resourceGroups/rg"), ""},
+		{"resource group PUT", "PUT", biARM(s + "/resourceGroups/rg"), biGroupBody},
+		{"resource group DELETE", "DELETE", biARM(s + "/resourceGroups/rg"), ""},
+		{"resources", "GET", biARM(s + "/resources"), ""},
+		{"locations", "GET", biARM(s + "/locations"), ""},
+		{"providers", "GET", biARM(s + "/providers"), ""},
+		{"provider", "GET", biARM(s + "/providers/Microsoft.Kusto"), ""},
+		{"provider registration", "POST", biARM(s + "/providers/Microsoft.Network/register"), ""},
+		{"subscription-level list", "GET", biKusto(s + "/providers/Microsoft.Kusto/clusters"), ""},
+		{"cluster", "GET", biKusto(s + "/resourceGroups/rg/providers/Microsoft.Kusto/clusters/adx1"), ""},
+		{"cluster PUT", "PUT", biKusto(s + "/resourceGroups/rg/providers/Microsoft.Kusto/clusters/adx1"), biClusterBody},
+		{"managed private endpoint PUT", "PUT", biKusto(s + "/resourceGroups/rg/providers/Microsoft.Kusto/clusters/adx1/managedPrivateEndpoints/m1"), f.mpeBody()},
+		{"managed private endpoints", "GET", biKusto(s + "/resourceGroups/rg/providers/Microsoft.Kusto/clusters/adx1/managedPrivateEndpoints"), ""},
+		{"action", "POST", biKusto(s + "/resourceGroups/rg/providers/Microsoft.Kusto/clusters/adx1/managedPrivateEndpointsCheckNameAvailability"), `{"name":"m","type":"Microsoft.Kusto/clusters/managedPrivateEndpoints"}`},
+		{"connection approval", "PUT", biStorage(s + "/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/share1/privateEndpointConnections/c1"), `{"properties":{"privateLinkServiceConnectionState":{"status":"Approved"}}}`},
+		{"extension resource", "GET", "/subscriptions/" + name + "/resourceGroups/rg/providers/Microsoft.Kusto/clusters/adx1/providers/Microsoft.Authorization/roleAssignments/r1?api-version=2022-04-01", ""},
+		{"provider operation result", "GET", biKusto(s + "/providers/Microsoft.Kusto/locations/westus/operationResults/00000000-0000-0000-0000-000000000000"), ""},
+		{"ARM operation result", "GET", biARM(s + "/operationresults/op1"), ""},
+	} {
+		cases = append(cases, biCase{name: c.name, method: c.method, path: c.path, body: c.body, status: 400, code: bad, msg: msg(name), absent: "-"})
+	}
+	// Spellings that are no subscription id.
+	for _, c := range []struct{ name, sub string }{
+		{"a display name", "Pay-As-You-Go"},
+		{"one digit too many", identity.DefaultSubscriptionID + "f"},
+		{"one digit too few", identity.DefaultSubscriptionID[:35]},
+		{"no hyphens", strings.ReplaceAll(identity.DefaultSubscriptionID, "-", "")},
+		{"braces", "{" + identity.DefaultSubscriptionID + "}"},
+		{"not hexadecimal", "g" + identity.DefaultSubscriptionID[1:]},
+		{"hyphens misplaced", "0000000-00000-4000-8000-000000000002"},
+		{"non-ASCII digit", "٠" + identity.DefaultSubscriptionID[2:]},
+	} {
+		cases = append(cases, biCase{name: c.name, method: "GET", path: biARM("/subscriptions/" + url.PathEscape(c.sub) + "/resourcegroups"), status: 400, code: bad, msg: msg(c.sub)})
+	}
+	f.run(t, cases)
+
+	// Well-formed ids keep their answers: found in any case, or not found.
+	for _, c := range []struct {
+		name, path string
+		status     int
+		code       string
+	}{
+		{"default subscription", biARM(f.sub), 200, ""},
+		{"default subscription in capitals", biARM("/subscriptions/" + strings.ToUpper(identity.DefaultSubscriptionID)), 200, ""},
+		{"groups in capitals", biARM("/subscriptions/" + strings.ToUpper(identity.DefaultSubscriptionID) + "/resourcegroups"), 200, ""},
+		{"well-formed but unknown", biARM("/subscriptions/" + biNoSub), 404, arm.CodeSubscriptionNotFound},
+		{"well-formed but unknown, a cluster", biKusto("/subscriptions/" + biNoSub + "/resourceGroups/rg/providers/Microsoft.Kusto/clusters/adx1"), 404, arm.CodeSubscriptionNotFound},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := f.do(t, http.MethodGet, c.path, "", nil)
+			if c.code == "" {
+				if r.status != c.status {
+					t.Fatalf("status = %d, want %d; body %s", r.status, c.status, r.body)
+				}
+				return
+			}
+			biCheckError(t, r, c.status, c.code, "")
+		})
+	}
 }

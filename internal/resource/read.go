@@ -80,6 +80,9 @@ func (e *Engine) notFound(c *Ctx, k *Kind, id arm.ResourceID) error {
 func resourceNotFound(id arm.ResourceID) *arm.Error {
 	switch {
 	case id.IsSubscription():
+		if aerr := arm.CheckSubscriptionID(id.Subscription); aerr != nil {
+			return aerr // it cannot exist: say why
+		}
 		return arm.Errorf(arm.CodeSubscriptionNotFound, "The subscription '%s' could not be found.", id.Subscription)
 	case id.IsResourceGroup():
 		return arm.Errorf(arm.CodeResourceGroupNotFound, "Resource group '%s' could not be found.", id.ResourceGroup)
