@@ -5,16 +5,22 @@ package e2e
 // each kind of input is a table, run against a real server.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 	"unicode/utf16"
 
+	"github.com/privlink/privlink/internal/app"
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/identity"
+	"github.com/privlink/privlink/internal/testkit"
 )
 
 // htmlEscapes are encoding/json's escapes of '<', '>' and '&', which ARM
@@ -261,5 +267,92 @@ func TestInputsMalformedSubscriptionID(t *testing.T) {
 			}
 			biCheckError(t, r, c.status, c.code, "")
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a server's goroutines may write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestInputsAccessLogErrorCode(t *testing.T) {
+	var logs syncBuffer
+	env := testkit.Start(t, func(c *app.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+		c.AccessLog = true
+	})
+	f := &biFixture{env: env, token: env.Token(t), sub: "/subscriptions/" + env.Subscription}
+	f.rg = f.sub + "/resourceGroups/rg"
+	tests := []struct {
+		name, method, path, body string
+		header                   map[string]string
+		status                   int
+		code                     string // "" for no error_code attribute
+	}{
+		{name: "success", method: "GET", path: biARM(f.sub), status: 200},
+		{name: "not found", method: "GET", path: biARM(f.group("norg")), status: 404, code: arm.CodeResourceGroupNotFound},
+		{name: "malformed subscription", method: "GET", path: biARM("/subscriptions/x/resourcegroups"), status: 400, code: arm.CodeInvalidSubscriptionID},
+		{name: "bad body", method: "PUT", path: biARM(f.group("newrg")), body: `{`, status: 400, code: arm.CodeInvalidRequestContent},
+		{name: "media type", method: "PUT", path: biARM(f.group("newrg")), body: biGroupBody, header: map[string]string{"Content-Type": "text/plain"}, status: 415, code: arm.CodeUnsupportedMediaType},
+		{name: "no token", method: "GET", path: biARM(f.sub), header: map[string]string{"Authorization": biOmit}, status: 401, code: arm.CodeAuthenticationFailed},
+		{name: "method", method: "DELETE", path: biARM(f.sub), status: 405, code: arm.CodeMethodNotAllowed},
+		{name: "missing api-version", method: "GET", path: f.sub + "/resourcegroups", status: 400, code: arm.CodeMissingAPIVersion},
+		{name: "emulator endpoint", method: "GET", path: "/_privlink/endpoints", status: 400, code: arm.CodeBadRequest},
+		// HEAD answers carry no body, so no code either.
+		{name: "HEAD of a missing group", method: "HEAD", path: biARM(f.group("norg")), status: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.do(t, tt.method, tt.path, tt.body, tt.header)
+			if r.status != tt.status {
+				t.Fatalf("status = %d, want %d; body %s", r.status, tt.status, r.body)
+			}
+			rid := r.header.Get("x-ms-request-id")
+			line := accessLogLine(t, &logs, rid)
+			if got, want := line["status"], float64(tt.status); got != want {
+				t.Fatalf("logged status %v, want %v: %v", got, want, line)
+			}
+			code, has := line["error_code"]
+			if tt.code == "" {
+				if has {
+					t.Fatalf("logged error_code %v for a %d answer without an ARM error: %v", code, tt.status, line)
+				}
+				return
+			}
+			if code != tt.code {
+				t.Fatalf("logged error_code %v, want %s: %v", code, tt.code, line)
+			}
+		})
+	}
+}
+
+// accessLogLine waits for the access log line of request rid and returns it.
+func accessLogLine(t *testing.T, logs *syncBuffer, rid string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" && m["request_id"] == rid {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no access log line for request %s in:\n%s", rid, logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
