@@ -356,3 +356,72 @@ func accessLogLine(t *testing.T, logs *syncBuffer, rid string) map[string]any {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestInputsRequestMessageLength(t *testing.T) {
+	f := biStart(t)
+	f.createMPE(t, "mpe1")
+	body := func(msg string) string {
+		b, _ := json.Marshal(map[string]any{"properties": map[string]any{"privateLinkResourceId": f.account, "groupId": "blob", "requestMessage": msg}})
+		return string(b)
+	}
+	patch := func(msg string) string {
+		b, _ := json.Marshal(map[string]any{"properties": map[string]any{"requestMessage": msg}})
+		return string(b)
+	}
+	const tooLong = "RequestMessageTooLong"
+	a := func(n int) string { return strings.Repeat("a", n) }
+	const emoji = "\U0001F600" // two UTF-16 code units, as .NET counts
+	f.run(t, []biCase{
+		{name: "141 characters", method: "PUT", path: biKusto(f.mpe("m1")), body: body(a(141)), status: 400, code: tooLong, msg: "is 141 characters long"},
+		{name: "a million characters", method: "PUT", path: biKusto(f.mpe("m1")), body: body(a(1_000_000)), status: 400, code: tooLong, msg: "at most 140 characters"},
+		{name: "71 emoji (142 UTF-16 units)", method: "PUT", path: biKusto(f.mpe("m1")), body: body(strings.Repeat(emoji, 71)), status: 400, code: tooLong, msg: "is 142 characters long"},
+		{name: "update to 141 characters", method: "PUT", path: biKusto(f.mpe("mpe1")), body: body(a(141)), status: 400, code: tooLong, absent: "-"},
+		{name: "PATCH to 141 characters", method: "PATCH", path: biKusto(f.mpe("mpe1")), body: patch(a(141)), status: 400, code: tooLong},
+	})
+	t.Run("the error names the property", func(t *testing.T) {
+		r := f.do(t, http.MethodPut, biKusto(f.mpe("m1")), body(a(141)), nil)
+		e, err := biEnvelope(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Target != "properties.requestMessage" {
+			t.Fatalf("target = %q, want properties.requestMessage", e.Target)
+		}
+	})
+	// Up to the bound, counted in characters rather than bytes.
+	for _, c := range []struct{ name, path, method, body, msg string }{
+		{"140 characters", biKusto(f.mpe("m140")), "PUT", body(a(140)), a(140)},
+		{"140 two-byte characters", biKusto(f.mpe("m140e")), "PUT", body(strings.Repeat("é", 140)), strings.Repeat("é", 140)},
+		{"70 emoji", biKusto(f.mpe("m70")), "PUT", body(strings.Repeat(emoji, 70)), strings.Repeat(emoji, 70)},
+		{"PATCH to 140 characters", biKusto(f.mpe("mpe1")), "PATCH", patch(a(140)), a(140)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := f.do(t, c.method, c.path, c.body, nil)
+			if r.status < 200 || r.status > 299 {
+				t.Fatalf("status = %d, want 2xx; body %s", r.status, r.body)
+			}
+			var doc struct {
+				Properties struct{ RequestMessage string } `json:"properties"`
+			}
+			if err := json.Unmarshal(r.body, &doc); err != nil || doc.Properties.RequestMessage != c.msg {
+				t.Fatalf("requestMessage = %q (%v), want the %d characters sent", doc.Properties.RequestMessage, err, len([]rune(c.msg)))
+			}
+		})
+	}
+	// The owner's description has no documented bound.
+	t.Run("long approval description", func(t *testing.T) {
+		var conns struct {
+			Value []struct{ Name string } `json:"value"`
+		}
+		r := f.do(t, http.MethodGet, biStorage(f.account+"/privateEndpointConnections"), "", nil)
+		if err := json.Unmarshal(r.body, &conns); err != nil || len(conns.Value) == 0 {
+			t.Fatalf("connections: %s", r.body)
+		}
+		desc := a(1000)
+		r = f.do(t, http.MethodPut, biStorage(f.account+"/privateEndpointConnections/"+conns.Value[0].Name),
+			`{"properties":{"privateLinkServiceConnectionState":{"status":"Approved","description":"`+desc+`"}}}`, nil)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), desc) {
+			t.Fatalf("approval with a 1000-character description: %d %s", r.status, r.body)
+		}
+	})
+}
