@@ -236,13 +236,17 @@ func armFailure(r *response) error {
 	return &serverError{status: r.Status, msg: strings.TrimSpace(string(r.Body))}
 }
 
-// serverError is an error answer from the server (exit code 1).
+// serverError is an error answer from the server (exit code 1): its HTTP
+// status, or 0 when the failure was in a successful answer's document.
 type serverError struct {
 	status int
 	msg    string
 }
 
 func (e *serverError) Error() string {
+	if e.status == 0 {
+		return e.msg
+	}
 	return fmt.Sprintf("%d %s: %s", e.status, http.StatusText(e.status), e.msg)
 }
 
