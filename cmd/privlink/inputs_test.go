@@ -302,3 +302,21 @@ func TestInputsPutUTF16File(t *testing.T) {
 		t.Fatalf("requestMessage %q, want %q\n%s", got, want, r.stdout)
 	}
 }
+
+// TestInputsIoTHubConnections: IoT hubs list their connections as a bare
+// array; pec reads it as it reads the others.
+func TestInputsIoTHubConnections(t *testing.T) {
+	f := newFixture(t)
+	c := f.cli
+	hub := "/subscriptions/" + f.env.Subscription + "/resourceGroups/" + eventHubGroup + "/providers/Microsoft.Devices/IotHubs/myhub"
+	c.ok("put", hub+"?api-version=2023-06-30", "{'location':'westus','sku':{'name':'S1','capacity':1}}")
+	c.ok("mpe", "create", "toHub", "--cluster", clusterName, "-g", adxGroup, "--target", hub, "--group-id", "iotHub", "--message", "hub, please")
+	rows := tableRows(c.ok("pec", "list", "--resource", hub).stdout)
+	if len(rows) != 1 || rows[0][1] != "Pending" || rows[0][2] != "hub, please" {
+		t.Fatalf("pec list on an IoT hub: %q, want one Pending connection", rows)
+	}
+	r := c.ok("pec", "approve", "toHub", "--resource", hub)
+	if got, want := parseOrdered(t, r.stdout).str("properties", "privateLinkServiceConnectionState", "status"), "Approved"; got != want {
+		t.Fatalf("approve: %q, want %q\n%s", got, want, r.stdout)
+	}
+}
