@@ -125,12 +125,32 @@ func newCLI(t *testing.T) *cli {
 	return &cli{t: t, profile: filepath.Join(t.TempDir(), "profile.json")}
 }
 
-// runIn runs the CLI with stdin and args (after --profile).
+// runIn runs the CLI with stdin and args, after --profile when the command
+// takes one (before the command name, as users write global flags).
 func (c *cli) runIn(stdin string, args ...string) result {
 	c.t.Helper()
 	var out, errOut bytes.Buffer
-	code := Main(append([]string{"--profile", c.profile}, args...), strings.NewReader(stdin), &out, &errOut)
+	if takesProfile(args) {
+		args = append([]string{"--profile", c.profile}, args...)
+	}
+	code := Main(args, strings.NewReader(stdin), &out, &errOut)
 	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+// takesProfile reports whether the command args name declares --profile.
+func takesProfile(args []string) bool {
+	cmd := newRoot(nil, io.Discard, io.Discard)
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			continue // a flag before the command name ("-v get ...")
+		}
+		next := subCommand(cmd, a)
+		if next == nil {
+			break
+		}
+		cmd = next
+	}
+	return cmd.Flag("profile") != nil
 }
 
 func (c *cli) run(args ...string) result {

@@ -320,3 +320,107 @@ func TestInputsIoTHubConnections(t *testing.T) {
 		t.Fatalf("approve: %q, want %q\n%s", got, want, r.stdout)
 	}
 }
+
+// TestInputsUsage: usage errors exit 2 and say what was meant; help says
+// what each command takes, and shows only the flags it uses.
+func TestInputsUsage(t *testing.T) {
+	run := func(args ...string) result {
+		var out, errOut strings.Builder
+		code := Main(args, strings.NewReader(""), &out, &errOut)
+		return result{code: code, stdout: out.String(), stderr: errOut.String()}
+	}
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+		notStdout  []string
+	}{
+		{name: "unknown mpe command", args: []string{"mpe", "bogus"}, wantCode: 2,
+			wantStderr: []string{`unknown command "bogus" for "privlink mpe"`, "Usage:", "Available Commands:", "create", "list"}},
+		{name: "unknown pec command", args: []string{"pec", "bogus"}, wantCode: 2, wantStderr: []string{`unknown command "bogus" for "privlink pec"`, "approve"}},
+		{name: "mpe typo", args: []string{"mpe", "lsit"}, wantCode: 2, wantStderr: []string{"Did you mean this?\n\tlist"}},
+		{name: "pec typo", args: []string{"pec", "aprove", "x"}, wantCode: 2, wantStderr: []string{"Did you mean this?\n\tapprove"}},
+		{name: "unknown command", args: []string{"bogus"}, wantCode: 2, wantStderr: []string{`unknown command "bogus" for "privlink"`, "Usage:"}},
+		{name: "top-level typo", args: []string{"serv"}, wantCode: 2, wantStderr: []string{"Did you mean this?\n\tserve"}},
+		{name: "unknown command after a client flag", args: []string{"-v", "mpe", "bogus"}, wantCode: 2, wantStderr: []string{`unknown command "bogus" for "privlink mpe"`}},
+		{name: "mpe alone shows its help", args: []string{"mpe"}, wantStdout: []string{"Available Commands:", "create"}},
+		{name: "pec alone shows its help", args: []string{"pec"}, wantStdout: []string{"Available Commands:", "approve"}},
+		{name: "nothing shows the help", args: nil, wantStdout: []string{"Available Commands:", "mpe"}},
+
+		{name: "get takes no body", args: []string{"get", "/subscriptions", "{}"}, wantCode: 2, wantStderr: []string{"accepts 1 arg(s), received 2"}},
+		{name: "head takes no body", args: []string{"head", "/subscriptions", "{}"}, wantCode: 2, wantStderr: []string{"accepts 1 arg(s), received 2"}},
+		{name: "delete takes no body", args: []string{"DELETE", "/subscriptions", "{}"}, wantCode: 2, wantStderr: []string{"accepts 1 arg(s), received 2"}},
+		{name: "get help", args: []string{"get", "--help"}, wantStdout: []string{"privlink get PATH [flags]"}, notStdout: []string{"BODY", "body"}},
+		{name: "head help", args: []string{"head", "--help"}, wantStdout: []string{"privlink head PATH [flags]", "exists"}, notStdout: []string{"BODY", "body"}},
+		{name: "delete help", args: []string{"delete", "--help"}, wantStdout: []string{"privlink delete PATH [flags]"}, notStdout: []string{"BODY", "body"}},
+		{name: "put help", args: []string{"put", "--help"}, wantStdout: []string{"privlink put PATH BODY|@FILE|@- [flags]", "single-quoted", "byte order mark"}},
+		{name: "patch help", args: []string{"patch", "--help"}, wantStdout: []string{"privlink patch PATH BODY|@FILE|@- [flags]"}},
+		{name: "post help", args: []string{"post", "--help"}, wantStdout: []string{"privlink post PATH [BODY|@FILE|@-] [flags]"}},
+
+		{name: "serve help has no client flags", args: []string{"serve", "--help"}, wantStdout: []string{"--data"}, notStdout: []string{"--profile", "--verbose"}},
+		{name: "env help has no client flags", args: []string{"env", "--help"}, wantStdout: []string{"--addr"}, notStdout: []string{"--profile", "--verbose"}},
+		{name: "login help has --profile only", args: []string{"login", "--help"}, wantStdout: []string{"--profile"}, notStdout: []string{"--verbose"}},
+		{name: "root help has no client flags", args: []string{"--help"}, notStdout: []string{"--profile", "--verbose"}},
+		{name: "get help has the client flags", args: []string{"get", "--help"}, wantStdout: []string{"--profile", "--verbose"}},
+		{name: "mpe list help has the client flags", args: []string{"mpe", "list", "--help"}, wantStdout: []string{"--profile", "--verbose", "--cluster"}},
+		{name: "pec approve help has the client flags", args: []string{"pec", "approve", "--help"}, wantStdout: []string{"--profile", "--verbose", "{cluster}.{endpoint}.{guid}"}},
+		{name: "env refuses --profile", args: []string{"env", "--profile", "p.json"}, wantCode: 2, wantStderr: []string{"unknown flag: --profile"}},
+		{name: "env refuses --profile before it", args: []string{"--profile", "p.json", "env"}, wantCode: 2, wantStderr: []string{"unknown flag: --profile"}},
+		{name: "serve refuses --verbose", args: []string{"serve", "--verbose"}, wantCode: 2, wantStderr: []string{"unknown flag: --verbose"}},
+		{name: "serve refuses -v before it", args: []string{"-v", "serve"}, wantCode: 2, wantStderr: []string{"unknown shorthand flag: 'v'"}},
+		{name: "login refuses --verbose", args: []string{"login", "-v"}, wantCode: 2, wantStderr: []string{"unknown shorthand flag: 'v'"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(tt.args...)
+			if r.code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.wantCode, r.stdout, r.stderr)
+			}
+			for _, w := range tt.wantStdout {
+				if !strings.Contains(r.stdout, w) {
+					t.Fatalf("stdout does not contain %q:\n%s", w, r.stdout)
+				}
+			}
+			for _, w := range tt.notStdout {
+				if strings.Contains(r.stdout, w) {
+					t.Fatalf("stdout contains %q:\n%s", w, r.stdout)
+				}
+			}
+			for _, w := range tt.wantStderr {
+				if !strings.Contains(r.stderr, w) {
+					t.Fatalf("stderr does not contain %q:\n%s", w, r.stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestInputsClientFlagsBeforeTheCommand: --profile and --verbose keep
+// working before the command name, as they did when they were global.
+func TestInputsClientFlagsBeforeTheCommand(t *testing.T) {
+	f := newFixture(t)
+	path := "/subscriptions/" + f.env.Subscription + "?api-version=2022-12-01"
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		verbose bool
+	}{
+		{"--profile FILE get", []string{"--profile", f.cli.profile, "get", path}, false},
+		{"--profile=FILE get", []string{"--profile=" + f.cli.profile, "get", path}, false},
+		{"-v --profile FILE GET", []string{"-v", "--profile", f.cli.profile, "GET", path}, true},
+		{"--verbose --profile FILE mpe list", []string{"--verbose", "--profile", f.cli.profile, "mpe", "list", "--cluster", clusterName, "-g", adxGroup}, true},
+		{"after the command", []string{"get", path, "--profile", f.cli.profile, "-v"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut strings.Builder
+			if code := Main(tt.args, strings.NewReader(""), &out, &errOut); code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+			}
+			if got := strings.Contains(errOut.String(), "200 OK"); got != tt.verbose {
+				t.Fatalf("verbose output %v, want %v:\n%s", got, tt.verbose, errOut.String())
+			}
+		})
+	}
+}

@@ -15,7 +15,7 @@ import (
 )
 
 func pecCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "pec", Short: "Private endpoint connections on a private link resource (the target's owner side)"}
+	cmd := group(&cobra.Command{Use: "pec", Short: "Private endpoint connections on a private link resource (the target's owner side)"})
 	cmd.AddCommand(pecList(g),
 		pecSet(g, "approve", "Approved", "Approve a pending connection"),
 		pecSet(g, "reject", "Rejected", "Reject a connection"),

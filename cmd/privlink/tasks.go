@@ -147,7 +147,7 @@ func (c *client) waitFor(path string, gone bool, timeout time.Duration) error {
 }
 
 func mpeCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "mpe", Short: "Managed private endpoints of a Kusto cluster"}
+	cmd := group(&cobra.Command{Use: "mpe", Short: "Managed private endpoints of a Kusto cluster"})
 	cmd.AddCommand(mpeCreate(g), mpeList(g), mpeShow(g), mpeDelete(g))
 	return cmd
 }
