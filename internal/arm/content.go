@@ -48,6 +48,8 @@ func (e *EncodingError) Error() string {
 //     sequence: a truncated sequence can give more replacement characters
 //     here than there).
 //
+// A charset in the Content-Type is not consulted: the mark decides, as it
+// does for .NET's readers, and JSON without one is UTF-8 (RFC 8259).
 // Content that needs none of this is returned as it is.
 func DecodeContent(b []byte) ([]byte, error) {
 	switch {
