@@ -134,8 +134,11 @@ func describeConnections(conns []connection) string {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		cluster, endpoint := pc.endpoint()
-		fmt.Fprintf(&b, "  %s  (%s, from managed private endpoint '%s' of cluster '%s')", pc.Name, pc.Properties.State.Status, endpoint, cluster)
+		fmt.Fprintf(&b, "  %s  (%s", pc.Name, pc.Properties.State.Status)
+		if cluster, endpoint := pc.endpoint(); endpoint != "" {
+			fmt.Fprintf(&b, ", from managed private endpoint '%s' of cluster '%s'", endpoint, cluster)
+		}
+		b.WriteByte(')')
 	}
 	return b.String()
 }
