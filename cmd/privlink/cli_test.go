@@ -125,12 +125,32 @@ func newCLI(t *testing.T) *cli {
 	return &cli{t: t, profile: filepath.Join(t.TempDir(), "profile.json")}
 }
 
-// runIn runs the CLI with stdin and args (after --profile).
+// runIn runs the CLI with stdin and args, after --profile when the command
+// takes one (before the command name, as users write global flags).
 func (c *cli) runIn(stdin string, args ...string) result {
 	c.t.Helper()
 	var out, errOut bytes.Buffer
-	code := Main(append([]string{"--profile", c.profile}, args...), strings.NewReader(stdin), &out, &errOut)
+	if takesProfile(args) {
+		args = append([]string{"--profile", c.profile}, args...)
+	}
+	code := Main(args, strings.NewReader(stdin), &out, &errOut)
 	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+// takesProfile reports whether the command args name declares --profile.
+func takesProfile(args []string) bool {
+	cmd := newRoot(nil, io.Discard, io.Discard)
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			continue // a flag before the command name ("-v get ...")
+		}
+		next := subCommand(cmd, a)
+		if next == nil {
+			break
+		}
+		cmd = next
+	}
+	return cmd.Flag("profile") != nil
 }
 
 func (c *cli) run(args ...string) result {
@@ -817,6 +837,11 @@ func TestBody(t *testing.T) {
 		{name: "file", arg: "@" + file("body.json", "{'a':'b'}\n"), want: `{"a":"b"}`},
 		{name: "file strict", arg: "@" + file("strict.json", strict+"\n"), want: strict},
 		{name: "file with UTF-8 BOM", arg: "@" + file("bom.json", "\ufeff{\"a\":\"b\"}\r\n"), want: `{"a":"b"}`},
+		// Windows PowerShell's Out-File and '>' write UTF-16 LE with a byte order mark.
+		{name: "file from Out-File (UTF-16 LE with BOM)", arg: "@" + file("outfile.json", utf16Text("{\r\n  'm':'café ✓'\r\n}\r\n", false, true)), want: "{\r\n  \"m\":\"café ✓\"\r\n}"},
+		{name: "file in UTF-16 BE with BOM", arg: "@" + file("be.json", utf16Text(`{"m":"ü"}`, true, true)), want: `{"m":"ü"}`},
+		{name: "stdin in UTF-16 LE with BOM", arg: "@-", stdin: utf16Text(`{'a':'b'}`, false, true), want: `{"a":"b"}`},
+		{name: "stdin with UTF-8 BOM", arg: "@-", stdin: "\ufeff{'a':'b'}", want: `{"a":"b"}`},
 		{name: "stdin", arg: "@-", stdin: "{'a':'b'}", want: `{"a":"b"}`},
 		{name: "stdin strict", arg: " @- ", stdin: strict, want: strict},
 
@@ -828,6 +853,8 @@ func TestBody(t *testing.T) {
 		{name: "missing value", arg: `{'a':}`, wantErr: "neither JSON"},
 		{name: "two documents", arg: `{'a':'b'}{'c':'d'}`, wantErr: "neither JSON"},
 		{name: "empty stdin", arg: "@-", wantErr: "neither JSON"},
+		{name: "file in UTF-16 LE without BOM", arg: "@" + file("nobom16.json", utf16Text(`{"a":"b"}`, false, false)), wantErr: "nobom16.json: The content is UTF-16 (little-endian) without a byte order mark"},
+		{name: "stdin in UTF-16 BE without BOM", arg: "@-", stdin: utf16Text(`{"a":"b"}`, true, false), wantErr: "UTF-16 (big-endian) without a byte order mark"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

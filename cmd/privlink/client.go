@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/certs"
 	"github.com/privlink/privlink/internal/fsutil"
 	"github.com/privlink/privlink/internal/identity"
@@ -312,17 +313,22 @@ func armFailure(r *response) error {
 	return &serverError{status: r.Status, msg: strings.TrimSpace(string(r.Body))}
 }
 
-// serverError is an error answer from the server (exit code 1).
+// serverError is an error answer from the server (exit code 1): its HTTP
+// status, or 0 when the failure was in a successful answer's document.
 type serverError struct {
 	status int
 	msg    string
 }
 
 func (e *serverError) Error() string {
+	if e.status == 0 {
+		return e.msg
+	}
 	return fmt.Sprintf("%d %s: %s", e.status, http.StatusText(e.status), e.msg)
 }
 
-// printJSON writes b indented, or as it is when it is not JSON.
+// printJSON writes b indented, or as it is when it is not JSON. '<', '>' and
+// '&' are printed as they are, also when the server escaped them.
 func printJSON(w io.Writer, b []byte) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return
@@ -334,5 +340,5 @@ func printJSON(w io.Writer, b []byte) {
 		return
 	}
 	out.WriteByte('\n')
-	w.Write(out.Bytes())
+	w.Write(arm.UnescapeHTML(out.Bytes()))
 }

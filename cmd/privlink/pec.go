@@ -3,16 +3,19 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/spf13/cobra"
 )
 
 func pecCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "pec", Short: "Private endpoint connections on a private link resource (the target's owner side)"}
+	cmd := group(&cobra.Command{Use: "pec", Short: "Private endpoint connections on a private link resource (the target's owner side)"})
 	cmd.AddCommand(pecList(g),
 		pecSet(g, "approve", "Approved", "Approve a pending connection"),
 		pecSet(g, "reject", "Rejected", "Reject a connection"),
@@ -58,6 +61,151 @@ type connection struct {
 	} `json:"properties"`
 }
 
+// endpoint is the name of the managed private endpoint that made the
+// connection: its private endpoint is named {cluster}.{endpoint}.
+func (pc *connection) endpoint() (cluster, endpoint string) {
+	pe := pc.Properties.PrivateEndpoint.ID
+	pe = pe[strings.LastIndexByte(pe, '/')+1:]
+	cluster, endpoint, _ = strings.Cut(pe, ".")
+	return cluster, endpoint
+}
+
+// listConnections GETs the connections of target. Most types answer
+// {"value": [...]}, IoT hubs a bare array: both are read.
+func (c *client) listConnections(target arm.ResourceID, version string) ([]connection, error) {
+	var raw json.RawMessage
+	if err := c.getJSON(withVersion(target.String()+"/privateEndpointConnections", version), &raw); err != nil {
+		return nil, err
+	}
+	var list []connection
+	if arm.Kind(raw) == "array" {
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, fmt.Errorf("the server's list of connections: %w", err)
+		}
+		return list, nil
+	}
+	var page struct {
+		Value []connection `json:"value"`
+	}
+	if err := json.Unmarshal(raw, &page); err != nil {
+		return nil, fmt.Errorf("the server's list of connections: %w", err)
+	}
+	return page.Value, nil
+}
+
+// connectionShape is how a connection's name is made, for messages.
+const connectionShape = "{cluster}.{endpoint}.{guid}, as 'privlink pec list' shows"
+
+// resolveConnection finds the connection arg names among conns: the
+// connection's own name ({cluster}.{endpoint}.{guid}), or the name of the
+// managed private endpoint that made it ({endpoint}, or {cluster}.{endpoint})
+// when that matches exactly one connection. ok is false when nothing
+// matches: the caller sends arg as it is and lets the server answer. Several
+// matches are a usage error that lists them.
+func resolveConnection(arg string, conns []connection) (name string, ok bool, err error) {
+	for _, pc := range conns {
+		if strings.EqualFold(pc.Name, arg) {
+			return pc.Name, true, nil
+		}
+	}
+	var matches []connection
+	for _, pc := range conns {
+		cluster, endpoint := pc.endpoint()
+		if endpoint != "" && (strings.EqualFold(arg, endpoint) || strings.EqualFold(arg, cluster+"."+endpoint)) {
+			matches = append(matches, pc)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return arg, false, nil
+	case 1:
+		return matches[0].Name, true, nil
+	}
+	return "", false, fmt.Errorf("%q is the managed private endpoint of %d connections here; name one of them (%s):\n%s", arg, len(matches), connectionShape, describeConnections(matches))
+}
+
+// describeConnections lists connections one a line, for messages.
+func describeConnections(conns []connection) string {
+	if len(conns) == 0 {
+		return "  (this resource has no connections)"
+	}
+	var b strings.Builder
+	for i, pc := range conns {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "  %s  (%s", pc.Name, pc.Properties.State.Status)
+		if cluster, endpoint := pc.endpoint(); endpoint != "" {
+			fmt.Fprintf(&b, ", from managed private endpoint '%s' of cluster '%s'", endpoint, cluster)
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// hintNoConnection tells, after the server found no connection named arg on
+// target, what a connection name looks like and which ones there are.
+func hintNoConnection(w io.Writer, arg string, target arm.ResourceID, conns []connection) {
+	fmt.Fprintf(w, "privlink: no connection named %q on %s. A connection's name looks like %s; the name of the managed private endpoint works too when it made exactly one connection here. Connections:\n%s\n",
+		arg, target.String(), connectionShape, describeConnections(conns))
+}
+
+// linkTarget is a private link resource as its owner's commands see it:
+// signed in, with its connections' api-version and its connections.
+type linkTarget struct {
+	c       *client
+	id      arm.ResourceID
+	version string
+	conns   []connection
+}
+
+// openTarget signs in and lists the connections of the resource --resource names.
+func openTarget(g *globals, resource string) (*linkTarget, error) {
+	c, tid, v, err := connectTarget(g, resource)
+	if err != nil {
+		return nil, err
+	}
+	conns, err := c.listConnections(tid, v)
+	if err != nil {
+		return nil, err
+	}
+	return &linkTarget{c: c, id: tid, version: v, conns: conns}, nil
+}
+
+// connectionPath is the path of connection name, with the api-version.
+func (t *linkTarget) connectionPath(name string) string {
+	return withVersion(t.id.String()+"/privateEndpointConnections/"+name, t.version)
+}
+
+// resolve is resolveConnection on t's connections, saying on stderr which
+// connection an endpoint's name stood for.
+func (t *linkTarget) resolve(g *globals, arg string) (name string, found bool, err error) {
+	name, found, err = resolveConnection(arg, t.conns)
+	if found && !strings.EqualFold(name, arg) {
+		fmt.Fprintf(g.stderr, "connection of managed private endpoint %q: %s\n", arg, name)
+	}
+	return name, found, err
+}
+
+// descriptionWidth is how much of a description 'pec list' shows in its table.
+const descriptionWidth = 60
+
+// cell makes s fit a table cell: control characters (a line break would
+// break the row) become spaces, and text over width characters is cut with
+// an ellipsis; cut reports whether it was.
+func cell(s string, width int) (out string, cut bool) {
+	r := []rune(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s))
+	if len(r) <= width {
+		return string(r), false
+	}
+	return string(r[:width-1]) + "…", true
+}
+
 func pecList(g *globals) *cobra.Command {
 	var resource string
 	cmd := &cobra.Command{
@@ -65,22 +213,26 @@ func pecList(g *globals) *cobra.Command {
 		Short: "List the private endpoint connections of a resource",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, tid, v, err := connectTarget(g, resource)
+			t, err := openTarget(g, resource)
 			if err != nil {
-				return err
-			}
-			var out struct {
-				Value []connection `json:"value"`
-			}
-			if err := c.getJSON(withVersion(tid.String()+"/privateEndpointConnections", v), &out); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tSTATUS\tDESCRIPTION\tPRIVATE ENDPOINT")
-			for _, pc := range out.Value {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", pc.Name, pc.Properties.State.Status, pc.Properties.State.Description, pc.Properties.PrivateEndpoint.ID)
+			shortened := false
+			for _, pc := range t.conns {
+				desc, cut := cell(pc.Properties.State.Description, descriptionWidth)
+				shortened = shortened || cut
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", pc.Name, pc.Properties.State.Status, desc, pc.Properties.PrivateEndpoint.ID)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if shortened {
+				fmt.Fprintf(g.stderr, "note: descriptions over %d characters are shortened; 'privlink get %s' shows them whole\n",
+					descriptionWidth, withVersion(t.id.String()+"/privateEndpointConnections", t.version))
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&resource, "resource", "", "resource id of the private link resource")
@@ -94,29 +246,39 @@ func pecSet(g *globals, verb, status, short string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   verb + " NAME --resource RESOURCE_ID",
 		Short: short,
-		Args:  cobra.ExactArgs(1),
+		Long: short + ` on the private link resource --resource. NAME is the connection's name
+(` + connectionShape + `), or the name of the managed private endpoint
+that made it when that made exactly one connection on the resource.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, tid, v, err := connectTarget(g, resource)
+			t, err := openTarget(g, resource)
+			if err != nil {
+				return err
+			}
+			name, found, err := t.resolve(g, args[0])
 			if err != nil {
 				return err
 			}
 			if description == "" {
 				description = status + " with privlink"
 			}
-			body, _ := json.Marshal(map[string]any{"properties": map[string]any{
+			body, _ := arm.Marshal(map[string]any{"properties": map[string]any{
 				"privateLinkServiceConnectionState": map[string]string{"status": status, "description": description},
 			}})
-			path := withVersion(tid.String()+"/privateEndpointConnections/"+args[0], v)
-			r, err := c.do(http.MethodPut, path, body)
+			path := t.connectionPath(name)
+			r, err := t.c.do(http.MethodPut, path, body)
 			if err != nil {
 				return err
 			}
 			printJSON(g.stdout, r.Body)
 			if !r.OK() {
+				if r.Status == http.StatusNotFound && !found {
+					hintNoConnection(g.stderr, args[0], t.id, t.conns)
+				}
 				return &exitError{code: 1}
 			}
 			if wait {
-				return c.waitFor(path, false, 10*time.Minute)
+				return t.c.waitFor(path, false, 10*time.Minute)
 			}
 			return nil
 		},
@@ -134,13 +296,25 @@ func pecRemove(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "remove NAME --resource RESOURCE_ID",
 		Short: "Remove a connection (the managed private endpoint then reads Disconnected)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Remove a connection from the private link resource --resource; the managed private
+endpoint that made it then reads Disconnected. NAME is the connection's name
+(` + connectionShape + `), or the name of the managed private endpoint
+that made it when that made exactly one connection on the resource.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, tid, v, err := connectTarget(g, resource)
+			t, err := openTarget(g, resource)
 			if err != nil {
 				return err
 			}
-			return c.remove(withVersion(tid.String()+"/privateEndpointConnections/"+args[0], v), "no such connection: nothing to remove", "removed "+args[0], wait)
+			name, _, err := t.resolve(g, args[0])
+			if err != nil {
+				return err
+			}
+			existed, err := t.c.remove(t.connectionPath(name), "no such connection: nothing to remove", "removed "+name, wait)
+			if err == nil && !existed {
+				hintNoConnection(g.stderr, args[0], t.id, t.conns)
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&resource, "resource", "", "resource id of the private link resource")

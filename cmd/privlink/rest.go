@@ -9,24 +9,42 @@ import (
 	"os"
 	"strings"
 
+	"github.com/privlink/privlink/internal/arm"
 	"github.com/spf13/cobra"
 	"github.com/titanous/json5"
 )
 
-// restCmds are armclient's verbs: privlink get|put|patch|post|delete PATH [BODY | @FILE].
+// bodyHelp says what a BODY argument may be.
+const bodyHelp = `BODY is JSON, or JSON with single-quoted strings as Microsoft's docs print
+armclient bodies, or PowerShell's @"..."@ here-string pasted into a POSIX shell;
+@FILE reads it from a file (UTF-8, or UTF-16 with a byte order mark, as Windows
+PowerShell's Out-File writes), @- from standard input.`
+
+// restCmds are armclient's verbs: privlink get|head|delete PATH, put|patch
+// PATH BODY, post PATH [BODY]. Each verb's usage says what it takes.
 func restCmds(g *globals) []*cobra.Command {
+	verbs := []struct {
+		method string
+		body   string // "" (none), "required" or "optional"
+		short  string
+	}{
+		{http.MethodGet, "", "GET an ARM path and print the answer, as armclient does"},
+		{http.MethodPut, "required", "PUT a body to an ARM path (create or replace), as armclient does"},
+		{http.MethodPatch, "required", "PATCH an ARM path with a body (update), as armclient does"},
+		{http.MethodPost, "optional", "POST to an ARM path (an action), with an optional body, as armclient does"},
+		{http.MethodDelete, "", "DELETE an ARM path, as armclient does"},
+		{http.MethodHead, "", "HEAD an ARM path: the exit code says whether it exists (0) or not (1)"},
+	}
 	var cmds []*cobra.Command
-	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodPost, http.MethodDelete, http.MethodHead} {
-		method := m
-		use := strings.ToLower(method) + " PATH"
-		if method == http.MethodPut || method == http.MethodPatch || method == http.MethodPost {
-			use += " [BODY | @FILE | @-]"
-		}
-		cmds = append(cmds, &cobra.Command{
-			Use:     use,
+	for _, v := range verbs {
+		method, verb := v.method, strings.ToLower(v.method)
+		cmd := &cobra.Command{
+			Use:     verb + " PATH",
 			Aliases: []string{method},
-			Short:   method + " an ARM path, as armclient does (the body may be JSON with single quotes, as the docs print it)",
-			Args:    cobra.RangeArgs(1, 2),
+			Short:   v.short,
+			Long: v.short + `.
+PATH is an ARM path with its query (/subscriptions/...?api-version=...), or a full URL.`,
+			Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				var body []byte
 				if len(args) == 2 {
@@ -36,7 +54,7 @@ func restCmds(g *globals) []*cobra.Command {
 					}
 					body = b
 				} else if method == http.MethodPut || method == http.MethodPatch {
-					return fmt.Errorf("%s needs a body: privlink %s PATH BODY", method, strings.ToLower(method))
+					return fmt.Errorf("%s needs a body: privlink %s PATH BODY", method, verb)
 				}
 				c, err := g.client()
 				if err != nil {
@@ -52,7 +70,19 @@ func restCmds(g *globals) []*cobra.Command {
 				}
 				return nil
 			},
-		})
+		}
+		switch v.body {
+		case "required":
+			cmd.Use = verb + " PATH BODY|@FILE|@-"
+			cmd.Long += "\n" + bodyHelp
+			// One argument is refused in RunE, saying that the body is missing.
+			cmd.Args = cobra.RangeArgs(1, 2)
+		case "optional":
+			cmd.Use = verb + " PATH [BODY|@FILE|@-]"
+			cmd.Long += "\n" + bodyHelp
+			cmd.Args = cobra.RangeArgs(1, 2)
+		}
+		cmds = append(cmds, cmd)
 	}
 	return cmds
 }
@@ -81,7 +111,11 @@ func readBody(arg string, stdin io.Reader) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		raw = b
+		b, err = normalizeJSON(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t[1:], err)
+		}
+		return b, nil
 	}
 	return normalizeJSON(raw)
 }
@@ -90,8 +124,14 @@ func readBody(arg string, stdin io.Reader) ([]byte, error) {
 // order and number spelling); else it rewrites single-quoted strings as JSON
 // strings, which keeps the order too; else it parses the body as JSON5.
 func normalizeJSON(b []byte) ([]byte, error) {
-	// A UTF-8 byte order mark, as Windows editors and PowerShell 5 write files, is no part of the JSON.
-	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\ufeff")))
+	// Files saved on Windows start with a byte order mark: UTF-8 (Notepad,
+	// Out-File -Encoding utf8) or UTF-16 LE (Windows PowerShell's Out-File
+	// and '>'). Read them as the server does, and send UTF-8.
+	b, err := arm.DecodeContent(b)
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.TrimSpace(b)
 	if json.Valid(b) {
 		return b, nil
 	}
@@ -102,7 +142,7 @@ func normalizeJSON(b []byte) ([]byte, error) {
 	if err := json5.Unmarshal(b, &v); err != nil {
 		return nil, fmt.Errorf("the body is neither JSON nor JSON with single quotes: %v", err)
 	}
-	return json.Marshal(v)
+	return arm.Marshal(v)
 }
 
 // doubleQuote rewrites 'single-quoted' strings as "double-quoted" JSON

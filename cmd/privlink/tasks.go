@@ -56,25 +56,26 @@ func (r *clusterRef) connect(g *globals) (*client, arm.ResourceID, error) {
 }
 
 // remove DELETEs path and, with wait, follows it until it is gone. missing
-// is said when there was nothing to delete, done when the delete went through.
-func (c *client) remove(path, missing, done string, wait bool) error {
+// is said when there was nothing to delete (existed is false then), done
+// when the delete went through.
+func (c *client) remove(path, missing, done string, wait bool) (existed bool, err error) {
 	r, err := c.do(http.MethodDelete, path, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !r.OK() {
 		printJSON(c.g.stdout, r.Body)
-		return &exitError{code: 1}
+		return false, &exitError{code: 1}
 	}
 	if r.Status == http.StatusNoContent {
 		fmt.Fprintln(c.g.stderr, missing)
-		return nil
+		return false, nil
 	}
 	if wait && r.Status == http.StatusAccepted {
-		return c.waitFor(path, true, 10*time.Minute)
+		return true, c.waitFor(path, true, 10*time.Minute)
 	}
 	fmt.Fprintln(c.g.stderr, done)
-	return nil
+	return true, nil
 }
 
 func withVersion(id, v string) string { return id + "?api-version=" + url.QueryEscape(v) }
@@ -132,7 +133,9 @@ func (c *client) waitFor(path string, gone bool, timeout time.Duration) error {
 		}
 		if !gone && arm.IsTerminal(state) {
 			if !strings.EqualFold(state, arm.StateSucceeded) {
-				return &serverError{status: http.StatusConflict, msg: "provisioning ended in state " + state}
+				// The server answered 200; the failure is in the document.
+				// No HTTP status is made up for it.
+				return &serverError{msg: "provisioning ended in state " + state}
 			}
 			return nil
 		}
@@ -144,7 +147,7 @@ func (c *client) waitFor(path string, gone bool, timeout time.Duration) error {
 }
 
 func mpeCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "mpe", Short: "Managed private endpoints of a Kusto cluster"}
+	cmd := group(&cobra.Command{Use: "mpe", Short: "Managed private endpoints of a Kusto cluster"})
 	cmd.AddCommand(mpeCreate(g), mpeList(g), mpeShow(g), mpeDelete(g))
 	return cmd
 }
@@ -169,7 +172,7 @@ func mpeCreate(g *globals) *cobra.Command {
 			if region != "" {
 				props["privateLinkResourceRegion"] = region
 			}
-			body, _ := json.Marshal(map[string]any{"properties": props})
+			body, _ := arm.Marshal(map[string]any{"properties": props})
 			id := cid.String() + "/managedPrivateEndpoints/" + args[0]
 			r, err := c.do(http.MethodPut, withVersion(id, endpointAPIVersion), body)
 			if err != nil {
@@ -274,7 +277,7 @@ func mpeShow(g *globals) *cobra.Command {
 				return err
 			}
 			doc["privlink"] = st
-			b, _ := json.Marshal(doc)
+			b, _ := arm.Marshal(doc)
 			printJSON(g.stdout, b)
 			for _, n := range st.Notes {
 				fmt.Fprintf(g.stderr, "note: %s\n", n)
@@ -298,7 +301,8 @@ func mpeDelete(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.remove(withVersion(cid.String()+"/managedPrivateEndpoints/"+args[0], endpointAPIVersion), "no such managed private endpoint: nothing to delete", "deletion accepted", wait)
+			_, err = c.remove(withVersion(cid.String()+"/managedPrivateEndpoints/"+args[0], endpointAPIVersion), "no such managed private endpoint: nothing to delete", "deletion accepted", wait)
+			return err
 		},
 	}
 	ref.flags(cmd)

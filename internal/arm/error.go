@@ -157,6 +157,12 @@ var codeStatus = map[string]int{
 	CodeServiceUnavailable:                    http.StatusServiceUnavailable,
 }
 
+// InvalidContent is ARM's error for request content that cannot be read as
+// what the request needs; detail says why.
+func InvalidContent(detail string) *Error {
+	return Errorf(CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: '%s'.", detail)
+}
+
 // InternalError is what a client sees for a failure that is privlink's, not
 // theirs; the cause goes to the log only.
 func InternalError(requestID string) *Error {

@@ -189,14 +189,14 @@ func TestErrorResponseJSON(t *testing.T) {
 			`{"error":{"code":"C","message":"m","additionalInfo":[{"type":"PolicyViolation","info":{"k":"v"}}]}}`,
 		},
 		{
-			"html is escaped as encoding/json does",
-			arm.Errorf(arm.CodeBadRequest, "<b>"),
-			`{"error":{"code":"BadRequest","message":"\u003cb\u003e"}}`,
+			"html characters are written as they are, as ARM does",
+			arm.Errorf(arm.CodeBadRequest, "<b> & </b>"),
+			`{"error":{"code":"BadRequest","message":"<b> & </b>"}}`,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := json.Marshal(arm.ErrorResponse{Error: tt.err})
+			b, err := arm.Marshal(arm.ErrorResponse{Error: tt.err})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -295,5 +295,40 @@ func (id ResourceID) WithTypes(ns string, types []string) ResourceID {
 	return c
 }
 
+// ValidSubscriptionID reports whether s is a well-formed subscription id: a
+// GUID written as 32 hexadecimal digits in groups of 8-4-4-4-12, in either
+// case. (.NET's Guid parser also reads other spellings, such as 32 digits
+// without hyphens or braces around them; no client writes those in a path,
+// and privlink's subscriptions are stored in this form, so only it is read.)
+func ValidSubscriptionID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// CheckSubscriptionID returns ARM's error for a malformed subscription id
+// (400 InvalidSubscriptionId), which ARM gives before looking anything up:
+// such a subscription cannot exist, so "not found" would mislead.
+func CheckSubscriptionID(s string) *Error {
+	if ValidSubscriptionID(s) {
+		return nil
+	}
+	return Errorf(CodeInvalidSubscriptionID, "The provided subscription identifier '%s' is malformed or invalid.", s)
+}
+
 // KeyOf lower-cases an id string for lookups.
 func KeyOf(id string) string { return strings.ToLower(id) }

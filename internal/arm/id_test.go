@@ -539,3 +539,35 @@ func TestResourceIDEqual(t *testing.T) {
 		})
 	}
 }
+
+func TestValidSubscriptionID(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"00000000-0000-4000-8000-000000000002", true},
+		{"ABCDEF01-2345-6789-abcd-ef0123456789", true},
+		{"", false},
+		{"not-a-guid", false},
+		{"00000000000040008000000000000002", false},
+		{"{00000000-0000-4000-8000-000000000002}", false},
+		{"00000000-0000-4000-8000-0000000000021", false},
+		{"00000000-0000-4000-8000-00000000000", false},
+		{"0000000g-0000-4000-8000-000000000002", false},
+		{"00000000_0000-4000-8000-000000000002", false},
+		{"000000000-000-4000-8000-000000000002", false},
+		{"00000000-0000-4000-8000-00000000000é", false},
+	}
+	for _, tt := range tests {
+		if got := arm.ValidSubscriptionID(tt.in); got != tt.want {
+			t.Errorf("ValidSubscriptionID(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+		aerr := arm.CheckSubscriptionID(tt.in)
+		if got := aerr == nil; got != tt.want {
+			t.Errorf("CheckSubscriptionID(%q) = %v", tt.in, aerr)
+		}
+		if aerr != nil && (aerr.Code != arm.CodeInvalidSubscriptionID || aerr.HTTPStatus() != 400 || !strings.Contains(aerr.Message, "'"+tt.in+"' is malformed or invalid")) {
+			t.Errorf("CheckSubscriptionID(%q) = %+v", tt.in, aerr)
+		}
+	}
+}

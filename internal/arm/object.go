@@ -51,7 +51,10 @@ func ParseObject(data []byte) (*Object, error) {
 	if err := json.Compact(&buf, data); err != nil {
 		return nil, err
 	}
-	return splitObject(buf.Bytes())
+	// Clients written in Go send '<', '>' and '&' as \u003c, \u003e and
+	// \u0026 (json.Marshal's HTML escaping). ARM reads the characters and
+	// writes them back plainly, so the stored document holds them plainly too.
+	return splitObject(UnescapeHTML(buf.Bytes()))
 }
 
 // ParseTrustedObject splits data that privlink wrote itself (valid, compact
@@ -223,7 +226,7 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 			continue
 		}
 		// Values are compact JSON: parsed ones were compacted on the way
-		// in, and privlink's own come from json.Marshal.
+		// in, and privlink's own come from Marshal.
 		b.Write(v)
 	}
 	b.WriteByte('}')
@@ -310,9 +313,9 @@ func (o *Object) SetAfter(after, k string, v json.RawMessage) {
 	o.members[i+1] = member{k, v}
 }
 
-// SetValue marshals v and sets it as member k.
+// SetValue marshals v (without HTML escaping, see Marshal) and sets it as member k.
 func (o *Object) SetValue(k string, v any) {
-	b, err := json.Marshal(v)
+	b, err := Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("arm: marshal %s: %v", k, err)) // only privlink's own values reach here
 	}
@@ -413,11 +416,11 @@ func (o *Object) MergePatch(patch *Object) error {
 }
 
 // writeKey writes k as a JSON string: plain ASCII keys (all of ARM's) as they
-// are, anything else through encoding/json.
+// are, anything else through Marshal.
 func writeKey(b *bytes.Buffer, k string) {
 	for i := 0; i < len(k); i++ {
-		if c := k[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			kb, _ := json.Marshal(k)
+		if c := k[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			kb, _ := Marshal(k)
 			b.Write(kb)
 			return
 		}

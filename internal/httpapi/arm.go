@@ -47,6 +47,10 @@ func principalOf(r *http.Request) *arm.Principal {
 func (s *Server) arm(w http.ResponseWriter, r *http.Request) {
 	// ARM's own operation results: /subscriptions/{s}/operationresults/{id}.
 	if sub, op, ok := operationResult(r.URL.Path); ok && r.Method == http.MethodGet {
+		if aerr := arm.CheckSubscriptionID(sub); aerr != nil {
+			writeARMError(w, aerr)
+			return
+		}
 		resp, err := s.Engine.OperationResult(r.Context(), sub, op)
 		s.respond(w, r, resp, err)
 		return
@@ -55,6 +59,15 @@ func (s *Server) arm(w http.ResponseWriter, r *http.Request) {
 	if aerr != nil {
 		writeARMError(w, aerr)
 		return
+	}
+	// A malformed subscription id is refused before anything else is
+	// looked at, in every path under /subscriptions/{s} (and in extension
+	// scopes under one), as ARM does.
+	if sub := path.ID.SubscriptionID(); sub != "" {
+		if aerr := arm.CheckSubscriptionID(sub); aerr != nil {
+			writeARMError(w, aerr)
+			return
+		}
 	}
 	q := r.URL.Query()
 	req := &resource.Request{
@@ -90,6 +103,13 @@ func (s *Server) arm(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			s.writeError(w, r, err)
+			return
+		}
+		// Read the bytes as ARM reads them (a byte order mark decides the
+		// encoding; see arm.DecodeContent), once for every request.
+		body, err = arm.DecodeContent(body)
+		if err != nil {
+			writeARMError(w, arm.InvalidContent(err.Error()))
 			return
 		}
 		req.Body = body

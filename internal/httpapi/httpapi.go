@@ -5,7 +5,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -54,10 +53,12 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
-// statusWriter remembers the status for the access log.
+// statusWriter remembers the status, and the ARM error code of a failed
+// answer, for the access log.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	code   string
 }
 
 func (w *statusWriter) WriteHeader(s int) {
@@ -107,7 +108,11 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 			if s.AccessLog {
 				level = slog.LevelInfo
 			}
-			s.Log.Log(ctx, level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start), "request_id", rid)
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status}
+			if sw.code != "" {
+				attrs = append(attrs, "error_code", sw.code)
+			}
+			s.Log.Log(ctx, level, "request", append(attrs, "duration", time.Since(start), "request_id", rid)...)
 		}()
 		next.ServeHTTP(sw, r.WithContext(ctx))
 	})
@@ -128,6 +133,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeARMError(w http.ResponseWriter, ae *arm.Error) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.code = ae.Code // for the access log
+	}
 	status := ae.HTTPStatus()
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="`+identity.DefaultTenantID+`", error="invalid_token", error_description="`+strings.ReplaceAll(ae.Message, `"`, `'`)+`"`)
@@ -139,7 +147,7 @@ func writeARMError(w http.ResponseWriter, ae *arm.Error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := arm.Marshal(v)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"InternalServerError","message":"The response could not be encoded."}}`)
 	}

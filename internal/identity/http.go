@@ -25,7 +25,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // '<', '>' and '&' as they are, as Entra ID writes them
+	_ = enc.Encode(v)
 }
 
 // oauthError writes an Entra ID style error, which MSAL parses.

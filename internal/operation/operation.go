@@ -45,7 +45,7 @@ func Decode(op *store.Operation) (*Doc, error) {
 
 // Encode stores d into op, keeping op.Status in step with d.Status.
 func Encode(op *store.Operation, d *Doc) {
-	b, err := json.Marshal(d)
+	b, err := arm.Marshal(d)
 	if err != nil {
 		panic(err) // Doc holds only marshalable fields
 	}

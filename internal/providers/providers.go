@@ -3,11 +3,11 @@ package providers
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sort"
 	"strings"
 
+	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/providers/devices"
 	"github.com/privlink/privlink/internal/providers/digitaltwins"
 	"github.com/privlink/privlink/internal/providers/eventhub"
@@ -103,7 +103,7 @@ func operationsKind(e *resource.Engine, ns string, versions []string) *resource.
 					ops = append(ops, operation{Name: kk.Type + "/" + a + "/action", Display: display{Provider: provider, Resource: res, Operation: a, Description: a + " on " + res + "."}, Origin: "user,system"})
 				}
 			}
-			b, _ := json.Marshal(map[string]any{"value": ops})
+			b, _ := arm.Marshal(map[string]any{"value": ops})
 			return &resource.Response{Status: http.StatusOK, Body: b, Header: http.Header{}}, nil
 		},
 	}

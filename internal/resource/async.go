@@ -2,7 +2,6 @@ package resource
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"net/http"
 	"net/url"
@@ -365,9 +364,9 @@ func statusBody(r *Request, id arm.ResourceID, op *store.Operation, d *operation
 		st.PercentComplete = &pct
 		kind := operationKind(d)
 		props := map[string]string{"operationKind": kind, "operationState": op.Status}
-		st.Properties, _ = json.Marshal(props)
+		st.Properties, _ = arm.Marshal(props)
 	}
-	b, _ := json.Marshal(st)
+	b, _ := arm.Marshal(st)
 	return b
 }
 

@@ -51,7 +51,7 @@ func (m Meta) marshal() []byte {
 	str := func(k, v string) {
 		sep()
 		b.WriteString(`"` + k + `":`)
-		q, _ := json.Marshal(v)
+		q, _ := arm.Marshal(v)
 		b.Write(q)
 	}
 	if m.Op != "" {
@@ -72,7 +72,7 @@ func (m Meta) marshal() []byte {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			q, _ := json.Marshal(k)
+			q, _ := arm.Marshal(k)
 			b.Write(q)
 			b.WriteByte(':')
 			b.Write(m.Ext[k])
@@ -129,7 +129,7 @@ func (d *Doc) SetExt(key string, v any) {
 		delete(d.Meta.Ext, key)
 		return
 	}
-	b, err := json.Marshal(v)
+	b, err := arm.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("resource: marshal ext %s: %v", key, err))
 	}

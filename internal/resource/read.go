@@ -77,9 +77,31 @@ func (e *Engine) notFound(c *Ctx, k *Kind, id arm.ResourceID) error {
 	return resourceNotFound(id)
 }
 
+// NotFound is the ARM error for id, which is not there, as a GET of id
+// answers it: the first thing missing among its subscription
+// (SubscriptionNotFound, or InvalidSubscriptionId when the id is malformed),
+// its resource group (ResourceGroupNotFound), its parent resource
+// (ParentResourceNotFound) and the resource itself (ResourceNotFound). Rules
+// and emulator endpoints that look resources up use it so that they never
+// answer differently from the API.
+func (c *Ctx) NotFound(id arm.ResourceID) error {
+	if err := c.E.checkScope(c, id); err != nil {
+		return err
+	}
+	if id.Scope == nil && len(id.Types) > 1 {
+		if _, err := c.E.parentOf(c, nil, id); err != nil {
+			return err
+		}
+	}
+	return resourceNotFound(id)
+}
+
 func resourceNotFound(id arm.ResourceID) *arm.Error {
 	switch {
 	case id.IsSubscription():
+		if aerr := arm.CheckSubscriptionID(id.Subscription); aerr != nil {
+			return aerr // it cannot exist: say why
+		}
 		return arm.Errorf(arm.CodeSubscriptionNotFound, "The subscription '%s' could not be found.", id.Subscription)
 	case id.IsResourceGroup():
 		return arm.Errorf(arm.CodeResourceGroupNotFound, "Resource group '%s' could not be found.", id.ResourceGroup)

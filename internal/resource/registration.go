@@ -45,7 +45,7 @@ func (c *Ctx) SetRegistration(sub, ns, state string) error {
 		ns = n.Name
 	}
 	id := arm.ResourceID{Subscription: sub, Namespace: ns}
-	body, _ := json.Marshal(registration{Namespace: ns, State: state})
+	body, _ := arm.Marshal(registration{Namespace: ns, State: state})
 	rec := &store.Record{ID: id.String(), Type: ProviderType, Body: body, Updated: c.Now}
 	err := c.Tx.Replace(rec)
 	if IsNotFound(err) {

@@ -22,6 +22,25 @@ var endpointName = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,78}[a-zA-Z0
 var validateEndpointName = common.NameRule(endpointName, arm.CodeInvalidResourceName, "The managed private endpoint name",
 	"It must be 1 to 80 characters of letters, digits, '_', '.' and '-', start with a letter or digit, and end with a letter, digit or '_'.")
 
+// requestMessageMax bounds a managed private endpoint's requestMessage. The
+// Kusto spec sets no bound ("The user request message."), but the message
+// becomes the requestMessage of the Microsoft.Network private endpoint
+// connection Azure makes for the endpoint, which the Network spec
+// (privateEndpoint.json, PrivateLinkServiceConnectionProperties) documents as
+// "Restricted to 140 chars".
+//
+// The code is RequestMessageTooLong, the one Azure answers with: in
+// Azure/azure-sdk-for-go#14739 a private endpoint to a PostgreSQL server
+// failed with Code="RequestMessageTooLong" ("Request Message may only be a
+// maximum of 128 characters", that target's own lower bound), and in
+// hashicorp/terraform-provider-azurerm#25610 the bound is found to vary by
+// target while Terraform validates 140. privlink enforces the documented 140
+// for every target, as a 400 on the PUT or PATCH itself. Characters are
+// counted as .NET counts a string's length, in UTF-16 code units: a
+// character outside the Basic Multilingual Plane, such as an emoji, counts
+// twice.
+const requestMessageMax = 140
+
 // endpointProps are the writable properties of a managed private endpoint,
 // the only ones kept from a request.
 var endpointProps = []string{"privateLinkResourceId", "groupId", "privateLinkResourceRegion", "requestMessage"}
@@ -105,6 +124,9 @@ func buildEndpoint(c *resource.Ctx, w *resource.Write, reg *privatelink.Registry
 			return resource.MissingProperty("properties." + k)
 		}
 	}
+	if err := checkRequestMessage(vals["requestMessage"], w.Old); err != nil {
+		return err
+	}
 	if VNetInjected(w.Parent) {
 		return arm.Errorf("ManagedPrivateEndpointsNotSupported",
 			"Managed private endpoints are not supported on cluster '%s' because it is injected into a virtual network. Use a cluster without virtualNetworkConfiguration, or reach the resource through the virtual network.", w.Parent.ID.Name())
@@ -150,6 +172,34 @@ func buildEndpoint(c *resource.Ctx, w *resource.Write, reg *privatelink.Registry
 		return e
 	}
 	return privatelink.Connect(c, t, target, w.Doc, managedPrivateEndpointID(w.Parent, w.ID.Name()), group, vals["requestMessage"])
+}
+
+// checkRequestMessage refuses a request message over requestMessageMax. A
+// message already stored (before privlink bounded it) may stay as it is, so
+// that such endpoints can still be updated; a new or changed one may not.
+func checkRequestMessage(msg string, old *resource.Doc) error {
+	n := utf16Len(msg)
+	if n <= requestMessageMax {
+		return nil
+	}
+	if old != nil {
+		if prev, _, _ := old.Props().String("requestMessage"); prev == msg {
+			return nil
+		}
+	}
+	return arm.Errorf("RequestMessageTooLong", "The request message is %d characters long; the request message of a managed private endpoint may be at most %d characters. Shorten properties.requestMessage.", n, requestMessageMax).WithTarget("properties.requestMessage")
+}
+
+// utf16Len is the length of s in UTF-16 code units, as .NET's String.Length.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r > 0xFFFF {
+			n++
+		}
+	}
+	return n
 }
 
 // managedPrivateEndpointID is the id of the private endpoint Azure would create
@@ -205,6 +255,6 @@ func checkEndpointName(c *resource.Ctx, cluster arm.ResourceID, r *resource.Requ
 	} else if !resource.IsNotFound(err) {
 		return nil, err
 	}
-	b, _ := json.Marshal(res)
+	b, _ := arm.Marshal(res)
 	return &resource.Response{Status: http.StatusOK, Body: b, Header: http.Header{}}, nil
 }

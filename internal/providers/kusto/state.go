@@ -33,7 +33,9 @@ func Endpoints(ctx context.Context, e *resource.Engine, cluster arm.ResourceID) 
 	err := e.View(ctx, func(c *resource.Ctx) error {
 		if _, err := c.LoadKey(cluster.Key()); err != nil {
 			if resource.IsNotFound(err) {
-				return arm.Errorf(arm.CodeResourceNotFound, "The cluster '%s' was not found.", cluster.String())
+				// What the API says of the cluster: its subscription or
+				// group may be what is missing.
+				return c.NotFound(cluster)
 			}
 			return err
 		}
@@ -54,7 +56,10 @@ func Endpoint(ctx context.Context, e *resource.Engine, id arm.ResourceID) (Endpo
 	var out EndpointState
 	err := e.View(ctx, func(c *resource.Ctx) error {
 		d, err := c.LoadKey(id.Key())
-		if resource.IsNotFound(err) || (err == nil && !strings.EqualFold(d.Kind.Type, EndpointType)) {
+		if resource.IsNotFound(err) {
+			return c.NotFound(id)
+		}
+		if err == nil && !strings.EqualFold(d.Kind.Type, EndpointType) {
 			return arm.Errorf(arm.CodeResourceNotFound, "The managed private endpoint '%s' was not found.", id.String())
 		}
 		if err != nil {

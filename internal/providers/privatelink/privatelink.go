@@ -273,6 +273,11 @@ func connectionKind(t *Target) *resource.Kind {
 			if !ok {
 				return resource.MissingProperty("properties.privateLinkServiceConnectionState.status")
 			}
+			// The owner's description has no bound: neither the Network spec
+			// (PrivateLinkServiceConnectionState in privateLinkService.json)
+			// nor the common types or the targets' specs give description a
+			// length, unlike the requestMessage it replaces (140, see
+			// kusto.requestMessageMax). Only the 4 MB body limit applies.
 			desc, _, err := resource.StringProp(st, "description", "properties.privateLinkServiceConnectionState.description")
 			if err != nil {
 				return err

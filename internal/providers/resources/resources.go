@@ -5,7 +5,6 @@ package resources
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"sort"
@@ -156,7 +155,7 @@ func listLocations(c *resource.Ctx, id arm.ResourceID, r *resource.Request) (*re
 	for _, reg := range resource.Regions {
 		out.Value = append(out.Value, location{ID: id.String() + "/locations/" + reg[0], Name: reg[0], Type: "Region", DisplayName: reg[1], RegionalDisplayName: reg[1]})
 	}
-	b, _ := json.Marshal(out)
+	b, _ := arm.Marshal(out)
 	return &resource.Response{Status: http.StatusOK, Body: b, Header: http.Header{}}, nil
 }
 
@@ -310,7 +309,7 @@ type policies struct {
 // registerAll (the default subscription, ready for the seed's scenarios).
 func CreateSubscription(c *resource.Ctx, id, tenant, display string, registerAll bool) error {
 	sid := arm.ResourceID{Subscription: id}
-	body, _ := json.Marshal(Subscription{
+	body, _ := arm.Marshal(Subscription{
 		ID: sid.String(), AuthorizationSource: "RoleBased", ManagedByTenants: []any{}, SubscriptionID: id,
 		TenantID: tenant, DisplayName: display, State: "Enabled",
 		SubscriptionPolicies: policies{LocationPlacementID: "Public_2014-09-01", QuotaID: "PayAsYouGo_2014-09-01", SpendingLimit: "Off"},

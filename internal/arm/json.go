@@ -1,0 +1,77 @@
+package arm
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Marshal is json.Marshal without HTML escaping. encoding/json writes '<',
+// '>' and '&' as \u003c, \u003e and \u0026 (for JSON embedded in HTML);
+// ARM (Newtonsoft.Json) writes them as they are, and so does privlink in
+// every JSON document it serves, stores or prints. Use it instead of
+// json.Marshal everywhere.
+func Marshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	// json.Marshal is the fast path (pooled buffers); its output holds
+	// \u00 only for the HTML escapes and control characters, so this check
+	// is cheap and rarely true.
+	if bytes.Contains(b, []byte(`\u00`)) {
+		b = UnescapeHTML(b)
+	}
+	return b, nil
+}
+
+// UnescapeHTML rewrites the escapes \u003c, \u003e and \u0026 (in any case)
+// inside the strings of valid JSON b as the characters '<', '>' and '&'.
+// Other escapes stay as they are. It returns b itself when there is nothing
+// to rewrite.
+func UnescapeHTML(b []byte) []byte {
+	i := bytes.IndexByte(b, '\\')
+	if i < 0 {
+		return b
+	}
+	var out []byte
+	last := 0
+	for ; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		// In valid JSON a backslash only starts an escape inside a string,
+		// and the character after it belongs to the escape: skipping it
+		// keeps "\\u003c" (a backslash, then u003c) as it is.
+		if i+5 < len(b) && b[i+1] == 'u' && b[i+2] == '0' && b[i+3] == '0' {
+			if c := htmlChar(b[i+4], b[i+5]); c != 0 {
+				if out == nil {
+					out = make([]byte, 0, len(b))
+				}
+				out = append(out, b[last:i]...)
+				out = append(out, c)
+				last = i + 6
+				i += 5
+				continue
+			}
+		}
+		i++
+	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[last:]...)
+}
+
+// htmlChar returns the character of the escape \u00{hi}{lo} when it is one
+// of encoding/json's HTML escapes, or 0.
+func htmlChar(hi, lo byte) byte {
+	switch {
+	case hi == '3' && (lo == 'c' || lo == 'C'):
+		return '<'
+	case hi == '3' && (lo == 'e' || lo == 'E'):
+		return '>'
+	case hi == '2' && lo == '6':
+		return '&'
+	}
+	return 0
+}
