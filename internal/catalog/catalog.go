@@ -16,7 +16,7 @@ import (
 //
 //   - specs.txt: every type of Azure's REST API specifications at every
 //     api-version they publish, previews included, as Azure/bicep-types-az
-//     compiles them (about 3,400 types in 290 namespaces);
+//     compiles them (about 3,400 types in 280 namespaces);
 //   - sdks.txt: the types that Azure's JavaScript management SDKs
 //     (@azure/arm-*, newest releases of the last three majors) address for
 //     the namespaces privlink serves, with the api-versions they call, which
