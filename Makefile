@@ -19,8 +19,11 @@ lint: ## gofmt, go vet and staticcheck (go install honnef.co/go/tools/cmd/static
 	$(GO) vet ./...
 	staticcheck ./...
 
+catalog: ## regenerate internal/catalog/sdks.txt from npm (BICEP_TYPES_AZ=checkout: specs.txt too)
+	$(GO) generate ./internal/catalog
+
 bench: ## go test benchmarks, then the wrk load run (needs wrk)
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./internal/bench/ ./internal/store/sqlite/
 	bash bench/run.sh 10
 
-.PHONY: help build run test lint bench
+.PHONY: help build run test lint catalog bench

@@ -4,6 +4,7 @@ package providers
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,19 +48,14 @@ func Register(e *resource.Engine) *privatelink.Registry {
 	return reg
 }
 
-// apiVersions is the union of a namespace's kinds' api-versions.
+// apiVersions is the union of a namespace's kinds' api-versions, oldest first.
 func apiVersions(e *resource.Engine, ns string) []string {
-	seen := map[string]bool{}
 	var out []string
 	for _, k := range e.Kinds(ns) {
-		for _, v := range k.APIVersions {
-			if !seen[v] {
-				seen[v] = true
-				out = append(out, v)
-			}
-		}
+		out = append(out, k.APIVersions...)
 	}
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 type operation struct {

@@ -748,7 +748,7 @@ func TestManagedPrivateEndpointsMore(t *testing.T) {
 		for _, tt := range []struct {
 			version string
 			want    bool
-		}{{"2022-02-01", true}, {"2023-08-15", false}, {"2024-04-13", false}} {
+		}{{"2022-02-01", true}, {"2023-08-15", false}, {"2024-04-13", false}, {"2025-02-14", false}} { // 2025-02-14: from the catalog
 			name := "loc" + strings.ReplaceAll(tt.version, "-", "")
 			for _, call := range []struct{ method, path, body string }{
 				{http.MethodPut, base + "/" + name + "?api-version=" + tt.version, body},

@@ -134,8 +134,9 @@ func TestRefusals(t *testing.T) {
 
 	t.Run("unsupported api-version", func(t *testing.T) {
 		defer failOnPanic(t)
-		// The SDK pins 2024-04-13; a raw request asks for a version without managed private endpoints.
-		req, _ := http.NewRequest(http.MethodGet, env.URL+"/subscriptions/"+env.Subscription+"/resourceGroups/adx/providers/Microsoft.Kusto/clusters/mycluster/managedPrivateEndpoints?api-version=2021-08-27", nil)
+		// The SDK pins 2024-04-13; a raw request asks for a version without
+		// managed private endpoints (they came with 2021-08-27).
+		req, _ := http.NewRequest(http.MethodGet, env.URL+"/subscriptions/"+env.Subscription+"/resourceGroups/adx/providers/Microsoft.Kusto/clusters/mycluster/managedPrivateEndpoints?api-version=2021-01-01", nil)
 		req.Header.Set("Authorization", "Bearer "+env.Token(t))
 		resp := must(env.HTTP.Do(req))
 		resp.Body.Close()

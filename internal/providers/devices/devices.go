@@ -6,13 +6,15 @@ import (
 	"regexp"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/catalog"
 	"github.com/privlink/privlink/internal/providers/common"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/resource"
 )
 
-// APIVersions are the accepted api-versions (armiothub v1.3 uses 2023-06-30).
-var APIVersions = []string{"2021-03-31", "2021-07-01", "2021-07-02", "2022-04-30-preview", "2022-11-15-preview", "2023-06-30", "2023-06-30-preview"}
+// APIVersions are the accepted api-versions, oldest first: the catalog's
+// and those privlink accepted before it (armiothub v1.3 uses 2023-06-30).
+var APIVersions = catalog.Accept(Type, "2021-03-31", "2021-07-01", "2021-07-02", "2022-04-30-preview", "2022-11-15-preview", "2023-06-30", "2023-06-30-preview")
 
 // Type is the IoT hub type, spelled as Azure serves it.
 const Type = "Microsoft.Devices/IotHubs"

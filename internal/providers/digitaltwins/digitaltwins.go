@@ -8,13 +8,15 @@ import (
 	"regexp"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/catalog"
 	"github.com/privlink/privlink/internal/providers/common"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/resource"
 )
 
-// APIVersions are the accepted api-versions (armdigitaltwins v1.2 uses 2023-01-31).
-var APIVersions = []string{"2020-10-31", "2020-12-01", "2021-06-30-preview", "2022-05-31", "2022-10-31", "2023-01-31"}
+// APIVersions are the accepted api-versions, oldest first: the catalog's
+// and those privlink accepted before it (armdigitaltwins v1.2 uses 2023-01-31).
+var APIVersions = catalog.Accept(Type, "2020-10-31", "2020-12-01", "2021-06-30-preview", "2022-05-31", "2022-10-31", "2023-01-31")
 
 // Type is the Digital Twins instance type.
 const Type = "Microsoft.DigitalTwins/digitalTwinsInstances"

@@ -7,13 +7,16 @@ import (
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/catalog"
 	"github.com/privlink/privlink/internal/providers/common"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/resource"
 )
 
-// APIVersions are the accepted api-versions (armeventhub v1.3 uses 2024-01-01).
-var APIVersions = []string{"2017-04-01", "2018-01-01-preview", "2021-01-01-preview", "2021-06-01-preview", "2021-11-01", "2022-01-01-preview", "2022-10-01-preview", "2023-01-01-preview", "2024-01-01", "2024-05-01-preview"}
+// APIVersions are the accepted api-versions, oldest first: the catalog's
+// and those privlink accepted before it (armeventhub v1.3 uses 2024-01-01,
+// @azure/arm-eventhub 6 2026-01-01).
+var APIVersions = catalog.Accept(Type, "2017-04-01", "2018-01-01-preview", "2021-01-01-preview", "2021-06-01-preview", "2021-11-01", "2022-01-01-preview", "2022-10-01-preview", "2023-01-01-preview", "2024-01-01", "2024-05-01-preview")
 
 // Type is the Event Hubs namespace type.
 const Type = "Microsoft.EventHub/namespaces"

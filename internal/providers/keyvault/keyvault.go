@@ -7,13 +7,16 @@ import (
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/catalog"
 	"github.com/privlink/privlink/internal/providers/common"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/resource"
 )
 
-// APIVersions are the accepted api-versions (armkeyvault v1.5 uses 2024-11-01).
-var APIVersions = []string{"2019-09-01", "2021-04-01-preview", "2021-06-01-preview", "2021-10-01", "2021-11-01-preview", "2022-02-01-preview", "2022-07-01", "2022-11-01", "2023-02-01", "2023-07-01", "2024-04-01-preview", "2024-11-01", "2024-12-01-preview", "2025-05-01"}
+// APIVersions are the accepted api-versions, oldest first: the catalog's
+// and those privlink accepted before it (armkeyvault v1.5 uses 2024-11-01,
+// @azure/arm-keyvault 5 2026-02-01).
+var APIVersions = catalog.Accept(Type, "2019-09-01", "2021-04-01-preview", "2021-06-01-preview", "2021-10-01", "2021-11-01-preview", "2022-02-01-preview", "2022-07-01", "2022-11-01", "2023-02-01", "2023-07-01", "2024-04-01-preview", "2024-11-01", "2024-12-01-preview", "2025-05-01")
 
 // Type is the vault type.
 const Type = "Microsoft.KeyVault/vaults"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/catalog"
 	"github.com/privlink/privlink/internal/providers/common"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/resource"
@@ -23,11 +24,15 @@ const (
 	EndpointType = "Microsoft.Kusto/clusters/managedPrivateEndpoints"
 )
 
-// APIVersions are the cluster api-versions (armkusto v2.3 uses 2024-04-13).
-var APIVersions = []string{"2021-01-01", "2021-08-27", "2022-02-01", "2022-07-07", "2022-11-11", "2022-12-29", "2023-05-02", "2023-08-15", "2024-04-13"}
+// APIVersions are the cluster api-versions, oldest first: the catalog's and
+// those privlink accepted before it (armkusto v2.3 uses 2024-04-13).
+var APIVersions = catalog.Accept(ClusterType, "2021-01-01", "2021-08-27", "2022-02-01", "2022-07-07", "2022-11-11", "2022-12-29", "2023-05-02", "2023-08-15", "2024-04-13")
 
-// EndpointAPIVersions are the managed private endpoint api-versions privlink serves.
-var EndpointAPIVersions = []string{"2022-02-01", "2023-08-15", "2024-04-13"}
+// EndpointAPIVersions are the managed private endpoint api-versions, oldest
+// first: the catalog's (managed private endpoints came with 2021-08-27, so
+// older cluster versions are refused for them) and the ones whose OpenAPI
+// documents privlink's tests validate against.
+var EndpointAPIVersions = catalog.Accept(EndpointType, "2022-02-01", "2023-08-15", "2024-04-13")
 
 // Kusto has no "Updating" provisioning state; updates run as "Running".
 var states = resource.States{Creating: arm.StateCreating, Updating: arm.StateRunning, Deleting: arm.StateDeleting}

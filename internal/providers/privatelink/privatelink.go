@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/catalog"
 	"github.com/privlink/privlink/internal/resource"
 )
 
@@ -33,7 +34,11 @@ type Group struct {
 type Target struct {
 	// Type is the target type, e.g. "Microsoft.Storage/storageAccounts".
 	Type string
-	// APIVersions are the api-versions of its connection and link-resource types.
+	// APIVersions are the target type's api-versions. Its connection and
+	// link-resource types accept them, and the catalog's versions of their
+	// own types: clients reach them with the target's api-version (an SDK
+	// has one per service), and Azure's sources list some of them (most
+	// privateLinkResources) only as collections or only at some versions.
 	APIVersions []string
 	// Groups are its sub-resources, as privateLinkResources lists them.
 	Groups []Group
@@ -251,7 +256,7 @@ func connectionKind(t *Target) *resource.Kind {
 	return &resource.Kind{
 		Type:           t.ConnectionType(),
 		WireType:       t.ConnectionWireType,
-		APIVersions:    t.APIVersions,
+		APIVersions:    catalog.Accept(t.ConnectionType(), t.APIVersions...),
 		ETag:           t.ETag,
 		AcceptedWrites: t.AcceptedWrites,
 		ListArray:      t.ConnectionListArray,
@@ -357,7 +362,7 @@ func linkResourceKind(t *Target) *resource.Kind {
 		Type:        t.LinkResourceType(),
 		WireType:    t.LinkResourceWireType,
 		IDTypes:     t.LinkResourceIDTypes,
-		APIVersions: t.APIVersions,
+		APIVersions: catalog.Accept(t.LinkResourceType(), t.APIVersions...),
 		ReadOnly:    true,
 		NoState:     true,
 	}

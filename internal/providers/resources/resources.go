@@ -11,12 +11,15 @@ import (
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/catalog"
 	"github.com/privlink/privlink/internal/resource"
 	"github.com/privlink/privlink/internal/store"
 )
 
 // APIVersions are the api-versions of ARM's own endpoints (resource groups,
-// providers, subscriptions), oldest first.
+// providers, subscriptions) that privlink accepted before the catalog,
+// oldest first. Each of those types accepts these and the catalog's
+// versions of its type.
 var APIVersions = []string{
 	"2014-04-01", "2014-04-01-preview", "2015-01-01", "2015-11-01", "2016-02-01", "2016-06-01", "2016-07-01", "2016-09-01",
 	"2017-05-10", "2017-06-01", "2017-08-01", "2018-01-01", "2018-02-01", "2018-05-01", "2018-06-01", "2019-03-01",
@@ -25,8 +28,16 @@ var APIVersions = []string{
 	"2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-01-01", "2025-03-01", "2025-04-01",
 }
 
-// AliasAPIVersions are Microsoft.Subscription's alias api-versions.
-var AliasAPIVersions = []string{"2019-10-01-preview", "2020-09-01", "2021-10-01"}
+// AliasAPIVersions are Microsoft.Subscription's alias api-versions, oldest
+// first: the catalog's and those privlink accepted before it.
+var AliasAPIVersions = catalog.Accept(aliasType, "2019-10-01-preview", "2020-09-01", "2021-10-01")
+
+// The types of ARM's own kinds.
+const (
+	subscriptionType  = "Microsoft.Resources/subscriptions"
+	resourceGroupType = "Microsoft.Resources/resourceGroups"
+	aliasType         = "Microsoft.Subscription/aliases"
+)
 
 // Builtin namespaces are registered in every subscription from its start.
 var Builtin = []string{
@@ -69,8 +80,8 @@ func Register(e *resource.Engine) {
 
 func subscriptions() *resource.Kind {
 	return &resource.Kind{
-		Type:        "Microsoft.Resources/subscriptions",
-		APIVersions: APIVersions,
+		Type:        subscriptionType,
+		APIVersions: catalog.Accept(subscriptionType, APIVersions...),
 		ARMOwned:    true,
 		Scope:       resource.ScopeTenant,
 		ReadOnly:    true,
@@ -87,8 +98,8 @@ var groupName = regexp.MustCompile(`^[-\w\._\(\)]{1,90}$`)
 
 func resourceGroups() *resource.Kind {
 	return &resource.Kind{
-		Type:        "Microsoft.Resources/resourceGroups",
-		APIVersions: APIVersions,
+		Type:        resourceGroupType,
+		APIVersions: catalog.Accept(resourceGroupType, APIVersions...),
 		ARMOwned:    true,
 		Scope:       resource.ScopeSubscription,
 		Tracked:     true,
@@ -165,7 +176,7 @@ func listLocations(c *resource.Ctx, id arm.ResourceID, r *resource.Request) (*re
 func providers() *resource.Kind {
 	k := &resource.Kind{
 		Type:        resource.ProviderType,
-		APIVersions: APIVersions,
+		APIVersions: catalog.Accept(resource.ProviderType, APIVersions...),
 		ARMOwned:    true,
 		Scope:       resource.ScopeSubscription,
 		ReadOnly:    true,
@@ -244,7 +255,7 @@ func providerDoc(c *resource.Ctx, k *resource.Kind, sub string, n *resource.Name
 // subscription (or names an existing one given in properties.subscriptionId).
 func aliases() *resource.Kind {
 	return &resource.Kind{
-		Type:        "Microsoft.Subscription/aliases",
+		Type:        aliasType,
 		APIVersions: AliasAPIVersions,
 		Scope:       resource.ScopeTenant,
 		Build: func(c *resource.Ctx, w *resource.Write) error {

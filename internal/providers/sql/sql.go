@@ -6,14 +6,16 @@ import (
 	"regexp"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/catalog"
 	"github.com/privlink/privlink/internal/providers/common"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/resource"
 )
 
-// APIVersions are the accepted api-versions (armsql v1.2 uses several
+// APIVersions are the accepted api-versions, oldest first: the catalog's
+// and those privlink accepted before it (armsql v1.2 uses several
 // previews; the private endpoint spec is 2021-11-01).
-var APIVersions = []string{"2014-04-01", "2015-05-01-preview", "2019-06-01-preview", "2020-02-02-preview", "2020-08-01-preview", "2020-11-01-preview", "2021-02-01-preview", "2021-05-01-preview", "2021-08-01-preview", "2021-11-01", "2021-11-01-preview", "2022-02-01-preview", "2022-05-01-preview", "2022-08-01-preview", "2022-11-01-preview", "2023-02-01-preview", "2023-05-01-preview", "2023-08-01", "2023-08-01-preview", "2024-05-01-preview"}
+var APIVersions = catalog.Accept(Type, "2014-04-01", "2015-05-01-preview", "2019-06-01-preview", "2020-02-02-preview", "2020-08-01-preview", "2020-11-01-preview", "2021-02-01-preview", "2021-05-01-preview", "2021-08-01-preview", "2021-11-01", "2021-11-01-preview", "2022-02-01-preview", "2022-05-01-preview", "2022-08-01-preview", "2022-11-01-preview", "2023-02-01-preview", "2023-05-01-preview", "2023-08-01", "2023-08-01-preview", "2024-05-01-preview")
 
 // Type is the SQL server type.
 const Type = "Microsoft.Sql/servers"

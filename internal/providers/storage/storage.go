@@ -7,13 +7,16 @@ import (
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/catalog"
 	"github.com/privlink/privlink/internal/providers/common"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/resource"
 )
 
-// APIVersions are the accepted api-versions (armstorage v1.8 uses 2024-01-01, v2 2025-01-01).
-var APIVersions = []string{"2021-04-01", "2021-06-01", "2021-08-01", "2021-09-01", "2022-05-01", "2022-09-01", "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01", "2025-01-01"}
+// APIVersions are the accepted api-versions, oldest first: the catalog's
+// and those privlink accepted before it (armstorage v1.8 uses 2024-01-01,
+// v2 2025-01-01; @azure/arm-storage 20 2026-06-01, 21 2026-09-01).
+var APIVersions = catalog.Accept(Type, "2021-04-01", "2021-06-01", "2021-08-01", "2021-09-01", "2022-05-01", "2022-09-01", "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01", "2025-01-01")
 
 // Type is the storage account type.
 const Type = "Microsoft.Storage/storageAccounts"

@@ -1,0 +1,181 @@
+package catalog
+
+import (
+	_ "embed"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The catalog is two generated files of one format, a line per type,
+//
+//	Microsoft.Storage/storageAccounts<TAB>2015-05-01-preview,2015-06-15,...,2026-04-01
+//
+// types sorted case-insensitively, api-versions oldest first, '#' lines
+// being comments (their headers name the sources they were read from):
+//
+//   - specs.txt: every type of Azure's REST API specifications at every
+//     api-version they publish, previews included, as Azure/bicep-types-az
+//     compiles them (about 3,400 types in 280 namespaces);
+//   - sdks.txt: the types that Azure's JavaScript management SDKs
+//     (@azure/arm-*, newest releases of the last three majors) address for
+//     the namespaces privlink serves, with the api-versions they call, which
+//     run ahead of the specs digest.
+//
+// The catalog is their union. Both are rebuilt by ./gen (see README.md):
+//
+//go:generate go run ./gen -specs specs.txt -sdks sdks.txt -bicep=${BICEP_TYPES_AZ}
+
+//go:embed specs.txt
+var specsData string
+
+//go:embed sdks.txt
+var sdksData string
+
+// entry is one type: its spelling and its api-versions, oldest first.
+type entry struct {
+	name     string
+	versions []string
+}
+
+// index is the parsed catalog.
+type index struct {
+	types      map[string]*entry   // by lower-cased type
+	namespaces map[string][]string // lower-cased namespace -> type names, sorted
+	nsNames    []string            // namespaces, spelled as most of their types spell them
+}
+
+// data is parsed once, at start-up, so that a malformed data file stops
+// the program at once rather than in the middle of a request.
+var data = mustParse(map[string]string{"specs.txt": specsData, "sdks.txt": sdksData}, "specs.txt", "sdks.txt")
+
+// mustParse merges the files named in order (the first spelling of a type
+// wins) and panics on a malformed line.
+func mustParse(files map[string]string, order ...string) *index {
+	ix, err := parse(files, order...)
+	if err != nil {
+		panic("catalog: " + err.Error())
+	}
+	return ix
+}
+
+func parse(files map[string]string, order ...string) (*index, error) {
+	ix := &index{types: map[string]*entry{}, namespaces: map[string][]string{}}
+	for _, name := range order {
+		for n, line := range strings.Split(files[name], "\n") {
+			if line == "" || line[0] == '#' {
+				continue
+			}
+			typ, list, ok := strings.Cut(line, "\t")
+			ns, _, nested := strings.Cut(typ, "/")
+			if !ok || !nested || ns == "" || list == "" {
+				return nil, fmt.Errorf("%s:%d: want Namespace/type<TAB>versions, have %q", name, n+1, line)
+			}
+			key := strings.ToLower(typ)
+			e := ix.types[key]
+			if e == nil {
+				e = &entry{name: typ}
+				ix.types[key] = e
+				ix.namespaces[strings.ToLower(ns)] = append(ix.namespaces[strings.ToLower(ns)], typ)
+			}
+			e.versions = append(e.versions, strings.Split(list, ",")...)
+		}
+	}
+	for _, e := range ix.types {
+		slices.Sort(e.versions)
+		e.versions = slices.Compact(e.versions)
+	}
+	for _, names := range ix.namespaces {
+		slices.SortFunc(names, compareFold)
+		// A few namespaces are spelled differently by some of their types
+		// ("microsoft.insights/..."): the spelling of most wins.
+		count := map[string]int{}
+		for _, n := range names {
+			ns, _, _ := strings.Cut(n, "/")
+			count[ns]++
+		}
+		best := ""
+		for ns, c := range count {
+			if best == "" || c > count[best] || (c == count[best] && ns < best) {
+				best = ns
+			}
+		}
+		ix.nsNames = append(ix.nsNames, best)
+	}
+	slices.SortFunc(ix.nsNames, compareFold)
+	return ix, nil
+}
+
+func compareFold(a, b string) int {
+	if c := strings.Compare(strings.ToLower(a), strings.ToLower(b)); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
+
+// Versions returns the api-versions of a resource type such as
+// "Microsoft.Storage/storageAccounts" or "microsoft.kusto/clusters/managedPrivateEndpoints"
+// (matched case-insensitively, as ARM does), oldest first, or nil when the
+// catalog does not list the type. The slice is the caller's.
+func Versions(resourceType string) []string {
+	if e := data.types[strings.ToLower(resourceType)]; e != nil {
+		return slices.Clone(e.versions)
+	}
+	return nil
+}
+
+// Has reports whether the catalog lists version for resourceType, both
+// matched case-insensitively (the catalog's versions are lower case).
+func Has(resourceType, version string) bool {
+	e := data.types[strings.ToLower(resourceType)]
+	if e == nil {
+		return false
+	}
+	_, found := slices.BinarySearch(e.versions, strings.ToLower(version))
+	return found
+}
+
+// Name returns the catalog's spelling of resourceType (that of Azure's
+// specifications: "Microsoft.Devices/IotHubs" for "microsoft.devices/iothubs"),
+// and whether the catalog lists it.
+func Name(resourceType string) (string, bool) {
+	if e := data.types[strings.ToLower(resourceType)]; e != nil {
+		return e.name, true
+	}
+	return "", false
+}
+
+// Types returns the full names of the types of a namespace such as
+// "Microsoft.Kusto" (in any case): "Microsoft.Kusto/clusters",
+// "Microsoft.Kusto/clusters/databases", ..., sorted case-insensitively, or
+// nil for a namespace the catalog does not know.
+func Types(namespace string) []string {
+	return slices.Clone(data.namespaces[strings.ToLower(namespace)])
+}
+
+// Namespaces returns every namespace of the catalog, sorted case-insensitively.
+func Namespaces() []string { return slices.Clone(data.nsNames) }
+
+// Accept returns the api-versions a served type accepts: the union of
+// known (what privlink accepted before the catalog, kept so that nothing
+// that worked stops working) and the catalog's versions of resourceType,
+// oldest first. A type the catalog does not list takes the versions of its
+// nearest listed parent: child types that Azure serves only as lists, such
+// as a storage account's privateLinkResources, are called with their
+// parent's api-versions.
+func Accept(resourceType string, known ...string) []string {
+	out := slices.Clone(known)
+	for t := resourceType; ; {
+		if e := data.types[strings.ToLower(t)]; e != nil {
+			out = append(out, e.versions...)
+			break
+		}
+		i := strings.LastIndexByte(t, '/')
+		if i < 0 || !strings.Contains(t[:i], "/") {
+			break // the namespace alone is no type
+		}
+		t = t[:i]
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

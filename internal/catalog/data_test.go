@@ -1,0 +1,69 @@
+package catalog
+
+import (
+	"slices"
+	"testing"
+)
+
+// Facts about the embedded data that privlink relies on. When a
+// regeneration breaks one, the sources changed shape or lost a type: look
+// before changing the test.
+func TestDataFacts(t *testing.T) {
+	for _, c := range []struct {
+		name, typ, version string
+	}{
+		// @azure/arm-storage 20.2.0 calls 2026-06-01 and 21.0.0 calls
+		// 2026-09-01, ahead of the specs digest (newest there: 2026-04-01).
+		{"arm-storage 20", "Microsoft.Storage/storageAccounts", "2026-06-01"},
+		{"arm-storage 21", "Microsoft.Storage/storageAccounts", "2026-09-01"},
+		{"arm-storage 21 connections", "Microsoft.Storage/storageAccounts/privateEndpointConnections", "2026-09-01"},
+		{"storage from the specs", "Microsoft.Storage/storageAccounts", "2015-06-15"},
+		{"arm-eventhub 6", "Microsoft.EventHub/namespaces", "2026-01-01"},
+		{"eventhub preview from the specs", "Microsoft.EventHub/namespaces", "2024-05-01-preview"},
+		{"armstorage (Go) 1.8", "Microsoft.Storage/storageAccounts", "2024-01-01"},
+		{"armkusto (Go) 2.3", "Microsoft.Kusto/clusters", "2024-04-13"},
+		{"kusto endpoints", "Microsoft.Kusto/clusters/managedPrivateEndpoints", "2024-04-13"},
+		{"kusto endpoints first version", "Microsoft.Kusto/clusters/managedPrivateEndpoints", "2021-08-27"},
+		{"arm-kusto 8", "Microsoft.Kusto/clusters", "2023-08-15"},
+		{"iot hub, any case", "microsoft.devices/iothubs", "2023-06-30"},
+		{"key vault", "Microsoft.KeyVault/vaults", "2026-02-01"},
+		{"sql", "Microsoft.Sql/servers", "2021-11-01"},
+		{"digital twins", "Microsoft.DigitalTwins/digitalTwinsInstances", "2023-01-31"},
+		{"resource groups", "Microsoft.Resources/resourceGroups", "2021-04-01"},
+		{"subscriptions (arm-resources-subscriptions)", "Microsoft.Resources/subscriptions", "2022-12-01"},
+		{"providers (arm-resources)", "Microsoft.Resources/providers", "2025-04-01"},
+		{"aliases", "Microsoft.Subscription/aliases", "2021-10-01"},
+		// The whole of Azure is kept, for ARM templates.
+		{"virtual networks", "Microsoft.Network/virtualNetworks", "2024-05-01"},
+		{"role assignments", "Microsoft.Authorization/roleAssignments", "2022-04-01"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if !Has(c.typ, c.version) {
+				t.Fatalf("%s lacks %s; it has %v", c.typ, c.version, Versions(c.typ))
+			}
+		})
+	}
+	for _, c := range []struct{ typ, version string }{
+		{"Microsoft.Kusto/clusters/managedPrivateEndpoints", "2021-01-01"}, // clusters only
+		{"Microsoft.Storage/storageAccounts", "2099-01-01"},
+		{"Microsoft.EventHub/namespaces", "2026-01-02"},
+	} {
+		if Has(c.typ, c.version) {
+			t.Errorf("%s has %s, which Azure does not publish", c.typ, c.version)
+		}
+	}
+	if got := Types("Microsoft.Kusto"); !slices.Contains(got, "Microsoft.Kusto/clusters/managedPrivateEndpoints") {
+		t.Errorf("Types(Microsoft.Kusto) = %v, want clusters/managedPrivateEndpoints among them", got)
+	}
+	if n := len(Namespaces()); n < 200 {
+		t.Errorf("%d namespaces, want the whole of Azure (more than 200)", n)
+	}
+	// Storage's privateLinkResources is only a list in Azure: not a type of
+	// its own, so it takes its account's versions.
+	if _, ok := Name("Microsoft.Storage/storageAccounts/privateLinkResources"); ok {
+		t.Log("storageAccounts/privateLinkResources is now a type of its own")
+	}
+	if got := Accept("Microsoft.Storage/storageAccounts/privateLinkResources"); !slices.Contains(got, "2026-06-01") {
+		t.Errorf("storage privateLinkResources accept %v, want 2026-06-01 among them", got)
+	}
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The specs source is Azure/bicep-types-az: Azure compiles every
+// resource-manager OpenAPI document of Azure/azure-rest-api-specs (stable and
+// preview) into generated/<service>/<namespace>/<api-version>/types.json, an
+// array of types among which each resource type is an object
+// {"$type": "ResourceType", "name": "Microsoft.Storage/storageAccounts@2025-01-01", ...}.
+// Reading those names gives every deployable or readable type at every
+// api-version the specs publish, without resolving the OpenAPI documents'
+// paths and references ourselves.
+
+// bicepEntry is the part of a types.json element the catalog needs.
+type bicepEntry struct {
+	Type string `json:"$type"`
+	Name string `json:"name"`
+}
+
+// bicepSource reads the types.json files of a bicep-types-az checkout dir:
+// either a git repository (a work tree or a bare one, read at HEAD with git,
+// so that no checkout is needed) or a plain copy of the tree. It returns the
+// table and a description of what it read, for the data file's header.
+func bicepSource(dir string) (*table, string, error) {
+	t := newTable()
+	var files int
+	add := func(name string, r io.Reader) error {
+		n, err := parseBicepTypes(r, t)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if n > 0 {
+			files++
+		}
+		return nil
+	}
+	if commit, ok := gitHead(dir); ok {
+		if err := readBicepGit(dir, add); err != nil {
+			return nil, "", err
+		}
+		return t, fmt.Sprintf("Azure/bicep-types-az at commit %s (%d types.json files)", commit, files), nil
+	}
+	root := dir
+	if st, err := os.Stat(filepath.Join(dir, "generated")); err == nil && st.IsDir() {
+		root = filepath.Join(dir, "generated")
+	}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "types.json" {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return add(p, f)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if files == 0 {
+		return nil, "", fmt.Errorf("no generated/**/types.json with resource types under %s: is it a bicep-types-az checkout?", dir)
+	}
+	return t, fmt.Sprintf("a copy of Azure/bicep-types-az (%d types.json files)", files), nil
+}
+
+// parseBicepTypes adds the resource types of one types.json to t and returns
+// how many it found.
+func parseBicepTypes(r io.Reader, t *table) (int, error) {
+	var entries []bicepEntry
+	if err := json.NewDecoder(r).Decode(&entries); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Type != "ResourceType" {
+			continue
+		}
+		at := strings.LastIndexByte(e.Name, '@')
+		if at < 0 {
+			continue
+		}
+		if t.add(e.Name[:at], e.Name[at+1:]) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// gitHead returns the commit at HEAD when dir is a git repository.
+func gitHead(dir string) (string, bool) {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "--verify", "HEAD").Output()
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(string(out)), true
+}
+
+// readBicepGit streams HEAD:generated/**/types.json out of the repository at
+// dir through one "git cat-file --batch".
+func readBicepGit(dir string, add func(name string, r io.Reader) error) error {
+	out, err := exec.Command("git", "-C", dir, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", "generated").Output()
+	if err != nil {
+		return fmt.Errorf("git ls-tree in %s: %w", dir, err)
+	}
+	var paths []string
+	for _, p := range strings.Split(string(out), "\x00") {
+		if strings.HasSuffix(p, "/types.json") {
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) == 0 {
+		return fmt.Errorf("no generated/**/types.json at HEAD in %s: is it a bicep-types-az repository?", dir)
+	}
+	sort.Strings(paths)
+	cmd := exec.Command("git", "-C", dir, "cat-file", "--batch")
+	var stdin bytes.Buffer
+	for _, p := range paths {
+		stdin.WriteString("HEAD:" + p + "\n")
+	}
+	cmd.Stdin = &stdin
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	br := bufio.NewReaderSize(stdout, 1<<20)
+	for _, p := range paths {
+		hdr, err := br.ReadString('\n')
+		if err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return fmt.Errorf("git cat-file: %w", err)
+		}
+		// "<object> blob <size>", or "<object> missing" for what the
+		// repository lacks (a partial clone): such files are skipped.
+		f := strings.Fields(hdr)
+		if len(f) != 3 {
+			fmt.Fprintf(os.Stderr, "gen: skipping %s: %s", p, hdr)
+			continue
+		}
+		size, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return fmt.Errorf("git cat-file: bad header %q", hdr)
+		}
+		body := io.LimitReader(br, size)
+		if err := add(p, body); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return err
+		}
+		// Drain what the decoder left, and the newline after the object.
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return err
+		}
+		if _, err := br.ReadByte(); err != nil {
+			return err
+		}
+	}
+	return cmd.Wait()
+}

@@ -1,0 +1,47 @@
+package providers_test
+
+import (
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/privlink/privlink/internal/catalog"
+	"github.com/privlink/privlink/internal/operation"
+	"github.com/privlink/privlink/internal/providers"
+	"github.com/privlink/privlink/internal/resource"
+	"github.com/privlink/privlink/internal/store/sqlite"
+)
+
+// Every served kind accepts the api-versions the catalog lists for its type
+// (or, for a type it does not list, for the nearest listed parent), and
+// lists its versions oldest first, as the engine's messages and the
+// provider listing expect.
+func TestKindsAcceptTheCatalog(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "privlink.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e := resource.New(db, operation.New(db, operation.Options{Logger: logger}), resource.Config{Logger: logger})
+	providers.Register(e)
+	kinds := 0
+	for _, n := range e.Namespaces() {
+		for _, k := range e.Kinds(n.Name) {
+			kinds++
+			if !slices.IsSorted(k.APIVersions) || len(slices.Compact(slices.Clone(k.APIVersions))) != len(k.APIVersions) {
+				t.Errorf("%s: api-versions %v are not sorted oldest first without repeats", k.Type, k.APIVersions)
+			}
+			for _, v := range catalog.Accept(k.Type) {
+				if !slices.Contains(k.APIVersions, v) {
+					t.Errorf("%s does not accept %s, which the catalog lists", k.Type, v)
+				}
+			}
+		}
+	}
+	if kinds < 20 {
+		t.Fatalf("only %d kinds registered", kinds)
+	}
+}
