@@ -227,7 +227,8 @@ func TestSOCKS5(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Dial: d.Dial}}
+		cd := d.(xproxy.ContextDialer)
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: cd.DialContext}}
 		for _, u := range []string{backend.URL + "/", "http://backend.example/"} {
 			resp, err := c.Get(u)
 			if err != nil {

@@ -20,7 +20,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/eventhub/armeventhub"
@@ -348,7 +347,7 @@ func seed(ctx context.Context, scenario string) (*result, error) {
 	// Where does the SDK poll? The delete's status URL names the host the
 	// client called.
 	var raw *http.Response
-	dp, err := mpes.BeginDelete(runtime.WithCaptureResponse(ctx, &raw), rg, cluster, "mpeToStorage", nil)
+	dp, err := mpes.BeginDelete(policy.WithCaptureResponse(ctx, &raw), rg, cluster, "mpeToStorage", nil)
 	if err != nil {
 		return nil, fmt.Errorf("delete: %w", err)
 	}
