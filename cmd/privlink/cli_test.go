@@ -882,7 +882,7 @@ func TestBody(t *testing.T) {
 // reads, so that a developer's shell does not change what a test sees.
 func clearEnv(t *testing.T) {
 	t.Helper()
-	for _, k := range []string{"PRIVLINK_ENDPOINT", "PRIVLINK_PROFILE", "SSL_CERT_FILE", "NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy",
+	for _, k := range []string{"PRIVLINK_ENDPOINT", "PRIVLINK_PROFILE", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy",
 		"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SUBSCRIPTION_ID", "AZURE_AUTHORITY_HOST", "AZURE_RESOURCE_MANAGER_ENDPOINT",
 		"ARM_METADATA_HOSTNAME", "ARM_ACTIVE_DIRECTORY_AUTHORITY_HOST", "ARM_RESOURCE_MANAGER_ENDPOINT", "ARM_RESOURCE_MANAGER_AUDIENCE"} {
 		t.Setenv(k, "")
@@ -984,6 +984,39 @@ func TestEnv(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("roots the shell already trusts stay trusted", func(t *testing.T) {
+		data := t.TempDir()
+		own := writeOtherCA(t)
+		extra := writeOtherCA(t)
+		t.Setenv("SSL_CERT_FILE", own)
+		t.Setenv("NODE_EXTRA_CA_CERTS", extra)
+		t.Setenv("NO_PROXY", "corp.example,.internal")
+		vars, _ := parseExports(t, newCLI(t).ok("env", "--data", data).stdout)
+		ca, err := os.ReadFile(certs.CAPath(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, base := range map[string]string{"SSL_CERT_FILE": own, "NODE_EXTRA_CA_CERTS": extra} {
+			b, err := os.ReadFile(vars[k])
+			if err != nil {
+				t.Fatalf("%s=%s: %v", k, vars[k], err)
+			}
+			roots, _ := os.ReadFile(base)
+			if !bytes.Contains(b, roots) || !bytes.Contains(b, ca) {
+				t.Fatalf("%s=%s does not hold both the shell's %s and privlink's CA", k, vars[k], base)
+			}
+		}
+		if got, want := vars["NO_PROXY"], "corp.example,.internal,localhost,127.0.0.1,::1"; got != want {
+			t.Fatalf("NO_PROXY=%q, want the shell's entries kept: %q", got, want)
+		}
+		// Evaluating env again in that shell extends the same roots, not the bundle.
+		t.Setenv("SSL_CERT_FILE", vars["SSL_CERT_FILE"])
+		again, _ := parseExports(t, newCLI(t).ok("env", "--data", data).stdout)
+		if again["SSL_CERT_FILE"] != vars["SSL_CERT_FILE"] {
+			t.Fatalf("a second eval made %s, want the same bundle %s", again["SSL_CERT_FILE"], vars["SSL_CERT_FILE"])
+		}
+	})
 
 	t.Run("direct mode", func(t *testing.T) {
 		data := t.TempDir()

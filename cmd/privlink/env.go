@@ -77,7 +77,16 @@ may run in either order.`,
 			if err != nil {
 				return err
 			}
-			unset, vars := envVars(mode, hostport, certs.CAPath(dir), bundle, secret, os.Getenv)
+			// Node.js adds NODE_EXTRA_CA_CERTS to its own roots: the CA alone
+			// does, unless the shell already names extra certificates there,
+			// which must stay trusted too.
+			nodeExtra := certs.CAPath(dir)
+			if extra := os.Getenv("NODE_EXTRA_CA_CERTS"); extra != "" && extra != nodeExtra {
+				if nodeExtra, err = certs.TrustBundle(dir, extra); err != nil {
+					return err
+				}
+			}
+			unset, vars := envVars(mode, hostport, nodeExtra, bundle, secret, os.Getenv)
 			if len(unset) > 0 {
 				fmt.Fprintf(g.stdout, "unset %s\n", strings.Join(unset, " "))
 			}
@@ -196,7 +205,7 @@ var (
 // envVars returns the variables to unset and those to export, in order.
 // getenv reads the current environment (to extend NO_PROXY, and to unset
 // only a proxy that is this server's).
-func envVars(mode, hostport, ca, bundle, msiSecret string, getenv func(string) string) (unset []string, vars [][2]string) {
+func envVars(mode, hostport, nodeExtra, bundle, msiSecret string, getenv func(string) string) (unset []string, vars [][2]string) {
 	base := "https://" + hostport
 	proxyURL := "http://" + hostport
 	vars = [][2]string{{"PRIVLINK_ENDPOINT", base}}
@@ -226,7 +235,7 @@ func envVars(mode, hostport, ca, bundle, msiSecret string, getenv func(string) s
 		[2]string{"SSL_CERT_FILE", bundle},
 		[2]string{"REQUESTS_CA_BUNDLE", bundle},
 		[2]string{"CURL_CA_BUNDLE", bundle},
-		[2]string{"NODE_EXTRA_CA_CERTS", ca},
+		[2]string{"NODE_EXTRA_CA_CERTS", nodeExtra},
 	)
 	if mode == modeDirect {
 		vars = append(vars, [2]string{"AZURE_AUTHORITY_HOST", base + "/"})
