@@ -185,14 +185,23 @@ func TestSeedConfiguration(t *testing.T) {
 	bin, cliConfig := terraformTools(t)
 	env := testkit.Start(t, testkit.WithOffline())
 	vars, _ := env.ShellEnv(t)
+	noSecret := []string{"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET"}
 	logins := []struct {
 		name string
 		// set and drop adjust the exported environment.
 		set  map[string]string
 		drop []string
+		// wantBy and wantType are the endpoint's systemData creator.
+		wantBy, wantType string
 	}{
-		{name: "client secret"},
-		{name: "managed identity", set: map[string]string{"ARM_USE_MSI": "true", "ARM_USE_CLI": "false"}, drop: []string{"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET"}},
+		{name: "client secret", wantBy: identity.DefaultClientID, wantType: "Application"},
+		// Without a secret the only credential azapi builds is the managed
+		// identity (the Azure CLI is off): asked for the client id that
+		// ARM_CLIENT_ID exports, the endpoint serves that principal.
+		{name: "managed identity", set: map[string]string{"ARM_USE_MSI": "true", "ARM_USE_CLI": "false"}, drop: noSecret,
+			wantBy: identity.DefaultClientID, wantType: "Application"},
+		{name: "managed identity by its own id", set: map[string]string{"ARM_USE_MSI": "true", "ARM_USE_CLI": "false", "ARM_CLIENT_ID": identity.ManagedIdentityID}, drop: append(noSecret, "ARM_CLIENT_ID"),
+			wantBy: identity.ManagedIdentityID, wantType: "ManagedIdentity"},
 	}
 	for i, login := range logins {
 		t.Run(login.name, func(t *testing.T) {
@@ -226,6 +235,14 @@ func TestSeedConfiguration(t *testing.T) {
 			}
 			if got, want := endpointNames(t, env, rg), []string{"mycluster/mpeToEventHub", "mycluster/mpeToStorage"}; strings.Join(got, ",") != strings.Join(want, ",") {
 				t.Fatalf("after apply the cluster has %v, want %v", got, want)
+			}
+			mc, _ := armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options)
+			m, err := mc.Get(ctx, rg, "mycluster", "mpeToEventHub", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if by, typ := *m.SystemData.CreatedBy, string(*m.SystemData.CreatedByType); by != login.wantBy || typ != login.wantType {
+				t.Fatalf("the endpoint was created by %s (%s), want %s (%s)", by, typ, login.wantBy, login.wantType)
 			}
 			// The namespace's owner approves; Terraform must leave that alone.
 			approveAll(t, env, rg, namespace)
