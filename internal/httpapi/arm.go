@@ -28,7 +28,7 @@ func (s *Server) authenticated(next http.HandlerFunc) http.HandlerFunc {
 			writeARMError(w, arm.Errorf(arm.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is provided in an invalid format."))
 			return
 		}
-		p, aerr := s.Identity.Validate(strings.TrimSpace(token))
+		p, aerr := s.Identity.Validate(strings.TrimSpace(token), identity.BaseURL(r))
 		if aerr != nil {
 			writeARMError(w, aerr)
 			return

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/identity"
@@ -83,8 +82,11 @@ func (s *Server) endpointStates(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// metadata serves GET /metadata/endpoints: this cloud's endpoints, as a list
-// for api-version 2022-09-01 and later, as one object before.
+// metadata serves GET /metadata/endpoints: this cloud's endpoints. ARM's
+// own answer changed shape twice: one cloud object before api-version
+// 2020-06-01, a list of clouds from 2020-06-01, and one object again from
+// 2022-09-01 (Azure PowerShell's ArmMetadata and go-azure-sdk, which
+// Terraform's azurerm uses, read that object).
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	base := identity.BaseURL(r)
 	cloud := map[string]any{
@@ -92,7 +94,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		"portal": base,
 		"authentication": map[string]any{
 			"loginEndpoint":    base + "/",
-			"audiences":        []string{"https://management.core.windows.net/", "https://management.azure.com/"},
+			"audiences":        []string{"https://management.core.windows.net/", "https://management.azure.com/", base + "/"},
 			"tenant":           "common",
 			"identityProvider": "AAD",
 		},
@@ -115,7 +117,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 			"synapseAnalytics": "dev.azuresynapse.net", "attestationEndpoint": "attest.azure.net",
 		},
 	}
-	if v := r.URL.Query().Get("api-version"); v != "" && strings.Compare(v, "2022-09-01") >= 0 {
+	if v := r.URL.Query().Get("api-version"); v >= "2020-06-01" && v < "2022-09-01" {
 		writeJSON(w, http.StatusOK, []any{cloud})
 		return
 	}

@@ -172,7 +172,12 @@ func (s *Service) Issue(p *arm.Principal, audience, issuer string) (string, time
 
 // Validate checks a bearer token for ARM and returns its principal, or the
 // ARM error (401) a bad token earns.
-func (s *Service) Validate(token string) (*arm.Principal, *arm.Error) {
+//
+// self is the base URL the request came in on ("https://127.0.0.1:8443"):
+// a token for it is valid too, as tools that read a custom cloud from
+// /metadata/endpoints (go-azure-sdk, hence Terraform's azurerm) ask for a
+// token whose audience is that cloud's Resource Manager endpoint.
+func (s *Service) Validate(token, self string) (*arm.Principal, *arm.Error) {
 	now := s.now()
 	s.mu.RLock()
 	c, ok := s.cache[token]
@@ -199,7 +204,7 @@ func (s *Service) Validate(token string) (*arm.Principal, *arm.Error) {
 	if len(cl.Audience) > 0 {
 		aud = cl.Audience[0]
 	}
-	if !validAudience(aud) {
+	if !validAudience(aud) && (self == "" || strings.TrimSuffix(aud, "/") != strings.TrimSuffix(self, "/")) {
 		return nil, arm.Errorf(arm.CodeInvalidAuthenticationTokenAudience, "The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences '%s'.", aud, strings.Join(Audiences, "','"))
 	}
 	if cl.TID != s.TenantID {

@@ -125,7 +125,7 @@ func TestOpenCreatesThenReuses(t *testing.T) {
 	// A token from the first instance is good for the second: what a
 	// restarted server must accept.
 	tok := issue(t, s1, &defaultClient(t, s1).Principal, armAudience)
-	if _, err := s2.Validate(tok); err != nil {
+	if _, err := s2.Validate(tok, ""); err != nil {
 		t.Fatalf("token from before the restart: %v", err)
 	}
 
@@ -211,13 +211,45 @@ func TestIssueValidateRoundTrip(t *testing.T) {
 				t.Fatalf("expiry = %v, want %v (default TTL one hour)", got, want)
 			}
 			for i := range 2 { // the second call is answered from the cache
-				got, aerr := s.Validate(tok)
+				got, aerr := s.Validate(tok, "")
 				if aerr != nil {
 					t.Fatalf("Validate (call %d): %v", i+1, aerr)
 				}
 				if !reflect.DeepEqual(*got, tt.want) {
 					t.Fatalf("Validate (call %d) = %+v, want %+v", i+1, *got, tt.want)
 				}
+			}
+		})
+	}
+}
+
+// TestValidateSelfAudience: a token for the server's own address (what a
+// custom cloud's metadata names as its Resource Manager) is valid on that
+// address only.
+func TestValidateSelfAudience(t *testing.T) {
+	s := open(t, t.TempDir(), &clock{t: t0})
+	app := defaultClient(t, s).Principal
+	tests := []struct {
+		name, aud, self string
+		ok              bool
+	}{
+		{"own address", "https://127.0.0.1:8443", "https://127.0.0.1:8443", true},
+		{"own address with a slash", "https://127.0.0.1:8443/", "https://127.0.0.1:8443", true},
+		{"another address", "https://127.0.0.1:9443", "https://127.0.0.1:8443", false},
+		{"no address known", "https://127.0.0.1:8443", "", false},
+		{"another service", "https://vault.azure.net", "https://127.0.0.1:8443", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A fresh service per case: validated tokens are cached.
+			s := open(t, t.TempDir(), &clock{t: t0})
+			tok := issue(t, s, &app, tt.aud)
+			_, aerr := s.Validate(tok, tt.self)
+			if ok := aerr == nil; ok != tt.ok {
+				t.Fatalf("Validate(aud %s, self %s): %v, want accepted=%v", tt.aud, tt.self, aerr, tt.ok)
+			}
+			if !tt.ok && aerr.Code != arm.CodeInvalidAuthenticationTokenAudience {
+				t.Fatalf("code %s, want %s", aerr.Code, arm.CodeInvalidAuthenticationTokenAudience)
 			}
 		})
 	}
@@ -374,7 +406,7 @@ func TestValidateRejects(t *testing.T) {
 			c.Set(t0)
 			tok := tt.token()
 			c.Set(tt.now)
-			p, aerr := s.Validate(tok)
+			p, aerr := s.Validate(tok, "")
 			if aerr == nil {
 				t.Fatalf("Validate accepted the token as %+v", *p)
 			}
@@ -389,7 +421,7 @@ func TestValidateRejects(t *testing.T) {
 
 	// The forging above is sound: the same claims, properly signed, pass.
 	c.Set(t0)
-	if _, aerr := s.Validate(forge(t, jwt.SigningMethodRS256, key, valid())); aerr != nil {
+	if _, aerr := s.Validate(forge(t, jwt.SigningMethodRS256, key, valid()), ""); aerr != nil {
 		t.Fatalf("well-formed forged token rejected: %v", aerr)
 	}
 }
@@ -415,7 +447,7 @@ func TestValidateExpiry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c.Set(tt.now)
-			_, aerr := s.Validate(tok)
+			_, aerr := s.Validate(tok, "")
 			got := ""
 			if aerr != nil {
 				got = aerr.Code
@@ -440,7 +472,7 @@ func TestValidateExpiry(t *testing.T) {
 		t.Fatalf("expiry = %v, want %v", got, want)
 	}
 	c.Set(t0.Add(3 * time.Minute))
-	if _, aerr := short.Validate(tok); aerr == nil || aerr.Code != arm.CodeExpiredAuthenticationToken {
+	if _, aerr := short.Validate(tok, ""); aerr == nil || aerr.Code != arm.CodeExpiredAuthenticationToken {
 		t.Fatalf("Validate after a one-minute TTL: %v, want %s", aerr, arm.CodeExpiredAuthenticationToken)
 	}
 }

@@ -181,9 +181,14 @@ func (e *Engine) asyncHeaders(r *Request, d *Doc, op *store.Operation, withLocat
 		}
 	}
 	// Clients sleep for Retry-After before their first poll; an operation that
-	// ends within the await window is better served by polling at once.
+	// ends within the await window is better served by polling at once. That
+	// takes "Retry-After: 0" rather than no header: azcore polls at once
+	// either way, but go-azure-sdk (Terraform's azurerm) waits its default
+	// ten seconds when the header is missing.
 	if left := op.Due.Sub(e.cfg.Now()); left > awaitWindow {
 		h.Set("Retry-After", strconv.Itoa(retryAfter(left)))
+	} else {
+		h.Set("Retry-After", "0")
 	}
 	return h
 }

@@ -955,31 +955,42 @@ func TestManagedIdentity(t *testing.T) {
 
 	t.Run("cloud metadata", func(t *testing.T) {
 		defer failOnPanic(t)
-		resp, body := anon(t, env, http.MethodGet, "/metadata/endpoints?api-version=2022-09-01")
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("metadata: %s %s", resp.Status, body)
-		}
-		var clouds []struct {
+		// ARM answers one cloud object before 2020-06-01, a list from
+		// 2020-06-01 and one object again from 2022-09-01.
+		type cloudDoc struct {
 			ResourceManager string `json:"resourceManager"`
 			Authentication  struct {
 				LoginEndpoint string   `json:"loginEndpoint"`
 				Audiences     []string `json:"audiences"`
 			} `json:"authentication"`
 		}
-		if err := json.Unmarshal(body, &clouds); err != nil {
-			t.Fatalf("metadata for 2022-09-01 is not a JSON array: %v: %s", err, body)
-		}
-		if len(clouds) != 1 {
-			t.Fatalf("metadata lists %d clouds, want 1", len(clouds))
-		}
-		if got, want := strings.TrimSuffix(clouds[0].ResourceManager, "/"), env.URL; got != want {
-			t.Fatalf("resourceManager = %s, want %s", got, want)
-		}
-		if got, want := strings.TrimSuffix(clouds[0].Authentication.LoginEndpoint, "/"), env.URL; got != want {
-			t.Fatalf("loginEndpoint = %s, want %s", got, want)
-		}
-		if !containsFold(clouds[0].Authentication.Audiences, "https://management.core.windows.net/") {
-			t.Fatalf("audiences = %v", clouds[0].Authentication.Audiences)
+		for _, tt := range []struct {
+			version string
+			list    bool
+		}{{"2019-05-01", false}, {"2020-06-01", true}, {"2022-09-01", false}, {"", false}} {
+			resp, body := anon(t, env, http.MethodGet, "/metadata/endpoints?api-version="+tt.version)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("metadata %s: %s %s", tt.version, resp.Status, body)
+			}
+			var c cloudDoc
+			if tt.list {
+				var clouds []cloudDoc
+				if err := json.Unmarshal(body, &clouds); err != nil || len(clouds) != 1 {
+					t.Fatalf("metadata for %s: want a list of one cloud: %v: %s", tt.version, err, body)
+				}
+				c = clouds[0]
+			} else if err := json.Unmarshal(body, &c); err != nil {
+				t.Fatalf("metadata for %s is not one object: %v: %s", tt.version, err, body)
+			}
+			if got, want := strings.TrimSuffix(c.ResourceManager, "/"), env.URL; got != want {
+				t.Fatalf("%s: resourceManager = %s, want %s", tt.version, got, want)
+			}
+			if got, want := strings.TrimSuffix(c.Authentication.LoginEndpoint, "/"), env.URL; got != want {
+				t.Fatalf("%s: loginEndpoint = %s, want %s", tt.version, got, want)
+			}
+			if !containsFold(c.Authentication.Audiences, "https://management.core.windows.net/") {
+				t.Fatalf("%s: audiences = %v", tt.version, c.Authentication.Audiences)
+			}
 		}
 	})
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -84,10 +85,10 @@ func targets(t *testing.T, env *testkit.Env, rg string) (cluster, eventhub, stor
 	return *cl.ID, *ns.ID, *sa.ID
 }
 
-// workspace copies the seed's configuration into a new directory.
-func workspace(t *testing.T) string {
+// workspace copies testdata/terraform/<config> into a new directory.
+func workspace(t *testing.T, config string) string {
 	t.Helper()
-	src := filepath.Join("..", "..", "..", "testdata", "terraform", "seed")
+	src := filepath.Join("..", "..", "..", "testdata", "terraform", config)
 	files, err := filepath.Glob(filepath.Join(src, "*.tf"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no configuration in %s: %v", src, err)
@@ -177,42 +178,92 @@ func endpointNames(t *testing.T, env *testkit.Env, rg string) []string {
 	return names
 }
 
-// TestSeedConfiguration: the seed's configuration, unmodified but for its
-// placeholders, with a provider block that names only the subscription, in a
-// shell with only what 'privlink env' exports (plus, for the managed
-// identity login, without the client secret).
+// mirrored reports whether the CLI configuration's filesystem mirror holds
+// a provider (e.g. "hashicorp/azurerm").
+func mirrored(t *testing.T, cliConfig, provider string) bool {
+	t.Helper()
+	b, err := os.ReadFile(cliConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`path\s*=\s*"([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(string(m[1]), "registry.terraform.io", provider))
+	return err == nil
+}
+
+// A login is one way a shell signs Terraform in.
+type login struct {
+	name string
+	// mode is privlink env's --mode.
+	mode string
+	// set and drop adjust the exported environment.
+	set  map[string]string
+	drop []string
+	// wantBy and wantType are the endpoints' systemData creator.
+	wantBy, wantType string
+}
+
+var (
+	noSecret = []string{"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET"}
+	// msi turns on the managed identity login and off the Azure CLI's.
+	msi = map[string]string{"ARM_USE_MSI": "true", "ARM_USE_CLI": "false"}
+
+	secretLogin = login{name: "client secret", mode: "transparent", wantBy: identity.DefaultClientID, wantType: "Application"}
+	// Without a secret the only credential left is the managed identity:
+	// asked for the client id ARM_CLIENT_ID exports, the endpoint serves
+	// that principal.
+	msiLogin = login{name: "managed identity", mode: "transparent", set: msi, drop: noSecret,
+		wantBy: identity.DefaultClientID, wantType: "Application"}
+	msiOwnLogin = login{name: "managed identity by its own id", mode: "transparent",
+		set: map[string]string{"ARM_USE_MSI": "true", "ARM_USE_CLI": "false", "ARM_CLIENT_ID": identity.ManagedIdentityID}, drop: append(noSecret, "ARM_CLIENT_ID"),
+		wantBy: identity.ManagedIdentityID, wantType: "ManagedIdentity"}
+	// The custom-cloud route: endpoints named in the environment (azapi's
+	// ARM_ACTIVE_DIRECTORY_AUTHORITY_HOST and ARM_RESOURCE_MANAGER_ENDPOINT,
+	// azurerm's ARM_METADATA_HOSTNAME), tenant "adfs", no proxy.
+	directLogin = login{name: "client secret, direct", mode: "direct", wantBy: identity.DefaultClientID, wantType: "Application"}
+)
+
+// TestSeedConfiguration: the seed's configuration (azapi), unmodified but
+// for its placeholders, with a provider block that names only the
+// subscription, in a shell with only what 'privlink env' exports.
 func TestSeedConfiguration(t *testing.T) {
 	bin, cliConfig := terraformTools(t)
+	runConfiguration(t, bin, cliConfig, "seed", []login{secretLogin, msiLogin, msiOwnLogin, directLogin})
+}
+
+// TestAzurermConfiguration: the seed's two endpoints written with azurerm's
+// azurerm_kusto_cluster_managed_private_endpoint.
+func TestAzurermConfiguration(t *testing.T) {
+	bin, cliConfig := terraformTools(t)
+	testkit.Need(t, mirrored(t, cliConfig, "hashicorp/azurerm"), "the azurerm provider is not in the mirror", "run: bash scripts/azurerm-provider.sh (bash .ci/run does)")
+	runConfiguration(t, bin, cliConfig, "azurerm", []login{secretLogin, msiLogin, directLogin})
+}
+
+// runConfiguration applies testdata/terraform/<config> against a new server
+// with each login: apply, the owner approves, a plan finds nothing to do, a
+// second apply changes nothing and keeps the approval, destroy removes the
+// endpoints and their connections.
+func runConfiguration(t *testing.T, bin, cliConfig, config string, logins []login) {
 	env := testkit.Start(t, testkit.WithOffline())
-	vars, _ := env.ShellEnv(t)
-	noSecret := []string{"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET"}
-	logins := []struct {
-		name string
-		// set and drop adjust the exported environment.
-		set  map[string]string
-		drop []string
-		// wantBy and wantType are the endpoint's systemData creator.
-		wantBy, wantType string
-	}{
-		{name: "client secret", wantBy: identity.DefaultClientID, wantType: "Application"},
-		// Without a secret the only credential azapi builds is the managed
-		// identity (the Azure CLI is off): asked for the client id that
-		// ARM_CLIENT_ID exports, the endpoint serves that principal.
-		{name: "managed identity", set: map[string]string{"ARM_USE_MSI": "true", "ARM_USE_CLI": "false"}, drop: noSecret,
-			wantBy: identity.DefaultClientID, wantType: "Application"},
-		{name: "managed identity by its own id", set: map[string]string{"ARM_USE_MSI": "true", "ARM_USE_CLI": "false", "ARM_CLIENT_ID": identity.ManagedIdentityID}, drop: append(noSecret, "ARM_CLIENT_ID"),
-			wantBy: identity.ManagedIdentityID, wantType: "ManagedIdentity"},
-	}
 	for i, login := range logins {
 		t.Run(login.name, func(t *testing.T) {
 			rg := fmt.Sprintf("tf%d", i)
 			clusterID, ehID, saID := targets(t, env, rg)
 			namespace := filepath.Base(ehID)
-			dir := workspace(t)
-			tfvars := fmt.Sprintf("subscription_id = %q\ncluster_id = %q\neventhub_id = %q\nstorage_id = %q\n", identity.DefaultSubscriptionID, clusterID, ehID, saID)
+			dir := workspace(t, config)
+			tfvars := fmt.Sprintf("subscription_id = %q\neventhub_id = %q\nstorage_id = %q\n", identity.DefaultSubscriptionID, ehID, saID)
+			if config == "azurerm" { // azurerm names the cluster by group and name
+				tfvars += fmt.Sprintf("resource_group_name = %q\ncluster_name = %q\n", rg, "mycluster")
+			} else {
+				tfvars += fmt.Sprintf("cluster_id = %q\n", clusterID)
+			}
 			if err := os.WriteFile(filepath.Join(dir, "terraform.tfvars"), []byte(tfvars), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			vars, _ := env.ShellEnv(t, "--mode", login.mode)
 			environ := append(testkit.CleanEnviron(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
 			for k, v := range vars {
 				keep := true
