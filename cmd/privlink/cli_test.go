@@ -1168,32 +1168,12 @@ func TestEnv(t *testing.T) {
 	})
 }
 
-// parseExports reads "export K=V" lines, undoing POSIX single quoting, and
-// "unset K..." lines.
+// parseExports reads env's output (testkit.ParseExports) or fails the test.
 func parseExports(t *testing.T, out string) (map[string]string, []string) {
 	t.Helper()
-	vars := map[string]string{}
-	var unset []string
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		if names, ok := strings.CutPrefix(line, "unset "); ok {
-			unset = append(unset, strings.Fields(names)...)
-			continue
-		}
-		kv, ok := strings.CutPrefix(line, "export ")
-		if !ok {
-			t.Fatalf("not an export line: %q", line)
-		}
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			t.Fatalf("not an export line: %q", line)
-		}
-		if strings.HasPrefix(v, "'") {
-			v = strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(v, "'"), "'"), `'\''`, "'")
-		}
-		if _, dup := vars[k]; dup {
-			t.Fatalf("%s exported twice", k)
-		}
-		vars[k] = v
+	vars, unset, err := testkit.ParseExports(out)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return vars, unset
 }

@@ -316,12 +316,26 @@ func (p *Proxy) connect(c net.Conn, br *bufio.Reader, req *http.Request) bool {
 	r := Request{Host: host, Port: port, Protocol: "connect", Client: c.RemoteAddr()}
 	d := p.decide(r)
 	p.log().Info("proxy", "protocol", r.Protocol, "destination", r.Addr(), "action", d.Action.String(), "reason", d.Reason, "client", clientString(r.Client))
-	switch d.Action {
-	case Refuse:
+	if d.Action == Refuse {
 		writeStatus(c, refusalStatus(d), d.Reason)
 		return false
-	case Serve:
-		if _, err := io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+	}
+	return p.carry(c, br, r, d, func(net.Addr) error {
+		_, err := io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+		return err
+	}, func(err error) {
+		writeStatus(c, http.StatusBadGateway, unreachable(r, err))
+	})
+}
+
+// carry completes an accepted request the same way for every front end:
+// Serve hands c on, Tunnel dials the destination and splices. accept writes
+// the front end's success reply (bound is the tunnel's local address, or
+// c's for Serve); fail writes its answer to a failed dial. It reports whether
+// c was handed off.
+func (p *Proxy) carry(c net.Conn, br *bufio.Reader, r Request, d Decision, accept func(bound net.Addr) error, fail func(error)) bool {
+	if d.Action == Serve {
+		if accept(c.LocalAddr()) != nil {
 			return false
 		}
 		_ = c.SetReadDeadline(time.Time{})
@@ -331,16 +345,17 @@ func (p *Proxy) connect(c net.Conn, br *bufio.Reader, req *http.Request) bool {
 	}
 	server, err := p.dial(r, d)
 	if err != nil {
-		reason := unreachable(r, err)
-		p.log().Info("proxy", "protocol", r.Protocol, "destination", r.Addr(), "action", "refuse", "reason", reason)
-		writeStatus(c, http.StatusBadGateway, reason)
+		p.log().Info("proxy", "protocol", r.Protocol, "destination", r.Addr(), "action", "refuse", "reason", unreachable(r, err))
+		fail(err)
 		return false
 	}
-	if _, err := io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+	if accept(server.LocalAddr()) != nil {
 		server.Close()
 		return false
 	}
 	_ = c.SetReadDeadline(time.Time{})
+	// What the client sent right behind its request (a TLS ClientHello
+	// in the same packet as the CONNECT) goes first.
 	if n := br.Buffered(); n > 0 {
 		b, _ := br.Peek(n)
 		if _, err := server.Write(b); err != nil {

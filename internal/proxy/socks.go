@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // SOCKS5 constants (RFC 1928, RFC 1929).
@@ -206,40 +205,15 @@ func (p *Proxy) socks(c net.Conn, br *bufio.Reader) bool {
 	r := Request{Host: sr.host, Port: sr.port, Protocol: "socks5", Client: c.RemoteAddr()}
 	d := p.decide(r)
 	p.log().Info("proxy", "protocol", r.Protocol, "destination", r.Addr(), "action", d.Action.String(), "reason", d.Reason, "client", clientString(r.Client))
-	switch d.Action {
-	case Refuse:
+	if d.Action == Refuse {
 		_ = socksReply(c, socksNotAllowed, nil)
 		return false
-	case Serve:
-		if socksReply(c, socksSucceeded, c.LocalAddr()) != nil {
-			return false
-		}
-		_ = c.SetReadDeadline(time.Time{})
-		p.untrack(c)
-		d.Serve(withBuffered(c, br))
-		return true
 	}
-	server, err := p.dial(r, d)
-	if err != nil {
-		p.log().Info("proxy", "protocol", r.Protocol, "destination", r.Addr(), "action", "refuse", "reason", unreachable(r, err))
+	return p.carry(c, br, r, d, func(bound net.Addr) error {
+		return socksReply(c, socksSucceeded, bound)
+	}, func(err error) {
 		_ = socksReply(c, socksDialCode(err), nil)
-		return false
-	}
-	if socksReply(c, socksSucceeded, server.LocalAddr()) != nil {
-		server.Close()
-		return false
-	}
-	_ = c.SetReadDeadline(time.Time{})
-	if n := br.Buffered(); n > 0 {
-		b, _ := br.Peek(n)
-		if _, err := server.Write(b); err != nil {
-			server.Close()
-			return false
-		}
-		_, _ = br.Discard(n)
-	}
-	p.splice(c, server)
-	return false
+	})
 }
 
 // socksDialCode maps a dial error to the reply code that best names it.

@@ -194,31 +194,37 @@ func (e *Env) ShellEnv(tb testing.TB, args ...string) (exports map[string]string
 	tb.Helper()
 	cmd := exec.Command(Binary(tb), append([]string{"env", "--addr", strings.TrimPrefix(e.URL, "https://"), "--data", e.Dir}, args...)...)
 	cmd.Env = CleanEnviron()
-	out, err := cmd.Output()
+	exports, unset, err := ParseExports(string(Output(tb, cmd)))
 	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		tb.Fatalf("privlink env: %v\n%s", err, stderr)
+		tb.Fatal(err)
 	}
+	return exports, unset
+}
+
+// ParseExports reads what 'privlink env' prints: "export K=V" lines (POSIX
+// single quoting undone) and "unset K..." lines. A line of another form or
+// a variable exported twice is an error.
+func ParseExports(out string) (exports map[string]string, unset []string, err error) {
 	exports = map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if names, ok := strings.CutPrefix(line, "unset "); ok {
 			unset = append(unset, strings.Fields(names)...)
 			continue
 		}
 		kv, ok := strings.CutPrefix(line, "export ")
-		if !ok {
-			tb.Fatalf("privlink env printed %q", line)
+		k, v, ok2 := strings.Cut(kv, "=")
+		if !ok || !ok2 {
+			return nil, nil, fmt.Errorf("not an export line: %q", line)
 		}
-		k, v, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(v, "'") {
 			v = strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(v, "'"), "'"), `'\''`, "'")
 		}
+		if _, dup := exports[k]; dup {
+			return nil, nil, fmt.Errorf("%s exported twice", k)
+		}
 		exports[k] = v
 	}
-	return exports, unset
+	return exports, unset, nil
 }
 
 // CleanEnviron is this process's environment without the variables that
@@ -267,4 +273,17 @@ func Need(tb testing.TB, ok bool, missing, howToGet string) {
 		tb.Fatalf("%s (%s=1 is set, so this is a failure): %s", missing, SlowEnv, howToGet)
 	}
 	tb.Skipf("%s: %s", missing, howToGet)
+}
+
+// Output runs cmd and returns its standard output, failing tb with both of
+// its outputs when it does not exit 0.
+func Output(tb testing.TB, cmd *exec.Cmd) []byte {
+	tb.Helper()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(cmd.Args, " "), err, out, stderr.String())
+	}
+	return out
 }

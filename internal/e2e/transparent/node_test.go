@@ -2,7 +2,6 @@ package transparent
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,15 +36,7 @@ func TestNodeSDK(t *testing.T) {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Env = append(cmd.Env, "PRIVLINK_TEST_SUFFIX=1")
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("node seed.mjs: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr)
-	}
+	out := testkit.Output(t, cmd)
 	var r struct {
 		Endpoints  []string `json:"endpoints"`
 		State      string   `json:"state"`

@@ -102,15 +102,7 @@ func TestSeedWithDefaultClients(t *testing.T) {
 			environ = append(environ, childVar+"="+tt.scenario, fmt.Sprintf("PRIVLINK_TEST_SUFFIX=%d", i))
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = environ
-			out, err := cmd.Output()
-			if err != nil {
-				var stderr []byte
-				var ee *exec.ExitError
-				if errors.As(err, &ee) {
-					stderr = ee.Stderr
-				}
-				t.Fatalf("the %s program failed: %v\nstdout:\n%s\nstderr:\n%s", tt.scenario, err, out, stderr)
-			}
+			out := testkit.Output(t, cmd)
 			var r result
 			if err := json.Unmarshal(out, &r); err != nil {
 				t.Fatalf("child output %q: %v", out, err)
@@ -161,15 +153,7 @@ func TestDirectMode(t *testing.T) {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Env = append(cmd.Env, childVar+"=direct", "PRIVLINK_TEST_SUFFIX=d")
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("the direct program failed: %v\n%s\n%s", err, out, stderr)
-	}
+	out := testkit.Output(t, cmd)
 	var r result
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("child output %q: %v", out, err)
