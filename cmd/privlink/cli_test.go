@@ -1309,6 +1309,18 @@ func TestLoginFromEnvironment(t *testing.T) {
 	if r := run(b, "get", "/subscriptions?api-version=2022-12-01"); r.code != 0 {
 		t.Fatalf("get on the second server after logging in to the first: exit %d\nstderr:%s", r.code, r.stderr)
 	}
+	// A new server on the first one's address, with a new data directory
+	// (another CA, another signing key): the shell evaluates env again and
+	// the client follows, with no login.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Server.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fresh := testkit.Start(t, testkit.WithAddr(strings.TrimPrefix(b.URL, "https://")))
+	if r := run(fresh, "get", "/subscriptions?api-version=2022-12-01"); r.code != 0 {
+		t.Fatalf("get after the server was replaced: exit %d\nstdout:%s\nstderr:%s", r.code, r.stdout, r.stderr)
+	}
 }
 
 func readProfile(t *testing.T, path string) *profile {

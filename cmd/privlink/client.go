@@ -33,6 +33,11 @@ type profile struct {
 	Subscription string    `json:"subscriptionId"`
 	AccessToken  string    `json:"accessToken"`
 	ExpiresOn    time.Time `json:"expiresOn"`
+	// FromEnv marks a profile the client made by itself from the shell's
+	// environment (no 'privlink login'): it follows the environment, so that
+	// a shell that evaluates 'privlink env' for a new data directory on the
+	// same address does not keep the old CA and token.
+	FromEnv bool `json:"fromEnvironment,omitempty"`
 }
 
 // endpointFromEnv is the server the client commands talk to when no
@@ -168,6 +173,8 @@ type client struct {
 	g    *globals
 	p    *profile
 	http *http.Client
+	// retried is set once a 401 has led to a new sign-in.
+	retried bool
 }
 
 func (g *globals) client() (*client, error) {
@@ -175,6 +182,7 @@ func (g *globals) client() (*client, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		// No login yet: sign in as the environment says, as the SDKs do.
 		p = envProfile()
+		p.FromEnv = true
 		hc, err := httpClient(p.CAFile)
 		if err != nil {
 			return nil, err
@@ -188,12 +196,19 @@ func (g *globals) client() (*client, error) {
 	if err != nil {
 		return nil, err
 	}
+	stale := time.Until(p.ExpiresOn) < 5*time.Minute
+	if e := envProfile(); p.FromEnv && e.Endpoint == p.Endpoint {
+		if e.CAFile != p.CAFile || e.TenantID != p.TenantID || e.ClientID != p.ClientID || e.ClientSecret != p.ClientSecret {
+			stale = true
+		}
+		p.CAFile, p.TenantID, p.ClientID, p.ClientSecret, p.Subscription = e.CAFile, e.TenantID, e.ClientID, e.ClientSecret, e.Subscription
+	}
 	hc, err := httpClient(p.CAFile)
 	if err != nil {
 		return nil, err
 	}
 	c := &client{g: g, p: p, http: hc}
-	if time.Until(p.ExpiresOn) < 5*time.Minute {
+	if stale {
 		if err := c.refresh(); err != nil {
 			return nil, err
 		}
@@ -243,6 +258,21 @@ func (r *response) OK() bool { return r.Status >= 200 && r.Status < 300 }
 
 // do sends a request to path (relative to the endpoint, or a full URL).
 func (c *client) do(method, path string, body []byte) (*response, error) {
+	r, err := c.send(method, path, body)
+	// A token the server no longer accepts (its data directory was reset,
+	// and with it the signing key) earns one new sign-in and one retry.
+	if err == nil && r.Status == http.StatusUnauthorized && c.p.ClientSecret != "" && !c.retried {
+		c.retried = true
+		if err := c.refresh(); err != nil {
+			return r, nil
+		}
+		return c.send(method, path, body)
+	}
+	return r, err
+}
+
+// send makes one request.
+func (c *client) send(method, path string, body []byte) (*response, error) {
 	u := path
 	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
 		if !strings.HasPrefix(path, "/") {

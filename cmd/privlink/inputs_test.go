@@ -340,6 +340,8 @@ func TestInputsUsage(t *testing.T) {
 		{name: "unknown mpe command", args: []string{"mpe", "bogus"}, wantCode: 2,
 			wantStderr: []string{`unknown command "bogus" for "privlink mpe"`, "Usage:", "Available Commands:", "create", "list"}},
 		{name: "unknown pec command", args: []string{"pec", "bogus"}, wantCode: 2, wantStderr: []string{`unknown command "bogus" for "privlink pec"`, "approve"}},
+		{name: "mistyped command with its flags", args: []string{"mpe", "lsit", "--cluster", "c", "-g", "rg"}, wantCode: 2, wantStderr: []string{`unknown command "lsit" for "privlink mpe"`, "Did you mean this?", "list"}},
+		{name: "mistyped pec command with its flags", args: []string{"pec", "aprove", "x", "--resource", "y"}, wantCode: 2, wantStderr: []string{`unknown command "aprove" for "privlink pec"`, "approve"}},
 		{name: "mpe typo", args: []string{"mpe", "lsit"}, wantCode: 2, wantStderr: []string{"Did you mean this?\n\tlist"}},
 		{name: "pec typo", args: []string{"pec", "aprove", "x"}, wantCode: 2, wantStderr: []string{"Did you mean this?\n\tapprove"}},
 		{name: "unknown command", args: []string{"bogus"}, wantCode: 2, wantStderr: []string{`unknown command "bogus" for "privlink"`, "Usage:"}},

@@ -163,6 +163,10 @@ func (e *usageError) Error() string { return e.msg }
 func group(cmd *cobra.Command) *cobra.Command {
 	cmd.DisableFlagsInUseLine = true
 	cmd.SuggestionsMinimumDistance = 2 // cobra's default, which it sets for the root only
+	// A mistyped sub-command arrives with the flags of the one meant
+	// ("mpe lsit --cluster c"): the group must not fail on those flags
+	// before it can say which sub-command was meant.
+	cmd.FParseErrWhitelist = cobra.FParseErrWhitelist{UnknownFlags: true}
 	cmd.Args = func(c *cobra.Command, args []string) error {
 		if len(args) == 0 {
 			return nil

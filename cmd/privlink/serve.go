@@ -8,6 +8,7 @@ import (
 	_ "net/http/pprof" // --pprof-addr
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -58,7 +59,7 @@ func serveCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(g.stdout, "transparent proxy (HTTPS_PROXY) at %s for %s\n", s.ProxyURL(), strings.Join(app.PublicHosts, ", "))
 			fmt.Fprintf(g.stdout, "CA certificate: %s\n", s.CAPath())
-			fmt.Fprintf(g.stdout, "point your tools at it with: eval \"$(privlink env --addr %s --data %s)\"\n", strings.TrimPrefix(s.URL(), "https://"), s.DataDir())
+			fmt.Fprintf(g.stdout, "point your tools at it with: eval \"$(%s env --addr %s --data %s)\"\n", selfCommand(), strings.TrimPrefix(s.URL(), "https://"), s.DataDir())
 			<-ctx.Done()
 			cfg.Logger.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -79,4 +80,14 @@ func serveCmd(g *globals) *cobra.Command {
 	f.BoolVar(&cfg.Offline, "offline", false, "the transparent proxy refuses hosts privlink does not serve, instead of tunnelling them to the network")
 	f.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof/ profiler on this (local) address, for performance work")
 	return cmd
+}
+
+// selfCommand is how the user ran privlink, for commands serve suggests:
+// "go run ./cmd/privlink" when the binary is go run's temporary build,
+// else the name it was started by.
+func selfCommand() string {
+	if strings.Contains(filepath.ToSlash(os.Args[0]), "/go-build") {
+		return "go run ./cmd/privlink"
+	}
+	return os.Args[0]
 }

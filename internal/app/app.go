@@ -128,9 +128,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg.DataDir = dir
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
 	s := &Server{cfg: cfg}
 	ok := false
 	defer func() {
@@ -138,6 +135,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.close()
 		}
 	}()
+	// The address first: a server that cannot listen leaves no data
+	// directory or CA behind.
+	if s.https, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	if s.lock, err = lockDir(dir); err != nil {
 		return nil, err
 	}
@@ -168,9 +173,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Info: httpapi.Info{DataDir: dir, CAFile: certs.CAPath(dir), PublicHosts: PublicHosts}}
 	handler := s.api.Handler()
 
-	if s.https, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, err
-	}
 	// One port is both the HTTPS API and the transparent proxy (see
 	// proxy.Mux): connections for the Azure names privlink serves come back
 	// from the proxy into the same TLS server, which presents a certificate

@@ -21,20 +21,29 @@ func (s *Server) authenticated(next http.HandlerFunc) http.HandlerFunc {
 		auth := r.Header.Get("Authorization")
 		scheme, token, ok := strings.Cut(auth, " ")
 		if auth == "" {
-			writeARMError(w, arm.Errorf(arm.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is missing."))
+			unauthorized(w, r, arm.Errorf(arm.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is missing."))
 			return
 		}
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			writeARMError(w, arm.Errorf(arm.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is provided in an invalid format."))
+			unauthorized(w, r, arm.Errorf(arm.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is provided in an invalid format."))
 			return
 		}
 		p, aerr := s.Identity.Validate(strings.TrimSpace(token), identity.BaseURL(r))
 		if aerr != nil {
-			writeARMError(w, aerr)
+			unauthorized(w, r, aerr)
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
+}
+
+// unauthorized answers a request whose token was refused, naming the
+// authority of the cloud the client reached.
+func unauthorized(w http.ResponseWriter, r *http.Request, ae *arm.Error) {
+	if ae.HTTPStatus() == http.StatusUnauthorized {
+		challenge(w, authority(r), ae)
+	}
+	writeARMError(w, ae)
 }
 
 func principalOf(r *http.Request) *arm.Principal {

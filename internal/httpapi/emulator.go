@@ -87,14 +87,26 @@ func (s *Server) endpointStates(w http.ResponseWriter, r *http.Request) {
 // 2020-06-01, a list of clouds from 2020-06-01, and one object again from
 // 2022-09-01 (Azure PowerShell's ArmMetadata and go-azure-sdk, which
 // Terraform's azurerm uses, read that object).
+//
+// Reached at privlink's own address it describes the custom cloud whose
+// login endpoint and Resource Manager are privlink (tokens for that address
+// are accepted too); reached at management.azure.com through the transparent
+// proxy it describes Azure's public cloud, as ARM there does.
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	base := identity.BaseURL(r)
+	name, portal, login := "privlink", base, base+"/"
+	audiences := []string{"https://management.core.windows.net/", "https://management.azure.com/", base + "/"}
+	if identity.PublicHost(r.Host) {
+		name, portal, login = "AzureCloud", "https://portal.azure.com", "https://login.microsoftonline.com"
+		audiences = audiences[:2]
+		base = "https://management.azure.com"
+	}
 	cloud := map[string]any{
-		"name":   "privlink",
-		"portal": base,
+		"name":   name,
+		"portal": portal,
 		"authentication": map[string]any{
-			"loginEndpoint":    base + "/",
-			"audiences":        []string{"https://management.core.windows.net/", "https://management.azure.com/", base + "/"},
+			"loginEndpoint":    login,
+			"audiences":        audiences,
 			"tenant":           "common",
 			"identityProvider": "AAD",
 		},

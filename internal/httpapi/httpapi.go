@@ -118,6 +118,22 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 	})
 }
 
+// challenge sets ARM's WWW-Authenticate header of a 401: the tenant's
+// authority as a URI, and the reason.
+func challenge(w http.ResponseWriter, authority string, ae *arm.Error) {
+	w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="`+authority+`", error="invalid_token", error_description="`+strings.ReplaceAll(ae.Message, `"`, `'`)+`"`)
+}
+
+// authority is the Entra ID authority of the cloud the client reached:
+// login.windows.net for Azure's public names (through the transparent
+// proxy), privlink's own address otherwise.
+func authority(r *http.Request) string {
+	if identity.PublicHost(r.Host) {
+		return "https://login.windows.net/" + identity.DefaultTenantID
+	}
+	return identity.BaseURL(r) + "/" + identity.DefaultTenantID
+}
+
 // writeError writes err as an ARM error: *arm.Error as itself, anything else
 // as an InternalServerError whose cause goes to the log only.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -137,8 +153,8 @@ func writeARMError(w http.ResponseWriter, ae *arm.Error) {
 		sw.code = ae.Code // for the access log
 	}
 	status := ae.HTTPStatus()
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="`+identity.DefaultTenantID+`", error="invalid_token", error_description="`+strings.ReplaceAll(ae.Message, `"`, `'`)+`"`)
+	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+		challenge(w, "https://login.windows.net/"+identity.DefaultTenantID, ae)
 	}
 	if ae.Code == arm.CodeTooManyRequests || status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")

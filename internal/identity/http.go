@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,6 +20,25 @@ func BaseURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
+}
+
+// publicHosts are Azure's public Resource Manager names, which requests
+// through privlink's transparent proxy carry in their Host.
+var publicHosts = []string{"management.azure.com", "management.core.windows.net"}
+
+// PublicHost reports whether host (a request's Host, maybe with a port) is
+// one of Azure's public Resource Manager names.
+func PublicHost(host string) bool {
+	h := strings.ToLower(host)
+	if hh, port, err := net.SplitHostPort(h); err == nil && port == "443" {
+		h = hh
+	}
+	for _, p := range publicHosts {
+		if h == p {
+			return true
+		}
+	}
+	return false
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -59,6 +59,10 @@ func WithHTTP() Option { return func(c *app.Config) { c.HTTPAddr = "127.0.0.1:0"
 // not serve, so that a test cannot reach the real Azure by mistake.
 func WithOffline() Option { return func(c *app.Config) { c.Offline = true } }
 
+// WithAddr listens on addr instead of a free port (to restart a server on
+// the address of one that stopped).
+func WithAddr(addr string) Option { return func(c *app.Config) { c.Addr = addr } }
+
 // WithDataDir uses dir as the data directory (to restart on the same data).
 func WithDataDir(dir string) Option { return func(c *app.Config) { c.DataDir = dir } }
 
