@@ -1242,6 +1242,25 @@ func TestLogin(t *testing.T) {
 		})
 	}
 
+	t.Run("a token the server no longer knows", func(t *testing.T) {
+		// The server's signing key is replaced (its data directory reset, the
+		// CA kept): the saved token is refused, and the client signs in
+		// again by itself instead of failing.
+		old := testkit.Start(t)
+		c := newCLI(t)
+		c.login(old)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := old.Server.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(old.Dir, "signing-key.pem")); err != nil {
+			t.Fatal(err)
+		}
+		testkit.Start(t, testkit.WithAddr(strings.TrimPrefix(old.URL, "https://")), testkit.WithDataDir(old.Dir))
+		c.ok("get", "/subscriptions?api-version=2022-12-01")
+	})
+
 	t.Run("token refresh", func(t *testing.T) {
 		c := newCLI(t)
 		c.login(env)
