@@ -9,25 +9,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"unicode/utf16"
-)
 
-// utf16Text encodes s as UTF-16, big-endian when be, after a byte order mark when bom.
-func utf16Text(s string, be, bom bool) string {
-	var order binary.ByteOrder = binary.LittleEndian
-	if be {
-		order = binary.BigEndian
-	}
-	units := utf16.Encode([]rune(s))
-	if bom {
-		units = append([]uint16{0xFEFF}, units...)
-	}
-	b := make([]byte, 2*len(units))
-	for i, u := range units {
-		order.PutUint16(b[2*i:], u)
-	}
-	return string(b)
-}
+	"github.com/privlink/privlink/internal/testkit/textenc"
+)
 
 // apiCode sends method path to the fixture's server as a raw ARM request
 // and returns the error code it answers with ("" for none).
@@ -294,7 +278,7 @@ func TestInputsPutUTF16File(t *testing.T) {
 	f := newFixture(t)
 	path := filepath.Join(t.TempDir(), "mpe.json")
 	body := f.fill(seedEventHubBody, "fromfile")
-	if err := os.WriteFile(path, []byte(utf16Text(strings.ReplaceAll(body, "\n", "\r\n"), false, true)), 0o644); err != nil {
+	if err := os.WriteFile(path, textenc.UTF16(strings.ReplaceAll(body, "\n", "\r\n"), binary.LittleEndian, true), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := f.cli.ok("put", f.clusterID+"/managedPrivateEndpoints/fromfile?api-version=2022-02-01", "@"+path)
@@ -425,4 +409,13 @@ func TestInputsClientFlagsBeforeTheCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// utf16Text encodes s as UTF-16, big-endian when be, after a byte order mark when bom.
+func utf16Text(s string, be, bom bool) string {
+	var order binary.ByteOrder = binary.LittleEndian
+	if be {
+		order = binary.BigEndian
+	}
+	return string(textenc.UTF16(s, order, bom))
 }

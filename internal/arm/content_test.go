@@ -5,37 +5,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"unicode/utf16"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/testkit/textenc"
 )
-
-// utf16Bytes encodes s as UTF-16 in the given byte order, with a byte order
-// mark when bom is true.
-func utf16Bytes(s string, order binary.ByteOrder, bom bool) []byte {
-	var units []uint16
-	if bom {
-		units = append(units, 0xFEFF)
-	}
-	units = append(units, utf16.Encode([]rune(s))...)
-	b := make([]byte, 2*len(units))
-	for i, u := range units {
-		order.PutUint16(b[2*i:], u)
-	}
-	return b
-}
-
-func utf32Bytes(s string, order binary.ByteOrder, bom bool) []byte {
-	rs := []rune(s)
-	if bom {
-		rs = append([]rune{0xFEFF}, rs...)
-	}
-	b := make([]byte, 4*len(rs))
-	for i, r := range rs {
-		order.PutUint32(b[4*i:], uint32(r))
-	}
-	return b
-}
 
 func TestDecodeContent(t *testing.T) {
 	const doc = `{"m":"café ✓ 😀 <&>"}`
@@ -51,19 +24,19 @@ func TestDecodeContent(t *testing.T) {
 		{name: "UTF-8 with BOM", in: append([]byte("\ufeff"), doc...), want: doc},
 		{name: "UTF-8 BOM alone", in: []byte("\ufeff"), want: ""},
 		{name: "UTF-8 BOM then whitespace", in: []byte("\ufeff \r\n" + doc), want: " \r\n" + doc},
-		{name: "UTF-16 LE with BOM", in: utf16Bytes(doc, le, true), want: doc},
-		{name: "UTF-16 BE with BOM", in: utf16Bytes(doc, be, true), want: doc},
-		{name: "UTF-16 LE with BOM and CRLF", in: utf16Bytes("\r\n"+doc+"\r\n", le, true), want: "\r\n" + doc + "\r\n"},
+		{name: "UTF-16 LE with BOM", in: textenc.UTF16(doc, le, true), want: doc},
+		{name: "UTF-16 BE with BOM", in: textenc.UTF16(doc, be, true), want: doc},
+		{name: "UTF-16 LE with BOM and CRLF", in: textenc.UTF16("\r\n"+doc+"\r\n", le, true), want: "\r\n" + doc + "\r\n"},
 		{name: "UTF-16 LE BOM alone", in: []byte{0xFF, 0xFE}, want: ""},
-		{name: "UTF-16 LE with an odd last byte", in: append(utf16Bytes(doc, le, true), '}'), want: doc + "\uFFFD"},
-		{name: "UTF-16 LE with an unpaired surrogate", in: append(utf16Bytes(`{"m":"`, le, true), 0x00, 0xD8, '"', 0, '}', 0), want: `{"m":"` + "\uFFFD" + `"}`},
-		{name: "UTF-32 LE with BOM", in: utf32Bytes(doc, le, true), want: doc},
-		{name: "UTF-32 BE with BOM", in: utf32Bytes(doc, be, true), want: doc},
-		{name: "UTF-16 LE without BOM", in: utf16Bytes(doc, le, false), wantEnc: "UTF-16 (little-endian)"},
-		{name: "UTF-16 BE without BOM", in: utf16Bytes(doc, be, false), wantEnc: "UTF-16 (big-endian)"},
-		{name: "UTF-16 LE without BOM, leading whitespace", in: utf16Bytes(" "+doc, le, false), wantEnc: "UTF-16 (little-endian)"},
-		{name: "UTF-32 LE without BOM", in: utf32Bytes(doc, le, false), wantEnc: "UTF-32 (little-endian)"},
-		{name: "UTF-32 BE without BOM", in: utf32Bytes(doc, be, false), wantEnc: "UTF-32 (big-endian)"},
+		{name: "UTF-16 LE with an odd last byte", in: append(textenc.UTF16(doc, le, true), '}'), want: doc + "\uFFFD"},
+		{name: "UTF-16 LE with an unpaired surrogate", in: append(textenc.UTF16(`{"m":"`, le, true), 0x00, 0xD8, '"', 0, '}', 0), want: `{"m":"` + "\uFFFD" + `"}`},
+		{name: "UTF-32 LE with BOM", in: textenc.UTF32(doc, le, true), want: doc},
+		{name: "UTF-32 BE with BOM", in: textenc.UTF32(doc, be, true), want: doc},
+		{name: "UTF-16 LE without BOM", in: textenc.UTF16(doc, le, false), wantEnc: "UTF-16 (little-endian)"},
+		{name: "UTF-16 BE without BOM", in: textenc.UTF16(doc, be, false), wantEnc: "UTF-16 (big-endian)"},
+		{name: "UTF-16 LE without BOM, leading whitespace", in: textenc.UTF16(" "+doc, le, false), wantEnc: "UTF-16 (little-endian)"},
+		{name: "UTF-32 LE without BOM", in: textenc.UTF32(doc, le, false), wantEnc: "UTF-32 (little-endian)"},
+		{name: "UTF-32 BE without BOM", in: textenc.UTF32(doc, be, false), wantEnc: "UTF-32 (big-endian)"},
 		{name: "Latin-1", in: []byte("{\"m\":\"caf\xe9\"}"), want: `{"m":"caf` + "\uFFFD" + `"}`},
 		{name: "a stray continuation byte", in: []byte("{\"m\":\"a\x80b\"}"), want: `{"m":"a` + "\uFFFD" + `b"}`},
 		{name: "two invalid bytes", in: []byte("{\"m\":\"\xff\xfe!\"}"), want: `{"m":"` + "\uFFFD\uFFFD" + `!"}`},

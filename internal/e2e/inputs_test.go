@@ -15,12 +15,12 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/privlink/privlink/internal/app"
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/textenc"
 )
 
 // htmlEscapes are encoding/json's escapes of '<', '>' and '&', which ARM
@@ -87,32 +87,6 @@ func TestInputsHTMLCharacters(t *testing.T) {
 			t.Fatalf("body does not name the grant type: %s", r.body)
 		}
 	})
-}
-
-// utf16Body encodes s as UTF-16 in order, after a byte order mark when bom.
-func utf16Body(s string, order binary.ByteOrder, bom bool) string {
-	units := utf16.Encode([]rune(s))
-	if bom {
-		units = append([]uint16{0xFEFF}, units...)
-	}
-	b := make([]byte, 2*len(units))
-	for i, u := range units {
-		order.PutUint16(b[2*i:], u)
-	}
-	return string(b)
-}
-
-// utf32Body encodes s as UTF-32 in order, after a byte order mark when bom.
-func utf32Body(s string, order binary.ByteOrder, bom bool) string {
-	rs := []rune(s)
-	if bom {
-		rs = append([]rune{0xFEFF}, rs...)
-	}
-	b := make([]byte, 4*len(rs))
-	for i, r := range rs {
-		order.PutUint32(b[4*i:], uint32(r))
-	}
-	return string(b)
 }
 
 func TestInputsBodyEncodings(t *testing.T) {
@@ -424,4 +398,12 @@ func TestInputsRequestMessageLength(t *testing.T) {
 			t.Fatalf("approval with a 1000-character description: %d %s", r.status, r.body)
 		}
 	})
+}
+
+func utf16Body(s string, order binary.ByteOrder, bom bool) string {
+	return string(textenc.UTF16(s, order, bom))
+}
+
+func utf32Body(s string, order binary.ByteOrder, bom bool) string {
+	return string(textenc.UTF32(s, order, bom))
 }
