@@ -20,6 +20,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/privlink/privlink/internal/certs"
+	"github.com/privlink/privlink/internal/deploy"
+	"github.com/privlink/privlink/internal/deploy/plan"
 	"github.com/privlink/privlink/internal/httpapi"
 	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/operation"
@@ -51,6 +53,11 @@ type Config struct {
 	// Offline makes the transparent proxy refuse every destination privlink
 	// does not serve itself, instead of tunnelling it (hermetic test runs).
 	Offline bool
+	// Binder is the template language deployments use.
+	Binder plan.Binder
+	// TemplateRoot is the directory linked template URIs are read from
+	// (deploy.FileLinks); "" refuses linked templates.
+	TemplateRoot string
 }
 
 // PublicHosts are the public Azure host names privlink serves itself through
@@ -166,6 +173,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:            cfg.Logger,
 	})
 	providers.Register(s.engine)
+	deploy.Register(s.engine, deploy.Config{Binder: cfg.Binder, Links: deploy.FileLinks(cfg.TemplateRoot), Logger: cfg.Logger})
 	if err := resources.Bootstrap(ctx, s.engine, identity.DefaultTenantID, identity.DefaultSubscriptionID, "privlink default subscription"); err != nil {
 		return nil, fmt.Errorf("app: seeding the default subscription: %w", err)
 	}

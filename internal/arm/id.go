@@ -70,6 +70,13 @@ func ParsePath(p string) (Path, *Error) {
 			i += 2
 		}
 	}
+	// ARM's older path of deployments and their operations, which the
+	// Deployments API still uses for a resource group's deployment
+	// operations: /subscriptions/{s}/resourcegroups/{rg}/deployments/{name}/...
+	// names what .../providers/Microsoft.Resources/deployments/{name}/... does.
+	if id.ResourceGroup != "" && i+1 < len(segs) && strings.EqualFold(segs[i], "deployments") {
+		id.Namespace = "Microsoft.Resources"
+	}
 	for i < len(segs) {
 		if !strings.EqualFold(segs[i], "providers") {
 			// A trailing non-provider segment directly under a scope:

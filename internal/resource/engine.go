@@ -208,6 +208,15 @@ func (e *Engine) Serve(ctx context.Context, r *Request) (*Response, error) {
 	// An action or extra collection on an item.
 	if k := e.kinds[id.TypeKey()]; k != nil && !id.IsRoot() {
 		tail := strings.ToLower(r.Path.Tail)
+		if a := k.RawActions[tail]; a != nil && inScope(k, id) {
+			if err := e.checkAPIVersion(k, r); err != nil {
+				return nil, err
+			}
+			if r.Method != http.MethodPost {
+				return nil, methodNotAllowed(r)
+			}
+			return a(ctx, e, r)
+		}
 		if a := k.Actions[tail]; a != nil {
 			if err := e.checkAPIVersion(k, r); err != nil {
 				return nil, err
@@ -284,7 +293,7 @@ func inScope(k *Kind, id arm.ResourceID) bool {
 	case ScopeSubscription:
 		return id.Subscription != "" && id.ResourceGroup == ""
 	}
-	return id.Subscription != "" && id.ResourceGroup != ""
+	return id.Subscription != "" && (id.ResourceGroup != "" || k.AlsoSubscription)
 }
 
 func (e *Engine) unknownType(typ string, r *Request) error {

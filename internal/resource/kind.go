@@ -42,6 +42,9 @@ type Kind struct {
 	ARMOwned bool
 	// Scope is where a top-level type lives (default: a resource group).
 	Scope Scope
+	// AlsoSubscription lets a resource-group type live directly in a
+	// subscription as well (Microsoft.Resources/deployments exist at both).
+	AlsoSubscription bool
 	// Tracked resources require a location and carry tags.
 	Tracked bool
 	// ETag resources carry an etag and honour If-Match / If-None-Match.
@@ -107,6 +110,11 @@ type Kind struct {
 	Handle map[string]func(ctx context.Context, e *Engine, r *Request) (*Response, error)
 	// Actions are POSTs on an item: {id}/{action}.
 	Actions map[string]Action
+	// RawActions are POSTs on an item path that the engine hands over
+	// whole: no transaction around them and no check that the item exists
+	// (a deployment's validate and whatIf name deployments that are not
+	// there). Keys are lower case; the api-version is checked first.
+	RawActions map[string]func(ctx context.Context, e *Engine, r *Request) (*Response, error)
 	// Collections are extra GET lists below an item that are not child types
 	// (a resource group's "resources").
 	Collections map[string]Action

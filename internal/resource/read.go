@@ -77,6 +77,10 @@ func (e *Engine) notFound(c *Ctx, k *Kind, id arm.ResourceID) error {
 	return resourceNotFound(id)
 }
 
+// CheckScope returns the error a request at id earns when its subscription
+// or resource group does not exist (or the group is being deleted), or nil.
+func (c *Ctx) CheckScope(id arm.ResourceID) error { return c.E.checkScope(c, id) }
+
 // NotFound is the ARM error for id, which is not there, as a GET of id
 // answers it: the first thing missing among its subscription
 // (SubscriptionNotFound, or InvalidSubscriptionId when the id is malformed),

@@ -24,6 +24,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/privlink/privlink/internal/app"
+	"github.com/privlink/privlink/internal/deploy/plan"
 	"github.com/privlink/privlink/internal/identity"
 )
 
@@ -58,6 +59,12 @@ func WithHTTP() Option { return func(c *app.Config) { c.HTTPAddr = "127.0.0.1:0"
 // WithOffline makes the transparent proxy refuse every host privlink does
 // not serve, so that a test cannot reach the real Azure by mistake.
 func WithOffline() Option { return func(c *app.Config) { c.Offline = true } }
+
+// WithBinder serves deployments with b as their template language.
+func WithBinder(b plan.Binder) Option { return func(c *app.Config) { c.Binder = b } }
+
+// WithTemplateRoot reads linked templates from files below dir.
+func WithTemplateRoot(dir string) Option { return func(c *app.Config) { c.TemplateRoot = dir } }
 
 // WithAddr listens on addr instead of a free port (to restart a server on
 // the address of one that stopped).
