@@ -79,7 +79,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		g.clientFlags(c)
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{mpeCmd(g), pecCmd(g)} {
+	for _, c := range []*cobra.Command{mpeCmd(g), pecCmd(g), deployCmd(g)} {
 		g.clientFlags(c) // persistent: every sub-command has them
 		root.AddCommand(c)
 	}

@@ -77,6 +77,7 @@ func serveCmd(g *globals) *cobra.Command {
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&format, "log-format", "text", "log format: text or json")
 	f.StringSliceVar(&hosts, "host", nil, "extra host names the server certificate covers")
+	f.StringVar(&cfg.TemplateRoot, "template-root", "", "directory that linked template URIs (templateLink, parametersLink, relativePath) are read from; off when empty")
 	f.BoolVar(&cfg.Offline, "offline", false, "the transparent proxy refuses hosts privlink does not serve, instead of tunnelling them to the network")
 	f.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof/ profiler on this (local) address, for performance work")
 	return cmd
