@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/catalog"
@@ -300,6 +301,10 @@ func (d *Engine) exportTemplate(ctx context.Context, e *resource.Engine, r *reso
 	return jsonResponse(http.StatusOK, b), nil
 }
 
+// statusWait is how long a status poll of a running deployment waits for
+// its end before answering Running.
+const statusWait = 5 * time.Second
+
 // statusKind answers a deployment's Azure-AsyncOperation URL:
 // {"status": "Running" | "Succeeded" | "Failed" | "Canceled", "error"?}.
 func statusKind(d *Engine) *resource.Kind {
@@ -310,19 +315,33 @@ func statusKind(d *Engine) *resource.Kind {
 			if err := e.Authorize(ctx, r, Type+"/read", id.Parent()); err != nil {
 				return nil, err
 			}
-			op, od, err := e.Operations().Get(ctx, id.Name())
+			ops := e.Operations()
+			op, od, err := ops.Get(ctx, id.Name())
 			if resource.IsNotFound(err) || (err == nil && !strings.EqualFold(op.Resource, id.Parent().Key())) {
 				return nil, arm.Errorf(arm.CodeOperationNotFound, "The operation '%s' could not be found.", id.Name())
 			}
 			if err != nil {
 				return nil, err
 			}
+			if op.Status == arm.StateRunning {
+				// A deployment takes a moment, not the minutes of Azure: the
+				// poll waits for its end (a few seconds at most) instead of
+				// sending the client off for its default 30-second sleep.
+				ops.Await(ctx, op.ID, statusWait)
+				if op, od, err = ops.Get(ctx, id.Name()); err != nil {
+					return nil, err
+				}
+			}
 			st := map[string]any{"status": op.Status}
 			if od.Error != nil {
 				st["error"] = od.Error
 			}
 			b, _ := arm.Marshal(st)
-			return jsonResponse(http.StatusOK, b), nil
+			resp := jsonResponse(http.StatusOK, b)
+			if op.Status == arm.StateRunning {
+				resp.Header.Set("Retry-After", "1")
+			}
+			return resp, nil
 		},
 	}
 	return k

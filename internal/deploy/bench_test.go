@@ -1,0 +1,56 @@
+package deploy_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
+	"github.com/privlink/privlink/internal/testkit"
+)
+
+// BenchmarkDeploy800 deploys a template of 800 resources (ARM's limit):
+// storage accounts in 8 dependency chains of 100, zero provisioning delay,
+// through the SDK with its default polling; each op is one whole deployment.
+func BenchmarkDeploy800(b *testing.B) {
+	env := testkit.Start(b, testkit.WithBinder(literal{}))
+	f := &fixture{env: env}
+	deps, _ := armresources.NewDeploymentsClient(env.Subscription, env.Cred, env.Options)
+	rg, _ := armresources.NewResourceGroupsClient(env.Subscription, env.Cred, env.Options)
+	var resources []map[string]any
+	for chain := 0; chain < 8; chain++ {
+		for i := 0; i < 100; i++ {
+			r := storageAccount(fmt.Sprintf("c%dn%d", chain, i))
+			if i > 0 {
+				r["dependsOn"] = []string{fmt.Sprintf("c%dn%d", chain, i-1)}
+			}
+			resources = append(resources, r)
+		}
+	}
+	tmpl := template(resources...)
+	_ = f
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		b.StopTimer()
+		group := fmt.Sprintf("bench%d", n)
+		if _, err := rg.CreateOrUpdate(ctx, group, armresources.ResourceGroup{Location: strPtr("westus")}, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		p, err := deps.BeginCreateOrUpdate(ctx, group, "big", armresources.Deployment{Properties: &armresources.DeploymentProperties{
+			Mode: modePtr(armresources.DeploymentModeIncremental), Template: tmpl}}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := p.PollUntilDone(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if *d.Properties.ProvisioningState != armresources.ProvisioningStateSucceeded {
+			b.Fatalf("deployment %s", *d.Properties.ProvisioningState)
+		}
+	}
+}
+
+func strPtr(s string) *string { return &s }
+
+func modePtr(m armresources.DeploymentMode) *armresources.DeploymentMode { return &m }
