@@ -196,11 +196,17 @@ func parseShapes(file string) (map[string]Shape, error) {
 // All returns every type of the catalog, spelled as the catalog spells it,
 // sorted case-insensitively.
 func All() []string {
-	out := make([]string, 0, len(data.types))
-	for _, e := range data.types {
-		out = append(out, e.name)
+	keys := make([]string, 0, len(data.types))
+	for k := range data.types {
+		keys = append(keys, k)
 	}
-	slices.SortFunc(out, compareFold)
+	// The keys are lower case already: sorting them is the case-insensitive
+	// order without lower-casing at every comparison.
+	slices.Sort(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = data.types[k].name
+	}
 	return out
 }
 

@@ -42,10 +42,23 @@ type bicepEntry struct {
 	ScopeType      *int `json:"scopeType"`
 	Flags          int  `json:"flags"`
 	// Properties are an ObjectType's members; their flags are bicep's
-	// ObjectTypePropertyFlags (required 1, read-only 2, ...).
-	Properties map[string]struct {
-		Flags int `json:"flags"`
-	} `json:"properties"`
+	// ObjectTypePropertyFlags (required 1, read-only 2, ...). A
+	// DiscriminatedObjectType (a body whose shape depends on its "kind")
+	// has the members all its shapes share as BaseProperties.
+	Properties     map[string]bicepProperty `json:"properties"`
+	BaseProperties map[string]bicepProperty `json:"baseProperties"`
+}
+
+type bicepProperty struct {
+	Flags int `json:"flags"`
+}
+
+// members are the members of an object type, discriminated or not.
+func (e *bicepEntry) members() map[string]bicepProperty {
+	if e.Type == "DiscriminatedObjectType" {
+		return e.BaseProperties
+	}
+	return e.Properties
 }
 
 // bicepSource reads the types.json files of a bicep-types-az checkout dir:
@@ -128,7 +141,10 @@ func parseBicepTypes(r io.Reader, t *table, sh *shapes) (int, error) {
 // body resolves a "#/N" reference to the element it names, or nil.
 func body(entries []bicepEntry, ref string) *bicepEntry {
 	i, err := strconv.Atoi(strings.TrimPrefix(ref, "#/"))
-	if err != nil || !strings.HasPrefix(ref, "#/") || i < 0 || i >= len(entries) || entries[i].Type != "ObjectType" {
+	if err != nil || !strings.HasPrefix(ref, "#/") || i < 0 || i >= len(entries) {
+		return nil
+	}
+	if t := entries[i].Type; t != "ObjectType" && t != "DiscriminatedObjectType" {
 		return nil
 	}
 	return &entries[i]

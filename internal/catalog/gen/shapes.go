@@ -63,7 +63,7 @@ func (s *shapes) add(typ, version string, e bicepEntry, body *bicepEntry) {
 	if body == nil {
 		return
 	}
-	if p, ok := body.Properties["location"]; ok {
+	if p, ok := body.members()["location"]; ok {
 		switch {
 		case p.Flags&2 != 0:
 			sh.location = "readonly"
