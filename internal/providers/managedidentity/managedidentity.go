@@ -17,6 +17,7 @@ func Register(e *resource.Engine) { e.Register(userAssignedIdentity()) }
 // clientId, made once and kept.
 func userAssignedIdentity() *resource.Kind {
 	k := generic.Kind(generic.UserAssignedIdentityType)
+	k.Generic = false // rules of its own: not to be replaced
 	base := k.Build
 	k.Build = func(c *resource.Ctx, w *resource.Write) error {
 		if err := base(c, w); err != nil {
