@@ -16,6 +16,7 @@ import (
 	"github.com/privlink/privlink/internal/providers/keyvault"
 	"github.com/privlink/privlink/internal/providers/kusto"
 	"github.com/privlink/privlink/internal/providers/managedidentity"
+	"github.com/privlink/privlink/internal/providers/network"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/providers/resources"
 	"github.com/privlink/privlink/internal/providers/sql"
@@ -36,6 +37,7 @@ func Register(e *resource.Engine) *privatelink.Registry {
 	digitaltwins.Register(e, reg)
 	kusto.Register(e, reg)
 	managedidentity.Register(e)
+	network.Register(e, reg)
 	// Every served RP namespace gets its operation status URLs and its
 	// operations list. Namespaces served only generically have no
 	// long-running operations, so they need neither.
