@@ -24,13 +24,19 @@ import (
 //
 // The catalog is their union. Both are rebuilt by ./gen (see README.md):
 //
-//go:generate go run ./gen -specs specs.txt -sdks sdks.txt -bicep=${BICEP_TYPES_AZ}
+//go:generate go run ./gen -specs specs.txt -scopes scopes.txt -sdks sdks.txt -bicep=${BICEP_TYPES_AZ}
 
 //go:embed specs.txt
 var specsData string
 
 //go:embed sdks.txt
 var sdksData string
+
+// scopes.txt says where each type of specs.txt lives and whether it carries
+// a location (see Shape).
+//
+//go:embed scopes.txt
+var scopesData string
 
 // entry is one type: its spelling and its api-versions, oldest first.
 type entry struct {
@@ -41,13 +47,14 @@ type entry struct {
 // index is the parsed catalog.
 type index struct {
 	types      map[string]*entry   // by lower-cased type
+	shapes     map[string]Shape    // by lower-cased type
 	namespaces map[string][]string // lower-cased namespace -> type names, sorted
 	nsNames    []string            // namespaces, spelled as most of their types spell them
 }
 
 // data is parsed once, at start-up, so that a malformed data file stops
 // the program at once rather than in the middle of a request.
-var data = mustParse(map[string]string{"specs.txt": specsData, "sdks.txt": sdksData}, "specs.txt", "sdks.txt")
+var data = mustParse(map[string]string{"specs.txt": specsData, "sdks.txt": sdksData, "scopes.txt": scopesData}, "specs.txt", "sdks.txt")
 
 // mustParse merges the files named in order (the first spelling of a type
 // wins) and panics on a malformed line.
@@ -103,7 +110,104 @@ func parse(files map[string]string, order ...string) (*index, error) {
 		ix.nsNames = append(ix.nsNames, best)
 	}
 	slices.SortFunc(ix.nsNames, compareFold)
+	shapes, err := parseShapes(files["scopes.txt"])
+	if err != nil {
+		return nil, err
+	}
+	ix.shapes = shapes
 	return ix, nil
+}
+
+// Scopes is a set of the places a resource type lives, with the bits of
+// bicep's ScopeType (which scopes.txt is read from).
+type Scopes uint8
+
+// The scopes.
+const (
+	Tenant          Scopes = 1 << iota // /providers/{ns}/{type}/{name}
+	ManagementGroup                    // below /providers/Microsoft.Management/managementGroups/{mg}
+	Subscription                       // /subscriptions/{s}/providers/...
+	ResourceGroup                      // /subscriptions/{s}/resourceGroups/{g}/providers/...
+	Extension                          // {any resource id}/providers/{ns}/{type}/{name}
+)
+
+// Location says what a type's body declares of a location.
+type Location string
+
+// Locations, as scopes.txt names them.
+const (
+	LocationNone     Location = "none"
+	LocationOptional Location = "optional"
+	LocationRequired Location = "required"
+	LocationReadOnly Location = "readonly"
+)
+
+// Shape is what the specs say of a type beyond its api-versions: where it
+// lives, whether it can be written, and its location.
+type Shape struct {
+	// Scopes is where the type may be read or written, in any api-version;
+	// 0 when the specs do not say.
+	Scopes Scopes
+	// Writable reports whether some api-version lets the type be written.
+	Writable bool
+	// Location is what the newest api-version declares of the body's location.
+	Location Location
+}
+
+// ShapeOf returns the shape of a type (matched case-insensitively) and
+// whether the catalog knows it; types that only the SDKs name have none.
+func ShapeOf(resourceType string) (Shape, bool) {
+	s, ok := data.shapes[strings.ToLower(resourceType)]
+	return s, ok
+}
+
+func parseShapes(file string) (map[string]Shape, error) {
+	out := map[string]Shape{}
+	for n, line := range strings.Split(file, "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 4 {
+			return nil, fmt.Errorf("scopes.txt:%d: want type<TAB>scopes<TAB>access<TAB>location, have %q", n+1, line)
+		}
+		var s Shape
+		for _, c := range f[1] {
+			i := strings.IndexRune("TMSGE", c)
+			if i < 0 && c != '-' {
+				return nil, fmt.Errorf("scopes.txt:%d: unknown scope %q", n+1, c)
+			}
+			if i >= 0 {
+				s.Scopes |= 1 << i
+			}
+		}
+		s.Writable = f[2] == "rw"
+		s.Location = Location(f[3])
+		switch s.Location {
+		case LocationNone, LocationOptional, LocationRequired, LocationReadOnly:
+		default:
+			return nil, fmt.Errorf("scopes.txt:%d: unknown location %q", n+1, f[3])
+		}
+		out[strings.ToLower(f[0])] = s
+	}
+	return out, nil
+}
+
+// All returns every type of the catalog, spelled as the catalog spells it,
+// sorted case-insensitively.
+func All() []string {
+	keys := make([]string, 0, len(data.types))
+	for k := range data.types {
+		keys = append(keys, k)
+	}
+	// The keys are lower case already: sorting them is the case-insensitive
+	// order without lower-casing at every comparison.
+	slices.Sort(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = data.types[k].name
+	}
+	return out
 }
 
 func compareFold(a, b string) int {

@@ -67,3 +67,38 @@ func TestDataFacts(t *testing.T) {
 		t.Errorf("storage privateLinkResources accept %v, want 2026-06-01 among them", got)
 	}
 }
+
+// Facts about scopes.txt that the generic kinds rely on.
+func TestShapeFacts(t *testing.T) {
+	for _, c := range []struct {
+		typ      string
+		scopes   Scopes
+		writable bool
+		location Location
+	}{
+		{"Microsoft.Authorization/roleAssignments", Tenant | ManagementGroup | Subscription | ResourceGroup | Extension, true, LocationNone},
+		{"Microsoft.Insights/diagnosticSettings", Tenant | ManagementGroup | Subscription | ResourceGroup | Extension, true, LocationNone},
+		{"Microsoft.Authorization/locks", Tenant | ManagementGroup | Subscription | ResourceGroup | Extension, true, LocationNone},
+		// Network's specs leave location optional; ARM requires it (see
+		// internal/providers/generic for the rule that makes up for it).
+		{"Microsoft.Network/virtualNetworks", ResourceGroup, true, LocationOptional},
+		{"Microsoft.Network/virtualNetworks/subnets", ResourceGroup, true, LocationNone},
+		{"Microsoft.Sql/servers/databases", ResourceGroup, true, LocationRequired},
+		{"Microsoft.EventHub/namespaces/eventhubs", ResourceGroup, true, LocationReadOnly},
+		{"Microsoft.Management/managementGroups", Tenant, true, LocationNone},
+		{"Microsoft.Storage/storageAccounts/privateEndpointConnections", ResourceGroup, true, LocationNone},
+	} {
+		t.Run(c.typ, func(t *testing.T) {
+			s, ok := ShapeOf(c.typ)
+			if !ok {
+				t.Fatalf("no shape for %s", c.typ)
+			}
+			if s.Scopes != c.scopes || s.Writable != c.writable || s.Location != c.location {
+				t.Fatalf("ShapeOf(%s) = %+v, want {%v %v %v}", c.typ, s, c.scopes, c.writable, c.location)
+			}
+		})
+	}
+	if got := len(All()); got < 3400 {
+		t.Errorf("All() has %d types, want the whole of Azure", got)
+	}
+}

@@ -750,7 +750,10 @@ func TestBadInputIDs(t *testing.T) {
 		{name: "providers twice", method: "PUT", path: biKusto(f.rg + "/providers/Microsoft.Kusto/providers/Microsoft.Kusto/clusters/adx9"), body: biClusterBody, status: 400, code: badID, absent: "-"},
 		{name: "unknown namespace", method: "PUT", path: biKusto(f.rg + "/providers/Microsoft.Nope/widgets/w1"), body: `{"location":"westus"}`, status: 400, code: badNS, msg: "Microsoft.Nope", absent: "-"},
 		{name: "unknown namespace on GET", method: "GET", path: biKusto(f.rg + "/providers/Microsoft.Nope/widgets/w1"), status: 400, code: badNS},
-		{name: "known but unserved namespace", method: "PUT", path: biKusto(f.rg + "/providers/Microsoft.Network/privateEndpoints/pe1"), body: `{"location":"westus"}`, status: 400, code: badNS, absent: "-"},
+		// Every catalog type is served, generically where privlink has no
+		// rules of its own: an api-version the type does not have is refused.
+		{name: "generic type at another type's version", method: "PUT", path: biKusto(f.rg + "/providers/Microsoft.Network/virtualNetworks/vn1"), body: `{"location":"westus"}`, status: 400, code: arm.CodeNoRegisteredProviderFound, msg: "2024-05-01", absent: "-"},
+		{name: "unknown type of a generic namespace", method: "PUT", path: f.rg + "/providers/Microsoft.Network/virtualNetwork/vn1?api-version=2024-05-01", body: `{"location":"westus"}`, status: 400, code: badType, msg: "'virtualNetwork'", absent: "-"},
 		{name: "unknown type", method: "PUT", path: biKusto(f.rg + "/providers/Microsoft.Kusto/widgets/w1"), body: biClusterBody, status: 400, code: badType, msg: "'widgets'", absent: "-"},
 		{name: "unknown child type", method: "PUT", path: biKusto(f.cluster + "/widgets/w1"), body: f.mpeBody(), status: 400, code: badType, msg: "'clusters/widgets'", absent: "-"},
 		{name: "unknown child collection", method: "GET", path: biKusto(f.cluster + "/widgets"), status: 400, code: badType},

@@ -12,8 +12,11 @@ import (
 	"github.com/privlink/privlink/internal/providers/devices"
 	"github.com/privlink/privlink/internal/providers/digitaltwins"
 	"github.com/privlink/privlink/internal/providers/eventhub"
+	"github.com/privlink/privlink/internal/providers/generic"
 	"github.com/privlink/privlink/internal/providers/keyvault"
 	"github.com/privlink/privlink/internal/providers/kusto"
+	"github.com/privlink/privlink/internal/providers/managedidentity"
+	"github.com/privlink/privlink/internal/providers/network"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/providers/resources"
 	"github.com/privlink/privlink/internal/providers/sql"
@@ -33,9 +36,13 @@ func Register(e *resource.Engine) *privatelink.Registry {
 	sql.Register(e, reg)
 	digitaltwins.Register(e, reg)
 	kusto.Register(e, reg)
-	// Every served RP namespace gets its operation status URLs and its operations list.
+	managedidentity.Register(e)
+	network.Register(e, reg)
+	// Every served RP namespace gets its operation status URLs and its
+	// operations list. Namespaces served only generically have no
+	// long-running operations, so they need neither.
 	for _, n := range e.Namespaces() {
-		if !n.Served || strings.EqualFold(n.Name, "Microsoft.Resources") || strings.EqualFold(n.Name, "Microsoft.Subscription") {
+		if !n.Served || strings.EqualFold(n.Name, "Microsoft.Resources") || strings.EqualFold(n.Name, "Microsoft.Subscription") || !ownRules(e, n.Name) {
 			continue
 		}
 		versions := apiVersions(e, n.Name)
@@ -45,7 +52,19 @@ func Register(e *resource.Engine) *privatelink.Registry {
 			operationsKind(e, n.Name, versions),
 		)
 	}
+	// Every other type of the catalog, generically.
+	generic.Register(e)
 	return reg
+}
+
+// ownRules reports whether privlink has rules of its own for a type of ns.
+func ownRules(e *resource.Engine, ns string) bool {
+	for _, k := range e.Kinds(ns) {
+		if !k.Generic {
+			return true
+		}
+	}
+	return false
 }
 
 // apiVersions is the union of a namespace's kinds' api-versions, oldest first.

@@ -45,3 +45,39 @@ func TestKindsAcceptTheCatalog(t *testing.T) {
 		t.Fatalf("only %d kinds registered", kinds)
 	}
 }
+
+// Every type of the catalog has a kind, and rules registered after the
+// generic kinds (the deployments engine registers after the providers)
+// replace the generic one of their type.
+func TestEveryCatalogTypeServed(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "privlink.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e := resource.New(db, operation.New(db, operation.Options{Logger: logger}), resource.Config{Logger: logger})
+	providers.Register(e)
+	for _, typ := range catalog.All() {
+		if e.Kind(typ) == nil {
+			t.Errorf("%s has no kind", typ)
+		}
+	}
+	if k := e.Kind("Microsoft.Network/privateEndpoints"); k == nil || k.Generic {
+		t.Error("private endpoints are served generically, without their rules")
+	}
+	own := &resource.Kind{Type: "Microsoft.Network/virtualNetworks", APIVersions: []string{"2024-05-01"}}
+	e.Register(own)
+	if e.Kind("Microsoft.Network/virtualNetworks") != own {
+		t.Fatal("a later kind did not replace the generic one")
+	}
+	n := 0
+	for _, k := range e.Kinds("Microsoft.Network") {
+		if k.Type == own.Type {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("Kinds lists virtualNetworks %d times", n)
+	}
+}

@@ -51,6 +51,7 @@ type Engine struct {
 	store      store.Store
 	ops        *operation.Engine
 	kinds      map[string]*Kind
+	byNS       map[string][]*Kind // lower-cased namespace -> kinds, sorted by type
 	namespaces map[string]*Namespace
 	decoded    decodeCache
 }
@@ -72,7 +73,7 @@ func New(s store.Store, ops *operation.Engine, cfg Config) *Engine {
 	if cfg.NewID == nil {
 		cfg.NewID = func() string { return uuid.NewString() }
 	}
-	e := &Engine{cfg: cfg, store: s, ops: ops, kinds: map[string]*Kind{}, namespaces: map[string]*Namespace{}}
+	e := &Engine{cfg: cfg, store: s, ops: ops, kinds: map[string]*Kind{}, byNS: map[string][]*Kind{}, namespaces: map[string]*Namespace{}}
 	ops.Handle(opProvision, e.runProvision)
 	ops.Handle(opDelete, e.runDelete)
 	return e
@@ -82,14 +83,26 @@ func New(s store.Store, ops *operation.Engine, cfg Config) *Engine {
 func (e *Engine) Register(kinds ...*Kind) {
 	for _, k := range kinds {
 		key := arm.KeyOf(k.Type)
-		if _, dup := e.kinds[key]; dup {
-			panic("resource: kind registered twice: " + k.Type)
+		if cur, dup := e.kinds[key]; dup {
+			if !cur.Generic || k.Generic {
+				panic("resource: kind registered twice: " + k.Type)
+			}
+			// Rules of its own replace a type's generic kind, whenever
+			// they are registered.
+			nsKey := arm.KeyOf(cur.Namespace())
+			e.byNS[nsKey] = slices.DeleteFunc(e.byNS[nsKey], func(x *Kind) bool { return x == cur })
 		}
 		if len(k.APIVersions) == 0 {
 			panic("resource: kind without api-versions: " + k.Type)
 		}
 		e.kinds[key] = k
 		ns := k.Namespace()
+		// Kept sorted as kinds arrive, so that Kinds costs nothing per
+		// request (the generic kinds make thousands).
+		nsKey := arm.KeyOf(ns)
+		list := e.byNS[nsKey]
+		i, _ := slices.BinarySearchFunc(list, k.Type, func(a *Kind, t string) int { return strings.Compare(a.Type, t) })
+		e.byNS[nsKey] = slices.Insert(list, i, k)
 		if n := e.namespaces[arm.KeyOf(ns)]; n != nil {
 			n.Served = true
 		} else {
@@ -127,14 +140,7 @@ func (e *Engine) Namespaces() []*Namespace {
 
 // Kinds returns the kinds of a namespace, sorted by type.
 func (e *Engine) Kinds(namespace string) []*Kind {
-	var out []*Kind
-	for _, k := range e.kinds {
-		if strings.EqualFold(k.Namespace(), namespace) {
-			out = append(out, k)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
-	return out
+	return slices.Clone(e.byNS[arm.KeyOf(namespace)])
 }
 
 // Kind returns the kind registered for a type, or nil.
@@ -278,22 +284,34 @@ func (e *Engine) kindFor(id arm.ResourceID, r *Request) (*Kind, error) {
 
 // inScope reports whether id lies where resources of kind k live: a
 // resource-group type (and its children) in a resource group, a subscription
-// type directly in a subscription, a tenant type at the root. No kind is an
-// extension type, so nothing lives under another resource's /providers/.
+// type directly in a subscription, a tenant type at the root, a management
+// group type below a management group, and an extension type below any
+// resource (subscriptions and resource groups included, which ARM writes
+// without an extension's /providers/ segment).
 func inScope(k *Kind, id arm.ResourceID) bool {
 	if len(id.Types) == 0 {
 		return true // ARM's own: subscriptions, resource groups, registrations
 	}
+	s := k.scopes()
 	if id.Scope != nil {
-		return false
+		if s&InExtension != 0 {
+			return true
+		}
+		return s&InManagementGroup != 0 && isManagementGroup(*id.Scope)
 	}
-	switch k.Scope {
-	case ScopeTenant:
-		return id.Subscription == "" && id.ResourceGroup == ""
-	case ScopeSubscription:
-		return id.Subscription != "" && id.ResourceGroup == ""
+	switch {
+	case id.Subscription == "":
+		return s&InTenant != 0
+	case id.ResourceGroup == "":
+		return s&(InSubscription|InExtension) != 0
 	}
-	return id.Subscription != "" && (id.ResourceGroup != "" || k.AlsoSubscription)
+	return s&(InResourceGroup|InExtension) != 0
+}
+
+// isManagementGroup reports whether id names a management group.
+func isManagementGroup(id arm.ResourceID) bool {
+	return id.Scope == nil && id.Subscription == "" && len(id.Types) == 1 &&
+		strings.EqualFold(id.Namespace, "Microsoft.Management") && strings.EqualFold(id.Types[0], "managementGroups")
 }
 
 func (e *Engine) unknownType(typ string, r *Request) error {

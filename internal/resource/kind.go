@@ -24,6 +24,27 @@ const (
 	ScopeTenant
 )
 
+// Scopes is a set of places where a type's resources may live, for types
+// that live in more than one (Kind.Scopes). The bits are those of bicep's
+// ScopeType, which the catalog reads them from.
+type Scopes uint8
+
+// The places a resource may live.
+const (
+	// InTenant: /providers/{ns}/{type}/{name}.
+	InTenant Scopes = 1 << iota
+	// InManagementGroup: below a Microsoft.Management/managementGroups resource.
+	InManagementGroup
+	// InSubscription: /subscriptions/{s}/providers/{ns}/{type}/{name}.
+	InSubscription
+	// InResourceGroup: /subscriptions/{s}/resourceGroups/{g}/providers/{ns}/{type}/{name}.
+	InResourceGroup
+	// InExtension: {any resource id}/providers/{ns}/{type}/{name}, an
+	// extension resource (role assignments, locks, diagnostic settings),
+	// removed with the resource it extends.
+	InExtension
+)
+
 // Kind is one resource type's rules. Only Type and APIVersions are required;
 // every hook is optional.
 type Kind struct {
@@ -45,8 +66,18 @@ type Kind struct {
 	// AlsoSubscription lets a resource-group type live directly in a
 	// subscription as well (Microsoft.Resources/deployments exist at both).
 	AlsoSubscription bool
+	// Scopes, when not 0, is where the type lives instead of Scope: types
+	// that live at several scopes, extension types among them. For a child
+	// type it is where its top-level ancestor lives.
+	Scopes Scopes
 	// Tracked resources require a location and carry tags.
 	Tracked bool
+	// OptionalLocation types carry a location that clients may leave out
+	// (a location sent is checked and normalized as a tracked type's is).
+	OptionalLocation bool
+	// Generic kinds are made from the catalog for the types privlink has no
+	// rules of its own for: served with ARM's generic semantics.
+	Generic bool
 	// ETag resources carry an etag and honour If-Match / If-None-Match.
 	ETag bool
 	// Pageable lists page with nextLink (only where the clients follow it).
@@ -174,6 +205,26 @@ func (k *Kind) view(r *Request, doc []byte) []byte {
 }
 
 func (k *Kind) isChild() bool { return len(k.typeSegments()) > 1 }
+
+// scopes is where the kind's resources live, as a set.
+func (k *Kind) scopes() Scopes {
+	if k.Scopes != 0 {
+		return k.Scopes
+	}
+	switch k.Scope {
+	case ScopeTenant:
+		return InTenant
+	case ScopeSubscription:
+		return InSubscription
+	}
+	if k.AlsoSubscription {
+		return InResourceGroup | InSubscription
+	}
+	return InResourceGroup
+}
+
+// located reports whether the kind's resources carry a location.
+func (k *Kind) located() bool { return k.Tracked || k.OptionalLocation }
 
 // Request is one ARM request as the engine sees it.
 type Request struct {

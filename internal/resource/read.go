@@ -142,6 +142,28 @@ func (e *Engine) checkScope(c *Ctx, id arm.ResourceID) error {
 			return err
 		}
 	}
+	return e.checkExtended(c, id)
+}
+
+// checkExtended checks that the resources an extension id extends exist,
+// outermost first: an extension resource lives and dies with its scope, so
+// one whose scope is missing is refused (ResourceNotFound, naming the scope)
+// rather than left behind where no cascade would remove it.
+func (e *Engine) checkExtended(c *Ctx, id arm.ResourceID) error {
+	var chain []arm.ResourceID
+	for s := id.Scope; s != nil; s = s.Scope {
+		if len(s.Types) > 0 {
+			chain = append(chain, *s)
+		}
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if _, err := c.Load(chain[i]); err != nil {
+			if IsNotFound(err) {
+				return resourceNotFound(chain[i])
+			}
+			return err
+		}
+	}
 	return nil
 }
 
@@ -193,7 +215,9 @@ func (e *Engine) list(ctx context.Context, k *Kind, scope arm.ResourceID, r *Req
 		if scope.IsRoot() {
 			q.Parent = ""
 		}
-		if scope.IsSubscription() && !k.isChild() && k.Scope == ScopeResourceGroup {
+		// A subscription lists the types that live in its groups across all
+		// of them (GET /subscriptions/{s}/providers/{ns}/{type}).
+		if scope.IsSubscription() && !k.isChild() && k.scopes()&InResourceGroup != 0 {
 			q = store.Query{Subscription: scope.Subscription, Type: k.Type}
 		}
 		if k.Pageable {

@@ -266,6 +266,13 @@ func (e *Engine) canonicalID(c *Ctx, k *Kind, id arm.ResourceID, parent *Doc) ar
 		return out
 	}
 	out := id
+	if id.Scope != nil {
+		// An extension resource's scope is spelled as that resource was created.
+		if sc, err := c.Load(*id.Scope); err == nil && len(id.Scope.Types) > 0 {
+			scope := sc.ID
+			out.Scope = &scope
+		}
+	}
 	root := id.Root()
 	if root.ResourceGroup != "" && !id.IsResourceGroup() {
 		if rg, err := c.LoadKey(arm.ResourceID{Subscription: root.Subscription, ResourceGroup: root.ResourceGroup}.Key()); err == nil && out.Scope == nil {
@@ -292,7 +299,7 @@ func copyEnvelope(k *Kind, input *arm.Object, d *Doc, old *Doc) error {
 		switch strings.ToLower(key) {
 		case "id", "name", "type", "etag", "systemdata", "properties":
 		case "location":
-			if !k.Tracked {
+			if !k.located() {
 				continue
 			}
 			l, ok, err := StringProp(input, key, "location")
@@ -328,12 +335,12 @@ func copyEnvelope(k *Kind, input *arm.Object, d *Doc, old *Doc) error {
 			rest = append(rest, key)
 		}
 	}
-	if k.Tracked {
+	if k.located() {
 		loc := d.Str("location")
-		if loc == "" {
+		if loc == "" && k.Tracked {
 			return arm.Errorf(arm.CodeLocationRequired, "The location property is required for this definition.")
 		}
-		if old != nil {
+		if old != nil && loc != "" {
 			if ol := old.Str("location"); ol != "" && ol != loc {
 				return arm.Errorf(arm.CodeInvalidResourceLocation, "The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.", d.ID.Name(), ol, d.ID.ResourceGroupName(), loc)
 			}

@@ -24,21 +24,54 @@ import (
 // api-version the specs publish, without resolving the OpenAPI documents'
 // paths and references ourselves.
 
-// bicepEntry is the part of a types.json element the catalog needs.
+// bicepEntry is the part of a types.json element the catalog needs: a
+// ResourceType's name, body and scopes, or an ObjectType's properties (a
+// resource's body, for its location).
 type bicepEntry struct {
 	Type string `json:"$type"`
 	Name string `json:"name"`
+	Body struct {
+		Ref string `json:"$ref"`
+	} `json:"body"`
+	// ReadableScopes and WritableScopes are bicep's ScopeType bit sets
+	// (tenant 1, management group 2, subscription 4, resource group 8,
+	// extension 16); older files name one set, ScopeType, and mark
+	// read-only types with Flags bit 1.
+	ReadableScopes *int `json:"readableScopes"`
+	WritableScopes *int `json:"writableScopes"`
+	ScopeType      *int `json:"scopeType"`
+	Flags          int  `json:"flags"`
+	// Properties are an ObjectType's members; their flags are bicep's
+	// ObjectTypePropertyFlags (required 1, read-only 2, ...). A
+	// DiscriminatedObjectType (a body whose shape depends on its "kind")
+	// has the members all its shapes share as BaseProperties.
+	Properties     map[string]bicepProperty `json:"properties"`
+	BaseProperties map[string]bicepProperty `json:"baseProperties"`
+}
+
+type bicepProperty struct {
+	Flags int `json:"flags"`
+}
+
+// members are the members of an object type, discriminated or not.
+func (e *bicepEntry) members() map[string]bicepProperty {
+	if e.Type == "DiscriminatedObjectType" {
+		return e.BaseProperties
+	}
+	return e.Properties
 }
 
 // bicepSource reads the types.json files of a bicep-types-az checkout dir:
 // either a git repository (a work tree or a bare one, read at HEAD with git,
 // so that no checkout is needed) or a plain copy of the tree. It returns the
-// table and a description of what it read, for the data file's header.
-func bicepSource(dir string) (*table, string, error) {
+// table, the types' shapes and a description of what it read, for the data
+// files' headers.
+func bicepSource(dir string) (*table, *shapes, string, error) {
 	t := newTable()
+	sh := newShapes()
 	var files int
 	add := func(name string, r io.Reader) error {
-		n, err := parseBicepTypes(r, t)
+		n, err := parseBicepTypes(r, t, sh)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -49,9 +82,9 @@ func bicepSource(dir string) (*table, string, error) {
 	}
 	if commit, ok := gitHead(dir); ok {
 		if err := readBicepGit(dir, add); err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
-		return t, fmt.Sprintf("Azure/bicep-types-az at commit %s (%d types.json files)", commit, files), nil
+		return t, sh, fmt.Sprintf("Azure/bicep-types-az at commit %s (%d types.json files)", commit, files), nil
 	}
 	root := dir
 	if st, err := os.Stat(filepath.Join(dir, "generated")); err == nil && st.IsDir() {
@@ -69,17 +102,17 @@ func bicepSource(dir string) (*table, string, error) {
 		return add(p, f)
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	if files == 0 {
-		return nil, "", fmt.Errorf("no generated/**/types.json with resource types under %s: is it a bicep-types-az checkout?", dir)
+		return nil, nil, "", fmt.Errorf("no generated/**/types.json with resource types under %s: is it a bicep-types-az checkout?", dir)
 	}
-	return t, fmt.Sprintf("a copy of Azure/bicep-types-az (%d types.json files)", files), nil
+	return t, sh, fmt.Sprintf("a copy of Azure/bicep-types-az (%d types.json files)", files), nil
 }
 
-// parseBicepTypes adds the resource types of one types.json to t and returns
-// how many it found.
-func parseBicepTypes(r io.Reader, t *table) (int, error) {
+// parseBicepTypes adds the resource types of one types.json to t and their
+// shapes to sh (when not nil), and returns how many it found.
+func parseBicepTypes(r io.Reader, t *table, sh *shapes) (int, error) {
 	var entries []bicepEntry
 	if err := json.NewDecoder(r).Decode(&entries); err != nil {
 		return 0, err
@@ -93,11 +126,28 @@ func parseBicepTypes(r io.Reader, t *table) (int, error) {
 		if at < 0 {
 			continue
 		}
-		if t.add(e.Name[:at], e.Name[at+1:]) {
-			n++
+		typ, version := e.Name[:at], e.Name[at+1:]
+		if !t.add(typ, version) {
+			continue
+		}
+		n++
+		if sh != nil {
+			sh.add(typ, version, e, body(entries, e.Body.Ref))
 		}
 	}
 	return n, nil
+}
+
+// body resolves a "#/N" reference to the element it names, or nil.
+func body(entries []bicepEntry, ref string) *bicepEntry {
+	i, err := strconv.Atoi(strings.TrimPrefix(ref, "#/"))
+	if err != nil || !strings.HasPrefix(ref, "#/") || i < 0 || i >= len(entries) {
+		return nil
+	}
+	if t := entries[i].Type; t != "ObjectType" && t != "DiscriminatedObjectType" {
+		return nil
+	}
+	return &entries[i]
 }
 
 // gitHead returns the commit at HEAD when dir is a git repository.

@@ -271,14 +271,18 @@ func TestBicepSource(t *testing.T) {
 	}
 	write("storage/microsoft.storage/2025-01-01/types.json", `[
   {"$type": "StringLiteralType", "value": "Microsoft.Storage/storageAccounts"},
-  {"$type": "ObjectType", "name": "Microsoft.Storage/storageAccounts", "properties": {}},
-  {"$type": "ResourceType", "name": "Microsoft.Storage/storageAccounts@2025-01-01", "readableScopes": 8, "writableScopes": 8},
-  {"$type": "ResourceType", "name": "Microsoft.Storage/storageAccounts/privateEndpointConnections@2025-01-01"},
+  {"$type": "ObjectType", "name": "Microsoft.Storage/storageAccounts", "properties": {"location": {"type": {"$ref": "#/0"}, "flags": 1}}},
+  {"$type": "ResourceType", "name": "Microsoft.Storage/storageAccounts@2025-01-01", "body": {"$ref": "#/1"}, "readableScopes": 8, "writableScopes": 8},
+  {"$type": "ResourceType", "name": "Microsoft.Storage/storageAccounts/privateEndpointConnections@2025-01-01", "readableScopes": 8, "writableScopes": 0},
+  {"$type": "ResourceType", "name": "Microsoft.Authorization/locks@2025-01-01", "body": {"$ref": "#/0"}, "readableScopes": 28, "writableScopes": 28},
   {"$type": "ResourceFunctionType", "name": "listKeys", "resourceType": "Microsoft.Storage/storageAccounts", "apiVersion": "2025-01-01"}
 ]`)
-	write("storage/microsoft.storage/2016-01-01/types.json", `[{"$type": "ResourceType", "name": "Microsoft.Storage/storageAccounts@2016-01-01"}]`)
+	write("storage/microsoft.storage/2016-01-01/types.json", `[
+  {"$type": "ObjectType", "name": "Microsoft.Storage/storageAccounts", "properties": {"location": {"flags": 0}}},
+  {"$type": "ResourceType", "name": "Microsoft.Storage/storageAccounts@2016-01-01", "body": {"$ref": "#/0"}, "scopeType": 4}
+]`)
 	write("storage/microsoft.storage/2016-01-01/types.md", `# not read`)
-	tb, source, err := bicepSource(dir)
+	tb, sh, source, err := bicepSource(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,13 +290,25 @@ func TestBicepSource(t *testing.T) {
 		t.Errorf("source = %q, want the count of files read", source)
 	}
 	want := []string{
+		"Microsoft.Authorization/locks\t2025-01-01",
 		"Microsoft.Storage/storageAccounts\t2016-01-01,2025-01-01",
 		"Microsoft.Storage/storageAccounts/privateEndpointConnections\t2025-01-01",
 	}
 	if got := tb.lines(); !slices.Equal(got, want) {
 		t.Fatalf("lines = %q, want %q", got, want)
 	}
-	if _, _, err := bicepSource(t.TempDir()); err == nil {
+	// Scopes are the union over versions (2016's subscription, 2025's
+	// group); the location is the newest version's; a body that is no
+	// object declares none.
+	wantShapes := []string{
+		"Microsoft.Authorization/locks\tSGE\trw\tnone",
+		"Microsoft.Storage/storageAccounts\tSG\trw\trequired",
+		"Microsoft.Storage/storageAccounts/privateEndpointConnections\tG\tr\tnone",
+	}
+	if got := sh.lines(tb); !slices.Equal(got, wantShapes) {
+		t.Fatalf("shapes = %q, want %q", got, wantShapes)
+	}
+	if _, _, _, err := bicepSource(t.TempDir()); err == nil {
 		t.Fatal("an empty directory is not a bicep-types-az checkout")
 	}
 }

@@ -2,6 +2,9 @@
 package common
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
 	"regexp"
 
 	"github.com/privlink/privlink/internal/arm"
@@ -60,4 +63,43 @@ func RequireObject(w *resource.Write, k string) (*arm.Object, error) {
 		return nil, resource.MissingProperty(k)
 	}
 	return o, nil
+}
+
+// NewKey returns n random bytes in standard base64, the form of Azure's
+// account and shared access keys (64 bytes for storage account keys, 32 for
+// Event Hubs and IoT Hub shared access keys).
+func NewKey(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("common: no randomness: " + err.Error()) // crypto/rand does not fail on the platforms Go supports
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// KeyPair is a primary and secondary key, kept in a resource's Meta so that
+// they are stable for the resource's life and never served in its document.
+type KeyPair struct {
+	Primary   string `json:"primary"`
+	Secondary string `json:"secondary"`
+}
+
+// Keys returns the key pair d keeps under ext, making one of n-byte keys
+// (and storing it in d, which the caller saves) when it has none.
+func Keys(d *resource.Doc, ext string, n int) (KeyPair, bool) {
+	var k KeyPair
+	if d.Ext(ext, &k) && k.Primary != "" {
+		return k, false
+	}
+	k = KeyPair{Primary: NewKey(n), Secondary: NewKey(n)}
+	d.SetExt(ext, k)
+	return k, true
+}
+
+// JSON is a 200 answer with v as its JSON body, for actions.
+func JSON(v any) (*resource.Response, error) {
+	b, err := arm.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return &resource.Response{Status: http.StatusOK, Body: b, Header: http.Header{}}, nil
 }

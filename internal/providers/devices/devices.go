@@ -3,6 +3,7 @@
 package devices
 
 import (
+	"encoding/json"
 	"regexp"
 
 	"github.com/privlink/privlink/internal/arm"
@@ -51,8 +52,9 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 				"retentionTimeInDays": 1, "partitionCount": 4, "partitionIds": []string{"0", "1", "2", "3"},
 				"path": n, "endpoint": "sb://iothub-ns-" + n + ".servicebus.windows.net/",
 			}})
-			return nil
+			return keepPolicies(w)
 		},
+		Actions: map[string]resource.Action{"listkeys": listKeys},
 	})
 	reg.Add(e, &privatelink.Target{
 		Type:                 Type,
@@ -64,4 +66,78 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		LinkResourceWireType: "Microsoft.Devices/IotHubs/PrivateLinkResources",
 		LinkResourceIDTypes:  []string{"IotHubs", "PrivateLinkResources"},
 	})
+}
+
+// policiesExt keeps a hub's shared access policies with their keys.
+const policiesExt = "devices.policies"
+
+// policy is a SharedAccessSignatureAuthorizationRule.
+type policy struct {
+	KeyName      string `json:"keyName"`
+	PrimaryKey   string `json:"primaryKey"`
+	SecondaryKey string `json:"secondaryKey"`
+	Rights       string `json:"rights"`
+}
+
+// defaultPolicies are the policies Azure creates every hub with.
+var defaultPolicies = []policy{
+	{KeyName: "iothubowner", Rights: "RegistryWrite, ServiceConnect, DeviceConnect"},
+	{KeyName: "service", Rights: "ServiceConnect"},
+	{KeyName: "device", Rights: "DeviceConnect"},
+	{KeyName: "registryRead", Rights: "RegistryRead"},
+	{KeyName: "registryReadWrite", Rights: "RegistryWrite"},
+}
+
+// keepPolicies gives a new hub its policies (those sent in
+// properties.authorizationPolicies, else Azure's five) with keys for those
+// sent without; an existing hub keeps its own.
+func keepPolicies(w *resource.Write) error {
+	var ps []policy
+	if w.Doc.Ext(policiesExt, &ps) && len(ps) > 0 {
+		return nil
+	}
+	ps = append([]policy(nil), defaultPolicies...)
+	if raw, ok := w.Doc.Props().Get("authorizationPolicies"); ok {
+		var sent []policy
+		if err := json.Unmarshal(raw, &sent); err != nil {
+			return resource.InvalidProperty("properties.authorizationPolicies", "Array", arm.Kind(raw))
+		}
+		if len(sent) > 0 {
+			ps = sent
+		}
+	}
+	for i := range ps {
+		if ps[i].PrimaryKey == "" {
+			ps[i].PrimaryKey = common.NewKey(32)
+		}
+		if ps[i].SecondaryKey == "" {
+			ps[i].SecondaryKey = common.NewKey(32)
+		}
+	}
+	w.Doc.SetExt(policiesExt, ps)
+	return nil
+}
+
+// listKeys is POST {hub}/listkeys (IoT Hub's spelling of the action):
+// SharedAccessSignatureAuthorizationRuleListResult. A connection string is
+// "HostName=" + properties.hostName + ";SharedAccessKeyName=" + keyName +
+// ";SharedAccessKey=" + primaryKey.
+func listKeys(c *resource.Ctx, id arm.ResourceID, r *resource.Request) (*resource.Response, error) {
+	d, err := c.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	var ps []policy
+	if !d.Ext(policiesExt, &ps) || len(ps) == 0 {
+		// A hub stored before privlink kept policies.
+		w := &resource.Write{Doc: d}
+		if err := keepPolicies(w); err != nil {
+			return nil, err
+		}
+		if err := c.Save(d); err != nil {
+			return nil, err
+		}
+		d.Ext(policiesExt, &ps)
+	}
+	return common.JSON(map[string][]policy{"value": ps})
 }

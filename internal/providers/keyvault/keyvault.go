@@ -3,12 +3,15 @@
 package keyvault
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"regexp"
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/catalog"
 	"github.com/privlink/privlink/internal/providers/common"
+	"github.com/privlink/privlink/internal/providers/generic"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/resource"
 )
@@ -58,6 +61,7 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 			return nil
 		},
 	})
+	e.Register(secretKind())
 	reg.Add(e, &privatelink.Target{
 		Type:            Type,
 		APIVersions:     APIVersions,
@@ -66,4 +70,69 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		ETag:            true,
 		ConnectionState: "Succeeded",
 	})
+}
+
+// SecretType is the type of a vault's secrets.
+const SecretType = "Microsoft.KeyVault/vaults/secrets"
+
+// secretExt keeps a secret's value, which Azure never serves through ARM.
+const secretExt = "keyvault.secret"
+
+// secretKind is a vault's secrets: generic, with the read-only values the
+// spec gives them (SecretProperties: secretUri, secretUriWithVersion, and
+// attributes' created and updated, in seconds since 1970) and without the
+// value, which Azure's ARM API never returns. Templates read secretUri back
+// for Key Vault references ("@Microsoft.KeyVault(SecretUri=...)"). Each
+// write makes a new version, as a PUT of a secret does in Azure.
+func secretKind() *resource.Kind {
+	k := generic.Kind(SecretType)
+	k.Generic = false // rules of its own: not to be replaced
+	base := k.Build
+	k.Build = func(c *resource.Ctx, w *resource.Write) error {
+		if err := base(c, w); err != nil {
+			return err
+		}
+		p := w.Doc.Props()
+		if v, ok := p.Get("value"); ok {
+			w.Doc.SetExt(secretExt, v)
+			p.Delete("value")
+		}
+		attrs, err := resource.ObjectProp(p, "attributes", "properties.attributes")
+		if err != nil {
+			return err
+		}
+		if attrs == nil {
+			attrs = &arm.Object{}
+		}
+		attrs = attrs.Clone()
+		if !attrs.Has("enabled") {
+			attrs.SetValue("enabled", true)
+		}
+		created := c.Now.Unix()
+		if w.Old != nil {
+			if old, _ := w.Old.Props().Object("attributes"); old != nil {
+				if raw, ok := old.Get("created"); ok {
+					attrs.Set("created", raw)
+					created = -1
+				}
+			}
+		}
+		if created >= 0 {
+			attrs.SetValue("created", created)
+		}
+		attrs.SetValue("updated", c.Now.Unix())
+		p.SetObject("attributes", attrs)
+		uri := "https://" + w.ID.Names[0] + ".vault.azure.net/secrets/" + w.ID.Name()
+		p.SetValue("secretUri", uri)
+		p.SetValue("secretUriWithVersion", uri+"/"+newVersion())
+		return nil
+	}
+	return k
+}
+
+// newVersion is a secret version id: 32 hexadecimal digits, as Key Vault's.
+func newVersion() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

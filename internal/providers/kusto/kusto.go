@@ -7,10 +7,10 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/catalog"
 	"github.com/privlink/privlink/internal/providers/common"
+	"github.com/privlink/privlink/internal/providers/generic"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/resource"
 )
@@ -117,44 +117,7 @@ func buildCluster(c *resource.Ctx, w *resource.Write) error {
 	common.Default(w.Doc, "enableDoubleEncryption", false)
 	common.Default(w.Doc, "publicNetworkAccess", "Enabled")
 	common.Default(w.Doc, "restrictOutboundNetworkAccess", "Disabled")
-	return clusterIdentity(c, w)
-}
-
-// clusterIdentity gives a system-assigned identity its principal id, kept
-// across updates.
-func clusterIdentity(c *resource.Ctx, w *resource.Write) error {
-	ident, err := resource.ObjectProp(w.Input, "identity", "identity")
-	if err != nil || ident == nil {
-		return err
-	}
-	typ, _, err := resource.StringProp(ident, "type", "identity.type")
-	if err != nil {
-		return err
-	}
-	ident = ident.Clone()
-	if strings.Contains(strings.ToLower(typ), "systemassigned") {
-		principal, tenant := uuid.NewString(), ""
-		if c.Principal != nil {
-			tenant = c.Principal.TenantID
-		}
-		if w.Old != nil {
-			if old, _ := w.Old.Obj.Object("identity"); old != nil {
-				if p, ok, _ := old.String("principalId"); ok {
-					principal = p
-				}
-				if t, ok, _ := old.String("tenantId"); ok {
-					tenant = t
-				}
-			}
-		}
-		ident.SetValue("principalId", principal)
-		ident.SetValue("tenantId", tenant)
-	} else {
-		ident.Delete("principalId")
-		ident.Delete("tenantId")
-	}
-	w.Doc.Obj.SetObject("identity", ident)
-	return nil
+	return generic.Identity(c, w)
 }
 
 // VNetInjected reports whether a cluster is injected into a virtual network.

@@ -98,16 +98,32 @@ func (t *Target) ManagedGroup(target *resource.Doc, g string) (string, bool) {
 	return "", false
 }
 
-// Registry holds the targets, by type.
-type Registry struct{ targets map[string]*Target }
+// Registry holds the targets, by type, and what the types of endpoints
+// that connect to them do when a connection's state changes.
+type Registry struct {
+	targets   map[string]*Target
+	endpoints map[string]func(c *resource.Ctx, endpoint *resource.Doc) error
+}
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{targets: map[string]*Target{}} }
+func NewRegistry() *Registry {
+	return &Registry{targets: map[string]*Target{}, endpoints: map[string]func(*resource.Ctx, *resource.Doc) error{}}
+}
 
 // Add registers t and its connection and link-resource kinds with e.
 func (r *Registry) Add(e *resource.Engine, t *Target) {
 	r.targets[arm.KeyOf(t.Type)] = t
-	e.Register(connectionKind(t), linkResourceKind(t))
+	e.Register(connectionKind(r, t), linkResourceKind(t))
+}
+
+// OnChange registers what an endpoint type does when the state of one of
+// its connections changes (approval, rejection, removal by the target's
+// owner): reflect is given the endpoint with its links updated, before it
+// is saved. Managed private endpoints need none (their state is only in
+// their links); Microsoft.Network's private endpoints show it in their
+// document.
+func (r *Registry) OnChange(endpointType string, reflect func(c *resource.Ctx, endpoint *resource.Doc) error) {
+	r.endpoints[arm.KeyOf(endpointType)] = reflect
 }
 
 // Lookup returns the target for a type, or nil.
@@ -125,8 +141,10 @@ func (r *Registry) Types() []string {
 
 // Link is an endpoint's side of a connection, kept in the endpoint's Meta:
 // it survives the target removing the connection (the endpoint then reads
-// Disconnected).
+// Disconnected). A managed private endpoint has one; a Microsoft.Network
+// private endpoint one per connection it asks for, named as it names them.
 type Link struct {
+	Name            string `json:"name,omitempty"`
 	Target          string `json:"target"`
 	GroupID         string `json:"groupId"`
 	Connection      string `json:"connection"`
@@ -137,6 +155,7 @@ type Link struct {
 
 const (
 	linkExt     = "privatelink.link"
+	linksExt    = "privatelink.links"
 	endpointExt = "privatelink.endpoint"
 )
 
@@ -147,10 +166,68 @@ func LinkOf(endpoint *resource.Doc) (Link, bool) {
 	return l, ok
 }
 
+// LinksOf returns the links of an endpoint with several (SetLinks).
+func LinksOf(endpoint *resource.Doc) []Link {
+	var ls []Link
+	endpoint.Ext(linksExt, &ls)
+	return ls
+}
+
+// SetLinks records the links of an endpoint with several; the caller saves it.
+func SetLinks(endpoint *resource.Doc, ls []Link) {
+	if len(ls) == 0 {
+		endpoint.SetExt(linksExt, nil)
+		return
+	}
+	endpoint.SetExt(linksExt, ls)
+}
+
 // Connect places a Pending connection from endpoint (whose managed private
 // endpoint is privateEndpoint) on target for group, and links the endpoint
 // to it. The caller saves endpoint.
 func Connect(c *resource.Ctx, t *Target, target, endpoint *resource.Doc, privateEndpoint, group, message string) error {
+	l, err := Place(c, t, target, endpoint.ID, privateEndpoint, group, message, Pending)
+	if err != nil {
+		return err
+	}
+	endpoint.SetExt(linkExt, l)
+	return nil
+}
+
+// ApprovalAction is the action whose permission on a target lets a private
+// endpoint's automatic connection be approved at once, as Azure's
+// documentation of the approval workflow describes
+// (learn.microsoft.com/azure/private-link/private-endpoint-overview,
+// "Access to a private link resource using approval workflow").
+func ApprovalAction(t *Target) string {
+	return t.Type + "/privateEndpointConnectionsApproval/action"
+}
+
+// AutoApprove decides the state of a new automatic connection to target
+// (a Microsoft.Network private endpoint's privateLinkServiceConnections;
+// manual ones are always Pending, and so are a Kusto managed private
+// endpoint's): Approved when the caller may approve connections on the
+// target, as Azure does. It asks the engine's Authorizer, which allows
+// everything until access control arrives; an Authorizer that refuses makes
+// the request fail with its error, as Azure refuses an automatic connection
+// its creator may not approve (manual connections are the way to ask). This
+// is the one place that decides.
+func AutoApprove(c *resource.Ctx, t *Target, target *resource.Doc) (string, error) {
+	if c.Req == nil {
+		return Pending, nil
+	}
+	if err := c.E.Authorize(c, c.Req, ApprovalAction(t), target.ID); err != nil {
+		return "", err
+	}
+	return Approved, nil
+}
+
+// Place writes a connection in state status from the endpoint endpointID
+// (whose private endpoint is privateEndpoint: the same resource for a
+// Microsoft.Network private endpoint, the one Azure makes in the cluster's
+// managed network for a Kusto managed private endpoint) on target for
+// group, and returns the endpoint's side of it, for the caller to keep.
+func Place(c *resource.Ctx, t *Target, target *resource.Doc, endpointID arm.ResourceID, privateEndpoint, group, message, status string) (Link, error) {
 	k := c.Kind(t.ConnectionType())
 	name := privateEndpointName(privateEndpoint) + "." + c.E.NewID()
 	id := target.ID.Child("privateEndpointConnections", name)
@@ -166,18 +243,24 @@ func Connect(c *resource.Ctx, t *Target, target, endpoint *resource.Doc, private
 	case "single":
 		p.SetValue("groupId", group)
 	}
-	p.SetValue("privateLinkServiceConnectionState", connState{Status: Pending, Description: message, ActionsRequired: "None"})
+	desc := message
+	if status == Approved {
+		desc = "Auto-Approved" // what Azure writes of automatic approvals
+	}
+	p.SetValue("privateLinkServiceConnectionState", connState{Status: status, Description: desc, ActionsRequired: "None"})
 	if t.ConnectionState != "" {
 		p.SetValue("provisioningState", t.ConnectionState)
 	}
-	pec.SetExt(endpointExt, endpoint.ID.String())
+	pec.SetExt(endpointExt, endpointID.String())
 	c.StampSystemData(pec, nil)
 	if err := c.Save(pec); err != nil {
-		return err
+		return Link{}, err
 	}
-	endpoint.SetExt(linkExt, Link{Target: target.ID.String(), GroupID: group, Connection: pec.ID.String(), PrivateEndpoint: privateEndpoint, Status: Pending, Description: message})
-	return nil
+	return Link{Target: target.ID.String(), GroupID: group, Connection: pec.ID.String(), PrivateEndpoint: privateEndpoint, Status: status, Description: desc}, nil
 }
+
+// GroupsOfTarget returns the sub-resources (privateLinkResources) of one target.
+func (t *Target) GroupsOfTarget(target *resource.Doc) []Group { return t.groups(target) }
 
 func privateEndpointName(id string) string {
 	if i := strings.LastIndexByte(id, '/'); i >= 0 {
@@ -189,7 +272,15 @@ func privateEndpointName(id string) string {
 // Release removes the connection of an endpoint that is going away.
 func Release(c *resource.Ctx, endpoint *resource.Doc) error {
 	l, ok := LinkOf(endpoint)
-	if !ok || l.Connection == "" {
+	if !ok {
+		return nil
+	}
+	return ReleaseLink(c, l)
+}
+
+// ReleaseLink removes the connection on the target side of link l.
+func ReleaseLink(c *resource.Ctx, l Link) error {
+	if l.Connection == "" {
 		return nil
 	}
 	pec, err := c.LoadKey(arm.KeyOf(l.Connection))
@@ -252,7 +343,7 @@ func stateOf(pec *resource.Doc) connState {
 // connectionKind is a target's privateEndpointConnections type: listed, read,
 // PUT to approve or reject, DELETE to remove. Connections are created only by
 // Connect.
-func connectionKind(t *Target) *resource.Kind {
+func connectionKind(r *Registry, t *Target) *resource.Kind {
 	return &resource.Kind{
 		Type:           t.ConnectionType(),
 		WireType:       t.ConnectionWireType,
@@ -303,10 +394,10 @@ func connectionKind(t *Target) *resource.Kind {
 		},
 		AfterWrite: func(c *resource.Ctx, w *resource.Write) error {
 			st := stateOf(w.Doc)
-			return updateEndpoint(c, w.Doc, st.Status, st.Description)
+			return r.updateEndpoint(c, w.Doc, st.Status, st.Description)
 		},
 		BeforeDelete: func(c *resource.Ctx, d *resource.Doc) error {
-			return updateEndpoint(c, d, Disconnected, "The connection was removed by the owner of the private link resource.")
+			return r.updateEndpoint(c, d, Disconnected, "The connection was removed by the owner of the private link resource.")
 		},
 	}
 }
@@ -335,7 +426,7 @@ func transition(cur, want string) (string, error) {
 }
 
 // updateEndpoint mirrors a connection's state onto the endpoint that asked for it.
-func updateEndpoint(c *resource.Ctx, pec *resource.Doc, status, desc string) error {
+func (r *Registry) updateEndpoint(c *resource.Ctx, pec *resource.Doc, status, desc string) error {
 	var eid string
 	if !pec.Ext(endpointExt, &eid) || eid == "" {
 		return nil
@@ -347,12 +438,28 @@ func updateEndpoint(c *resource.Ctx, pec *resource.Doc, status, desc string) err
 	if err != nil {
 		return err
 	}
-	l, ok := LinkOf(ep)
-	if !ok || !strings.EqualFold(l.Connection, pec.ID.String()) {
+	found := false
+	if l, ok := LinkOf(ep); ok && strings.EqualFold(l.Connection, pec.ID.String()) {
+		l.Status, l.Description = status, desc
+		ep.SetExt(linkExt, l)
+		found = true
+	}
+	ls := LinksOf(ep)
+	for i := range ls {
+		if strings.EqualFold(ls[i].Connection, pec.ID.String()) {
+			ls[i].Status, ls[i].Description = status, desc
+			found = true
+		}
+	}
+	if !found {
 		return nil
 	}
-	l.Status, l.Description = status, desc
-	ep.SetExt(linkExt, l)
+	SetLinks(ep, ls)
+	if reflect := r.endpoints[arm.KeyOf(ep.Kind.Type)]; reflect != nil {
+		if err := reflect(c, ep); err != nil {
+			return err
+		}
+	}
 	return c.Save(ep)
 }
 

@@ -36,6 +36,10 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		ValidateName: common.NameRule(accountName, "AccountNameInvalid", "Storage account name",
 			"Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only."),
 		Build: build,
+		Actions: map[string]resource.Action{
+			"listkeys":      listKeys,
+			"regeneratekey": regenerateKey,
+		},
 	})
 	var groups []privatelink.Group
 	for _, g := range []string{"blob", "blob_secondary", "table", "table_secondary", "queue", "queue_secondary", "file", "web", "web_secondary", "dfs", "dfs_secondary"} {
@@ -90,5 +94,75 @@ func build(c *resource.Ctx, w *resource.Write) error {
 	common.Keep(w, "creationTime", arm.FormatTime(c.Now))
 	common.Default(w.Doc, "supportsHttpsTrafficOnly", true)
 	common.Default(w.Doc, "accessTier", "Hot")
+	common.Keys(w.Doc, keysExt, 64)
 	return nil
+}
+
+// keysExt keeps an account's two access keys (64 random bytes each, as
+// Azure's), made with the account and stable for its life.
+const keysExt = "storage.keys"
+
+type accountKey struct {
+	KeyName      string `json:"keyName"`
+	Value        string `json:"value"`
+	Permissions  string `json:"permissions"`
+	CreationTime string `json:"creationTime,omitempty"`
+}
+
+// listKeys is POST {account}/listKeys: StorageAccountListKeysResult, as
+// ARM templates read it (listKeys(id, version).keys[0].value). Permissions
+// are "FULL" as Azure answers them (the spec's enum spells "Full").
+func listKeys(c *resource.Ctx, id arm.ResourceID, r *resource.Request) (*resource.Response, error) {
+	d, err := c.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	keys, made := common.Keys(d, keysExt, 64)
+	if made { // an account stored before privlink kept keys
+		if err := c.Save(d); err != nil {
+			return nil, err
+		}
+	}
+	return keysResponse(d, keys)
+}
+
+// regenerateKey is POST {account}/regenerateKey {"keyName": "key1"|"key2"}.
+func regenerateKey(c *resource.Ctx, id arm.ResourceID, r *resource.Request) (*resource.Response, error) {
+	in, err := resource.ParseBody(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	name, ok, err := resource.StringProp(in, "keyName", "keyName")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, resource.MissingProperty("keyName")
+	}
+	d, err := c.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	keys, _ := common.Keys(d, keysExt, 64)
+	switch strings.ToLower(name) {
+	case "key1":
+		keys.Primary = common.NewKey(64)
+	case "key2":
+		keys.Secondary = common.NewKey(64)
+	default:
+		return nil, arm.Errorf(arm.CodeInvalidParameter, "The key name '%s' is invalid. It must be 'key1' or 'key2'.", name)
+	}
+	d.SetExt(keysExt, keys)
+	if err := c.Save(d); err != nil {
+		return nil, err
+	}
+	return keysResponse(d, keys)
+}
+
+func keysResponse(d *resource.Doc, keys common.KeyPair) (*resource.Response, error) {
+	created, _, _ := d.Props().String("creationTime")
+	return common.JSON(map[string][]accountKey{"keys": {
+		{KeyName: "key1", Value: keys.Primary, Permissions: "FULL", CreationTime: created},
+		{KeyName: "key2", Value: keys.Secondary, Permissions: "FULL", CreationTime: created},
+	}})
 }
