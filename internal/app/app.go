@@ -26,6 +26,7 @@ import (
 	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/operation"
 	"github.com/privlink/privlink/internal/providers"
+	"github.com/privlink/privlink/internal/providers/keyvault"
 	"github.com/privlink/privlink/internal/providers/resources"
 	"github.com/privlink/privlink/internal/proxy"
 	"github.com/privlink/privlink/internal/resource"
@@ -173,7 +174,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:            cfg.Logger,
 	})
 	providers.Register(s.engine)
-	deploy.Register(s.engine, deploy.Config{Binder: cfg.Binder, Links: deploy.FileLinks(cfg.TemplateRoot), Logger: cfg.Logger})
+	deploy.Register(s.engine, deploy.Config{Binder: cfg.Binder, Links: deploy.FileLinks(cfg.TemplateRoot), Secrets: keyvault.SecretValue, Logger: cfg.Logger})
 	if err := resources.Bootstrap(ctx, s.engine, identity.DefaultTenantID, identity.DefaultSubscriptionID, "privlink default subscription"); err != nil {
 		return nil, fmt.Errorf("app: seeding the default subscription: %w", err)
 	}

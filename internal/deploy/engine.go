@@ -45,6 +45,8 @@ type Config struct {
 	Binder plan.Binder
 	// Links fetches templateLink and parametersLink URIs (nil: refused).
 	Links plan.Links
+	// Secrets reads Key Vault secrets for parameter references (nil: refused).
+	Secrets SecretFunc
 	// Parallelism bounds the resources deployed at once (default 64).
 	Parallelism int
 	// Lease is how long a runner holds a deployment before another step of
@@ -53,6 +55,10 @@ type Config struct {
 	Lease  time.Duration
 	Logger *slog.Logger
 }
+
+// SecretFunc reads the value of a Key Vault secret (vault id, secret name,
+// version "" for the current one) in a store transaction.
+type SecretFunc func(c *resource.Ctx, vaultID, name, version string) (string, error)
 
 // Engine runs deployments.
 type Engine struct {

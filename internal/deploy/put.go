@@ -362,7 +362,7 @@ func (d *Engine) bind(ctx context.Context, id arm.ResourceID, st *state) (plan.P
 		return nil, err
 	}
 	p := st.Principal
-	rt := &runtime{ctx: ctx, e: d.res, principal: &p, baseURL: st.BaseURL}
+	rt := &runtime{ctx: ctx, e: d.res, principal: &p, baseURL: st.BaseURL, secrets: d.cfg.Secrets}
 	return d.cfg.Binder.Bind(st.Template, st.Parameters, s, rt)
 }
 

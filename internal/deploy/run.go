@@ -108,7 +108,7 @@ func (r *run) execute(ctx context.Context) error {
 // it already) and says how it ended.
 func (d *Engine) deploy(ctx context.Context, id arm.ResourceID, st *state, p plan.Plan) outcome {
 	principal := st.Principal
-	rt := &runtime{ctx: ctx, e: d.res, principal: &principal, baseURL: st.BaseURL}
+	rt := &runtime{ctx: ctx, e: d.res, principal: &principal, baseURL: st.BaseURL, secrets: d.cfg.Secrets}
 	if p == nil {
 		var err error
 		if p, err = d.bind(ctx, id, st); err != nil {

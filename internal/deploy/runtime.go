@@ -23,6 +23,7 @@ type runtime struct {
 	// versions are the api-versions the template declares, by resource key,
 	// for reference() without one.
 	versions map[string]string
+	secrets  SecretFunc
 }
 
 // call sends one request through the engine; an ARM error answer comes back
@@ -82,32 +83,21 @@ func (rt *runtime) Invoke(id, action, apiVersion string, body json.RawMessage) (
 	return resp.Body, nil
 }
 
-// Secret reads a Key Vault secret's value for a parameter reference. The
-// value is what the secret was created with (properties.value of its PUT),
-// which privlink keeps though a GET does not show it.
+// Secret reads a Key Vault secret's value for a parameter reference,
+// through the engine's Config.Secrets (the keyvault provider).
 func (rt *runtime) Secret(vaultID, name, version string) (string, error) {
-	id := strings.TrimSuffix(vaultID, "/") + "/secrets/" + name
-	rid, aerr := arm.ParseResourceID(id)
-	if aerr != nil {
-		return "", aerr
+	if rt.secrets == nil {
+		return "", arm.Errorf(arm.CodeInvalidTemplateDeployment, "Key Vault references are not served here.")
 	}
 	var value string
 	err := rt.e.View(rt.ctx, func(c *resource.Ctx) error {
-		d, err := c.LoadKey(rid.Key())
-		if resource.IsNotFound(err) {
-			return arm.Errorf(arm.CodeInvalidTemplateDeployment, "The secret '%s' of the key vault '%s' referenced by a parameter was not found.", name, vaultID)
-		}
-		if err != nil {
-			return err
-		}
-		var kept struct{ Value string }
-		if d.Ext("secretValue", &kept) {
-			value = kept.Value
-			return nil
-		}
-		value, _, _ = d.Props().String("value")
-		return nil
+		var err error
+		value, err = rt.secrets(c, vaultID, name, version)
+		return err
 	})
+	if ae := arm.AsError(err); ae != nil && ae.Code == arm.CodeResourceNotFound {
+		return "", arm.Errorf(arm.CodeInvalidTemplateDeployment, "The template deployment failed to read a Key Vault reference: %s", ae.Message)
+	}
 	return value, err
 }
 

@@ -55,7 +55,7 @@ func (d *Engine) whatIf(ctx context.Context, e *resource.Engine, r *resource.Req
 			}
 		}
 	}
-	rt := &runtime{ctx: ctx, e: d.res, principal: r.Principal, baseURL: r.BaseURL}
+	rt := &runtime{ctx: ctx, e: d.res, principal: r.Principal, baseURL: r.BaseURL, secrets: d.cfg.Secrets}
 	var changes []*change
 	named := map[string]bool{}
 	if err := d.predict(ctx, id, p, rt, &changes, named); err != nil {

@@ -136,3 +136,26 @@ func newVersion() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// SecretValue returns the value a secret was last written with, for Key
+// Vault references in deployment parameters: vaultID is the vault's id,
+// version "" the current one. The error is ARM's when the vault or secret
+// does not exist.
+func SecretValue(c *resource.Ctx, vaultID, name, version string) (string, error) {
+	vid, aerr := arm.ParseResourceID(vaultID)
+	if aerr != nil {
+		return "", aerr
+	}
+	d, err := c.LoadKey(vid.Child("secrets", name).Key())
+	if resource.IsNotFound(err) {
+		return "", arm.Errorf(arm.CodeResourceNotFound, "The secret '%s' was not found in the key vault '%s'.", name, vaultID)
+	}
+	if err != nil {
+		return "", err
+	}
+	var v string
+	if !d.Ext(secretExt, &v) {
+		return "", arm.Errorf(arm.CodeResourceNotFound, "The secret '%s' of the key vault '%s' has no value.", name, vaultID)
+	}
+	return v, nil
+}
