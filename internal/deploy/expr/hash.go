@@ -29,6 +29,10 @@ const (
 	mc2 = 0xAB0E9789
 )
 
+// Hash64 is the 64-bit hash uniqueString() is made of, for callers that
+// need a stable fingerprint of bytes (a template's hash).
+func Hash64(data []byte) uint64 { return murmur64(data) }
+
 func murmur64(data []byte) uint64 {
 	var h1, h2 uint32
 	n := len(data)
