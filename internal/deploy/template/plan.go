@@ -227,7 +227,7 @@ func (p *Plan) bindParam(bp *boundParam, rt plan.Runtime) error {
 		p.addSecret(v)
 	}
 	if !(v == nil && bp.supplied == nil && d.node.get("defaultValue") == nil) {
-		f, err := p.t.violation(d.node, v, d.name)
+		f, err := p.t.violation(d.node, v, "")
 		if err != nil {
 			return err
 		}

@@ -366,13 +366,25 @@ func (p *Plan) byName(name string) []*instance {
 }
 
 func (p *Plan) byID(id string) *instance {
-	id = strings.TrimSuffix(id, "/")
+	id = canonicalID(id)
 	for _, in := range p.insts {
-		if strings.EqualFold(in.res.ID, id) {
+		if strings.EqualFold(canonicalID(in.res.ID), id) {
 			return in
 		}
 	}
 	return nil
+}
+
+// canonicalID writes a resource group's id one way: subscriptionResourceId()
+// spells it ".../providers/Microsoft.Resources/resourceGroups/{name}",
+// where ARM's own is "/subscriptions/{s}/resourceGroups/{name}".
+func canonicalID(id string) string {
+	id = strings.TrimSuffix(id, "/")
+	const rgType = "/providers/microsoft.resources/resourcegroups/"
+	if i := strings.Index(strings.ToLower(id), rgType); i >= 0 && strings.Count(id[i+len(rgType):], "/") == 0 && strings.Count(id[:i], "/") == 2 {
+		return id[:i] + "/resourceGroups/" + id[i+len(rgType):]
+	}
+	return id
 }
 
 // byRelativeID finds an instance by an id relative to its scope:

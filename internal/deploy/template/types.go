@@ -209,7 +209,7 @@ func (t *Template) violation(decl *jnode, v any, path string) (*fault, error) {
 				if !ok {
 					pv = nil
 				}
-				if f, err := t.violation(props.vals[i], pv, path+"."+name); err != nil || f != nil {
+				if f, err := t.violation(props.vals[i], pv, join(path, name)); err != nil || f != nil {
 					return f, err
 				}
 			}
@@ -226,7 +226,7 @@ func (t *Template) violation(decl *jnode, v any, path string) (*fault, error) {
 			}
 			if ap != nil && ap.kind == jObject {
 				pv, _ := x.Get(key)
-				if f, err := t.violation(ap, pv, path+"."+key); err != nil || f != nil {
+				if f, err := t.violation(ap, pv, join(path, key)); err != nil || f != nil {
 					return f, err
 				}
 			}
@@ -244,17 +244,17 @@ func (t *Template) violation(decl *jnode, v any, path string) (*fault, error) {
 }
 
 func at(path string) string {
-	if !strings.ContainsAny(path, ".[") {
+	if path == "" {
 		return ""
 	}
-	_, rest, _ := strings.Cut(path, ".")
-	if strings.HasPrefix(path, "[") {
-		rest = path
+	return fmt.Sprintf(" at path '%s'", path)
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
 	}
-	if rest == "" {
-		return ""
-	}
-	return fmt.Sprintf(" at path '%s'", rest)
+	return path + "." + name
 }
 
 // firstOf returns member k of the declaration or, failing that, of the
