@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 func init() {
@@ -453,7 +454,7 @@ func compare(c *Call, x []any, ok func(int) bool) (any, error) {
 		if !isStr {
 			break
 		}
-		return ok(compareOrdinal(a, b)), nil
+		return ok(compareCulture(a, b)), nil
 	case int64, float64:
 		fa := toFloat(a)
 		switch x[1].(type) {
@@ -492,23 +493,35 @@ func toFloat(v any) float64 {
 	return 0
 }
 
-// compareOrdinal compares strings by UTF-16 code units, as .NET's ordinal
-// comparison does.
-func compareOrdinal(a, b string) int {
-	ua, ub := toU16(a), toU16(b)
-	for k := 0; k < len(ua) && k < len(ub); k++ {
-		if ua[k] != ub[k] {
-			if ua[k] < ub[k] {
+// compareCulture compares strings as ARM's comparison functions do: with
+// .NET's invariant culture, where letters compare without regard to case
+// first and, between strings that differ only in case, lower case sorts
+// first (greater('A', 'a') is true in ARM's documentation). This is that
+// rule for letters by code point, not the whole Unicode collation.
+func compareCulture(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	for k := 0; k < len(ra) && k < len(rb); k++ {
+		x, y := unicode.ToLower(ra[k]), unicode.ToLower(rb[k])
+		if x != y {
+			if x < y {
 				return -1
 			}
 			return 1
 		}
 	}
 	switch {
-	case len(ua) < len(ub):
+	case len(ra) < len(rb):
 		return -1
-	case len(ua) > len(ub):
+	case len(ra) > len(rb):
 		return 1
+	}
+	for k := range ra {
+		if ra[k] != rb[k] {
+			if unicode.IsLower(ra[k]) {
+				return -1
+			}
+			return 1
+		}
 	}
 	return 0
 }

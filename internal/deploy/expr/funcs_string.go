@@ -25,7 +25,7 @@ func init() {
 			if err != nil {
 				return nil, c.Fail("the value '%s' is not a valid Base64 string", a[0])
 			}
-			v, err := ParseJSON(b)
+			v, err := ParseLenientJSON(string(b))
 			if err != nil {
 				return nil, c.Fail("the decoded value is not valid JSON: %v", err)
 			}
@@ -117,9 +117,9 @@ func init() {
 			if a[0] == nil {
 				return nil, nil
 			}
-			v, err := ParseJSON([]byte(a[0].(string)))
+			v, err := ParseLenientJSON(a[0].(string))
 			if err != nil {
-				return nil, c.Fail("the value '%s' is not valid JSON: %v", a[0], err)
+				return nil, c.Fail("the value is not valid JSON: %v", err)
 			}
 			return v, nil
 		}),
