@@ -412,6 +412,16 @@ func (c *Call) Fail(format string, args ...any) error {
 	return c.ev.errorf(c.Node.At, "The template function '%s' has an invalid parameter: %s.", c.Func.Name, fmt.Sprintf(format, args...))
 }
 
+// Spend counts n steps of work a function does beyond evaluating nodes
+// against MaxSteps, so that no call runs without bound.
+func (c *Call) Spend(n int) error {
+	c.ev.steps += n
+	if c.ev.steps > MaxSteps {
+		return c.Errorf("The template language expression is too complex to evaluate: it took more than %d steps.", MaxSteps)
+	}
+	return nil
+}
+
 // Apply applies lambda l to args.
 func (c *Call) Apply(l *Lambda, args ...any) (any, error) {
 	if len(args) < len(l.Params) {

@@ -219,15 +219,15 @@ func formatCustomNumber(f float64, spec string) (string, error) {
 	s := strconv.FormatFloat(math.Abs(f), 'f', decimals, 64)
 	ip, fp, _ := strings.Cut(s, ".")
 	fp = strings.TrimRight(fp, "0")
-	for len(fp) < minFrac {
-		fp += "0"
+	if len(fp) < minFrac {
+		fp += strings.Repeat("0", minFrac-len(fp))
 	}
 	minInt := strings.Count(intSpec, "0")
 	if ip == "0" && minInt == 0 {
 		ip = ""
 	}
-	for len(ip) < minInt {
-		ip = "0" + ip
+	if len(ip) < minInt {
+		ip = strings.Repeat("0", minInt-len(ip)) + ip
 	}
 	if strings.Contains(intSpec, ",") && ip != "" {
 		ip = groupThousands(ip)

@@ -552,31 +552,31 @@ func minMax(c *Call, x []any, isMax bool) (any, error) {
 func intersection(c *Call, x []any) (any, error) {
 	switch first := x[0].(type) {
 	case []any:
+		// An element is kept when every other array has it; each array is
+		// read once, through the canonical form of its elements.
+		counts := map[string]int{}
+		for k, other := range x[1:] {
+			arr, ok := other.([]any)
+			if !ok {
+				return nil, c.argError(k+1, "The template function 'intersection' expects all its parameters to be arrays or all objects.")
+			}
+			seen := map[string]bool{}
+			for _, y := range arr {
+				key := canonical(y)
+				if !seen[key] && counts[key] == k {
+					seen[key] = true
+					counts[key]++
+				}
+			}
+		}
 		out := []any{}
-	elements:
+		kept := map[string]bool{}
 		for _, e := range first {
-			for _, prev := range out {
-				if Equal(prev, e) {
-					continue elements
-				}
+			key := canonical(e)
+			if counts[key] == len(x)-1 && !kept[key] {
+				kept[key] = true
+				out = append(out, e)
 			}
-			for k, other := range x[1:] {
-				arr, ok := other.([]any)
-				if !ok {
-					return nil, c.argError(k+1, "The template function 'intersection' expects all its parameters to be arrays or all objects.")
-				}
-				found := false
-				for _, y := range arr {
-					if Equal(y, e) {
-						found = true
-						break
-					}
-				}
-				if !found {
-					continue elements
-				}
-			}
-			out = append(out, e)
 		}
 		return out, nil
 	case *Object:
@@ -606,6 +606,7 @@ func union(c *Call, x []any) (any, error) {
 	switch x[0].(type) {
 	case []any:
 		out := []any{}
+		seen := map[string]bool{}
 		for k, v := range x {
 			arr, ok := v.([]any)
 			if !ok {
@@ -614,14 +615,12 @@ func union(c *Call, x []any) (any, error) {
 				}
 				return nil, c.argError(k, "The template function 'union' expects all its parameters to be arrays or all objects.")
 			}
-		elements:
 			for _, e := range arr {
-				for _, prev := range out {
-					if Equal(prev, e) {
-						continue elements
-					}
+				key := canonical(e)
+				if !seen[key] {
+					seen[key] = true
+					out = append(out, e)
 				}
-				out = append(out, e)
 			}
 		}
 		return out, nil

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -136,14 +137,14 @@ func init() {
 		}),
 		fn("padLeft", 2, 3, kinds(s|i, i, s), padLeft),
 		fn("replace", 3, 3, kinds(s, s, s), func(c *Call, a []any) (any, error) {
-			if a[1].(string) == "" {
+			s, old, repl := a[0].(string), a[1].(string), a[2].(string)
+			if old == "" {
 				return nil, c.Fail("the string to replace cannot be empty")
 			}
-			r := strings.ReplaceAll(a[0].(string), a[1].(string), a[2].(string))
-			if len(r) > maxBuild && len(r) > len(a[0].(string)) {
-				return nil, c.Fail("the result is longer than %d characters", maxBuild)
+			if n := strings.Count(s, old); len(repl) > len(old) && len(s)+n*(len(repl)-len(old)) > maxBuild*8 {
+				return nil, c.Fail("the result would be longer than %d characters", maxBuild*8)
 			}
-			return r, nil
+			return strings.ReplaceAll(s, old, repl), nil
 		}),
 		fn("skip", 2, 2, kinds(s|a, i), func(c *Call, a []any) (any, error) { return skipTake(c, a, true) }),
 		fn("take", 2, 2, kinds(s|a, i), func(c *Call, a []any) (any, error) { return skipTake(c, a, false) }),
@@ -160,6 +161,9 @@ func init() {
 					}
 					delims = append(delims, s)
 				}
+			}
+			if err := c.Spend(len(delims) * (len(a[0].(string))/64 + 1)); err != nil {
+				return nil, err
 			}
 			out := []any{}
 			for _, p := range splitAny(a[0].(string), delims) {
@@ -280,7 +284,7 @@ func indexOf(c *Call, a []any, last bool) (any, error) {
 		if !ok {
 			return nil, c.argError(1, "The template function '%s' expects its second parameter to be of type 'String'. The provided value is of type '%s'.", c.Func.Name, TypeName(a[1]))
 		}
-		return int64(indexU16(foldU16(x), foldU16(sub), last)), nil
+		return int64(indexFold(x, sub, last)), nil
 	case []any:
 		if last {
 			for i := len(x) - 1; i >= 0; i-- {
@@ -426,4 +430,32 @@ func EscapeDataString(s string) string {
 		b.WriteByte(upper[ch&15])
 	}
 	return b.String()
+}
+
+// indexFold finds sub in s ignoring case (.NET's OrdinalIgnoreCase) and
+// returns the index in UTF-16 code units, -1 when absent. Folding is done
+// rune by rune so that positions in the folded strings are positions in
+// the originals.
+func indexFold(s, sub string, last bool) int {
+	fs, fsub := foldString(s), foldString(sub)
+	var i int
+	if last {
+		i = strings.LastIndex(fs, fsub)
+	} else {
+		i = strings.Index(fs, fsub)
+	}
+	if i < 0 {
+		return -1
+	}
+	return utf16Len(fs[:i])
+}
+
+func foldString(s string) string {
+	return strings.Map(func(r rune) rune {
+		u := unicode.ToUpper(r)
+		if (u >= 0x10000) != (r >= 0x10000) {
+			return r
+		}
+		return u
+	}, s)
 }

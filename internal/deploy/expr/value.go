@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -445,4 +446,58 @@ func DeepCopy(v any) any {
 		return c
 	}
 	return v
+}
+
+// canonical writes v so that two values are Equal exactly when their
+// canonical forms are the same string: object keys lower-cased and sorted,
+// integral floats as integers. union() and intersection() use it to find
+// duplicates in linear time.
+func canonical(v any) string {
+	var b bytes.Buffer
+	writeCanonical(&b, v)
+	return b.String()
+}
+
+func writeCanonical(b *bytes.Buffer, v any) {
+	switch x := v.(type) {
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
+			b.WriteString(strconv.FormatInt(int64(x), 10))
+			return
+		}
+	case []any:
+		b.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeCanonical(b, e)
+		}
+		b.WriteByte(']')
+		return
+	case *Object:
+		if x == nil {
+			b.WriteString("null")
+			return
+		}
+		idx := make([]int, len(x.keys))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.Slice(idx, func(i, j int) bool { return strings.ToLower(x.keys[idx[i]]) < strings.ToLower(x.keys[idx[j]]) })
+		b.WriteByte('{')
+		for n, i := range idx {
+			if n > 0 {
+				b.WriteByte(',')
+			}
+			writeString(b, strings.ToLower(x.keys[i]))
+			b.WriteByte(':')
+			writeCanonical(b, x.vals[i])
+		}
+		b.WriteByte('}')
+		return
+	}
+	if err := writeJSON(b, v); err != nil {
+		b.WriteString(TypeName(v))
+	}
 }
