@@ -319,6 +319,13 @@ func size(v any, limit int) int {
 	return n
 }
 
+// CheckArity returns the error the evaluator gives when call x passes f a
+// number of arguments it does not take (nil when it takes them), for
+// callers that check expressions before evaluating them.
+func CheckArity(f *Func, x *CallExpr, src string) error {
+	return checkCount(&Evaluator{Src: src}, x, f)
+}
+
 func checkCount(ev *Evaluator, x *CallExpr, f *Func) error {
 	n := len(x.Args)
 	switch {

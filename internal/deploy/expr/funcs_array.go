@@ -34,6 +34,17 @@ func init() {
 			}
 			return obj, nil
 		}),
+		fn("distinct", 1, 1, kinds(a), func(c *Call, x []any) (any, error) {
+			out := []any{}
+			seen := map[string]bool{}
+			for _, e := range x[0].([]any) {
+				if k := canonical(e); !seen[k] {
+					seen[k] = true
+					out = append(out, e)
+				}
+			}
+			return out, nil
+		}),
 		fn("flatten", 1, 1, kinds(a), func(c *Call, x []any) (any, error) {
 			out := []any{}
 			for _, e := range x[0].([]any) {

@@ -135,6 +135,9 @@ func init() {
 			}
 			return int64(0), nil
 		}),
+		fn("like", 2, 2, kinds(s, s), func(c *Call, a []any) (any, error) {
+			return like(foldString(a[0].(string)), foldString(a[1].(string))), nil
+		}),
 		fn("padLeft", 2, 3, kinds(s|i, i, s), padLeft),
 		fn("replace", 3, 3, kinds(s, s, s), func(c *Call, a []any) (any, error) {
 			s, old, repl := a[0].(string), a[1].(string), a[2].(string)
@@ -458,4 +461,33 @@ func foldString(s string) string {
 		}
 		return u
 	}, s)
+}
+
+// like matches s against a wildcard pattern, '*' for any run of
+// characters and '?' for one, as like() does (without regard to case: the
+// caller folds both). Greedy matching with one backtrack point keeps it
+// linear in practice.
+func like(s, pattern string) bool {
+	sr, pr := []rune(s), []rune(pattern)
+	i, j, star, mark := 0, 0, -1, 0
+	for i < len(sr) {
+		switch {
+		case j < len(pr) && (pr[j] == '?' || pr[j] == sr[i]):
+			i++
+			j++
+		case j < len(pr) && pr[j] == '*':
+			star, mark = j, i
+			j++
+		case star >= 0:
+			j = star + 1
+			mark++
+			i = mark
+		default:
+			return false
+		}
+	}
+	for j < len(pr) && pr[j] == '*' {
+		j++
+	}
+	return j == len(pr)
 }

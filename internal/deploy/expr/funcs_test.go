@@ -130,6 +130,12 @@ var docCases = []struct{ expr, want string }{
 	{`flatten(createArray(createArray('one', 'two'), createArray('three'), createArray('four', 'five')))`, `["one","two","three","four","five"]`},
 	{`indexFromEnd(createArray('one', 'two', 'three'), 1)`, `"three"`},
 	{`tryIndexFromEnd(createArray('one', 'two', 'three'), 4)`, `null`},
+	{`distinct(createArray(1, 2, 1, 'a', 'A', 'a'))`, `[1,2,"a","A"]`},
+	{`like('abc', 'abc')`, `true`},
+	{`like('abcdef', 'a*c*')`, `true`},
+	{`like('abcabc', '*abc')`, `true`},
+	{`like('abc', 'a?d')`, `false`},
+	{`like('ABC', 'a*')`, `true`},
 
 	// Comparison functions: strings compare as .NET's culture does.
 	{`coalesce(null(), null(), 'default')`, `"default"`},

@@ -307,3 +307,21 @@ func TestLimits(t *testing.T) {
 		t.Errorf("error = %s", e.Message)
 	}
 }
+
+func TestExpressionsCheckedEverywhereBeforeDeployment(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"syntax in a body", `"properties": {"a": "[concat('x']"}`, "expected token 'RightParenthesis' and actual 'EndOfData'"},
+		{"unknown in a body", `"properties": {"a": "[reference(nosuch('x'))]"}`, "The template function 'nosuch' is not valid"},
+		{"arity in a body", `"properties": {"a": "[if(true(), 1)]"}`, "function requires 3 argument(s) while 2 were provided"},
+		{"list arity", `"properties": {"a": "[listKeys('x')]"}`, "function requires at least 2 argument(s) while 1 were provided"},
+		{"nested template", `"properties": {"template": {"resources": [{"name": "[nosuch()]"}]}}`, "The template function 'nosuch' is not valid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl := resourcesTemplate(`[{"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "d", ` + tc.body + `}]`)
+			e := bindErr(t, tmpl, "")
+			if !strings.Contains(e.Message, tc.want) || !strings.Contains(e.Message, "at line '1' and column") {
+				t.Errorf("error = %s\nwant %s", e.Message, tc.want)
+			}
+		})
+	}
+}

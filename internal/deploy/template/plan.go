@@ -117,6 +117,9 @@ func (b *Binder) bind(t *Template, supplied *expr.Object, s plan.Scope, rt plan.
 		s.Mode = "Incremental"
 	}
 	p := &Plan{b: b, t: t, scope: s, outer: outer, link: link, params: map[string]*boundParam{}, vars: map[string]*varState{}}
+	if err := p.checkExpressions(); err != nil {
+		return nil, err
+	}
 	if outer == nil {
 		if err := p.bindParams(supplied, rt); err != nil {
 			return nil, err
