@@ -27,9 +27,10 @@ var _ plan.Binder = (*Binder)(nil)
 func NewBinder(links plan.Links) *Binder { return &Binder{links: links} }
 
 // Plan implements plan.Plan. Its methods may be called from several
-// goroutines: evaluation is serialized.
+// goroutines: evaluation is serialized, under a lock an outer-scope nested
+// plan shares with its parent (it reads the parent's variables).
 type Plan struct {
-	mu    sync.Mutex
+	mu    *sync.Mutex
 	b     *Binder
 	t     *Template
 	scope plan.Scope
@@ -116,7 +117,11 @@ func (b *Binder) bind(t *Template, supplied *expr.Object, s plan.Scope, rt plan.
 	if s.Mode == "" {
 		s.Mode = "Incremental"
 	}
-	p := &Plan{b: b, t: t, scope: s, outer: outer, link: link, params: map[string]*boundParam{}, vars: map[string]*varState{}}
+	p := &Plan{b: b, t: t, scope: s, outer: outer, link: link, params: map[string]*boundParam{}, vars: map[string]*varState{}, mu: &sync.Mutex{}}
+	if outer != nil {
+		p.mu = outer.mu
+	}
+	p.hash = templateHash(t)
 	if err := p.checkExpressions(); err != nil {
 		return nil, err
 	}
@@ -493,15 +498,14 @@ func (p *Plan) Mode() string { return p.scope.Mode }
 // Hash implements plan.Plan: a 64-bit hash of the template's compact JSON,
 // in decimal as ARM writes templateHash. (ARM's own hash function is not
 // published; this one is stable for a given template.)
-func (p *Plan) Hash() string {
-	if p.hash == "" {
-		b, err := expr.Marshal(literal(p.t.root))
-		if err != nil {
-			b = p.t.raw
-		}
-		p.hash = strconv.FormatUint(expr.Hash64(b), 10)
+func (p *Plan) Hash() string { return p.hash }
+
+func templateHash(t *Template) string {
+	b, err := expr.Marshal(literal(t.root))
+	if err != nil {
+		b = t.raw
 	}
-	return p.hash
+	return strconv.FormatUint(expr.Hash64(b), 10)
 }
 
 // excluded are the members of a resource that are not part of its PUT body.
