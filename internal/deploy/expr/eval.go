@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -31,7 +32,7 @@ func kindOf(v any) Kind {
 		return KBool
 	case int64:
 		return KInt
-	case float64:
+	case float64, json.Number:
 		return KFloat
 	case string:
 		return KString

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -80,9 +81,10 @@ func formatValue(v any, spec string) (string, error) {
 		if spec != "" {
 			return formatNumber(float64(x), x, true, spec)
 		}
-	case float64:
+	case float64, json.Number:
 		if spec != "" {
-			return formatNumber(x, int64(x), false, spec)
+			f := toFloat(x)
+			return formatNumber(f, int64(f), false, spec)
 		}
 	}
 	return ToString(v), nil

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -62,6 +63,8 @@ func ToString(v any) string {
 		return "False"
 	case float64:
 		return strconv.FormatFloat(x, 'g', -1, 64)
+	case json.Number:
+		return string(x)
 	}
 	b, err := Marshal(v)
 	if err != nil {
@@ -136,9 +139,9 @@ func toInt(v any) (int64, bool) {
 	switch x := v.(type) {
 	case int64:
 		return x, true
-	case float64:
-		if x == float64(int64(x)) {
-			return int64(x), true
+	case float64, json.Number:
+		if f := toFloat(x); f == float64(int64(f)) {
+			return int64(f), true
 		}
 	}
 	return 0, false

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
@@ -256,9 +257,9 @@ func init() {
 			switch y := x[0].(type) {
 			case int64:
 				return y, nil
-			case float64:
-				if y >= -9.2e18 && y <= 9.2e18 {
-					return int64(y), nil
+			case float64, json.Number:
+				if f := toFloat(y); f >= -9.2e18 && f <= 9.2e18 {
+					return int64(f), nil
 				}
 				return nil, c.Fail("the value %v is out of range", y)
 			case string:
@@ -274,8 +275,8 @@ func init() {
 			switch y := x[0].(type) {
 			case int64:
 				return float64(y), nil
-			case float64:
-				return y, nil
+			case float64, json.Number:
+				return toFloat(y), nil
 			case string:
 				f, err := strconv.ParseFloat(strings.TrimSpace(y), 64)
 				if err != nil {
@@ -466,10 +467,10 @@ func compare(c *Call, x []any, ok func(int) bool) (any, error) {
 			break
 		}
 		return ok(compareCulture(a, b)), nil
-	case int64, float64:
+	case int64, float64, json.Number:
 		fa := toFloat(a)
 		switch x[1].(type) {
-		case int64, float64:
+		case int64, float64, json.Number:
 			if ai, isInt := a.(int64); isInt {
 				if bi, isInt := x[1].(int64); isInt {
 					switch {
@@ -500,6 +501,8 @@ func toFloat(v any) float64 {
 		return float64(x)
 	case float64:
 		return x
+	case json.Number:
+		return numberFloat(x)
 	}
 	return 0
 }

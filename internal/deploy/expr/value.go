@@ -16,7 +16,9 @@ import (
 //	nil          null
 //	bool         true(), false()
 //	int64        integers (ARM's are 64-bit)
-//	float64      the transient result of float(), and JSON numbers with a fraction
+//	float64      the transient result of float()
+//	json.Number  a JSON number that is not an int64 (1.50, 1e400), kept as
+//	             written so that it is echoed exactly; functions read it as a float
 //	string
 //	[]any        arrays
 //	*Object      objects (ordered, case-insensitive lookup)
@@ -175,7 +177,7 @@ func TypeName(v any) string {
 		return "Boolean"
 	case int64, int:
 		return "Integer"
-	case float64:
+	case float64, json.Number:
 		return "Float"
 	case string:
 		return "String"
@@ -353,18 +355,18 @@ func decodeValue(dec *json.Decoder) (any, error) {
 }
 
 // NumberValue converts the text of a JSON number: int64 when it is an
-// integer that fits, float64 otherwise.
+// integer that fits, else the text itself as a json.Number, so that a
+// resource body echoes "1.50" as it was sent.
 func NumberValue(s string) any {
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return i
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return json.Number(s)
-	}
-	if f == math.Trunc(f) && !strings.ContainsAny(s, ".eE") && math.Abs(f) < 1<<63 {
-		return int64(f)
-	}
+	return json.Number(s)
+}
+
+// numberFloat reads a json.Number as a float64 (0 when it is not one).
+func numberFloat(n json.Number) float64 {
+	f, _ := strconv.ParseFloat(string(n), 64)
 	return f
 }
 
@@ -381,16 +383,14 @@ func Equal(a, b any) bool {
 		switch y := b.(type) {
 		case int64:
 			return x == y
-		case float64:
-			return float64(x) == y
+		case float64, json.Number:
+			return float64(x) == toFloat(y)
 		}
 		return false
-	case float64:
-		switch y := b.(type) {
-		case int64:
-			return x == float64(y)
-		case float64:
-			return x == y
+	case float64, json.Number:
+		switch b.(type) {
+		case int64, float64, json.Number:
+			return toFloat(a) == toFloat(b)
 		}
 		return false
 	case string:
@@ -459,6 +459,9 @@ func canonical(v any) string {
 }
 
 func writeCanonical(b *bytes.Buffer, v any) {
+	if n, ok := v.(json.Number); ok {
+		v = numberFloat(n)
+	}
 	switch x := v.(type) {
 	case float64:
 		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {

@@ -325,3 +325,11 @@ func TestExpressionsCheckedEverywhereBeforeDeployment(t *testing.T) {
 		})
 	}
 }
+
+func TestNumbersEchoAsSent(t *testing.T) {
+	p := mustBind(t, resourcesTemplate(`[{"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-01-01", "name": "a",
+    "properties": {"ratio": 1.50, "big": 123456789012345678901234567890, "exp": 1e3, "sum": "[add(1, 2)]", "eq": "[equals(json('1.0'), 1)]"}}]`), "")
+	if got, want := body(t, p, 0, nil), `{"properties":{"ratio":1.50,"big":123456789012345678901234567890,"exp":1e3,"sum":3,"eq":true}}`; got != want {
+		t.Errorf("body = %s\nwant %s", got, want)
+	}
+}
