@@ -124,7 +124,10 @@ type Runtime interface {
 	Secret(vaultID, name, version string) (string, error)
 }
 
-// Plan is a template bound to its parameters and scope.
+// Plan is a template bound to its parameters and scope. Its methods are
+// safe for concurrent use (the engine deploys independent resources in
+// parallel); evaluation within one plan and the outer-scope plans nested in
+// it is serialized.
 type Plan interface {
 	// Resources are the plan's resource instances in template order.
 	Resources() []*Resource
@@ -170,5 +173,7 @@ type Binder interface {
 }
 
 // Links fetches the content of a templateLink or parametersLink URI (the
-// engine maps URIs to local files; see privlink serve --template-root).
+// engine maps URIs to local files; see privlink serve --template-root, and
+// template.DirLinks, which maps a URI's host and path to a file under a
+// directory).
 type Links func(uri string) ([]byte, error)
