@@ -22,6 +22,7 @@ import (
 	"github.com/privlink/privlink/internal/certs"
 	"github.com/privlink/privlink/internal/deploy"
 	"github.com/privlink/privlink/internal/deploy/plan"
+	"github.com/privlink/privlink/internal/deploy/template"
 	"github.com/privlink/privlink/internal/httpapi"
 	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/operation"
@@ -54,10 +55,11 @@ type Config struct {
 	// Offline makes the transparent proxy refuse every destination privlink
 	// does not serve itself, instead of tunnelling it (hermetic test runs).
 	Offline bool
-	// Binder is the template language deployments use.
+	// Binder is the template language deployments use (default:
+	// internal/deploy/template; tests give others).
 	Binder plan.Binder
 	// TemplateRoot is the directory linked template URIs are read from
-	// (deploy.FileLinks); "" refuses linked templates.
+	// (template.DirLinks); "" refuses linked templates.
 	TemplateRoot string
 }
 
@@ -174,7 +176,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:            cfg.Logger,
 	})
 	providers.Register(s.engine)
-	deploy.Register(s.engine, deploy.Config{Binder: cfg.Binder, Links: deploy.FileLinks(cfg.TemplateRoot), Secrets: keyvault.SecretValue, Logger: cfg.Logger})
+	var links plan.Links
+	if cfg.TemplateRoot != "" {
+		links = template.DirLinks(cfg.TemplateRoot)
+	}
+	binder := cfg.Binder
+	if binder == nil {
+		binder = template.NewBinder(links)
+	}
+	deploy.Register(s.engine, deploy.Config{Binder: binder, Links: links, Secrets: keyvault.SecretValue, Logger: cfg.Logger})
 	if err := resources.Bootstrap(ctx, s.engine, identity.DefaultTenantID, identity.DefaultSubscriptionID, "privlink default subscription"); err != nil {
 		return nil, fmt.Errorf("app: seeding the default subscription: %w", err)
 	}

@@ -26,6 +26,13 @@ const (
 	// CodeDeploymentCannotBeCanceled: cancel of a deployment that is not
 	// running (409).
 	CodeDeploymentCannotBeCanceled = "DeploymentCannotBeCanceled"
+	// CodeDeploymentJobSizeExceeded: a template over ARM's 4 MB (400).
+	CodeDeploymentJobSizeExceeded = "DeploymentJobSizeExceeded"
+	// CodeDeploymentOutputEvaluationFailed: an output could not be evaluated.
+	CodeDeploymentOutputEvaluationFailed = "DeploymentOutputEvaluationFailed"
+	// CodeKeyVaultSecretRetrieveFailed: a parameter's Key Vault reference
+	// could not be read (400).
+	CodeKeyVaultSecretRetrieveFailed = "KeyVaultParameterReferenceSecretRetrieveFailed"
 )
 
 func init() {
@@ -39,6 +46,9 @@ func init() {
 		CodeInvalidDeploymentName:             http.StatusBadRequest,
 		CodeDeploymentCanceled:                http.StatusConflict,
 		CodeDeploymentCannotBeCanceled:        http.StatusConflict,
+		CodeDeploymentJobSizeExceeded:         http.StatusBadRequest,
+		CodeDeploymentOutputEvaluationFailed:  http.StatusBadRequest,
+		CodeKeyVaultSecretRetrieveFailed:      http.StatusBadRequest,
 	} {
 		codeStatus[code] = status
 	}

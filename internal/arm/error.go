@@ -114,24 +114,6 @@ const (
 	CodeServiceUnavailable                    = "ServiceUnavailable"
 )
 
-// Template deployments (internal/deploy/template): a template or its
-// parameters refused before anything is deployed, and the failures of
-// evaluating outputs or reading the Key Vault secrets of parameters.
-const (
-	CodeInvalidTemplate                  = "InvalidTemplate"
-	CodeInvalidTemplateDeployment        = "InvalidTemplateDeployment"
-	CodeDeploymentJobSizeExceeded        = "DeploymentJobSizeExceeded"
-	CodeDeploymentOutputEvaluationFailed = "DeploymentOutputEvaluationFailed"
-	CodeKeyVaultSecretRetrieveFailed     = "KeyVaultParameterReferenceSecretRetrieveFailed"
-)
-
-func init() {
-	for _, c := range []string{CodeInvalidTemplate, CodeInvalidTemplateDeployment, CodeDeploymentJobSizeExceeded,
-		CodeDeploymentOutputEvaluationFailed, CodeKeyVaultSecretRetrieveFailed} {
-		codeStatus[c] = http.StatusBadRequest
-	}
-}
-
 // TemplateViolation is the info of an AdditionalInfo of type
 // "TemplateViolation": where in a template the fault is, as ARM's template
 // validation errors carry it. LineNumber and LinePosition are 1-based, 0

@@ -167,7 +167,7 @@ func (d *Engine) fetchParameters(link json.RawMessage) (json.RawMessage, error) 
 
 func (d *Engine) fetch(uri, what string) (json.RawMessage, error) {
 	if d.cfg.Links == nil {
-		return nil, arm.Errorf(arm.CodeInvalidTemplateDeployment, "Unable to download the deployment %s from '%s': linked templates are read from local files; start privlink serve with --template-root.", what, uri)
+		return nil, arm.Errorf(arm.CodeInvalidTemplateDeployment, "Unable to download the deployment %s from '%s': linked templates are read from local files; start privlink serve with --template-root DIR.", what, uri)
 	}
 	b, err := d.cfg.Links(uri)
 	if err != nil {

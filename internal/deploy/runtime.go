@@ -96,7 +96,7 @@ func (rt *runtime) Secret(vaultID, name, version string) (string, error) {
 		return err
 	})
 	if ae := arm.AsError(err); ae != nil && ae.Code == arm.CodeResourceNotFound {
-		return "", arm.Errorf(arm.CodeInvalidTemplateDeployment, "The template deployment failed to read a Key Vault reference: %s", ae.Message)
+		return "", arm.Errorf(arm.CodeKeyVaultSecretRetrieveFailed, "A Key Vault reference of the deployment's parameters could not be read: %s", ae.Message)
 	}
 	return value, err
 }

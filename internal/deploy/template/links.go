@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/privlink/privlink/internal/deploy/plan"
 )
@@ -15,7 +16,8 @@ import (
 // https://raw.githubusercontent.com/... or a storage account deploy offline:
 // a URI's host and path name a file under root ("https://example.com/t/a.json"
 // is root/example.com/t/a.json), or, when no directory is named after the
-// host, its path alone (root/t/a.json). The query (a SAS token) is ignored.
+// host, its path alone (root/t/a.json), then the path's tails
+// (root/a.json). The query (a SAS token) is ignored.
 // Nothing outside root is ever read.
 func DirLinks(root string) plan.Links {
 	return func(uri string) ([]byte, error) {
@@ -35,6 +37,13 @@ func DirLinks(root string) plan.Links {
 			tries = append(tries, filepath.Join(root, filepath.FromSlash(path.Clean("/"+u.Host)), filepath.FromSlash(clean)))
 		}
 		tries = append(tries, filepath.Join(root, filepath.FromSlash(clean)))
+		// Then ever shorter tails of the path (root/b/c.json, root/c.json for
+		// .../a/b/c.json), so that a root holding the template tree from any
+		// depth works.
+		segs := strings.Split(strings.TrimPrefix(clean, "/"), "/")
+		for i := 1; i < len(segs); i++ {
+			tries = append(tries, filepath.Join(root, filepath.Join(segs[i:]...)))
+		}
 		for _, name := range tries {
 			data, err := os.ReadFile(name)
 			if err == nil {
