@@ -283,8 +283,9 @@ func (d *Engine) put(ctx context.Context, e *resource.Engine, r *resource.Reques
 			if s, _, _ := old.Props().String("provisioningState"); !terminal(s) {
 				return deploymentActive(id.Name(), s)
 			}
-			// A deployment replaced keeps no history of the one before.
-			if err := removeOperations(c, old); err != nil {
+			// A deployment replaced keeps no history of the one before: its
+			// record goes, with its operations, and a new one is written.
+			if err := c.Remove(old); err != nil {
 				return err
 			}
 		}
@@ -410,18 +411,4 @@ func dependencies(p plan.Plan) []map[string]any {
 		out = append(out, map[string]any{"dependsOn": on, "id": r.ID, "resourceType": r.Type, "resourceName": r.Name})
 	}
 	return out
-}
-
-// removeOperations deletes a deployment's operation records.
-func removeOperations(c *resource.Ctx, dep *resource.Doc) error {
-	ops, err := c.Children(dep.ID, OperationsType)
-	if err != nil {
-		return err
-	}
-	for _, o := range ops {
-		if err := c.Tx.Delete(o.ID.Key()); err != nil && !resource.IsNotFound(err) {
-			return err
-		}
-	}
-	return nil
 }

@@ -494,7 +494,7 @@ func (d *Engine) startNested(ctx context.Context, id arm.ResourceID, st *state, 
 			if s, _, _ := old.Props().String("provisioningState"); !terminal(s) {
 				return deploymentActive(id.Name(), s)
 			}
-			if err := removeOperations(c, old); err != nil {
+			if err := c.Remove(old); err != nil {
 				return err
 			}
 		}
