@@ -237,7 +237,7 @@ func TestLanguage(t *testing.T) {
 				"name":     "[concat(variables('base'), copyIndex())]",
 				"location": "[resourceGroup().location]",
 				"kind":     "StorageV2", "sku": map[string]any{"name": "Standard_LRS"},
-				"copy":     map[string]any{"name": "accounts", "count": "[parameters('count')]", "mode": "serial", "batchSize": 2},
+				"copy": map[string]any{"name": "accounts", "count": "[parameters('count')]", "mode": "serial", "batchSize": 2},
 			},
 			map[string]any{
 				"type": "Microsoft.EventHub/namespaces", "apiVersion": "2024-01-01",
