@@ -278,6 +278,7 @@ type operationView struct {
 	Properties  struct {
 		ProvisioningOperation string `json:"provisioningOperation"`
 		ProvisioningState     string `json:"provisioningState"`
+		Timestamp             string `json:"timestamp"`
 		Duration              string `json:"duration"`
 		StatusMessage         struct {
 			Error *struct {
@@ -309,7 +310,9 @@ func followDeployment(g *globals, c *client, path, q string) error {
 		if err := c.getJSON(path+"/operations"+q, &ops); err != nil {
 			return err
 		}
-		sort.SliceStable(ops.Value, func(i, j int) bool { return ops.Value[i].OperationID < ops.Value[j].OperationID })
+		// In the order the resources ended (RFC 3339 times of one format
+		// sort as strings).
+		sort.SliceStable(ops.Value, func(i, j int) bool { return ops.Value[i].Properties.Timestamp < ops.Value[j].Properties.Timestamp })
 		for _, o := range ops.Value {
 			if seen[o.OperationID] {
 				continue
