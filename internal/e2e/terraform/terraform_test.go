@@ -160,11 +160,15 @@ func approveAll(t *testing.T, env *testkit.Env, rg, namespace string) {
 	}
 }
 
-func endpointNames(t *testing.T, env *testkit.Env, rg string) []string {
+func endpointNames(t *testing.T, env *testkit.Env, rg string, cluster ...string) []string {
 	t.Helper()
 	c, _ := armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options)
 	var names []string
-	pager := c.NewListPager(rg, "mycluster", nil)
+	name := "mycluster"
+	if len(cluster) > 0 {
+		name = cluster[0]
+	}
+	pager := c.NewListPager(rg, name, nil)
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
@@ -320,6 +324,88 @@ func runConfiguration(t *testing.T, bin, cliConfig, config string, logins []logi
 			}
 			if got := connections(t, env, rg, namespace); len(got) != 0 {
 				t.Fatalf("after destroy the namespace still has connections %v", got)
+			}
+		})
+	}
+}
+
+// TestTemplatesThroughTerraform: the seed's ARM template deployed by an
+// azapi_resource of type Microsoft.Resources/deployments, and a
+// configuration that mixes a template-deployed endpoint with a directly
+// managed one: each applies, plans clean, applies again without change,
+// and destroys (a deployment's destroy removes its record, not what it
+// deployed, as in Azure).
+func TestTemplatesThroughTerraform(t *testing.T) {
+	bin, cliConfig := terraformTools(t)
+	env := testkit.Start(t, testkit.WithOffline())
+	vars, _ := env.ShellEnv(t)
+	environ := append(testkit.CleanEnviron(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
+	for k, v := range vars {
+		environ = append(environ, k+"="+v)
+	}
+	seedTemplate, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "templates", "seed", "azuredeploy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, _ := armresources.NewDeploymentsClient(env.Subscription, env.Cred, env.Options)
+	for i, config := range []string{"deployment", "mixed"} {
+		t.Run(config, func(t *testing.T) {
+			rg := fmt.Sprintf("tpl%d", i)
+			clusterID, ehID, saID := targets(t, env, rg)
+			cluster := filepath.Base(clusterID)
+			if config == "deployment" {
+				// The seed's template makes its own cluster.
+				cluster = "tplcluster"
+			}
+			dir := workspace(t, config)
+			if err := os.WriteFile(filepath.Join(dir, "azuredeploy.json"), seedTemplate, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rgID := "/subscriptions/" + env.Subscription + "/resourceGroups/" + rg
+			tfvars := fmt.Sprintf("subscription_id = %q\nresource_group_id = %q\ncluster_name = %q\neventhub_id = %q\nstorage_id = %q\n",
+				env.Subscription, rgID, cluster, ehID, saID)
+			if err := os.WriteFile(filepath.Join(dir, "terraform.tfvars"), []byte(tfvars), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, step := range [][]string{
+				{"init", "-input=false", "-no-color"},
+				{"apply", "-auto-approve", "-input=false", "-no-color"},
+			} {
+				if code, out := tf(t, bin, dir, environ, step...); code != 0 {
+					t.Fatalf("%s: exit %d\n%s", step[0], code, out)
+				}
+			}
+			if got, want := endpointNames(t, env, rg, cluster), []string{cluster + "/mpeToEventHub", cluster + "/mpeToStorage"}; strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("after apply the cluster has %v, want %v", got, want)
+			}
+			name := map[string]string{"deployment": "seed-template", "mixed": "eventhub-endpoint"}[config]
+			d, err := deps.Get(ctx, rg, name, nil)
+			if err != nil || *d.Properties.ProvisioningState != armresources.ProvisioningStateSucceeded {
+				t.Fatalf("deployment %s: %v", name, err)
+			}
+			if code, out := tf(t, bin, dir, environ, "plan", "-detailed-exitcode", "-input=false", "-no-color"); code != 0 {
+				t.Fatalf("plan after apply: exit %d, want 0 (no changes)\n%s", code, out)
+			}
+			if code, out := tf(t, bin, dir, environ, "apply", "-auto-approve", "-input=false", "-no-color"); code != 0 || !strings.Contains(out, "0 added, 0 changed, 0 destroyed") {
+				t.Fatalf("second apply: exit %d\n%s", code, out)
+			}
+			if config == "mixed" {
+				if code, out := tf(t, bin, dir, environ, "output", "-raw", "template_endpoint_id"); code != 0 || !strings.HasSuffix(strings.TrimSpace(out), "/mpeToEventHub") {
+					t.Fatalf("output: exit %d %q", code, out)
+				}
+			}
+			if code, out := tf(t, bin, dir, environ, "destroy", "-auto-approve", "-input=false", "-no-color"); code != 0 {
+				t.Fatalf("destroy: exit %d\n%s", code, out)
+			}
+			if _, err := deps.Get(ctx, rg, name, nil); err == nil {
+				t.Fatalf("the deployment %s is still there after destroy", name)
+			}
+			want := []string{cluster + "/mpeToEventHub"}
+			if config == "deployment" {
+				want = append(want, cluster+"/mpeToStorage")
+			}
+			if got := endpointNames(t, env, rg, cluster); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("after destroy the cluster has %v, want %v (what the template deployed stays)", got, want)
 			}
 		})
 	}
