@@ -169,10 +169,7 @@ func (d *Engine) cancel(ctx context.Context, e *resource.Engine, r *resource.Req
 		if s, _, _ := doc.Props().String("provisioningState"); terminal(s) {
 			return arm.Errorf(arm.CodeDeploymentCannotBeCanceled, "The deployment '%s' cannot be canceled: it is in the terminal state '%s'.", id.Name(), s)
 		}
-		var st state
-		doc.Ext(extState, &st)
-		st.Canceled = true
-		doc.SetExt(extState, st)
+		doc.SetExt(extCancel, true)
 		return c.Save(doc)
 	})
 	if err != nil {

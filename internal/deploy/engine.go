@@ -37,6 +37,10 @@ const opRun = "deployment.run"
 const (
 	extState = "deployment"
 	extOp    = "deploymentOperation"
+	// extCancel marks a deployment asked to stop starting resources; apart
+	// from the state, which holds the whole template, so that the runner's
+	// checks read a few bytes.
+	extCancel = "deploymentCancel"
 )
 
 // Config configures an Engine.
@@ -139,8 +143,6 @@ type state struct {
 	CorrelationID string    `json:"correlationId"`
 	Started       time.Time `json:"started"`
 	Location      string    `json:"location,omitempty"`
-	// Canceled asks the runner to stop starting resources.
-	Canceled bool `json:"canceled,omitempty"`
 	// Parent is the id of the deployment that runs this one as a nested
 	// deployment ("" for one a client created).
 	Parent string `json:"parent,omitempty"`
