@@ -60,8 +60,18 @@ func deployVerb(g *globals, verb string, subscriptionScope bool) *cobra.Command 
 plain {"name": {"value": ...}} object), or KEY=VALUE, converted to the type the template
 declares for KEY (a JSON value for objects and arrays). Later values win. The deployment's
 name defaults to the template file's name, as az does.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		// Like az's --parameters, which takes several values: words after
+		// the flags that look like parameters (KEY=VALUE, @FILE) are more of them.
+		Args: func(cmd *cobra.Command, args []string) error {
+			for _, w := range args {
+				if !strings.Contains(w, "=") && !strings.HasPrefix(w, "@") {
+					return fmt.Errorf("unexpected argument %q: parameters are KEY=VALUE or @FILE", w)
+				}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.params = append(a.params, args...)
 			if !subscriptionScope && a.group == "" {
 				return fmt.Errorf("--resource-group is required")
 			}
