@@ -450,7 +450,8 @@ func (p *Plan) dependencies() error {
 				}
 			}
 		}
-		if dn := in.def.node.get("dependsOn"); dn != nil {
+		// A null dependsOn is no dependsOn, as ARM reads null members.
+		if dn := in.def.node.get("dependsOn"); dn != nil && dn.kind != jNull {
 			if dn.kind != jArray {
 				return invalidAt(dn, "The template resource '%s' %s is not valid: 'dependsOn' must be an array", in.name, whereOf(dn).at())
 			}
