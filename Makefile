@@ -19,7 +19,7 @@ lint: ## gofmt, go vet and staticcheck (go install honnef.co/go/tools/cmd/static
 	$(GO) vet ./...
 	staticcheck ./...
 
-catalog: ## regenerate internal/catalog/sdks.txt from npm (BICEP_TYPES_AZ=checkout: specs.txt too)
+catalog: ## regenerate internal/catalog/sdks.txt from npm (and from checkouts: BICEP_TYPES_AZ specs.txt, AZURE_REST_API_SPECS restspecs.txt, AZURE_QUICKSTART_TEMPLATES templates.txt)
 	$(GO) generate ./internal/catalog
 
 bench: ## go test benchmarks, then the wrk load run (needs wrk)

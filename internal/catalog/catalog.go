@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// The catalog is two generated files of one format, a line per type,
+// The catalog is four generated files of one format, a line per type,
 //
 //	Microsoft.Storage/storageAccounts<TAB>2015-05-01-preview,2015-06-15,...,2026-04-01
 //
@@ -17,20 +17,34 @@ import (
 //   - specs.txt: every type of Azure's REST API specifications at every
 //     api-version they publish, previews included, as Azure/bicep-types-az
 //     compiles them (about 3,400 types in 280 namespaces);
+//   - restspecs.txt: the types that the PUT operations of the specs'
+//     resource-manager OpenAPI documents create, at their version folder's
+//     api-version, read from Azure/azure-rest-api-specs itself: documents
+//     that no readme tag names, and so bicep-types-az leaves out, included
+//     (Microsoft.Authorization/roleAssignments at 2021-04-01-preview);
 //   - sdks.txt: the types that Azure's JavaScript management SDKs
 //     (@azure/arm-*, newest releases of the last three majors) address for
 //     the namespaces privlink serves, with the api-versions they call, which
-//     run ahead of the specs digest.
+//     run ahead of the specs digest;
+//   - templates.txt: the type and api-version of every resource that
+//     Microsoft's quickstart ARM templates (Azure/azure-quickstart-templates)
+//     deploy, pairs that ARM accepted in that repository's tests.
 //
-// The catalog is their union. Both are rebuilt by ./gen (see README.md):
+// The catalog is their union. All are rebuilt by ./gen (see README.md):
 //
-//go:generate go run ./gen -specs specs.txt -scopes scopes.txt -sdks sdks.txt -bicep=${BICEP_TYPES_AZ}
+//go:generate go run ./gen -specs specs.txt -scopes scopes.txt -sdks sdks.txt -bicep=${BICEP_TYPES_AZ} -restspecs restspecs.txt -specsrepo=${AZURE_REST_API_SPECS} -templates templates.txt -quickstarts=${AZURE_QUICKSTART_TEMPLATES}
 
 //go:embed specs.txt
 var specsData string
 
+//go:embed restspecs.txt
+var restSpecsData string
+
 //go:embed sdks.txt
 var sdksData string
+
+//go:embed templates.txt
+var templatesData string
 
 // scopes.txt says where each type of specs.txt lives and whether it carries
 // a location (see Shape).
@@ -54,7 +68,15 @@ type index struct {
 
 // data is parsed once, at start-up, so that a malformed data file stops
 // the program at once rather than in the middle of a request.
-var data = mustParse(map[string]string{"specs.txt": specsData, "sdks.txt": sdksData, "scopes.txt": scopesData}, "specs.txt", "sdks.txt")
+// The specs come first, so that a type is spelled as Azure's specifications
+// spell it.
+var data = mustParse(map[string]string{
+	"specs.txt":     specsData,
+	"restspecs.txt": restSpecsData,
+	"sdks.txt":      sdksData,
+	"templates.txt": templatesData,
+	"scopes.txt":    scopesData,
+}, "specs.txt", "restspecs.txt", "sdks.txt", "templates.txt")
 
 // mustParse merges the files named in order (the first spelling of a type
 // wins) and panics on a malformed line.
@@ -155,7 +177,8 @@ type Shape struct {
 }
 
 // ShapeOf returns the shape of a type (matched case-insensitively) and
-// whether the catalog knows it; types that only the SDKs name have none.
+// whether the catalog knows it; types that bicep-types-az does not compile
+// (those that only the other sources name) have none.
 func ShapeOf(resourceType string) (Shape, bool) {
 	s, ok := data.shapes[strings.ToLower(resourceType)]
 	return s, ok

@@ -1,4 +1,5 @@
 // Package catalog knows the real Azure resource types and the api-versions
-// Azure publishes and its SDKs call for each, generated from public sources
-// by ./gen and embedded, so that privlink accepts what clients send.
+// ARM accepts for each (those Azure's specifications publish, its SDKs call
+// and Microsoft's quickstart templates deploy), generated from public
+// sources by ./gen and embedded, so that privlink accepts what clients send.
 package catalog

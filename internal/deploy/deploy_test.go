@@ -424,6 +424,31 @@ func TestValidateAndWhatIf(t *testing.T) {
 	}
 }
 
+// TestCatalogVersions: api-versions that only Microsoft's quickstart
+// templates and the specs' own documents name (the digest of the specs
+// lacks them) deploy; a near miss of one is refused before anything is
+// written.
+func TestCatalogVersions(t *testing.T) {
+	f := newFixture(t)
+	f.group("adx")
+	assignment := func(name, version string) map[string]any {
+		return map[string]any{"type": "Microsoft.Authorization/roleAssignments", "apiVersion": version, "name": name,
+			"properties": map[string]any{
+				"roleDefinitionId": "/subscriptions/" + f.env.Subscription + "/providers/Microsoft.Authorization/roleDefinitions/a638d3c7-ab3a-418d-83e6-5f17a39d4fde",
+				"principalId":      "11111111-1111-1111-1111-111111111111", "principalType": "ServicePrincipal"}}
+	}
+	// quickstarts/microsoft.kusto/kusto-event-hub deploys role assignments
+	// at 2021-04-01-preview.
+	ok := assignment("0d1c3b6e-6a59-4a3c-9d4e-2b1f7e9c0a11", "2021-04-01-preview")
+	if _, err := f.deploy("adx", "preview", template(ok), armresources.DeploymentModeIncremental); err != nil {
+		t.Fatalf("role assignment at 2021-04-01-preview: %v", err)
+	}
+	typo := assignment("7f2e1a44-3b5d-4c6e-8f90-a1b2c3d4e5f6", "2021-04-01-previw")
+	if _, err := f.deploy("adx", "typo", template(typo), armresources.DeploymentModeIncremental); armCode(err) != "InvalidTemplateDeployment" || !strings.Contains(err.Error(), "NoRegisteredProviderFound") {
+		t.Fatalf("role assignment at 2021-04-01-previw: %v", err)
+	}
+}
+
 // TestResume: a deployment in flight when the server stops finishes after
 // it starts again, with the same result.
 func TestResume(t *testing.T) {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -160,70 +157,11 @@ func gitHead(dir string) (string, bool) {
 }
 
 // readBicepGit streams HEAD:generated/**/types.json out of the repository at
-// dir through one "git cat-file --batch".
+// dir.
 func readBicepGit(dir string, add func(name string, r io.Reader) error) error {
-	out, err := exec.Command("git", "-C", dir, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", "generated").Output()
-	if err != nil {
-		return fmt.Errorf("git ls-tree in %s: %w", dir, err)
+	n, err := gitFiles(dir, "generated", func(p string) bool { return strings.HasSuffix(p, "/types.json") }, add)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("no generated/**/types.json at HEAD in %s: is it a bicep-types-az repository?", dir)
 	}
-	var paths []string
-	for _, p := range strings.Split(string(out), "\x00") {
-		if strings.HasSuffix(p, "/types.json") {
-			paths = append(paths, p)
-		}
-	}
-	if len(paths) == 0 {
-		return fmt.Errorf("no generated/**/types.json at HEAD in %s: is it a bicep-types-az repository?", dir)
-	}
-	sort.Strings(paths)
-	cmd := exec.Command("git", "-C", dir, "cat-file", "--batch")
-	var stdin bytes.Buffer
-	for _, p := range paths {
-		stdin.WriteString("HEAD:" + p + "\n")
-	}
-	cmd.Stdin = &stdin
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	br := bufio.NewReaderSize(stdout, 1<<20)
-	for _, p := range paths {
-		hdr, err := br.ReadString('\n')
-		if err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			return fmt.Errorf("git cat-file: %w", err)
-		}
-		// "<object> blob <size>", or "<object> missing" for what the
-		// repository lacks (a partial clone): such files are skipped.
-		f := strings.Fields(hdr)
-		if len(f) != 3 {
-			fmt.Fprintf(os.Stderr, "gen: skipping %s: %s", p, hdr)
-			continue
-		}
-		size, err := strconv.ParseInt(f[2], 10, 64)
-		if err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			return fmt.Errorf("git cat-file: bad header %q", hdr)
-		}
-		body := io.LimitReader(br, size)
-		if err := add(p, body); err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			return err
-		}
-		// Drain what the decoder left, and the newline after the object.
-		if _, err := io.Copy(io.Discard, body); err != nil {
-			return err
-		}
-		if _, err := br.ReadByte(); err != nil {
-			return err
-		}
-	}
-	return cmd.Wait()
+	return err
 }
