@@ -270,50 +270,27 @@ func (d *Engine) put(ctx context.Context, e *resource.Engine, r *resource.Reques
 		body   []byte
 	)
 	err = e.Update(ctx, func(c *resource.Ctx) error {
-		if err := c.CheckScope(id); err != nil {
+		doc, replaced, err := d.newRecord(c, id, p, st, "Accepted")
+		if err != nil {
 			return err
 		}
-		old, err := c.LoadKey(id.Key())
-		switch {
-		case resource.IsNotFound(err):
-		case err != nil:
-			return err
-		default:
+		if replaced {
 			status = http.StatusOK
-			if s, _, _ := old.Props().String("provisioningState"); !terminal(s) {
-				return deploymentActive(id.Name(), s)
-			}
-			// A deployment replaced keeps no history of the one before: its
-			// record goes, with its operations, and a new one is written.
-			if err := c.Remove(old); err != nil {
-				return err
-			}
 		}
-		doc := c.NewDoc(e.Kind(Type), id)
 		if req.Location != "" {
-			doc.Obj.SetValue("location", resource.NormalizeLocation(req.Location))
+			doc.Obj.SetAfter("type", "location", mustJSON(resource.NormalizeLocation(req.Location)))
 		}
 		if req.Tags != nil {
-			doc.Obj.Set("tags", req.Tags)
+			doc.Obj.SetAfter("location", "tags", req.Tags)
 		}
 		props := doc.Props()
-		props.SetValue("templateHash", p.Hash())
 		if req.TemplateLink != nil {
 			props.Set("templateLink", req.TemplateLink)
 		}
-		props.Set("parameters", p.Parameters())
-		props.SetValue("mode", req.Mode)
 		for _, k := range req.Passed.Keys() {
 			v, _ := req.Passed.Get(k)
 			props.Set(k, v)
 		}
-		props.SetValue("provisioningState", "Accepted")
-		props.SetValue("timestamp", arm.FormatTime(c.Now))
-		props.SetValue("duration", "PT0S")
-		props.SetValue("correlationId", st.CorrelationID)
-		props.SetValue("providers", providers(p))
-		props.SetValue("dependencies", dependencies(p))
-		doc.SetExt(extState, st)
 		op := &store.Operation{ID: uuid.Must(uuid.NewV7()).String(), Kind: opRun, Resource: id.Key(), Due: c.Now}
 		if err := e.Operations().Start(c.Tx, op, &operation.Doc{
 			StartTime: c.Now.UTC(), Action: "deploy", ResourceID: id.String(), Subscription: id.Subscription, Namespace: "Microsoft.Resources",
@@ -336,6 +313,53 @@ func (d *Engine) put(ctx context.Context, e *resource.Engine, r *resource.Reques
 	resp.Header.Set("Azure-AsyncOperation", statusURL(r, id, opID))
 	resp.Header.Set("Retry-After", "0")
 	return resp, nil
+}
+
+// newRecord starts the record of a deployment (state: its first
+// provisioningState) in c's transaction, replacing the one of the same name,
+// which must have ended: a deployment replaced keeps no history of the one
+// before (its operations go with it). It reports whether one was replaced.
+// The caller adds what else it has and saves it.
+func (d *Engine) newRecord(c *resource.Ctx, id arm.ResourceID, p plan.Plan, st *state, state string) (*resource.Doc, bool, error) {
+	if err := c.CheckScope(id); err != nil {
+		return nil, false, err
+	}
+	replaced := false
+	old, err := c.LoadKey(id.Key())
+	switch {
+	case resource.IsNotFound(err):
+	case err != nil:
+		return nil, false, err
+	default:
+		if s, _, _ := old.Props().String("provisioningState"); !terminal(s) {
+			return nil, false, deploymentActive(id.Name(), s)
+		}
+		if err := c.Remove(old); err != nil {
+			return nil, false, err
+		}
+		replaced = true
+	}
+	doc := c.NewDoc(d.res.Kind(Type), id)
+	props := doc.Props()
+	props.SetValue("templateHash", p.Hash())
+	props.Set("parameters", p.Parameters())
+	props.SetValue("mode", p.Mode())
+	props.SetValue("provisioningState", state)
+	props.SetValue("timestamp", arm.FormatTime(c.Now))
+	props.SetValue("duration", "PT0S")
+	props.SetValue("correlationId", st.CorrelationID)
+	props.SetValue("providers", providers(p))
+	props.SetValue("dependencies", dependencies(p))
+	doc.SetExt(extState, st)
+	return doc, replaced, nil
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := arm.Marshal(v)
+	if err != nil {
+		panic(err) // only privlink's own values
+	}
+	return b
 }
 
 // statusURL is a deployment operation's Azure-AsyncOperation URL, as ARM

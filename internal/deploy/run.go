@@ -493,35 +493,13 @@ func (x *execution) deployNested(r *plan.Resource) (int, error) {
 func (d *Engine) startNested(ctx context.Context, id arm.ResourceID, st *state, p plan.Plan) (int, error) {
 	status := http.StatusCreated
 	err := d.res.Update(ctx, func(c *resource.Ctx) error {
-		if err := c.CheckScope(id); err != nil {
+		doc, replaced, err := d.newRecord(c, id, p, st, "Running")
+		if err != nil {
 			return err
 		}
-		old, err := c.LoadKey(id.Key())
-		switch {
-		case resource.IsNotFound(err):
-		case err != nil:
-			return err
-		default:
+		if replaced {
 			status = http.StatusOK
-			if s, _, _ := old.Props().String("provisioningState"); !terminal(s) {
-				return deploymentActive(id.Name(), s)
-			}
-			if err := c.Remove(old); err != nil {
-				return err
-			}
 		}
-		doc := c.NewDoc(d.res.Kind(Type), id)
-		props := doc.Props()
-		props.SetValue("templateHash", p.Hash())
-		props.Set("parameters", p.Parameters())
-		props.SetValue("mode", p.Mode())
-		props.SetValue("provisioningState", "Running")
-		props.SetValue("timestamp", arm.FormatTime(c.Now))
-		props.SetValue("duration", "PT0S")
-		props.SetValue("correlationId", st.CorrelationID)
-		props.SetValue("providers", providers(p))
-		props.SetValue("dependencies", dependencies(p))
-		doc.SetExt(extState, st)
 		return c.Save(doc)
 	})
 	return status, err
