@@ -60,7 +60,7 @@ func (s *Server) arm(w http.ResponseWriter, r *http.Request) {
 			writeARMError(w, aerr)
 			return
 		}
-		resp, err := s.Engine.OperationResult(r.Context(), sub, op)
+		resp, err := s.Engine.OperationResult(r.Context(), &resource.Request{Method: r.Method, Path: arm.Path{ID: arm.ResourceID{Subscription: sub}}, Principal: principalOf(r)}, sub, op)
 		s.respond(w, r, resp, err)
 		return
 	}

@@ -30,6 +30,11 @@ type Doc struct {
 	Namespace    string `json:"namespace,omitempty"`
 	Location     string `json:"location,omitempty"`
 	Attempts     int    `json:"attempts,omitempty"`
+	// StartedBy is the object id of the principal whose request started
+	// the operation: it may read the status even when the operation took
+	// its access away (deleting a resource group deletes the role
+	// assignments in it).
+	StartedBy string `json:"startedBy,omitempty"`
 	// Payload is the handler's own data.
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
@@ -217,8 +222,10 @@ func (e *Engine) stepAll(ctx context.Context, ids []string) {
 		return
 	}
 	var ended []string
+	ctx, hooks := withHooks(ctx)
 	err := e.store.Update(ctx, func(tx store.Tx) error {
 		ended = ended[:0]
+		hooks.fns = nil
 		now := e.now()
 		for _, id := range ids {
 			op, err := tx.GetOperation(id)
@@ -249,6 +256,7 @@ func (e *Engine) stepAll(ctx context.Context, ids []string) {
 		return nil
 	})
 	if err == nil {
+		hooks.run()
 		for _, id := range ended {
 			e.Ended(id)
 		}
@@ -267,7 +275,9 @@ func (e *Engine) stepAll(ctx context.Context, ids []string) {
 func (e *Engine) step(ctx context.Context, id string) {
 	var final *store.Operation
 	var herr error
+	ctx, hooks := withHooks(ctx)
 	err := e.store.Update(ctx, func(tx store.Tx) error {
+		hooks.fns = nil
 		op, err := tx.GetOperation(id)
 		if err != nil {
 			return err
@@ -292,6 +302,7 @@ func (e *Engine) step(ctx context.Context, id string) {
 	})
 	switch {
 	case err == nil:
+		hooks.run()
 		if final.Status != arm.StateRunning {
 			e.Ended(final.ID)
 		}
@@ -303,6 +314,37 @@ func (e *Engine) step(ctx context.Context, id string) {
 	}
 	e.log.Warn("operation step failed", "operation", id, "err", err)
 	e.backoff(ctx, id, err)
+}
+
+// commitHooks collects what a step's handler asks to run after its
+// transaction commits (OnCommit).
+type commitHooks struct{ fns []func() }
+
+type hooksKey struct{}
+
+// withHooks gives a step's context a fresh hook list.
+func withHooks(ctx context.Context) (context.Context, *commitHooks) {
+	h := &commitHooks{}
+	return context.WithValue(ctx, hooksKey{}, h), h
+}
+
+func (h *commitHooks) run() {
+	for _, fn := range h.fns {
+		fn()
+	}
+	h.fns = nil
+}
+
+// OnCommit asks that fn run once the transaction of the step whose context
+// is ctx commits (it never runs if the step rolls back): for state kept
+// beside the store that a step changes, as resource.Ctx.OnCommit does for
+// requests. It reports false, and does nothing, outside a step.
+func OnCommit(ctx context.Context, fn func()) bool {
+	h, ok := ctx.Value(hooksKey{}).(*commitHooks)
+	if ok {
+		h.fns = append(h.fns, fn)
+	}
+	return ok
 }
 
 func runHandler(ctx context.Context, h Handler, tx store.Tx, op *store.Operation, now time.Time) (err error) {

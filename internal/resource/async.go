@@ -27,7 +27,7 @@ const (
 
 func (e *Engine) delete(ctx context.Context, k *Kind, r *Request) (*Response, error) {
 	id := r.Path.ID
-	if err := e.authorize(ctx, r, k.Type+"/delete", id); err != nil {
+	if err := e.AuthorizeKind(ctx, k, r, "delete", id); err != nil {
 		return nil, err
 	}
 	var resp *Response
@@ -98,6 +98,9 @@ func (e *Engine) startOperation(c *Ctx, d *Doc, action string) (*store.Operation
 		Subscription: d.ID.SubscriptionID(),
 		Namespace:    d.Kind.Namespace(),
 		Location:     e.opLocation(c, d),
+	}
+	if c.Principal != nil {
+		doc.StartedBy = c.Principal.ObjectID
 	}
 	if err := e.ops.Start(c.Tx, op, doc); err != nil {
 		return nil, err
@@ -230,6 +233,7 @@ func (e *Engine) runProvision(ctx context.Context, tx store.Tx, op *store.Operat
 	if err := c.Save(d); err != nil {
 		return err
 	}
+	c.forwardHooks()
 	operation.Finish(op, od, status, aerr, now)
 	return nil
 }
@@ -260,6 +264,7 @@ func (e *Engine) runDelete(ctx context.Context, tx store.Tx, op *store.Operation
 	if err := c.Remove(d); err != nil {
 		return err
 	}
+	c.forwardHooks()
 	operation.Finish(op, od, arm.StateSucceeded, nil, now)
 	return nil
 }
@@ -303,11 +308,11 @@ func StatusKind(namespace, segment string, apiVersions []string) *Kind {
 	k.Handle = map[string]func(ctx context.Context, e *Engine, r *Request) (*Response, error){
 		http.MethodGet: func(ctx context.Context, e *Engine, r *Request) (*Response, error) {
 			id := r.Path.ID
-			if err := e.Authorize(ctx, r, k.Type+"/read", arm.ResourceID{Subscription: id.Subscription}); err != nil {
-				return nil, err
-			}
 			op, d, err := e.loadStatus(ctx, id.Subscription, id.Name())
 			if err != nil {
+				return nil, err
+			}
+			if err := e.authorizeStatus(ctx, r, d); err != nil {
 				return nil, err
 			}
 			if strings.EqualFold(r.Query.Get("operationResultResponseType"), "Location") {
@@ -327,12 +332,33 @@ func StatusKind(namespace, segment string, apiVersions []string) *Kind {
 
 // OperationResult answers ARM's own /subscriptions/{s}/operationresults/{id}
 // Location URLs (resource group deletion).
-func (e *Engine) OperationResult(ctx context.Context, sub, id string) (*Response, error) {
+func (e *Engine) OperationResult(ctx context.Context, r *Request, sub, id string) (*Response, error) {
 	op, d, err := e.loadStatus(ctx, sub, id)
 	if err != nil {
 		return nil, err
 	}
+	if err := e.authorizeStatus(ctx, r, d); err != nil {
+		return nil, err
+	}
 	return locationResponse(e, op, d)
+}
+
+// authorizeStatus decides whether r may read the status of the operation
+// d: the principal that started it may, any other needs the read access
+// that a GET of the operation's resource needs (the operation id alone, a
+// random GUID, grants nothing).
+func (e *Engine) authorizeStatus(ctx context.Context, r *Request, d *operation.Doc) error {
+	if r.Principal != nil && d.StartedBy != "" && strings.EqualFold(d.StartedBy, r.Principal.ObjectID) {
+		return nil
+	}
+	rid, aerr := arm.ParseResourceID(d.ResourceID)
+	if aerr != nil {
+		return e.authorize(ctx, r, "Microsoft.Resources/subscriptions/read", arm.ResourceID{Subscription: r.Path.ID.SubscriptionID()})
+	}
+	if k := e.kinds[rid.TypeKey()]; k != nil {
+		return e.AuthorizeKind(ctx, k, r, "read", rid)
+	}
+	return e.authorize(ctx, r, rid.Type()+"/read", rid)
 }
 
 func locationResponse(e *Engine, op *store.Operation, d *operation.Doc) (*Response, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/operation"
 	"github.com/privlink/privlink/internal/store"
 )
 
@@ -24,6 +25,36 @@ type Ctx struct {
 	// ended lists operations this transaction finished, to notify waiters after commit.
 	ended   []string
 	started bool
+	// committed runs after the transaction commits (OnCommit).
+	committed []func()
+	// partial: the request may read only part of the collection it lists
+	// (Readable).
+	partial bool
+}
+
+// OnCommit runs fn once the transaction has committed (never if it rolls
+// back), before the request is answered: for state kept beside the store,
+// such as access control's index of role assignments, which must change
+// with what was committed and take effect on the caller's next request.
+func (c *Ctx) OnCommit(fn func()) { c.committed = append(c.committed, fn) }
+
+// forwardHooks hands the OnCommit functions of an operation step's Ctx to
+// the operation engine, which commits the step.
+func (c *Ctx) forwardHooks() {
+	for _, fn := range c.committed {
+		operation.OnCommit(c, fn)
+	}
+	c.committed = nil
+}
+
+// Readable reports whether the caller may read d, for rules that list
+// resources of any type (a group's resources): false only when the caller
+// may not read the whole collection and may not read d itself.
+func (c *Ctx) Readable(d *Doc) bool {
+	if !c.partial || c.Req == nil {
+		return true
+	}
+	return c.E.AuthorizeKind(c, d.Kind, c.Req, "read", d.ID) == nil
 }
 
 // Load reads a resource; the error is store.ErrNotFound when it is absent.

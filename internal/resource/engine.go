@@ -230,7 +230,7 @@ func (e *Engine) Serve(ctx context.Context, r *Request) (*Response, error) {
 			if r.Method != http.MethodPost {
 				return nil, methodNotAllowed(r)
 			}
-			return e.action(ctx, k, a, r, "/"+r.Path.Tail+"/action")
+			return e.action(ctx, k, a, r, r.Path.Tail+"/action")
 		}
 		if a := k.Collections[tail]; a != nil {
 			if err := e.checkAPIVersion(k, r); err != nil {
@@ -239,7 +239,7 @@ func (e *Engine) Serve(ctx context.Context, r *Request) (*Response, error) {
 			if r.Method != http.MethodGet {
 				return nil, methodNotAllowed(r)
 			}
-			return e.action(ctx, k, a, r, "/read")
+			return e.action(ctx, k, a, r, r.Path.Tail+"/read")
 		}
 	}
 	if typ, _, ok := collectionType(id, r.Path.Tail); ok {
@@ -368,6 +368,28 @@ func (e *Engine) Authorize(ctx context.Context, r *Request, action string, scope
 	return e.authorize(ctx, r, action, scope)
 }
 
+// AuthorizeKind decides whether r may perform verb ("read", "write",
+// "delete", "{action}/action") on the resource id of kind k: the kind's own
+// Authorize rule when it has one, else the Authorizer.
+func (e *Engine) AuthorizeKind(ctx context.Context, k *Kind, r *Request, verb string, id arm.ResourceID) error {
+	if r.Principal == nil {
+		return arm.Errorf(arm.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is missing.")
+	}
+	if k.Authorize != nil {
+		return k.Authorize(ctx, e, r, k.Action(verb), id)
+	}
+	return e.cfg.Authorizer.Authorize(ctx, r.Principal, k.Action(verb), id)
+}
+
+// Reach tells where r's principal holds access relative to scope (see
+// authz.Authorizer.Reach).
+func (e *Engine) Reach(ctx context.Context, r *Request, scope arm.ResourceID) authz.Reach {
+	if r.Principal == nil {
+		return 0
+	}
+	return e.cfg.Authorizer.Reach(ctx, r.Principal, scope)
+}
+
 // authorize asks the authorizer about action at scope.
 func (e *Engine) authorize(ctx context.Context, r *Request, action string, scope arm.ResourceID) error {
 	if r.Principal == nil {
@@ -417,6 +439,9 @@ func (e *Engine) update(ctx context.Context, r *Request, fn func(c *Ctx) error) 
 	}
 	for _, id := range c.ended {
 		e.ops.Ended(id)
+	}
+	for _, fn := range c.committed {
+		fn()
 	}
 	return nil
 }

@@ -134,6 +134,18 @@ type Kind struct {
 	// BeforeDelete runs for each resource about to be removed (children first).
 	BeforeDelete func(c *Ctx, d *Doc) error
 
+	// ActionType is the type ARM names this type's actions after, when it
+	// differs from Type: resource groups are authorized as
+	// "Microsoft.Resources/subscriptions/resourceGroups/read".
+	ActionType string
+	// Authorize, when set, decides whether a request may perform action
+	// (the engine's name for it: {ActionType}/read, /write, /delete,
+	// /{action}/action) at id, instead of the Authorizer alone: a private
+	// endpoint connection may also be written with the approval action on
+	// its target, a subscription read with any access in it. It returns
+	// nil or the error to answer (AuthorizationFailed).
+	Authorize func(ctx context.Context, e *Engine, r *Request, action string, id arm.ResourceID) error
+
 	// Virtual types are computed, not stored: Get and List produce them.
 	Get  func(c *Ctx, id arm.ResourceID) (*Doc, error)
 	List func(c *Ctx, parent arm.ResourceID) ([]*Doc, error)
@@ -178,6 +190,16 @@ func (k *Kind) Namespace() string { ns, _, _ := strings.Cut(k.Type, "/"); return
 func (k *Kind) typeSegments() []string {
 	_, rest, _ := strings.Cut(k.Type, "/")
 	return strings.Split(rest, "/")
+}
+
+// Action is ARM's name for verb on resources of kind k ("read", "write",
+// "delete", "{action}/action"): "Microsoft.Kusto/clusters/read".
+func (k *Kind) Action(verb string) string {
+	t := k.ActionType
+	if t == "" {
+		t = k.Type
+	}
+	return t + "/" + verb
 }
 
 func (k *Kind) wireType() string {

@@ -10,12 +10,13 @@ import (
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/authz"
 	"github.com/privlink/privlink/internal/store"
 )
 
 func (e *Engine) get(ctx context.Context, k *Kind, r *Request) (*Response, error) {
 	id := r.Path.ID
-	if err := e.authorize(ctx, r, k.Type+"/read", id); err != nil {
+	if err := e.AuthorizeKind(ctx, k, r, "read", id); err != nil {
 		return nil, err
 	}
 	var body []byte
@@ -180,8 +181,21 @@ func (e *Engine) parentOf(c *Ctx, k *Kind, id arm.ResourceID) (*Doc, error) {
 func parentName(id arm.ResourceID) string { return strings.Join(id.Names, "/") }
 
 func (e *Engine) list(ctx context.Context, k *Kind, scope arm.ResourceID, r *Request) (*Response, error) {
-	if err := e.authorize(ctx, r, k.Type+"/read", scope); err != nil {
-		return nil, err
+	// A principal that may not read the whole scope sees the items it may
+	// read, when it has access below the scope; else the list is refused.
+	partial := false
+	if err := e.AuthorizeKind(ctx, k, r, "read", scope); err != nil {
+		if e.Reach(ctx, r, scope)&authz.Below == 0 {
+			return nil, err
+		}
+		partial = true
+	}
+	visible := func(id string) bool {
+		if !partial {
+			return true
+		}
+		rid, aerr := arm.ParseResourceID(id)
+		return aerr == nil && e.AuthorizeKind(ctx, k, r, "read", rid) == nil
 	}
 	var bodies [][]byte
 	var next string
@@ -207,7 +221,9 @@ func (e *Engine) list(ctx context.Context, k *Kind, scope arm.ResourceID, r *Req
 				return err
 			}
 			for _, d := range docs {
-				bodies = append(bodies, d.Body())
+				if visible(d.ID.String()) {
+					bodies = append(bodies, d.Body())
+				}
 			}
 			return nil
 		}
@@ -242,7 +258,9 @@ func (e *Engine) list(ctx context.Context, k *Kind, scope arm.ResourceID, r *Req
 				next = nextLink(r, base64.RawURLEncoding.EncodeToString([]byte(recs[size-1].Key())))
 			}
 			for _, rec := range recs {
-				bodies = append(bodies, rec.Body)
+				if visible(rec.ID) {
+					bodies = append(bodies, rec.Body)
+				}
 			}
 			return nil
 		}
@@ -251,7 +269,9 @@ func (e *Engine) list(ctx context.Context, k *Kind, scope arm.ResourceID, r *Req
 			return err
 		}
 		for _, rec := range recs {
-			bodies = append(bodies, rec.Body)
+			if visible(rec.ID) {
+				bodies = append(bodies, rec.Body)
+			}
 		}
 		return nil
 	})
@@ -321,17 +341,27 @@ func nextLink(r *Request, token string) string {
 	return r.BaseURL + strings.TrimSuffix(r.Path.ID.String(), "/") + "/" + r.Path.Tail + "?" + q.Encode()
 }
 
+// action serves a POST action (verb "{action}/action") or an extra
+// collection (verb "{collection}/read") on the item r names. A principal
+// that may not read a collection as a whole but has access below the item
+// gets the collection's rule with Ctx.Readable filtering what it lists.
 func (e *Engine) action(ctx context.Context, k *Kind, a Action, r *Request, verb string) (*Response, error) {
 	id := r.Path.ID
-	if err := e.authorize(ctx, r, k.Type+verb, id); err != nil {
-		return nil, err
+	read := strings.HasSuffix(verb, "/read")
+	partial := false
+	if err := e.AuthorizeKind(ctx, k, r, verb, id); err != nil {
+		if !read || e.Reach(ctx, r, id)&authz.Below == 0 {
+			return nil, err
+		}
+		partial = true
 	}
 	var resp *Response
 	run := e.update
-	if verb == "/read" {
+	if read {
 		run = e.view
 	}
 	err := run(ctx, r, func(c *Ctx) error {
+		c.partial = partial
 		if err := e.checkScope(c, id); err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ func (e *Engine) patch(ctx context.Context, k *Kind, r *Request) (*Response, err
 // merged in (RFC 7396), then written as a PUT of the result would be.
 func (e *Engine) writeRequest(ctx context.Context, k *Kind, r *Request, patch bool) (*Response, error) {
 	id := r.Path.ID
-	if err := e.authorize(ctx, r, k.Type+"/write", id); err != nil {
+	if err := e.AuthorizeKind(ctx, k, r, "write", id); err != nil {
 		return nil, err
 	}
 	input, err := ParseBody(r.Body)
