@@ -130,9 +130,9 @@ type RBAC struct {
 	refresh sync.Mutex // orders Refresh calls: read the store, then apply
 
 	mu          sync.RWMutex
-	custom      map[string]*Role              // by GUID
-	customKeys  map[string]string             // record key -> GUID
-	assignments map[string]Assignment         // record key -> assignment
+	custom      map[string]*Role               // by GUID
+	customKeys  map[string]string              // record key -> GUID
+	assignments map[string]Assignment          // record key -> assignment
 	byPrincipal map[string]map[string][]string // principal -> scope key -> role GUIDs
 }
 
