@@ -156,9 +156,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if s.lock, err = lockDir(dir); err != nil {
 		return nil, err
 	}
-	if s.ident, err = identity.Open(dir, identity.Options{}); err != nil {
-		return nil, err
-	}
 	host, _, _ := net.SplitHostPort(cfg.Addr)
 	cert, err := certs.ServerCertificate(dir, certs.DefaultHosts(append(cfg.Hosts, host)...))
 	if err != nil {
@@ -169,6 +166,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store = db
+	if s.ident, err = identity.Open(ctx, dir, identity.Options{Store: db}); err != nil {
+		return nil, err
+	}
 	s.ops = operation.New(db, operation.Options{Logger: cfg.Logger})
 	s.engine = resource.New(db, s.ops, resource.Config{
 		ProvisioningDelay: cfg.ProvisioningDelay,

@@ -630,7 +630,11 @@ func TestBadInputAuthentication(t *testing.T) {
 			{name: "unknown client", tenant: identity.DefaultTenantID, form: biForm("00000000-0000-4000-8000-0000000000bb", "x", "https://management.core.windows.net//.default"), status: 400, code: "unauthorized_client"},
 			{name: "unknown tenant", tenant: "00000000-0000-4000-8000-0000000000cc", form: biForm(identity.DefaultClientID, identity.DefaultClientSecret, "https://management.core.windows.net//.default"), status: 400, code: "invalid_tenant"},
 			{name: "scope without .default", tenant: identity.DefaultTenantID, form: biForm(identity.DefaultClientID, identity.DefaultClientSecret, "https://management.core.windows.net/user_impersonation"), status: 400, code: "invalid_scope"},
-			{name: "password grant", tenant: identity.DefaultTenantID, form: url.Values{"grant_type": {"password"}, "username": {"u"}, "password": {"p"}}, status: 400, code: "unsupported_grant_type"},
+			{name: "password grant without a client", tenant: identity.DefaultTenantID, form: url.Values{"grant_type": {"password"}, "username": {"u"}, "password": {"p"}}, status: 400, code: "invalid_request"},
+			{name: "password grant of an unknown user", tenant: identity.DefaultTenantID, form: url.Values{"grant_type": {"password"}, "client_id": {"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}, "username": {"nobody@privlink.local"}, "password": {"p"}, "scope": {"https://management.azure.com//.default"}}, status: 400, code: "invalid_grant"},
+			{name: "password grant with the default principal's id", tenant: identity.DefaultTenantID, form: url.Values{"grant_type": {"password"}, "client_id": {identity.DefaultClientID}, "username": {identity.DefaultClientID}, "password": {identity.DefaultClientSecret}, "scope": {"https://management.azure.com//.default"}}, status: 400, code: "invalid_grant"},
+			{name: "refresh grant with a forged token", tenant: identity.DefaultTenantID, form: url.Values{"grant_type": {"refresh_token"}, "client_id": {"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}, "refresh_token": {"eyJhbGciOiJub25lIn0.eyJ1c2UiOiJyZWZyZXNoIn0."}, "scope": {"https://management.azure.com//.default"}}, status: 400, code: "invalid_grant"},
+			{name: "device code grant", tenant: identity.DefaultTenantID, form: url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}}, status: 400, code: "unsupported_grant_type"},
 			{name: "no grant type", tenant: identity.DefaultTenantID, form: url.Values{}, status: 400, code: "unsupported_grant_type"},
 		} {
 			t.Run(c.name, func(t *testing.T) {

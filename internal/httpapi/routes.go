@@ -26,6 +26,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", id.Keys)
 	mux.HandleFunc("GET /{tenant}/discovery/keys", id.Keys)
 	mux.HandleFunc("GET /common/discovery/instance", id.InstanceDiscovery)
+	mux.HandleFunc("GET /common/UserRealm/{user}", id.UserRealm)
+	mux.HandleFunc("GET /common/userrealm/{user}", id.UserRealm)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", id.Token)
 	mux.HandleFunc("POST /{tenant}/oauth2/token", id.Token)
 	mux.HandleFunc("GET /msi/token", id.AppServiceMSI)

@@ -1,7 +1,9 @@
 package identity
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"encoding/json"
 	"math/big"
 	"net"
@@ -10,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/privlink/privlink/internal/store"
 )
 
 // BaseURL is the scheme and host a request came in on, which is what the
@@ -152,8 +157,32 @@ func (s *Service) InstanceDiscovery(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// Token serves the client-credentials grant at /{tenant}/oauth2/v2.0/token
-// (scope=…/.default) and /{tenant}/oauth2/token (resource=…).
+// TenantDomain is the tenant's domain: users' principal names end in it.
+const TenantDomain = "privlink.local"
+
+// UserRealm serves GET /common/UserRealm/{username}, which MSAL asks before
+// a username/password sign-in: users of the tenant's domain are "Managed"
+// (their passwords are checked by the token endpoint itself), other names
+// are "Unknown", as Entra ID answers for a domain it does not know.
+func (s *Service) UserRealm(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user")
+	_, domain, _ := strings.Cut(user, "@")
+	typ := "Unknown"
+	if strings.EqualFold(domain, TenantDomain) {
+		typ = "Managed"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"ver": "1.0", "account_type": typ, "domain_name": strings.ToLower(domain),
+		"cloud_instance_name": "microsoftonline.com", "cloud_audience_urn": "urn:federation:MicrosoftOnline",
+	})
+}
+
+// Token serves the token endpoints, /{tenant}/oauth2/v2.0/token
+// (scope=…/.default) and /{tenant}/oauth2/token (resource=…), for three
+// grants: client_credentials (service principals), password (users, the
+// resource owner password grant that azidentity.UsernamePasswordCredential
+// and 'privlink login --username' use) and refresh_token (the refresh
+// tokens the password grant hands out).
 func (s *Service) Token(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
 	if !s.knownTenant(tenant) {
@@ -164,36 +193,49 @@ func (s *Service) Token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must be application/x-www-form-urlencoded.")
 		return
 	}
-	if gt := r.PostForm.Get("grant_type"); gt != "client_credentials" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '"+gt+"'. privlink supports client_credentials.")
-		return
-	}
-	id, secret, basic := r.BasicAuth()
-	if !basic {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	c, ok := s.Authenticate(id, secret)
-	if !ok {
-		if _, known := s.clients[strings.ToLower(id)]; !known {
-			oauthError(w, http.StatusBadRequest, "unauthorized_client", 700016, "Application with identifier '"+id+"' was not found in the directory '"+s.TenantID+"'.")
+	f := r.PostForm
+	var (
+		o      *DirectoryObject
+		client string
+		err    error
+	)
+	gt := f.Get("grant_type")
+	switch gt {
+	case "client_credentials":
+		id, secret, basic := r.BasicAuth()
+		if !basic {
+			id, secret = f.Get("client_id"), f.Get("client_secret")
+		}
+		o, err = s.Authenticate(r.Context(), id, secret)
+	case "password":
+		client = f.Get("client_id")
+		if client == "" {
+			oauthError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
 			return
 		}
-		oauthError(w, http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+id+"'.")
+		o, err = s.AuthenticateUser(r.Context(), f.Get("username"), f.Get("password"))
+	case "refresh_token":
+		o, client, err = s.redeem(r.Context(), f.Get("refresh_token"), f.Get("client_id"))
+	default:
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '"+gt+"'. privlink supports client_credentials, password and refresh_token.")
+		return
+	}
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		oauthError(w, ae.Status, ae.Code, ae.AADSTS, ae.Description)
+		return
+	}
+	if err != nil {
+		oauthError(w, http.StatusInternalServerError, "server_error", 50000, "There was an error reading the directory.")
 		return
 	}
 	// The v2.0 endpoint takes scope=…/.default; the v1 endpoint takes
 	// resource=…, except that MSAL sends scope there too (AD FS authorities
 	// have only the v1 path), and then gets the v2 answer it parses.
-	v2 := strings.Contains(r.URL.Path, "/v2.0/") || (r.PostForm.Get("resource") == "" && r.PostForm.Get("scope") != "")
-	audience := r.PostForm.Get("resource")
+	v2 := strings.Contains(r.URL.Path, "/v2.0/") || (f.Get("resource") == "" && f.Get("scope") != "")
+	audience := f.Get("resource")
 	if v2 {
-		audience = ""
-		for _, sc := range strings.Fields(r.PostForm.Get("scope")) {
-			if strings.HasSuffix(sc, "/.default") {
-				audience = strings.TrimSuffix(sc, "/.default")
-				break
-			}
-		}
+		audience = scopeAudience(f.Get("scope"), gt == "client_credentials")
 		if audience == "" {
 			oauthError(w, http.StatusBadRequest, "invalid_scope", 1002012, "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
 			return
@@ -204,18 +246,109 @@ func (s *Service) Token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	issuer := BaseURL(r) + "/" + s.TenantID + "/v2.0"
-	tok, exp, err := s.Issue(&c.Principal, audience, issuer)
+	tok, exp, err := s.Issue(o, client, audience, issuer)
 	if err != nil {
 		oauthError(w, http.StatusInternalServerError, "server_error", 50000, "There was an error issuing a token.")
 		return
 	}
 	secs := int(time.Until(exp).Seconds())
-	if v2 {
-		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok})
-		return
+	body := map[string]any{"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok}
+	if !v2 {
+		body = map[string]any{"token_type": "Bearer", "expires_in": strconv.Itoa(secs), "ext_expires_in": strconv.Itoa(secs),
+			"expires_on": strconv.FormatInt(exp.Unix(), 10), "not_before": strconv.FormatInt(time.Now().Unix(), 10), "resource": audience, "access_token": tok}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": strconv.Itoa(secs), "ext_expires_in": strconv.Itoa(secs),
-		"expires_on": strconv.FormatInt(exp.Unix(), 10), "not_before": strconv.FormatInt(time.Now().Unix(), 10), "resource": audience, "access_token": tok})
+	if o.Kind == KindUser {
+		// A user's sign-in also gives the client who signed in (an id token
+		// and client_info, from which MSAL makes its account) and a refresh
+		// token, which MSAL uses when the access token expires.
+		if err := s.userTokens(body, o, client, issuer); err != nil {
+			oauthError(w, http.StatusInternalServerError, "server_error", 50000, "There was an error issuing a token.")
+			return
+		}
+		body["scope"] = audience + "/user_impersonation"
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// scopeAudience is the resource a v2.0 scope parameter asks for:
+// "{resource}/.default" or, for users, "{resource}/{permission}"
+// (openid, profile and offline_access aside).
+func scopeAudience(scope string, app bool) string {
+	for _, sc := range strings.Fields(scope) {
+		if strings.HasSuffix(sc, "/.default") {
+			return strings.TrimSuffix(sc, "/.default")
+		}
+	}
+	if app {
+		return ""
+	}
+	for _, sc := range strings.Fields(scope) {
+		if i := strings.LastIndexByte(sc, '/'); i > len("https://") {
+			return sc[:i]
+		}
+	}
+	return ""
+}
+
+// refreshTTL is how long a refresh token may be redeemed.
+const refreshTTL = 24 * time.Hour
+
+// refreshClaims are a refresh token's: privlink signs them itself, so that
+// redeeming one needs no state.
+type refreshClaims struct {
+	jwt.RegisteredClaims
+	Use    string `json:"use"`
+	Client string `json:"client"`
+}
+
+// userTokens adds to a user's token answer its id token, client_info and
+// refresh token.
+func (s *Service) userTokens(body map[string]any, o *DirectoryObject, client, issuer string) error {
+	now := s.now()
+	id := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
+		"aud": client, "iss": issuer, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(s.TokenTTL).Unix(),
+		"sub": o.ObjectID, "oid": o.ObjectID, "tid": s.TenantID, "name": o.DisplayName,
+		"preferred_username": o.UserPrincipalName, "ver": "2.0",
+	})
+	id.Header["kid"] = s.kid
+	idToken, err := id.SignedString(s.key)
+	if err != nil {
+		return err
+	}
+	rt := jwt.NewWithClaims(jwt.SigningMethodRS256, refreshClaims{
+		RegisteredClaims: jwt.RegisteredClaims{Subject: o.ObjectID, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(refreshTTL)), ID: randomID()},
+		Use:              "refresh", Client: client,
+	})
+	rt.Header["kid"] = s.kid
+	refresh, err := rt.SignedString(s.key)
+	if err != nil {
+		return err
+	}
+	info, _ := json.Marshal(map[string]string{"uid": o.ObjectID, "utid": s.TenantID})
+	body["id_token"] = idToken
+	body["client_info"] = base64.RawURLEncoding.EncodeToString(info)
+	body["refresh_token"] = refresh
+	return nil
+}
+
+// redeem checks a refresh token for the client that got it and returns
+// the user it was issued to, who must still exist (400 invalid_grant
+// AADSTS70000/AADSTS700082 otherwise).
+func (s *Service) redeem(ctx context.Context, token, client string) (*DirectoryObject, string, error) {
+	var cl refreshClaims
+	_, err := jwt.ParseWithClaims(token, &cl, func(*jwt.Token) (any, error) { return &s.key.PublicKey, nil },
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(s.now), jwt.WithExpirationRequired())
+	if errors.Is(err, jwt.ErrTokenExpired) {
+		return nil, "", &AuthError{Status: 400, Code: "invalid_grant", AADSTS: 700082, Description: "The refresh token has expired due to inactivity."}
+	}
+	if err != nil || cl.Use != "refresh" || (client != "" && !strings.EqualFold(client, cl.Client)) {
+		return nil, "", &AuthError{Status: 400, Code: "invalid_grant", AADSTS: 70000, Description: "Provided grant is invalid or malformed."}
+	}
+	o, err := s.Object(ctx, cl.Subject)
+	if errors.Is(err, ErrNotFound) {
+		return nil, "", &AuthError{Status: 400, Code: "invalid_grant", AADSTS: 50034, Description: "The user account {EUII Hidden} does not exist in the " + s.TenantID + " directory."}
+	}
+	return o, cl.Client, err
 }
 
 func msiResource(r *http.Request) string {
@@ -243,29 +376,44 @@ func (s *Service) IMDSMSI(w http.ResponseWriter, r *http.Request) {
 	s.msi(w, r, true)
 }
 
-// hostedIdentity picks the identity a managed identity request asks for
-// (client_id, object_id, principal_id, mi_res_id or msi_res_id; none: the
-// managed identity). Besides the managed identity it serves the default
-// service principal: 'privlink env' exports that principal's id as
-// AZURE_CLIENT_ID and ARM_CLIENT_ID (for the client-secret login), and
-// DefaultAzureCredential and Terraform's azapi pass that same variable to the
-// managed identity endpoint as the user-assigned identity to use, so that a
-// shell without the secret still signs in, as the principal it names.
-func (s *Service) hostedIdentity(q url.Values) (*Client, bool) {
-	for _, k := range []string{"client_id", "object_id", "principal_id", "mi_res_id", "msi_res_id"} {
-		v := q.Get(k)
-		if v == "" {
-			continue
+// hostedIdentity picks the identity a managed identity request asks for:
+// by client_id (application id), object_id or principal_id (object id),
+// mi_res_id or msi_res_id (the resource id of a user-assigned identity, or
+// of a resource with a system-assigned identity); with none of them, the
+// default managed identity. Any managed identity of the directory may be
+// asked for, as if privlink's host had them all attached. Besides managed
+// identities it serves the default service principal: 'privlink env'
+// exports that principal's id as AZURE_CLIENT_ID and ARM_CLIENT_ID (for
+// the client-secret login), and DefaultAzureCredential and Terraform's
+// azapi pass that same variable to the managed identity endpoint as the
+// user-assigned identity to use, so that a shell without the secret still
+// signs in, as the principal it names.
+func (s *Service) hostedIdentity(ctx context.Context, q url.Values) (*DirectoryObject, error) {
+	var o *DirectoryObject
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		for _, k := range []string{"client_id", "object_id", "principal_id", "mi_res_id", "msi_res_id"} {
+			v := q.Get(k)
+			if v == "" {
+				continue
+			}
+			switch k {
+			case "client_id":
+				o, err = FindApp(tx, v)
+			case "object_id", "principal_id":
+				o, err = GetObject(tx, v)
+			default:
+				o, err = FindResource(tx, v)
+			}
+			return err
 		}
-		if strings.EqualFold(v, s.managed.AppID) || strings.EqualFold(v, s.managed.ObjectID) {
-			return s.managed, true
-		}
-		if c := s.clients[strings.ToLower(DefaultClientID)]; c != nil && (strings.EqualFold(v, c.AppID) || strings.EqualFold(v, c.ObjectID)) {
-			return c, true
-		}
-		return nil, false
+		o, err = GetObject(tx, managedObjectID)
+		return err
+	})
+	if err == nil && o.Kind != KindManagedIdentity && !strings.EqualFold(o.ObjectID, defaultClientObjectID) {
+		return nil, ErrNotFound
 	}
-	return s.managed, true
+	return o, err
 }
 
 func (s *Service) msi(w http.ResponseWriter, r *http.Request, imds bool) {
@@ -274,12 +422,16 @@ func (s *Service) msi(w http.ResponseWriter, r *http.Request, imds bool) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "Required query variable 'resource' is missing"})
 		return
 	}
-	m, ok := s.hostedIdentity(r.URL.Query())
-	if !ok {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "Identity not found: privlink's managed identity endpoints serve the managed identity (client id " + s.managed.AppID + ") and the default service principal (client id " + DefaultClientID + ")."})
+	m, err := s.hostedIdentity(r.Context(), r.URL.Query())
+	if errors.Is(err, ErrNotFound) {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "Identity not found"})
 		return
 	}
-	tok, exp, err := s.Issue(&m.Principal, res, BaseURL(r)+"/"+s.TenantID+"/v2.0")
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "server_error"})
+		return
+	}
+	tok, exp, err := s.Issue(m, "", res, BaseURL(r)+"/"+s.TenantID+"/v2.0")
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "server_error"})
 		return

@@ -5,6 +5,7 @@
 package identity
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -20,6 +21,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/fsutil"
+	"github.com/privlink/privlink/internal/store"
 )
 
 // Well-known identities of every privlink instance. They are documented in
@@ -41,20 +43,14 @@ var Audiences = []string{
 	"https://management.azure.com/", "https://management.azure.com",
 }
 
-// Client is a principal that can get tokens.
-type Client struct {
-	arm.Principal
-	Secret string
-}
-
-// Service issues and validates tokens.
+// Service issues and validates tokens for the principals of privlink's
+// tenant, which it keeps in the store's directory (directory.go).
 type Service struct {
 	TenantID string
 	key      *rsa.PrivateKey
 	kid      string
 	now      func() time.Time
-	clients  map[string]*Client // by client (app) id
-	managed  *Client
+	store    store.Store
 	// MSISecret is what IDENTITY_HEADER must carry on managed identity requests.
 	MSISecret string
 	TokenTTL  time.Duration
@@ -70,13 +66,19 @@ type cached struct {
 
 // Options configure a Service.
 type Options struct {
+	// Store keeps the directory (required).
+	Store    store.Store
 	Now      func() time.Time
 	TokenTTL time.Duration
 }
 
-// Open loads the signing key and managed identity secret from dir, creating
-// them on first use.
-func Open(dir string, o Options) (*Service, error) {
+// Open loads the signing key and managed identity secret from dir,
+// creating them on first use, and makes sure the directory holds the
+// default service principal and managed identity.
+func Open(ctx context.Context, dir string, o Options) (*Service, error) {
+	if o.Store == nil {
+		return nil, errors.New("identity: no store")
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -97,41 +99,157 @@ func Open(dir string, o Options) (*Service, error) {
 		key:       key,
 		kid:       fmt.Sprintf("%x", pub[len(pub)-8:]),
 		now:       o.Now,
-		clients:   map[string]*Client{},
+		store:     o.Store,
 		MSISecret: secret,
 		TokenTTL:  o.TokenTTL,
 		cache:     map[string]cached{},
 	}
-	s.AddClient(&Client{Principal: arm.Principal{ObjectID: defaultClientObjectID, TenantID: DefaultTenantID, AppID: DefaultClientID, Name: DefaultClientID, Type: arm.PrincipalApplication}, Secret: DefaultClientSecret})
-	s.managed = &Client{Principal: arm.Principal{ObjectID: managedObjectID, TenantID: DefaultTenantID, AppID: ManagedIdentityID, Name: ManagedIdentityID, Type: arm.PrincipalManagedIdentity}}
+	if err := s.ensureDefaults(ctx); err != nil {
+		return nil, fmt.Errorf("identity: default principals: %w", err)
+	}
 	return s, nil
 }
 
-// AddClient registers a client that can authenticate with its secret.
-func (s *Service) AddClient(c *Client) { s.clients[strings.ToLower(c.AppID)] = c }
+// Default principals' object ids, documented in the README with the
+// client ids above.
+const (
+	DefaultClientObjectID      = defaultClientObjectID
+	ManagedIdentityObjectID    = managedObjectID
+	defaultDisplayName         = "privlink"
+	defaultManagedIdentityName = "privlink-managed-identity"
+)
 
-// Authenticate checks a client id and secret.
-func (s *Service) Authenticate(clientID, secret string) (*Client, bool) {
-	c, ok := s.clients[strings.ToLower(clientID)]
-	if !ok || c.Secret != secret {
-		return nil, false
-	}
-	return c, true
+// ensureDefaults creates the default service principal and managed
+// identity when the directory does not hold them (a new data directory,
+// or one from before the directory existed).
+func (s *Service) ensureDefaults(ctx context.Context) error {
+	now := s.now().UTC()
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		if _, err := GetObject(tx, defaultClientObjectID); errors.Is(err, store.ErrNotFound) {
+			o := &DirectoryObject{ObjectID: defaultClientObjectID, Kind: KindServicePrincipal, AppID: DefaultClientID, DisplayName: defaultDisplayName,
+				Builtin: true, Created: now, Secrets: []Secret{NewSecret(DefaultClientSecret, "privlink default secret", now, time.Time{})}}
+			if err := SaveObject(tx, o); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		if _, err := GetObject(tx, managedObjectID); errors.Is(err, store.ErrNotFound) {
+			o := &DirectoryObject{ObjectID: managedObjectID, Kind: KindManagedIdentity, AppID: ManagedIdentityID, DisplayName: defaultManagedIdentityName,
+				Builtin: true, Created: now}
+			return SaveObject(tx, o)
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
 }
 
-// ManagedIdentity is the identity the managed identity endpoints hand out.
-func (s *Service) ManagedIdentity() *Client { return s.managed }
+// PrincipalOf is the caller a token of o stands for.
+func (s *Service) PrincipalOf(o *DirectoryObject) *arm.Principal {
+	p := &arm.Principal{ObjectID: o.ObjectID, TenantID: s.TenantID, AppID: o.AppID, Name: o.AppID, Type: arm.PrincipalApplication}
+	switch o.Kind {
+	case KindUser:
+		p.Type, p.Name, p.AppID = arm.PrincipalUser, o.UserPrincipalName, ""
+	case KindManagedIdentity:
+		p.Type = arm.PrincipalManagedIdentity
+	}
+	return p
+}
+
+// AuthError is why a sign-in was refused, as Entra ID answers it.
+type AuthError struct {
+	// Status is the HTTP status (400 or 401).
+	Status int
+	// Code is the OAuth error ("invalid_client", "invalid_grant", ...).
+	Code string
+	// AADSTS is Entra ID's error number.
+	AADSTS int
+	// Description follows "AADSTS{n}: ".
+	Description string
+}
+
+func (e *AuthError) Error() string { return fmt.Sprintf("AADSTS%d: %s", e.AADSTS, e.Description) }
+
+// Authenticate checks a client id and secret: the service principal, or an
+// *AuthError (unknown application: 400 unauthorized_client AADSTS700016;
+// wrong or expired secret: 401 invalid_client AADSTS7000215).
+func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (*DirectoryObject, error) {
+	var o *DirectoryObject
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		o, err = FindApp(tx, clientID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) || (err == nil && o.Kind != KindServicePrincipal) {
+		return nil, &AuthError{Status: 400, Code: "unauthorized_client", AADSTS: 700016, Description: "Application with identifier '" + clientID + "' was not found in the directory '" + s.TenantID + "'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !o.Verify(secret, s.now()) {
+		return nil, &AuthError{Status: 401, Code: "invalid_client", AADSTS: 7000215, Description: "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '" + clientID + "'."}
+	}
+	return o, nil
+}
+
+// AuthenticateUser checks a user principal name and password: the user,
+// or an *AuthError (unknown user: 400 invalid_grant AADSTS50034; wrong
+// password: 400 invalid_grant AADSTS50126).
+func (s *Service) AuthenticateUser(ctx context.Context, upn, password string) (*DirectoryObject, error) {
+	var o *DirectoryObject
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		o, err = FindUser(tx, upn)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &AuthError{Status: 400, Code: "invalid_grant", AADSTS: 50034, Description: "The user account {EUII Hidden} does not exist in the " + s.TenantID + " directory. To sign into this application, the account must be added to the directory."}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !o.Verify(password, s.now()) {
+		return nil, &AuthError{Status: 400, Code: "invalid_grant", AADSTS: 50126, Description: "Error validating credentials due to invalid username or password."}
+	}
+	return o, nil
+}
+
+// Object reads a directory object by object id (ErrNotFound if absent).
+func (s *Service) Object(ctx context.Context, objectID string) (*DirectoryObject, error) {
+	var o *DirectoryObject
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		o, err = GetObject(tx, objectID)
+		return err
+	})
+	return o, err
+}
 
 // claims are the JWT claims privlink writes, shaped like Entra ID access tokens.
 type claims struct {
 	jwt.RegisteredClaims
-	AppID    string `json:"appid,omitempty"`
+	// AppID is the client application: the service principal or managed
+	// identity itself, or the public client a user signed in with.
+	AppID string `json:"appid,omitempty"`
+	// AppIDAcr is how the client authenticated: "0" public client, "1"
+	// secret, "2" certificate or managed identity.
 	AppIDAcr string `json:"appidacr,omitempty"`
-	IDType   string `json:"idtyp,omitempty"`
-	OID      string `json:"oid"`
-	TID      string `json:"tid"`
-	Name     string `json:"name,omitempty"`
-	Ver      string `json:"ver"`
+	// AZP repeats appid under its v2.0 name, for clients that read that.
+	AZP    string `json:"azp,omitempty"`
+	IDType string `json:"idtyp,omitempty"`
+	OID    string `json:"oid"`
+	TID    string `json:"tid"`
+	// Name is a user's display name.
+	Name string `json:"name,omitempty"`
+	// UPN and UniqueName are a user's principal name.
+	UPN        string `json:"upn,omitempty"`
+	UniqueName string `json:"unique_name,omitempty"`
+	// Scp is a delegated (user) token's scope.
+	Scp string `json:"scp,omitempty"`
+	// MIResourceID (xms_mirid) is the resource a managed identity belongs to.
+	MIResourceID string `json:"xms_mirid,omitempty"`
+	Ver          string `json:"ver"`
 }
 
 // issued is what Issue signs: claims with "aud" as one string, as Entra ID
@@ -143,27 +261,35 @@ type issued struct {
 	Aud string `json:"aud"`
 }
 
-// Issue signs a token for p and audience; issuer is the authority URL the
-// client used.
-func (s *Service) Issue(p *arm.Principal, audience, issuer string) (string, time.Time, error) {
+// Issue signs an access token for o and audience, shaped as Entra ID's
+// v1.0 tokens for Resource Manager are: oid, tid, appid and idtyp always;
+// upn, unique_name, name and scp for users; xms_mirid for managed
+// identities of a resource. client is the application a user signed in
+// with (ignored for the others, whose application is themselves); issuer
+// is the authority URL the client used.
+func (s *Service) Issue(o *DirectoryObject, client, audience, issuer string) (string, time.Time, error) {
 	now := s.now()
 	exp := now.Add(s.TokenTTL)
-	idtyp := "app"
-	if p.Type == arm.PrincipalUser {
-		idtyp = "user"
-	}
 	c := claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    issuer,
-			Subject:   p.ObjectID,
+			Subject:   o.ObjectID,
 			Audience:  jwt.ClaimStrings{audience},
 			IssuedAt:  jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now.Add(-5 * time.Minute)),
 			ExpiresAt: jwt.NewNumericDate(exp),
 			ID:        randomID(),
 		},
-		AppID: p.AppID, AppIDAcr: "1", IDType: idtyp, OID: p.ObjectID, TID: p.TenantID, Name: p.Name, Ver: "1.0",
+		AppID: o.AppID, AppIDAcr: "1", IDType: "app", OID: o.ObjectID, TID: s.TenantID, Ver: "1.0",
 	}
+	switch o.Kind {
+	case KindUser:
+		c.AppID, c.AppIDAcr, c.IDType = client, "0", "user"
+		c.UPN, c.UniqueName, c.Name, c.Scp = o.UserPrincipalName, o.UserPrincipalName, o.DisplayName, "user_impersonation"
+	case KindManagedIdentity:
+		c.AppIDAcr, c.MIResourceID = "2", o.ResourceID
+	}
+	c.AZP = c.AppID
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, issued{claims: c, Aud: audience})
 	t.Header["kid"] = s.kid
 	signed, err := t.SignedString(s.key)
@@ -210,16 +336,14 @@ func (s *Service) Validate(token, self string) (*arm.Principal, *arm.Error) {
 	if cl.TID != s.TenantID {
 		return nil, arm.Errorf(arm.CodeInvalidAuthenticationToken, "The access token is from the wrong issuer '%s'. It must match the tenant '%s' associated with this subscription.", cl.Issuer, s.TenantID)
 	}
-	typ := arm.PrincipalApplication
+	// The principal is what the token says; like ARM, privlink does not
+	// look it up again: a token stays valid until it expires.
+	p := &arm.Principal{ObjectID: cl.OID, TenantID: cl.TID, AppID: cl.AppID, Name: cl.AppID, Type: arm.PrincipalApplication}
 	switch {
 	case cl.IDType == "user":
-		typ = arm.PrincipalUser
-	case cl.OID == s.managed.ObjectID:
-		typ = arm.PrincipalManagedIdentity
-	}
-	p := &arm.Principal{ObjectID: cl.OID, TenantID: cl.TID, AppID: cl.AppID, Name: cl.Name, Type: typ}
-	if p.Name == "" {
-		p.Name = cl.AppID
+		p.Type, p.Name, p.AppID = arm.PrincipalUser, cl.UPN, ""
+	case cl.MIResourceID != "" || strings.EqualFold(cl.OID, managedObjectID):
+		p.Type = arm.PrincipalManagedIdentity
 	}
 	s.mu.Lock()
 	if len(s.cache) > 10000 {

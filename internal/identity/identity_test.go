@@ -1,6 +1,7 @@
 package identity_test
 
 import (
+	"context"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -18,6 +19,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/identity"
+	"github.com/privlink/privlink/internal/store/sqlite"
 )
 
 const (
@@ -50,25 +52,38 @@ func open(t *testing.T, dir string, c *clock) *identity.Service {
 	if c != nil {
 		o.Now = c.Now
 	}
-	s, err := identity.Open(dir, o)
+	return openWith(t, dir, o)
+}
+
+// openWith opens a service over a store in dir (shared by every service
+// opened on dir, as a restarted server's).
+func openWith(t *testing.T, dir string, o identity.Options) *identity.Service {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(dir, "privlink.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	o.Store = db
+	s, err := identity.Open(context.Background(), dir, o)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}
 	return s
 }
 
-func defaultClient(t *testing.T, s *identity.Service) *identity.Client {
+func defaultClient(t *testing.T, s *identity.Service) *identity.DirectoryObject {
 	t.Helper()
-	c, ok := s.Authenticate(identity.DefaultClientID, identity.DefaultClientSecret)
-	if !ok {
-		t.Fatalf("the default client does not authenticate")
+	c, err := s.Authenticate(context.Background(), identity.DefaultClientID, identity.DefaultClientSecret)
+	if err != nil {
+		t.Fatalf("the default client does not authenticate: %v", err)
 	}
 	return c
 }
 
-func issue(t *testing.T, s *identity.Service, p *arm.Principal, aud string) string {
+func issue(t *testing.T, s *identity.Service, o *identity.DirectoryObject, aud string) string {
 	t.Helper()
-	tok, _, err := s.Issue(p, aud, issuer)
+	tok, _, err := s.Issue(o, "", aud, issuer)
 	if err != nil {
 		t.Fatalf("Issue: %v", err)
 	}
@@ -124,7 +139,7 @@ func TestOpenCreatesThenReuses(t *testing.T) {
 
 	// A token from the first instance is good for the second: what a
 	// restarted server must accept.
-	tok := issue(t, s1, &defaultClient(t, s1).Principal, armAudience)
+	tok := issue(t, s1, defaultClient(t, s1), armAudience)
 	if _, err := s2.Validate(tok, ""); err != nil {
 		t.Fatalf("token from before the restart: %v", err)
 	}
@@ -144,7 +159,12 @@ func TestOpenRejectsCorruptKey(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "signing-key.pem"), []byte("not pem"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := identity.Open(dir, identity.Options{}); err == nil {
+	db, err := sqlite.Open(filepath.Join(dir, "privlink.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := identity.Open(context.Background(), dir, identity.Options{Store: db}); err == nil {
 		t.Fatalf("Open with a corrupt signing key succeeded")
 	}
 }
@@ -166,7 +186,8 @@ func TestAuthenticate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, ok := s.Authenticate(tt.id, tt.secret)
+			_, err := s.Authenticate(context.Background(), tt.id, tt.secret)
+			ok := err == nil
 			if got, want := ok, tt.want; got != want {
 				t.Fatalf("Authenticate(%q, %q) = %v, want %v", tt.id, tt.secret, got, want)
 			}
@@ -177,33 +198,39 @@ func TestAuthenticate(t *testing.T) {
 func TestIssueValidateRoundTrip(t *testing.T) {
 	c := &clock{t: t0}
 	s := open(t, t.TempDir(), c)
-	app := defaultClient(t, s).Principal
-	mi := s.ManagedIdentity().Principal
-	user := arm.Principal{ObjectID: "00000000-0000-4000-8000-0000000000aa", TenantID: identity.DefaultTenantID, Name: "alice@contoso.test", Type: arm.PrincipalUser}
-	noName := arm.Principal{ObjectID: "00000000-0000-4000-8000-0000000000bb", TenantID: identity.DefaultTenantID, AppID: "app-id", Type: arm.PrincipalApplication}
-
+	app := defaultClient(t, s)
+	mi, err := s.Object(context.Background(), identity.ManagedIdentityObjectID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := &identity.DirectoryObject{ObjectID: "00000000-0000-4000-8000-0000000000aa", Kind: identity.KindUser, DisplayName: "Alice", UserPrincipalName: "alice@privlink.local"}
+	clusterMI := &identity.DirectoryObject{ObjectID: "00000000-0000-4000-8000-0000000000bb", Kind: identity.KindManagedIdentity, AppID: "00000000-0000-4000-8000-0000000000cc",
+		ResourceID: "/subscriptions/s/resourceGroups/g/providers/Microsoft.Kusto/clusters/c"}
+	appP := arm.Principal{ObjectID: app.ObjectID, TenantID: identity.DefaultTenantID, AppID: app.AppID, Name: app.AppID, Type: arm.PrincipalApplication}
 	tests := []struct {
-		name string
-		p    arm.Principal
-		aud  string
-		want arm.Principal
+		name   string
+		o      *identity.DirectoryObject
+		client string
+		aud    string
+		want   arm.Principal
 	}{
-		{"service principal", app, armAudience, app},
-		{"managed identity", mi, armAudience, mi},
-		{"user", user, armAudience, user},
-		{"name defaults to the app id", noName, armAudience, arm.Principal{ObjectID: noName.ObjectID, TenantID: noName.TenantID, AppID: "app-id", Name: "app-id", Type: arm.PrincipalApplication}},
+		{"service principal", app, "", armAudience, appP},
+		{"managed identity", mi, "", armAudience, arm.Principal{ObjectID: mi.ObjectID, TenantID: identity.DefaultTenantID, AppID: mi.AppID, Name: mi.AppID, Type: arm.PrincipalManagedIdentity}},
+		{"a resource's managed identity", clusterMI, "", armAudience, arm.Principal{ObjectID: clusterMI.ObjectID, TenantID: identity.DefaultTenantID, AppID: clusterMI.AppID, Name: clusterMI.AppID, Type: arm.PrincipalManagedIdentity}},
+		{"user", user, "04b07795-8ddb-461a-bbee-02f9e1bf7b46", armAudience, arm.Principal{ObjectID: user.ObjectID, TenantID: identity.DefaultTenantID, Name: "alice@privlink.local", Type: arm.PrincipalUser}},
 	}
 	for _, aud := range identity.Audiences {
 		tests = append(tests, struct {
-			name string
-			p    arm.Principal
-			aud  string
-			want arm.Principal
-		}{"audience " + aud, app, aud, app})
+			name   string
+			o      *identity.DirectoryObject
+			client string
+			aud    string
+			want   arm.Principal
+		}{"audience " + aud, app, "", aud, appP})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, exp, err := s.Issue(&tt.p, tt.aud, issuer)
+			tok, exp, err := s.Issue(tt.o, tt.client, tt.aud, issuer)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,7 +255,7 @@ func TestIssueValidateRoundTrip(t *testing.T) {
 // address only.
 func TestValidateSelfAudience(t *testing.T) {
 	s := open(t, t.TempDir(), &clock{t: t0})
-	app := defaultClient(t, s).Principal
+	app := defaultClient(t, s)
 	tests := []struct {
 		name, aud, self string
 		ok              bool
@@ -243,7 +270,7 @@ func TestValidateSelfAudience(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// A fresh service per case: validated tokens are cached.
 			s := open(t, t.TempDir(), &clock{t: t0})
-			tok := issue(t, s, &app, tt.aud)
+			tok := issue(t, s, app, tt.aud)
 			_, aerr := s.Validate(tok, tt.self)
 			if ok := aerr == nil; ok != tt.ok {
 				t.Fatalf("Validate(aud %s, self %s): %v, want accepted=%v", tt.aud, tt.self, aerr, tt.ok)
@@ -276,8 +303,8 @@ func claimsOf(t *testing.T, tok string) map[string]any {
 func TestIssuedClaims(t *testing.T) {
 	c := &clock{t: t0}
 	s := open(t, t.TempDir(), c)
-	p := defaultClient(t, s).Principal
-	m := claimsOf(t, issue(t, s, &p, armAudience))
+	p := defaultClient(t, s)
+	m := claimsOf(t, issue(t, s, p, armAudience))
 	tests := []struct {
 		name  string
 		claim string
@@ -336,9 +363,9 @@ func TestValidateRejects(t *testing.T) {
 	s := open(t, dir, c)
 	other := open(t, t.TempDir(), c)
 	key := signingKey(t, dir)
-	app := defaultClient(t, s).Principal
+	app := defaultClient(t, s)
 
-	good := issue(t, s, &app, armAudience)
+	good := issue(t, s, app, armAudience)
 	parts := strings.Split(good, ".")
 	payload := claimsOf(t, good)
 	payload["oid"] = identity.ManagedIdentityID
@@ -351,8 +378,6 @@ func TestValidateRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	sig[len(sig)/2] ^= 0xff
-	stranger := app
-	stranger.TenantID = "99999999-9999-4999-8999-999999999999"
 	pub, _ := s.PublicKey()
 	pubDER, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
@@ -373,11 +398,11 @@ func TestValidateRejects(t *testing.T) {
 		now   time.Time
 		code  string
 	}{
-		{"expired", func() string { return issue(t, s, &app, armAudience) }, t0.Add(2 * time.Hour), arm.CodeExpiredAuthenticationToken},
-		{"expired beyond the minute of leeway", func() string { return issue(t, s, &app, armAudience) }, t0.Add(time.Hour + 2*time.Minute), arm.CodeExpiredAuthenticationToken},
-		{"wrong audience", func() string { return issue(t, s, &app, "https://vault.azure.net") }, t0, arm.CodeInvalidAuthenticationTokenAudience},
-		{"audience differing in case", func() string { return issue(t, s, &app, "https://MANAGEMENT.azure.com/") }, t0, arm.CodeInvalidAuthenticationTokenAudience},
-		{"empty audience", func() string { return issue(t, s, &app, "") }, t0, arm.CodeInvalidAuthenticationTokenAudience},
+		{"expired", func() string { return issue(t, s, app, armAudience) }, t0.Add(2 * time.Hour), arm.CodeExpiredAuthenticationToken},
+		{"expired beyond the minute of leeway", func() string { return issue(t, s, app, armAudience) }, t0.Add(time.Hour + 2*time.Minute), arm.CodeExpiredAuthenticationToken},
+		{"wrong audience", func() string { return issue(t, s, app, "https://vault.azure.net") }, t0, arm.CodeInvalidAuthenticationTokenAudience},
+		{"audience differing in case", func() string { return issue(t, s, app, "https://MANAGEMENT.azure.com/") }, t0, arm.CodeInvalidAuthenticationTokenAudience},
+		{"empty audience", func() string { return issue(t, s, app, "") }, t0, arm.CodeInvalidAuthenticationTokenAudience},
 		{"tampered payload", func() string {
 			return parts[0] + "." + base64.RawURLEncoding.EncodeToString(forgedPayload) + "." + parts[2]
 		}, t0, arm.CodeInvalidAuthenticationToken},
@@ -385,8 +410,12 @@ func TestValidateRejects(t *testing.T) {
 			return parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
 		}, t0, arm.CodeInvalidAuthenticationToken},
 		{"signature removed", func() string { return parts[0] + "." + parts[1] + "." }, t0, arm.CodeInvalidAuthenticationToken},
-		{"signed by another service", func() string { return issue(t, other, &app, armAudience) }, t0, arm.CodeInvalidAuthenticationToken},
-		{"another tenant", func() string { return issue(t, s, &stranger, armAudience) }, t0, arm.CodeInvalidAuthenticationToken},
+		{"signed by another service", func() string { return issue(t, other, app, armAudience) }, t0, arm.CodeInvalidAuthenticationToken},
+		{"another tenant", func() string {
+			m := valid()
+			m["tid"] = "99999999-9999-4999-8999-999999999999"
+			return forge(t, jwt.SigningMethodRS256, key, m)
+		}, t0, arm.CodeInvalidAuthenticationToken},
 		{"not yet valid", func() string {
 			m := valid()
 			m["nbf"] = t0.Add(time.Hour).Unix()
@@ -429,8 +458,8 @@ func TestValidateRejects(t *testing.T) {
 func TestValidateExpiry(t *testing.T) {
 	c := &clock{t: t0}
 	s := open(t, t.TempDir(), c)
-	app := defaultClient(t, s).Principal
-	tok := issue(t, s, &app, armAudience)
+	app := defaultClient(t, s)
+	tok := issue(t, s, app, armAudience)
 
 	// Validated (and cached) while fresh, the token must still expire.
 	tests := []struct {
@@ -459,12 +488,9 @@ func TestValidateExpiry(t *testing.T) {
 	}
 
 	// A shorter TTL is honoured.
-	short, err := identity.Open(t.TempDir(), identity.Options{Now: c.Now, TokenTTL: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	short := openWith(t, t.TempDir(), identity.Options{Now: c.Now, TokenTTL: time.Minute})
 	c.Set(t0)
-	tok, exp, err := short.Issue(&app, armAudience, issuer)
+	tok, exp, err := short.Issue(app, "", armAudience, issuer)
 	if err != nil {
 		t.Fatal(err)
 	}
