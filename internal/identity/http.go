@@ -3,8 +3,8 @@ package identity
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"encoding/json"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
