@@ -480,6 +480,18 @@ func (e *Engine) Update(ctx context.Context, fn func(c *Ctx) error) error {
 	return e.update(ctx, nil, fn)
 }
 
+// UpdateFor runs fn in a write transaction on behalf of request r, for
+// kinds whose Handle serves a method itself: the Ctx carries r and its
+// principal, and OnCommit functions run once it commits.
+func (e *Engine) UpdateFor(ctx context.Context, r *Request, fn func(c *Ctx) error) error {
+	return e.update(ctx, r, fn)
+}
+
+// ViewFor runs fn in a read transaction on behalf of request r.
+func (e *Engine) ViewFor(ctx context.Context, r *Request, fn func(c *Ctx) error) error {
+	return e.view(ctx, r, fn)
+}
+
 // View runs fn in a read transaction outside any request.
 func (e *Engine) View(ctx context.Context, fn func(c *Ctx) error) error {
 	return e.view(ctx, nil, fn)
