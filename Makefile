@@ -22,8 +22,11 @@ lint: ## gofmt, go vet and staticcheck (go install honnef.co/go/tools/cmd/static
 catalog: ## regenerate internal/catalog/sdks.txt from npm (and from checkouts: BICEP_TYPES_AZ specs.txt, AZURE_REST_API_SPECS restspecs.txt, AZURE_QUICKSTART_TEMPLATES templates.txt)
 	$(GO) generate ./internal/catalog
 
+roles: ## regenerate internal/authz/builtin/roles.json, Azure's built-in roles, from AZURE_BUILTIN_ROLES (a clone of easimon/azure-builtin-roles)
+	$(GO) generate ./internal/authz/builtin
+
 bench: ## go test benchmarks, then the wrk load run (needs wrk)
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./internal/bench/ ./internal/store/sqlite/
 	bash bench/run.sh 10
 
-.PHONY: help build run test lint catalog bench
+.PHONY: help build run test lint catalog roles bench
