@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/privlink/privlink/internal/authz"
 	"github.com/privlink/privlink/internal/certs"
 	"github.com/privlink/privlink/internal/deploy"
 	"github.com/privlink/privlink/internal/deploy/plan"
@@ -27,6 +28,7 @@ import (
 	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/operation"
 	"github.com/privlink/privlink/internal/providers"
+	"github.com/privlink/privlink/internal/providers/authorization"
 	"github.com/privlink/privlink/internal/providers/keyvault"
 	"github.com/privlink/privlink/internal/providers/resources"
 	"github.com/privlink/privlink/internal/proxy"
@@ -61,6 +63,10 @@ type Config struct {
 	// TemplateRoot is the directory linked template URIs are read from
 	// (template.DirLinks); "" refuses linked templates.
 	TemplateRoot string
+	// NoAccessControl lets every authenticated principal do everything
+	// (role assignments are still kept, and enforced again when it is
+	// turned back on).
+	NoAccessControl bool
 }
 
 // PublicHosts are the public Azure host names privlink serves itself through
@@ -83,6 +89,7 @@ type Server struct {
 	store   store.Store
 	ops     *operation.Engine
 	engine  *resource.Engine
+	rbac    *authz.RBAC
 	ident   *identity.Service
 	api     *httpapi.Server
 	servers []*http.Server
@@ -170,12 +177,24 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.ops = operation.New(db, operation.Options{Logger: cfg.Logger})
+	// Access control: the index of role assignments is built from the
+	// store once and kept current by the Microsoft.Authorization rules; it
+	// decides every request unless access control is off.
+	s.rbac = authz.NewRBAC(db, authorization.BuiltinRoles())
+	if err := s.rbac.Load(ctx); err != nil {
+		return nil, fmt.Errorf("app: loading role assignments: %w", err)
+	}
+	var authorizer authz.Authorizer = s.rbac
+	if cfg.NoAccessControl {
+		authorizer = authz.AllowAll{}
+	}
 	s.engine = resource.New(db, s.ops, resource.Config{
 		ProvisioningDelay: cfg.ProvisioningDelay,
 		PageSize:          cfg.PageSize,
 		Logger:            cfg.Logger,
+		Authorizer:        authorizer,
 	})
-	providers.Register(s.engine)
+	provs := providers.Register(s.engine, s.rbac)
 	var links plan.Links
 	if cfg.TemplateRoot != "" {
 		links = template.DirLinks(cfg.TemplateRoot)
@@ -187,6 +206,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	deploy.Register(s.engine, deploy.Config{Binder: binder, Links: links, Secrets: keyvault.SecretValue, Logger: cfg.Logger})
 	if err := resources.Bootstrap(ctx, s.engine, identity.DefaultTenantID, identity.DefaultSubscriptionID, "privlink default subscription"); err != nil {
 		return nil, fmt.Errorf("app: seeding the default subscription: %w", err)
+	}
+	// Out of the box the default service principal and managed identity
+	// own the default subscription, as a subscription's creator does in
+	// Azure: a newcomer's first endpoint to their own resource is approved
+	// at once.
+	if err := provs.Authorization.SeedOwners(ctx, s.engine, identity.DefaultSubscriptionID, identity.DefaultClientObjectID, identity.ManagedIdentityObjectID); err != nil {
+		return nil, fmt.Errorf("app: seeding the default owners: %w", err)
 	}
 	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: db.Err,
 		Info: httpapi.Info{DataDir: dir, CAFile: certs.CAPath(dir), PublicHosts: PublicHosts}}

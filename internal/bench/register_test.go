@@ -25,6 +25,6 @@ func BenchmarkRegister(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		e := resource.New(db, operation.New(db, operation.Options{Logger: logger}), resource.Config{Logger: logger})
-		providers.Register(e)
+		providers.Register(e, nil)
 	}
 }

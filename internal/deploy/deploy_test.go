@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
+	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/testkit"
 )
 
@@ -435,7 +436,7 @@ func TestCatalogVersions(t *testing.T) {
 		return map[string]any{"type": "Microsoft.Authorization/roleAssignments", "apiVersion": version, "name": name,
 			"properties": map[string]any{
 				"roleDefinitionId": "/subscriptions/" + f.env.Subscription + "/providers/Microsoft.Authorization/roleDefinitions/a638d3c7-ab3a-418d-83e6-5f17a39d4fde",
-				"principalId":      "11111111-1111-1111-1111-111111111111", "principalType": "ServicePrincipal"}}
+				"principalId":      identity.ManagedIdentityObjectID, "principalType": "ServicePrincipal"}}
 	}
 	// quickstarts/microsoft.kusto/kusto-event-hub deploys role assignments
 	// at 2021-04-01-preview.

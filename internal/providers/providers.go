@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/authz"
+	"github.com/privlink/privlink/internal/providers/authorization"
 	"github.com/privlink/privlink/internal/providers/devices"
 	"github.com/privlink/privlink/internal/providers/digitaltwins"
 	"github.com/privlink/privlink/internal/providers/eventhub"
@@ -24,10 +26,24 @@ import (
 	"github.com/privlink/privlink/internal/resource"
 )
 
-// Register adds all of privlink's types to e and returns the private link
-// target registry.
-func Register(e *resource.Engine) *privatelink.Registry {
-	resources.Register(e)
+// Providers are the registered providers that the rest of the server
+// reaches into.
+type Providers struct {
+	// Links is the private link target registry.
+	Links *privatelink.Registry
+	// Authorization serves role assignments and definitions.
+	Authorization *authorization.Provider
+}
+
+// Register adds all of privlink's types to e: role assignments and
+// definitions over rbac (nil: a fresh index over e's store, for tests and
+// tools that do not enforce access control).
+func Register(e *resource.Engine, rbac *authz.RBAC) *Providers {
+	if rbac == nil {
+		rbac = authz.NewRBAC(e.Store(), authorization.BuiltinRoles())
+	}
+	az := authorization.Register(e, rbac, e.Config().Logger)
+	resources.Register(e, az.GrantCreator)
 	reg := privatelink.NewRegistry()
 	storage.Register(e, reg)
 	eventhub.Register(e, reg)
@@ -54,7 +70,7 @@ func Register(e *resource.Engine) *privatelink.Registry {
 	}
 	// Every other type of the catalog, generically.
 	generic.Register(e)
-	return reg
+	return &Providers{Links: reg, Authorization: az}
 }
 
 // ownRules reports whether privlink has rules of its own for a type of ns.
@@ -96,9 +112,8 @@ func operationsKind(e *resource.Engine, ns string, versions []string) *resource.
 	k := &resource.Kind{Type: ns + "/operations", APIVersions: versions, Scope: resource.ScopeTenant, ReadOnly: true}
 	k.Handle = map[string]func(context.Context, *resource.Engine, *resource.Request) (*resource.Response, error){
 		http.MethodGet + " list": func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error) {
-			if err := e.Authorize(ctx, r, k.Type+"/read", r.Path.ID); err != nil {
-				return nil, err
-			}
+			// Every principal of the tenant may list what a provider's
+			// operations are, as in Azure.
 			var ops []operation
 			provider := "Microsoft " + strings.TrimPrefix(ns, "Microsoft.")
 			for _, kk := range e.Kinds(ns) {

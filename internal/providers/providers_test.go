@@ -26,7 +26,7 @@ func TestKindsAcceptTheCatalog(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := resource.New(db, operation.New(db, operation.Options{Logger: logger}), resource.Config{Logger: logger})
-	providers.Register(e)
+	providers.Register(e, nil)
 	kinds := 0
 	for _, n := range e.Namespaces() {
 		for _, k := range e.Kinds(n.Name) {
@@ -57,7 +57,7 @@ func TestEveryCatalogTypeServed(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := resource.New(db, operation.New(db, operation.Options{Logger: logger}), resource.Config{Logger: logger})
-	providers.Register(e)
+	providers.Register(e, nil)
 	for _, typ := range catalog.All() {
 		if e.Kind(typ) == nil {
 			t.Errorf("%s has no kind", typ)

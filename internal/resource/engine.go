@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,6 +55,9 @@ type Engine struct {
 	byNS       map[string][]*Kind // lower-cased namespace -> kinds, sorted by type
 	namespaces map[string]*Namespace
 	decoded    decodeCache
+	// subscriptions are the subscription ids known to exist (lower case).
+	// Subscriptions are never deleted, so the set only grows.
+	subscriptions sync.Map
 }
 
 // New returns an engine over s; ops runs its long-running operations.
@@ -164,6 +168,15 @@ func (e *Engine) Config() Config { return e.cfg }
 // Serve answers one ARM request.
 func (e *Engine) Serve(ctx context.Context, r *Request) (*Response, error) {
 	id := r.Path.ID
+	// ARM resolves a request's subscription before it authorizes anything:
+	// an unknown subscription is SubscriptionNotFound (404) for every
+	// caller, while a resource group or resource in a subscription the
+	// caller may not read is AuthorizationFailed whether it exists or not.
+	if sub := id.SubscriptionID(); sub != "" {
+		if err := e.knownSubscription(ctx, sub); err != nil {
+			return nil, err
+		}
+	}
 	if r.Path.Tail == "" {
 		if id.IsRoot() {
 			return nil, arm.Errorf(arm.CodePathNotFound, "The requested path '/' is not an Azure Resource Manager resource path.")
@@ -246,6 +259,27 @@ func (e *Engine) Serve(ctx context.Context, r *Request) (*Response, error) {
 		return nil, e.unknownType(typ, r)
 	}
 	return nil, arm.Errorf(arm.CodePathNotFound, "The requested path '%s' does not name an Azure Resource Manager resource, collection or action.", strings.TrimSuffix(id.String(), "/")+"/"+r.Path.Tail)
+}
+
+// knownSubscription answers SubscriptionNotFound for a subscription that
+// does not exist.
+func (e *Engine) knownSubscription(ctx context.Context, sub string) error {
+	key := strings.ToLower(sub)
+	if _, ok := e.subscriptions.Load(key); ok {
+		return nil
+	}
+	err := e.store.View(ctx, func(tx store.Tx) error {
+		_, err := tx.Get(arm.ResourceID{Subscription: sub}.Key())
+		return err
+	})
+	if IsNotFound(err) {
+		return resourceNotFound(arm.ResourceID{Subscription: sub})
+	}
+	if err != nil {
+		return mapStoreError(err)
+	}
+	e.subscriptions.Store(key, true)
+	return nil
 }
 
 // collectionType maps a path ending in a collection segment to the type it

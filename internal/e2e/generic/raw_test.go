@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/testkit"
 )
 
@@ -275,11 +277,11 @@ func TestGenericCascade(t *testing.T) {
 	}
 	// A role assignment on the subnet goes with the virtual network too.
 	ra := subnet + "/providers/Microsoft.Authorization/roleAssignments/" + guid(1)
-	f.must(200, "PUT", ra+"?api-version="+authV, roleAssignment(f.sub))
+	f.must(201, "PUT", ra+"?api-version="+authV, roleAssignment(f.sub))
 	f.must(200, "DELETE", vnet+"?api-version="+netV, "")
 	f.gone(vnet + "?api-version=" + netV)
 	f.refused(404, "ParentResourceNotFound", "GET", subnet+"?api-version="+netV, "")
-	f.refused(404, "ResourceNotFound", "GET", ra+"?api-version="+authV, "")
+	f.refused(404, "ResourceNotFound", "GET", ra+"?api-version="+authV, "") // its scope is gone
 
 	// The resource group takes everything in it, generic or not.
 	f.must(200, "PUT", vnet+"?api-version="+netV, `{"location":"westus"}`)
@@ -323,8 +325,10 @@ func itoa(n int) string {
 	return string(b)
 }
 
+// roleAssignment is a body granting the default managed identity Storage
+// Blob Data Contributor.
 func roleAssignment(sub string) string {
-	return `{"properties":{"roleDefinitionId":"` + sub + `/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe","principalId":"` + guid(99) + `","principalType":"ServicePrincipal"}}`
+	return `{"properties":{"roleDefinitionId":"` + sub + `/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe","principalId":"` + identity.ManagedIdentityObjectID + `","principalType":"ServicePrincipal"}}`
 }
 
 // Extension resources live below any resource, are listed at their scope,
@@ -335,7 +339,7 @@ func TestGenericExtensions(t *testing.T) {
 	sa := rg + "/providers/Microsoft.Storage/storageAccounts/extsa"
 	f.must(200, "PUT", sa+"?api-version="+storageV, `{"location":"westus","sku":{"name":"Standard_LRS"},"kind":"StorageV2"}`)
 	ra := sa + "/providers/Microsoft.Authorization/roleAssignments/" + guid(1)
-	r := f.must(200, "PUT", ra+"?api-version="+authV, roleAssignment(f.sub))
+	r := f.must(201, "PUT", ra+"?api-version="+authV, roleAssignment(f.sub))
 	if got, want := str(r.doc, "id"), ra; got != want {
 		t.Errorf("id = %s, want %s", got, want)
 	}
@@ -346,15 +350,24 @@ func TestGenericExtensions(t *testing.T) {
 	f.must(200, "PUT", diag+"?api-version="+insV, `{"properties":{"workspaceId":"x","metrics":[{"category":"Transaction","enabled":true}]}}`)
 	// The same types at the subscription and the group.
 	subRA := f.sub + "/providers/Microsoft.Authorization/roleAssignments/" + guid(2)
-	f.must(200, "PUT", subRA+"?api-version="+authV, roleAssignment(f.sub))
+	f.must(201, "PUT", subRA+"?api-version="+authV, roleAssignment(f.sub))
 	rgRA := rg + "/providers/Microsoft.Authorization/roleAssignments/" + guid(3)
-	f.must(200, "PUT", rgRA+"?api-version="+authV, roleAssignment(f.sub))
+	f.must(201, "PUT", rgRA+"?api-version="+authV, roleAssignment(f.sub))
 
-	if got := ids(f.must(200, "GET", sa+"/providers/Microsoft.Authorization/roleAssignments?api-version="+authV, "")); len(got) != 1 || got[0] != ra {
-		t.Errorf("assignments at the account = %v, want [%s]", got, ra)
+	// A list at a scope shows the assignments at it, above it and below
+	// it; atScope() those at it and above.
+	has := func(list []string, id string) bool { return slices.Contains(list, id) }
+	got := ids(f.must(200, "GET", sa+"/providers/Microsoft.Authorization/roleAssignments?api-version="+authV, ""))
+	if !has(got, ra) || !has(got, rgRA) || !has(got, subRA) {
+		t.Errorf("assignments at the account = %v, want %s and those above it", got, ra)
 	}
-	if got := ids(f.must(200, "GET", rg+"/providers/Microsoft.Authorization/roleAssignments?api-version="+authV, "")); len(got) != 1 || got[0] != rgRA {
-		t.Errorf("assignments at the group = %v, want [%s]", got, rgRA)
+	got = ids(f.must(200, "GET", rg+"/providers/Microsoft.Authorization/roleAssignments?api-version="+authV, ""))
+	if !has(got, ra) || !has(got, rgRA) || !has(got, subRA) {
+		t.Errorf("assignments at the group = %v, want %s, the one below and the one above", got, rgRA)
+	}
+	got = ids(f.must(200, "GET", rg+"/providers/Microsoft.Authorization/roleAssignments?api-version="+authV+"&$filter=atScope()", ""))
+	if has(got, ra) || !has(got, rgRA) || !has(got, subRA) {
+		t.Errorf("assignments at the group, atScope() = %v, want %s and the one above, not the one below", got, rgRA)
 	}
 	if got := ids(f.must(200, "GET", sa+"/providers/Microsoft.Insights/diagnosticSettings?api-version="+insV, "")); len(got) != 1 || got[0] != diag {
 		t.Errorf("diagnostic settings = %v", got)
@@ -368,7 +381,7 @@ func TestGenericExtensions(t *testing.T) {
 	f.refused(400, "InvalidResourceType", "PUT", sa+"/providers/Microsoft.Network/virtualNetworks/v?api-version="+netV, `{"location":"westus"}`)
 	// The account's delete takes its extension resources; the group's stay.
 	f.must(200, "DELETE", sa+"?api-version="+storageV, "")
-	f.refused(404, "ResourceNotFound", "GET", ra+"?api-version="+authV, "")
+	f.refused(404, "ResourceNotFound", "GET", ra+"?api-version="+authV, "") // its scope is gone
 	f.refused(404, "ResourceNotFound", "GET", diag+"?api-version="+insV, "")
 	f.must(200, "GET", rgRA+"?api-version="+authV, "")
 	f.must(200, "GET", subRA+"?api-version="+authV, "")

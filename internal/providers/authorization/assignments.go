@@ -3,7 +3,6 @@ package authorization
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 
@@ -480,5 +479,3 @@ func (p *Provider) listAssignments(ctx context.Context, e *resource.Engine, k *r
 	}
 	return jsonResponse(http.StatusOK, listOf[*assignment]{Value: out})
 }
-
-var errStop = errors.New("stop")

@@ -5,17 +5,20 @@ package authorization
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/authz"
 	"github.com/privlink/privlink/internal/authz/builtin"
 	"github.com/privlink/privlink/internal/catalog"
 	"github.com/privlink/privlink/internal/resource"
+	"github.com/privlink/privlink/internal/store"
 )
 
 // PermissionsType is the type of {scope}/providers/Microsoft.Authorization/permissions.
@@ -133,3 +136,79 @@ func sortByID[T any](items []T, id func(T) string) {
 
 // versions accepts the catalog's api-versions of typ and those given.
 func versions(typ string, extra ...string) []string { return catalog.Accept(typ, extra...) }
+
+// OwnerRoleID is the GUID of Azure's built-in Owner role.
+const OwnerRoleID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+
+// Grant assigns role (a GUID) at scope to the principal with the given
+// object id and principalType (User or ServicePrincipal), in c's
+// transaction, unless the same assignment exists: what ARM does for the
+// creator of a subscription, and what privlink does for its default
+// principals. The assignment's name is derived from what it grants, so
+// granting twice makes one assignment.
+func (p *Provider) Grant(c *resource.Ctx, scope arm.ResourceID, principalID, principalType, role string) error {
+	guid := strings.ToLower(role)
+	if dup, err := p.sameAssignment(c, scope, principalID, guid); err != nil || dup != "" {
+		return err
+	}
+	name := uuid.NewSHA1(uuid.NameSpaceURL, []byte("privlink:grant:"+scope.Key()+":"+strings.ToLower(principalID)+":"+guid)).String()
+	id := scope.Child(authz.AssignmentType, name)
+	if scope.Namespace != "" || len(scope.Types) > 0 {
+		s := scope
+		id = arm.ResourceID{Scope: &s, Namespace: "Microsoft.Authorization", Types: []string{"roleAssignments"}, Names: []string{name}}
+	}
+	now := arm.FormatTime(c.Now)
+	roleID := definitionID(scope, guid)
+	var by *string
+	if c.Principal != nil {
+		oid := c.Principal.ObjectID
+		by = &oid
+	}
+	a := &assignment{
+		Properties: assignmentProps{RoleDefinitionID: roleID, PrincipalID: principalID, PrincipalType: principalType, Scope: scopeString(scope),
+			CreatedOn: now, UpdatedOn: now, CreatedBy: by, UpdatedBy: by},
+		ID: id.String(), Type: authz.AssignmentType, Name: name,
+	}
+	body, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	rec := &store.Record{ID: a.ID, Type: authz.AssignmentType, Body: body}
+	if err := c.Tx.Create(rec); err != nil {
+		return err
+	}
+	p.refresh(c, rec.Key())
+	return nil
+}
+
+// GrantCreator makes the caller of c Owner of the subscription it just
+// created (through Microsoft.Subscription/aliases), as ARM does.
+func (p *Provider) GrantCreator(c *resource.Ctx, subscription string) error {
+	if c.Principal == nil {
+		return nil
+	}
+	typ := "ServicePrincipal"
+	if c.Principal.Type == arm.PrincipalUser {
+		typ = "User"
+	}
+	return p.Grant(c, arm.ResourceID{Subscription: subscription}, c.Principal.ObjectID, typ, OwnerRoleID)
+}
+
+// SeedOwners makes each of principals (object ids of service principals)
+// Owner of subscription when no role assignment exists at all: a new data
+// directory, or one from before access control, whose default principals
+// must keep the access they had.
+func (p *Provider) SeedOwners(ctx context.Context, e *resource.Engine, subscription string, principals ...string) error {
+	return e.Update(ctx, func(c *resource.Ctx) error {
+		recs, err := c.Tx.List(store.Query{Type: authz.AssignmentType, Limit: 1})
+		if err != nil || len(recs) > 0 {
+			return err
+		}
+		for _, id := range principals {
+			if err := p.Grant(c, arm.ResourceID{Subscription: subscription}, id, "ServicePrincipal", OwnerRoleID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -83,6 +83,7 @@ func Kind(typ string) *resource.Kind {
 		ReadOnly:      !shape.Writable,
 		CreatedStatus: 200,
 		Build:         build(shape.Location == catalog.LocationReadOnly),
+		BeforeDelete:  ReleaseIdentity,
 	}
 	switch shape.Location {
 	case catalog.LocationRequired:

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/resource"
 )
 
@@ -20,10 +21,19 @@ const UserAssignedIdentityType = "Microsoft.ManagedIdentity/userAssignedIdentiti
 // userAssignedIdentities resource's own, else stable ids made from its id,
 // so that a template's reference() reads the same values each time). An
 // identity without a system-assigned part loses principalId and tenantId.
+//
+// A system-assigned identity is a real principal of the directory, a
+// managed identity belonging to the resource: it can be given roles, and
+// the managed identity endpoints hand out its tokens (mi_res_id = the
+// resource's id). It lives as long as the resource has it (ReleaseIdentity).
 func Identity(c *resource.Ctx, w *resource.Write) error {
 	ident, err := resource.ObjectProp(w.Input, "identity", "identity")
-	if err != nil || ident == nil {
+	if err != nil {
 		return err
+	}
+	if ident == nil {
+		// No identity sent: a PUT replaces the resource without one.
+		return releaseOld(c, w)
 	}
 	typ, _, err := resource.StringProp(ident, "type", "identity.type")
 	if err != nil {
@@ -48,9 +58,15 @@ func Identity(c *resource.Ctx, w *resource.Write) error {
 		}
 		ident.SetValue("principalId", principal)
 		ident.SetValue("tenantId", tenant)
+		if err := ensurePrincipal(c, w.ID, principal); err != nil {
+			return err
+		}
 	} else {
 		ident.Delete("principalId")
 		ident.Delete("tenantId")
+		if err := releaseOld(c, w); err != nil {
+			return err
+		}
 	}
 	uais, err := resource.ObjectProp(ident, "userAssignedIdentities", "identity.userAssignedIdentities")
 	if err != nil {
@@ -69,6 +85,53 @@ func Identity(c *resource.Ctx, w *resource.Write) error {
 	}
 	w.Doc.Obj.SetObject("identity", ident)
 	return nil
+}
+
+// ensurePrincipal makes sure the directory holds the system-assigned
+// identity principal of the resource id.
+func ensurePrincipal(c *resource.Ctx, id arm.ResourceID, principal string) error {
+	if _, err := identity.GetObject(c.Tx, principal); err == nil || !resource.IsNotFound(err) {
+		return err
+	}
+	return identity.SaveObject(c.Tx, &identity.DirectoryObject{
+		ObjectID: principal, Kind: identity.KindManagedIdentity, AppID: StableID("client", id.String()),
+		DisplayName: id.Name(), ResourceID: id.String(), Created: c.Now.UTC(),
+	})
+}
+
+// releaseOld removes the system-assigned identity principal a write takes
+// away from the resource.
+func releaseOld(c *resource.Ctx, w *resource.Write) error {
+	if w.Old == nil {
+		return nil
+	}
+	return ReleaseIdentity(c, w.Old)
+}
+
+// ReleaseIdentity removes the system-assigned identity principal of d (a
+// BeforeDelete rule of every type that may carry one): Azure deletes a
+// resource's system-assigned identity with the resource. Its role
+// assignments stay, naming a principal that is gone, as in Azure.
+func ReleaseIdentity(c *resource.Ctx, d *resource.Doc) error {
+	old, _ := d.Obj.Object("identity")
+	if old == nil {
+		return nil
+	}
+	p, _, _ := old.String("principalId")
+	if p == "" {
+		return nil
+	}
+	o, err := identity.GetObject(c.Tx, p)
+	if resource.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if o.Kind != identity.KindManagedIdentity || !strings.EqualFold(o.ResourceID, d.ID.String()) {
+		return nil
+	}
+	return identity.DeleteObject(c.Tx, p)
 }
 
 // userAssigned returns the principal and client ids of the user-assigned

@@ -69,7 +69,8 @@ func clusterKind() *resource.Kind {
 		States:      states,
 		ValidateName: common.NameRule(clusterName, arm.CodeInvalidResourceName, "Cluster name",
 			"Cluster names must be 4 to 22 characters of lowercase letters, digits and hyphens, start with a letter and end with a letter or digit."),
-		Build: buildCluster,
+		Build:        buildCluster,
+		BeforeDelete: generic.ReleaseIdentity,
 		Provisioned: func(c *resource.Ctx, d *resource.Doc) error {
 			d.Props().SetValue("state", "Running")
 			return nil

@@ -3,6 +3,7 @@
 package managedidentity
 
 import (
+	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/providers/common"
 	"github.com/privlink/privlink/internal/providers/generic"
 	"github.com/privlink/privlink/internal/resource"
@@ -30,6 +31,27 @@ func userAssignedIdentity() *resource.Kind {
 		common.Keep(w, "tenantId", tenant)
 		common.Keep(w, "principalId", generic.StableID("principal", w.ID.String()))
 		common.Keep(w, "clientId", generic.StableID("client", w.ID.String()))
+		// The identity is a principal of the directory: roles can be
+		// assigned to it, and the managed identity endpoints serve its
+		// tokens (client_id, object_id, or mi_res_id = this id).
+		principal, _, _ := w.Doc.Props().String("principalId")
+		client, _, _ := w.Doc.Props().String("clientId")
+		if _, err := identity.GetObject(c.Tx, principal); err == nil {
+			return nil
+		} else if !resource.IsNotFound(err) {
+			return err
+		}
+		return identity.SaveObject(c.Tx, &identity.DirectoryObject{ObjectID: principal, Kind: identity.KindManagedIdentity, AppID: client,
+			DisplayName: w.ID.Name(), ResourceID: w.ID.String(), Created: c.Now.UTC()})
+	}
+	k.BeforeDelete = func(c *resource.Ctx, d *resource.Doc) error {
+		principal, _, _ := d.Props().String("principalId")
+		if principal == "" {
+			return nil
+		}
+		if err := identity.DeleteObject(c.Tx, principal); err != nil && !resource.IsNotFound(err) {
+			return err
+		}
 		return nil
 	}
 	return k

@@ -68,14 +68,29 @@ var Known = []string{
 }
 
 // Register adds ARM's own kinds to e and declares the namespaces above.
-func Register(e *resource.Engine) {
+// created runs in the transaction that creates a subscription through an
+// alias (access control makes the creator its Owner there); nil for none.
+func Register(e *resource.Engine, created func(c *resource.Ctx, subscription string) error) {
 	for _, ns := range Builtin {
 		e.AddNamespaces(resource.Namespace{Name: ns, Builtin: true})
 	}
 	for _, ns := range Known {
 		e.AddNamespaces(resource.Namespace{Name: ns, Default: true})
 	}
-	e.Register(subscriptions(), resourceGroups(), providers(), aliases())
+	e.Register(subscriptions(), resourceGroups(), providers(), aliases(created))
+}
+
+// anyAccess lets a principal read a subscription (and its provider
+// registrations) when it holds any role assignment in it, above it or below
+// it: ARM lists and shows the subscriptions where a principal has some
+// access, whatever its roles (a Reader of one resource group sees its
+// subscription). Other actions, and reads of the tenant root, need the
+// action itself.
+func anyAccess(ctx context.Context, e *resource.Engine, r *resource.Request, action string, id arm.ResourceID) error {
+	if id.Subscription != "" && (strings.HasSuffix(strings.ToLower(action), "/read")) && e.Reach(ctx, r, arm.ResourceID{Subscription: id.Subscription}) != 0 {
+		return nil
+	}
+	return e.Authorize(ctx, r, action, id)
 }
 
 func subscriptions() *resource.Kind {
@@ -87,6 +102,12 @@ func subscriptions() *resource.Kind {
 		ReadOnly:    true,
 		NoState:     true,
 		Pageable:    true,
+		Authorize: func(ctx context.Context, e *resource.Engine, r *resource.Request, action string, id arm.ResourceID) error {
+			if id.IsSubscription() && strings.EqualFold(action, subscriptionType+"/read") {
+				return anyAccess(ctx, e, r, action, id)
+			}
+			return e.Authorize(ctx, r, action, id)
+		},
 		Collections: map[string]resource.Action{
 			"resources": listResources,
 			"locations": listLocations,
@@ -98,7 +119,9 @@ var groupName = regexp.MustCompile(`^[-\w\._\(\)]{1,90}$`)
 
 func resourceGroups() *resource.Kind {
 	return &resource.Kind{
-		Type:        resourceGroupType,
+		Type: resourceGroupType,
+		// ARM's actions on groups: Microsoft.Resources/subscriptions/resourceGroups/read, ...
+		ActionType:  "Microsoft.Resources/subscriptions/resourceGroups",
 		APIVersions: catalog.Accept(resourceGroupType, APIVersions...),
 		ARMOwned:    true,
 		Scope:       resource.ScopeSubscription,
@@ -181,6 +204,18 @@ func providers() *resource.Kind {
 		Scope:       resource.ScopeSubscription,
 		ReadOnly:    true,
 		NoState:     true,
+		ActionType:  "Microsoft.Resources/subscriptions/providers",
+		// Registering a namespace is its own action at the subscription
+		// ({ns}/register/action, which Contributor holds through "*");
+		// reading registrations needs any access in the subscription.
+		Authorize: func(ctx context.Context, e *resource.Engine, r *resource.Request, action string, id arm.ResourceID) error {
+			for _, verb := range []string{"register", "unregister"} {
+				if strings.HasSuffix(strings.ToLower(action), "/"+verb+"/action") {
+					return e.Authorize(ctx, r, id.Namespace+"/"+verb+"/action", arm.ResourceID{Subscription: id.Subscription})
+				}
+			}
+			return anyAccess(ctx, e, r, action, id)
+		},
 	}
 	k.Get = func(c *resource.Ctx, id arm.ResourceID) (*resource.Doc, error) {
 		n := c.E.Namespace(id.Namespace)
@@ -253,11 +288,18 @@ func providerDoc(c *resource.Ctx, k *resource.Kind, sub string, n *resource.Name
 
 // aliases are Microsoft.Subscription/aliases: creating one creates a
 // subscription (or names an existing one given in properties.subscriptionId).
-func aliases() *resource.Kind {
+func aliases(created func(c *resource.Ctx, subscription string) error) *resource.Kind {
 	return &resource.Kind{
 		Type:        aliasType,
 		APIVersions: AliasAPIVersions,
 		Scope:       resource.ScopeTenant,
+		// Creating a subscription is a billing right in Azure (an
+		// enrollment account's or billing profile's), not a role
+		// assignment: privlink grants it to every principal of its tenant,
+		// and makes the creator the new subscription's Owner.
+		Authorize: func(ctx context.Context, e *resource.Engine, r *resource.Request, action string, id arm.ResourceID) error {
+			return nil
+		},
 		Build: func(c *resource.Ctx, w *resource.Write) error {
 			p := w.Doc.Props()
 			if w.Old != nil {
@@ -290,6 +332,11 @@ func aliases() *resource.Kind {
 			}
 			if err := CreateSubscription(c, sid, tenant, display, false); err != nil {
 				return err
+			}
+			if created != nil {
+				if err := created(c, sid); err != nil {
+					return err
+				}
 			}
 			p.SetValue("subscriptionId", sid)
 			return nil
