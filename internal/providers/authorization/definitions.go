@@ -472,7 +472,9 @@ func (p *Provider) listDefinitions(ctx context.Context, e *resource.Engine, k *r
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Properties.RoleName) < strings.ToLower(out[j].Properties.RoleName) })
+	sort.Slice(out, func(i, j int) bool {
+		return strings.ToLower(out[i].Properties.RoleName) < strings.ToLower(out[j].Properties.RoleName)
+	})
 	if out == nil {
 		out = []*definition{}
 	}
