@@ -120,14 +120,17 @@ func TestInputsConnectionNames(t *testing.T) {
 	f := newFixture(t)
 	c := f.cli
 	// A second cluster with an endpoint of the same name to the same target,
-	// and an endpoint whose name has dots.
+	// and an endpoint whose name has dots. The target is a third cluster:
+	// the rows approve one connection again and again, which Kusto accepts
+	// (privlink's default rule) where Event Hubs refuses Approved -> Approved.
 	c.ok("put", "/subscriptions/"+f.env.Subscription+"/resourceGroups/"+adxGroup+"/providers/Microsoft.Kusto/clusters/othercluster?api-version=2024-04-13",
 		"{'location':'westus','sku':{'name':'Dev(No SLA)_Standard_D11_v2','tier':'Basic'}}")
+	target := f.kustoTarget(t, "targetcluster")
 	for _, m := range []struct{ cluster, name string }{{clusterName, "mpeToEventHub"}, {clusterName, "to.the.hub"}, {clusterName, "twin"}, {"othercluster", "twin"}} {
-		c.ok("mpe", "create", m.name, "--cluster", m.cluster, "-g", adxGroup, "--target", f.eventHubID, "--group-id", "namespace", "--wait")
+		c.ok("mpe", "create", m.name, "--cluster", m.cluster, "-g", adxGroup, "--target", target, "--group-id", "cluster", "--wait")
 	}
 	names := map[string]string{} // {cluster}.{endpoint} -> connection name
-	for _, row := range tableRows(c.ok("pec", "list", "--resource", f.eventHubID).stdout) {
+	for _, row := range tableRows(c.ok("pec", "list", "--resource", target).stdout) {
 		names[row[0][:strings.LastIndexByte(row[0], '.')]] = row[0]
 	}
 	if len(names) != 4 {
@@ -167,7 +170,7 @@ func TestInputsConnectionNames(t *testing.T) {
 			c.t = t
 			a := tt.args
 			if !contains(a, "--resource") {
-				a = append(a, "--resource", f.eventHubID)
+				a = append(a, "--resource", target)
 			}
 			r := c.run(a...)
 			if r.code != tt.wantCode {
@@ -196,7 +199,10 @@ func TestInputsLongDescriptions(t *testing.T) {
 	f := newFixture(t)
 	c := f.cli
 	msg := strings.Repeat("m", 140)
-	c.ok("mpe", "create", "long", "--cluster", clusterName, "-g", adxGroup, "--target", f.eventHubID, "--group-id", "namespace", "--message", msg, "--wait")
+	// The long one is approved three times: its target is a Kusto cluster,
+	// which accepts Approved -> Approved (Event Hubs refuses it).
+	long := f.kustoTarget(t, "targetcluster")
+	c.ok("mpe", "create", "long", "--cluster", clusterName, "-g", adxGroup, "--target", long, "--group-id", "cluster", "--message", msg, "--wait")
 	c.ok("mpe", "create", "short", "--cluster", clusterName, "-g", adxGroup, "--target", f.storageID, "--group-id", "blob", "--message", "ok")
 	if r := c.run("mpe", "create", "toolong", "--cluster", clusterName, "-g", adxGroup, "--target", f.eventHubID, "--group-id", "namespace", "--message", msg+"m"); r.code != 1 || !strings.Contains(r.stdout, `"code": "RequestMessageTooLong"`) {
 		t.Fatalf("mpe create with 141 characters: exit %d, want 1 with RequestMessageTooLong\n%s%s", r.code, r.stdout, r.stderr)
@@ -206,11 +212,11 @@ func TestInputsLongDescriptions(t *testing.T) {
 		want                        string // the DESCRIPTION cell
 		shortened                   bool
 	}{
-		{"request message of 140 characters", f.eventHubID, "", strings.Repeat("m", descriptionWidth-1) + "…", true},
+		{"request message of 140 characters", long, "", strings.Repeat("m", descriptionWidth-1) + "…", true},
 		{"short", f.storageID, "", "ok", false},
-		{"long approval", f.eventHubID, strings.Repeat("d", 10_000), strings.Repeat("d", descriptionWidth-1) + "…", true},
-		{"lines and tabs", f.eventHubID, "line one\nline two\ttabbed", "line one line two tabbed", false},
-		{"exactly the width", f.eventHubID, strings.Repeat("é", descriptionWidth), strings.Repeat("é", descriptionWidth), false},
+		{"long approval", long, strings.Repeat("d", 10_000), strings.Repeat("d", descriptionWidth-1) + "…", true},
+		{"lines and tabs", long, "line one\nline two\ttabbed", "line one line two tabbed", false},
+		{"exactly the width", long, strings.Repeat("é", descriptionWidth), strings.Repeat("é", descriptionWidth), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -418,4 +424,13 @@ func utf16Text(s string, be, bom bool) string {
 		order = binary.BigEndian
 	}
 	return string(textenc.UTF16(s, order, bom))
+}
+
+// kustoTarget makes a Kusto cluster in the cluster's resource group to be
+// the target of managed private endpoints, and returns its id.
+func (f *fixture) kustoTarget(t *testing.T, name string) string {
+	t.Helper()
+	id := "/subscriptions/" + f.env.Subscription + "/resourceGroups/" + adxGroup + "/providers/Microsoft.Kusto/clusters/" + name
+	f.cli.ok("put", id+"?api-version=2024-04-13", "{'location':'westus','sku':{'name':'Dev(No SLA)_Standard_D11_v2','tier':'Basic'}}")
+	return id
 }

@@ -112,6 +112,19 @@ const (
 	CodeTooManyRequests                       = "TooManyRequests"
 	CodeInternalServerError                   = "InternalServerError"
 	CodeServiceUnavailable                    = "ServiceUnavailable"
+
+	// Resource providers' own codes for a refused change of a private
+	// endpoint connection's state (see docs/private-endpoint-connections.md).
+
+	// CodeInvalidValuesForRequestParameters is Microsoft.Storage's answer to
+	// a status it will not set (approving an Approved connection).
+	CodeInvalidValuesForRequestParameters = "InvalidValuesForRequestParameters"
+	// CodePrivateEndpointConnectionStatusNotPending is Microsoft.Sql's answer
+	// to a change of a connection that is no longer Pending.
+	CodePrivateEndpointConnectionStatusNotPending = "PrivateEndpointConnectionStatusNotPending"
+	// CodeIncorrectPrivateLinkServiceConnectionStateStatus is Microsoft.Sql's
+	// answer to a status other than Approved or Rejected.
+	CodeIncorrectPrivateLinkServiceConnectionStateStatus = "IncorrectPrivateLinkServiceConnectionStateStatus"
 )
 
 // TemplateViolation is the info of an AdditionalInfo of type
@@ -171,6 +184,10 @@ var codeStatus = map[string]int{
 	CodeTooManyRequests:                       http.StatusTooManyRequests,
 	CodeInternalServerError:                   http.StatusInternalServerError,
 	CodeServiceUnavailable:                    http.StatusServiceUnavailable,
+
+	CodeInvalidValuesForRequestParameters:                http.StatusBadRequest,
+	CodePrivateEndpointConnectionStatusNotPending:        http.StatusBadRequest,
+	CodeIncorrectPrivateLinkServiceConnectionStateStatus: http.StatusBadRequest,
 }
 
 // InvalidContent is ARM's error for request content that cannot be read as

@@ -83,6 +83,9 @@ type target struct {
 	conns func(t *testing.T, env *testkit.Env, rg, name string) []conn
 	// set approves or rejects a connection.
 	set func(t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error
+	// put is set with a context for the PUT (to capture its response);
+	// an operation it starts is followed without it.
+	put func(ctx context.Context, t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error
 	// remove deletes a connection.
 	remove func(t *testing.T, env *testkit.Env, rg, name, pec string) error
 	// groups lists the groupIds of its private link resources.
@@ -107,7 +110,7 @@ func groupIDs(t testing.TB, v any) []string {
 }
 
 func targets() []target {
-	return []target{
+	ts := []target{
 		{
 			name: "share", group: "blob",
 			create: func(t *testing.T, env *testkit.Env, rg, name string) string {
@@ -119,11 +122,11 @@ func targets() []target {
 				c := must(armstorage.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				return convert[[]conn](t, must(c.NewListPager(rg, name, nil).NextPage(ctx)).Value)
 			},
-			set: func(t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
+			put: func(rctx context.Context, t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
 				c := must(armstorage.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				var body armstorage.PrivateEndpointConnection
 				_ = json.Unmarshal(stateBody(status, desc), &body)
-				_, err := c.Put(ctx, rg, name, pec, body, nil)
+				_, err := c.Put(rctx, rg, name, pec, body, nil)
 				return err
 			},
 			remove: func(t *testing.T, env *testkit.Env, rg, name, pec string) error {
@@ -147,11 +150,11 @@ func targets() []target {
 				c := must(armeventhub.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				return convert[[]conn](t, must(c.NewListPager(rg, name, nil).NextPage(ctx)).Value)
 			},
-			set: func(t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
+			put: func(rctx context.Context, t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
 				c := must(armeventhub.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				var body armeventhub.PrivateEndpointConnection
 				_ = json.Unmarshal(stateBody(status, desc), &body)
-				_, err := c.CreateOrUpdate(ctx, rg, name, pec, body, nil)
+				_, err := c.CreateOrUpdate(rctx, rg, name, pec, body, nil)
 				return err
 			},
 			remove: func(t *testing.T, env *testkit.Env, rg, name, pec string) error {
@@ -179,11 +182,11 @@ func targets() []target {
 				c := must(armiothub.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				return convert[[]conn](t, must(c.List(ctx, rg, name, nil)).PrivateEndpointConnectionArray)
 			},
-			set: func(t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
+			put: func(rctx context.Context, t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
 				c := must(armiothub.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				var body armiothub.PrivateEndpointConnection
 				_ = json.Unmarshal(stateBody(status, desc), &body)
-				p, err := c.BeginUpdate(ctx, rg, name, pec, body, nil)
+				p, err := c.BeginUpdate(rctx, rg, name, pec, body, nil)
 				if err != nil {
 					return err
 				}
@@ -216,11 +219,11 @@ func targets() []target {
 				c := must(armkeyvault.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				return convert[[]conn](t, must(c.NewListByResourcePager(rg, name, nil).NextPage(ctx)).Value)
 			},
-			set: func(t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
+			put: func(rctx context.Context, t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
 				c := must(armkeyvault.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				var body armkeyvault.PrivateEndpointConnection
 				_ = json.Unmarshal(stateBody(status, desc), &body)
-				_, err := c.Put(ctx, rg, name, pec, body, nil)
+				_, err := c.Put(rctx, rg, name, pec, body, nil)
 				return err
 			},
 			remove: func(t *testing.T, env *testkit.Env, rg, name, pec string) error {
@@ -249,11 +252,11 @@ func targets() []target {
 				c := must(armsql.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				return convert[[]conn](t, must(c.NewListByServerPager(rg, name, nil).NextPage(ctx)).Value)
 			},
-			set: func(t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
+			put: func(rctx context.Context, t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
 				c := must(armsql.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				var body armsql.PrivateEndpointConnection
 				_ = json.Unmarshal(stateBody(status, desc), &body)
-				p, err := c.BeginCreateOrUpdate(ctx, rg, name, pec, body, nil)
+				p, err := c.BeginCreateOrUpdate(rctx, rg, name, pec, body, nil)
 				if err != nil {
 					return err
 				}
@@ -285,11 +288,11 @@ func targets() []target {
 				c := must(armdigitaltwins.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				return convert[[]conn](t, must(c.List(ctx, rg, name, nil)).Value)
 			},
-			set: func(t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
+			put: func(rctx context.Context, t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
 				c := must(armdigitaltwins.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				var body armdigitaltwins.PrivateEndpointConnection
 				_ = json.Unmarshal(stateBody(status, desc), &body)
-				p, err := c.BeginCreateOrUpdate(ctx, rg, name, pec, body, nil)
+				p, err := c.BeginCreateOrUpdate(rctx, rg, name, pec, body, nil)
 				if err != nil {
 					return err
 				}
@@ -319,9 +322,9 @@ func targets() []target {
 				c := must(armkusto.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
 				return convert[[]conn](t, must(c.NewListPager(rg, name, nil).NextPage(ctx)).Value)
 			},
-			set: func(t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
+			put: func(rctx context.Context, t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
 				c := must(armkusto.NewPrivateEndpointConnectionsClient(env.Subscription, env.Cred, env.Options))
-				p, err := c.BeginCreateOrUpdate(ctx, rg, name, pec, armkusto.PrivateEndpointConnection{Properties: &armkusto.PrivateEndpointConnectionProperties{
+				p, err := c.BeginCreateOrUpdate(rctx, rg, name, pec, armkusto.PrivateEndpointConnection{Properties: &armkusto.PrivateEndpointConnectionProperties{
 					PrivateLinkServiceConnectionState: &armkusto.PrivateLinkServiceConnectionStateProperty{Status: to.Ptr(status), Description: to.Ptr(desc)}}}, nil)
 				if err != nil {
 					return err
@@ -344,4 +347,11 @@ func targets() []target {
 			},
 		},
 	}
+	for i := range ts {
+		put := ts[i].put
+		ts[i].set = func(t *testing.T, env *testkit.Env, rg, name, pec, status, desc string) error {
+			return put(ctx, t, env, rg, name, pec, status, desc)
+		}
+	}
+	return ts
 }

@@ -49,6 +49,7 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		Managed:         []string{"digitaltwinsinstance"},
 		GroupIDs:        "array",
 		ConnectionState: "Succeeded",
+		Transitions:     Transitions,
 	})
 }
 

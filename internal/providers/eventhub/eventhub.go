@@ -70,6 +70,7 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		Groups:          []privatelink.Group{{ID: "namespace", RequiredMembers: []string{"namespace"}, ZoneNames: []string{"privatelink.servicebus.windows.net"}}},
 		Managed:         []string{"namespace"},
 		ConnectionState: "Succeeded",
+		Transitions:     Transitions,
 	})
 }
 

@@ -69,6 +69,7 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		Managed:         []string{"vault"},
 		ETag:            true,
 		ConnectionState: "Succeeded",
+		Transitions:     Transitions,
 	})
 }
 

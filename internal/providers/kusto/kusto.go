@@ -52,6 +52,11 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		ConnectionState:      "Succeeded",
 		ConnectionWireType:   "Microsoft.Kusto/clusters/privateEndpointConnections",
 		LinkResourceWireType: "Microsoft.Kusto/clusters/PrivateLinkResources",
+		// Kusto's sources do not pin down its own table: its spec's status is a
+		// free string (PrivateLinkServiceConnectionStateProperty) and azure-cli's
+		// test_private_endpoint_connection_kusto_cluster only approves a
+		// connection and rejects it, as privlink's default rule does.
+		Transitions: privatelink.DefaultTransitions,
 	})
 }
 

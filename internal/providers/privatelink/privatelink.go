@@ -65,6 +65,9 @@ type Target struct {
 	LinkResourceWireType string
 	// LinkResourceIDTypes spells the type segments in link resource ids.
 	LinkResourceIDTypes []string
+	// Transitions are the target's own rules for its owner's changes of a
+	// connection's state, with its own error codes (nil: DefaultTransitions).
+	Transitions *Transitions
 }
 
 // ConnectionType is the canonical type of the target's connections.
@@ -112,6 +115,9 @@ func NewRegistry() *Registry {
 
 // Add registers t and its connection and link-resource kinds with e.
 func (r *Registry) Add(e *resource.Engine, t *Target) {
+	if err := t.transitions().Check(); err != nil {
+		panic("privatelink: " + t.Type + ": " + err.Error())
+	}
 	r.targets[arm.KeyOf(t.Type)] = t
 	e.Register(connectionKind(r, t), linkResourceKind(t))
 }
@@ -379,7 +385,7 @@ func connectionKind(r *Registry, t *Target) *resource.Kind {
 				return err
 			}
 			cur := stateOf(w.Old)
-			next, err := transition(cur.Status, status)
+			next, err := t.transitions().Next(cur.Status, status)
 			if err != nil {
 				return err
 			}
@@ -400,29 +406,6 @@ func connectionKind(r *Registry, t *Target) *resource.Kind {
 			return r.updateEndpoint(c, d, Disconnected, "The connection was removed by the owner of the private link resource.")
 		},
 	}
-}
-
-// transition checks a change of connection state asked for by the target's owner.
-func transition(cur, want string) (string, error) {
-	var next string
-	for _, s := range []string{Pending, Approved, Rejected} {
-		if strings.EqualFold(s, want) {
-			next = s
-		}
-	}
-	switch {
-	case strings.EqualFold(want, Disconnected):
-		return "", arm.Errorf(arm.CodeBadRequest, "A private endpoint connection cannot be set to 'Disconnected'. To remove the connection, send DELETE to the private endpoint connection.")
-	case next == "":
-		return "", arm.Errorf(arm.CodeBadRequest, "The private endpoint connection status '%s' is invalid. Valid values are 'Approved' and 'Rejected'.", want)
-	case next == cur:
-		return next, nil
-	case cur == Rejected:
-		return "", arm.Errorf(arm.CodeBadRequest, "The private endpoint connection was rejected and cannot change state again. Delete the managed private endpoint and create it again to send a new request.")
-	case next == Pending:
-		return "", arm.Errorf(arm.CodeBadRequest, "A private endpoint connection cannot go back to 'Pending' once it was '%s'.", cur)
-	}
-	return next, nil
 }
 
 // updateEndpoint mirrors a connection's state onto the endpoint that asked for it.

@@ -54,5 +54,6 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		GroupIDs:        "array",
 		ConnectionState: "Ready",
 		AcceptedWrites:  true,
+		Transitions:     Transitions,
 	})
 }

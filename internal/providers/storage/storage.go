@@ -52,6 +52,7 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		Groups:          groups,
 		Managed:         []string{"blob", "dfs"},
 		ConnectionState: "Succeeded",
+		Transitions:     Transitions,
 	})
 }
 
