@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"strings"
+
+	"github.com/privlink/privlink/internal/identity"
 )
 
 // Handler returns the whole route table. ARM paths are matched
@@ -15,6 +17,21 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /_privlink/health", s.health)
 	mux.HandleFunc("GET /_privlink/info", s.info)
 	mux.HandleFunc("GET /_privlink/endpoints", s.authenticated(s.endpointStates))
+
+	// The directory: service principals, users, managed identities.
+	sp, users, mi := identity.KindServicePrincipal, identity.KindUser, identity.KindManagedIdentity
+	mux.HandleFunc("GET /_privlink/directory/servicePrincipals", s.authenticated(s.listPrincipals(sp)))
+	mux.HandleFunc("POST /_privlink/directory/servicePrincipals", s.authenticated(s.createServicePrincipal))
+	mux.HandleFunc("GET /_privlink/directory/servicePrincipals/{id}", s.authenticated(s.getPrincipal(sp)))
+	mux.HandleFunc("DELETE /_privlink/directory/servicePrincipals/{id}", s.authenticated(s.deletePrincipal(sp)))
+	mux.HandleFunc("POST /_privlink/directory/servicePrincipals/{id}/addPassword", s.authenticated(s.addPassword))
+	mux.HandleFunc("GET /_privlink/directory/users", s.authenticated(s.listPrincipals(users)))
+	mux.HandleFunc("POST /_privlink/directory/users", s.authenticated(s.createUser))
+	mux.HandleFunc("GET /_privlink/directory/users/{id}", s.authenticated(s.getPrincipal(users)))
+	mux.HandleFunc("DELETE /_privlink/directory/users/{id}", s.authenticated(s.deletePrincipal(users)))
+	mux.HandleFunc("GET /_privlink/directory/managedIdentities", s.authenticated(s.listPrincipals(mi)))
+	mux.HandleFunc("GET /_privlink/directory/managedIdentities/{id}", s.authenticated(s.getPrincipal(mi)))
+	mux.HandleFunc("GET /_privlink/directory/principals/{id}", s.authenticated(s.getPrincipal("")))
 
 	// Cloud metadata, for tools that discover endpoints (Terraform's metadata_host).
 	mux.HandleFunc("GET /metadata/endpoints", s.metadata)

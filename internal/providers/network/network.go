@@ -230,7 +230,7 @@ func connect(c *resource.Ctx, w *resource.Write, reg *privatelink.Registry, cn *
 	}
 	status := privatelink.Pending
 	if !isManual {
-		if status, err = privatelink.AutoApprove(c, t, target); err != nil {
+		if status, err = privatelink.AutoApprove(c, t, target, w.ID, PrivateEndpointType+"/write"); err != nil {
 			return nil, err
 		}
 	}

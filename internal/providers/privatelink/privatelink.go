@@ -5,6 +5,7 @@
 package privatelink
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"sort"
@@ -188,11 +189,26 @@ func SetLinks(endpoint *resource.Doc, ls []Link) {
 	endpoint.SetExt(linksExt, ls)
 }
 
-// Connect places a Pending connection from endpoint (whose managed private
+// Connect places a connection from endpoint (whose managed private
 // endpoint is privateEndpoint) on target for group, and links the endpoint
-// to it. The caller saves endpoint.
+// to it: Approved at once when the principal of the request may approve
+// connections on the target (MayApprove), Pending with the request message
+// otherwise, for the target's owner to decide. The caller saves endpoint.
+//
+// The seed's "Automatic approval": "You can automatically approve a
+// managed private endpoint if the requesting identity has the
+// Microsoft.<Provider>/<ResourceType>/privateEndpointConnectionsApproval/action
+// permission on the target resource". The requesting identity is the
+// request's, whichever front it came through: the SDKs, the CLI, a template
+// deployment (run as its deployer) or the portal.
 func Connect(c *resource.Ctx, t *Target, target, endpoint *resource.Doc, privateEndpoint, group, message string) error {
-	l, err := Place(c, t, target, endpoint.ID, privateEndpoint, group, message, Pending)
+	status := Pending
+	if ok, err := MayApprove(c, t, target); err != nil {
+		return err
+	} else if ok {
+		status = Approved
+	}
+	l, err := Place(c, t, target, endpoint.ID, privateEndpoint, group, message, status)
 	if err != nil {
 		return err
 	}
@@ -209,23 +225,45 @@ func ApprovalAction(t *Target) string {
 	return t.Type + "/privateEndpointConnectionsApproval/action"
 }
 
+// MayApprove reports whether the principal of c's request may approve
+// connections on target: it holds the target type's approval action there
+// (Owner and Contributor through "*", or a role naming the action). Outside
+// a request (an operation step) nobody may.
+func MayApprove(c *resource.Ctx, t *Target, target *resource.Doc) (bool, error) {
+	if c.Req == nil || c.Req.Principal == nil {
+		return false, nil
+	}
+	err := c.E.Authorize(c, c.Req, ApprovalAction(t), target.ID)
+	if err == nil {
+		return true, nil
+	}
+	if ae := arm.AsError(err); ae != nil && ae.Code == arm.CodeAuthorizationFailed {
+		return false, nil
+	}
+	return false, err
+}
+
 // AutoApprove decides the state of a new automatic connection to target
-// (a Microsoft.Network private endpoint's privateLinkServiceConnections;
-// manual ones are always Pending, and so are a Kusto managed private
-// endpoint's): Approved when the caller may approve connections on the
-// target, as Azure does. It asks the engine's Authorizer, which allows
-// everything until access control arrives; an Authorizer that refuses makes
-// the request fail with its error, as Azure refuses an automatic connection
-// its creator may not approve (manual connections are the way to ask). This
-// is the one place that decides.
-func AutoApprove(c *resource.Ctx, t *Target, target *resource.Doc) (string, error) {
-	if c.Req == nil {
-		return Pending, nil
-	}
-	if err := c.E.Authorize(c, c.Req, ApprovalAction(t), target.ID); err != nil {
+// from endpoint (a Microsoft.Network private endpoint's
+// privateLinkServiceConnections; manual ones are always Pending): Approved
+// when the caller may approve connections on the target, as Azure does;
+// otherwise the request fails with LinkedAuthorizationFailed (403), as
+// Azure refuses an automatic connection its creator may not approve
+// (manual connections are the way to ask), naming the action as Azure's
+// message does (MicrosoftDocs/azure-docs#96892).
+func AutoApprove(c *resource.Ctx, t *Target, target *resource.Doc, endpoint arm.ResourceID, endpointAction string) (string, error) {
+	ok, err := MayApprove(c, t, target)
+	switch {
+	case err != nil:
 		return "", err
+	case ok:
+		return Approved, nil
+	case c.Req == nil || c.Req.Principal == nil:
+		return Pending, nil // outside a request: nobody to refuse
 	}
-	return Approved, nil
+	p := c.Req.Principal
+	return "", arm.Errorf(arm.CodeLinkedAuthorizationFailed, "The client '%s' with object id '%s' has permission to perform action '%s' on scope '%s'; however, it does not have permission to perform action 'PrivateEndpointConnectionsApproval/action' on the linked scope(s) '%s' or the linked scope(s) are invalid.",
+		p.Name, p.ObjectID, endpointAction, endpoint.String(), target.ID.String())
 }
 
 // Place writes a connection in state status from the endpoint endpointID
@@ -251,7 +289,11 @@ func Place(c *resource.Ctx, t *Target, target *resource.Doc, endpointID arm.Reso
 	}
 	desc := message
 	if status == Approved {
-		desc = "Auto-Approved" // what Azure writes of automatic approvals
+		// What Azure writes of automatic approvals: "Auto-approved" in the
+		// answers of the service (az network private-endpoint show of a
+		// SQL, Event Grid or Search target), where the specs' examples
+		// spell "Auto-Approved".
+		desc = "Auto-approved"
 	}
 	p.SetValue("privateLinkServiceConnectionState", connState{Status: status, Description: desc, ActionsRequired: "None"})
 	if t.ConnectionState != "" {
@@ -351,6 +393,20 @@ func stateOf(pec *resource.Doc) connState {
 // Connect.
 func connectionKind(r *Registry, t *Target) *resource.Kind {
 	return &resource.Kind{
+		// Approving, rejecting or removing a connection needs its write or
+		// delete, or the approval action on the target: either lets the
+		// target's owner decide (Owner, Contributor, or a role with only
+		// the approval action).
+		Authorize: func(ctx context.Context, e *resource.Engine, r *resource.Request, action string, id arm.ResourceID) error {
+			err := e.Authorize(ctx, r, action, id)
+			if err == nil || strings.HasSuffix(strings.ToLower(action), "/read") {
+				return err
+			}
+			if e.Authorize(ctx, r, ApprovalAction(t), id.Parent()) == nil {
+				return nil
+			}
+			return err
+		},
 		Type:           t.ConnectionType(),
 		WireType:       t.ConnectionWireType,
 		APIVersions:    catalog.Accept(t.ConnectionType(), t.APIVersions...),
