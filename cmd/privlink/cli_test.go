@@ -177,6 +177,15 @@ func (c *cli) login(env *testkit.Env) {
 	}
 }
 
+// asRequester signs the fixture's CLI in as testkit's Requester, a
+// cluster administrator who does not own the targets: the endpoints it
+// creates wait Pending for the owner, as in the seed's approval story.
+func (f *fixture) asRequester() {
+	f.cli.t.Helper()
+	p := f.env.Requester(f.cli.t)
+	f.cli.ok("login", "--endpoint", f.env.URL, "--ca", f.env.Server.CAPath(), "--client-id", p.ClientID, "--client-secret", p.Secret)
+}
+
 // fixture is a server with a Kusto cluster, an Event Hubs namespace and a
 // storage account made with the official SDK, and a CLI logged in to it.
 type fixture struct {
@@ -555,6 +564,7 @@ func connectionState(t *testing.T, show result) (state, description string) {
 // pec, and watches the endpoint's side with mpe.
 func TestApproval(t *testing.T) {
 	f := newFixture(t)
+	f.asRequester()
 	c := f.cli
 	r := c.ok(args([]string{"mpe", "create", "mpeToEventHub"}, mpeFlags(), []string{"--target", f.eventHubID, "--group-id", "namespace", "--message", "Please Approve."})...)
 	if got, want := parseOrdered(t, r.stdout).str("properties", "provisioningState"), "Creating"; got != want {

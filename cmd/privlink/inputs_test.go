@@ -197,6 +197,7 @@ func TestInputsConnectionNames(t *testing.T) {
 // list' a table of one line per connection.
 func TestInputsLongDescriptions(t *testing.T) {
 	f := newFixture(t)
+	f.asRequester()
 	c := f.cli
 	msg := strings.Repeat("m", 140)
 	// The long one is approved three times: its target is a Kusto cluster,
@@ -297,6 +298,7 @@ func TestInputsPutUTF16File(t *testing.T) {
 // array; pec reads it as it reads the others.
 func TestInputsIoTHubConnections(t *testing.T) {
 	f := newFixture(t)
+	f.asRequester()
 	c := f.cli
 	hub := "/subscriptions/" + f.env.Subscription + "/resourceGroups/" + eventHubGroup + "/providers/Microsoft.Devices/IotHubs/myhub"
 	c.ok("put", hub+"?api-version=2023-06-30", "{'location':'westus','sku':{'name':'S1','capacity':1}}")

@@ -164,7 +164,8 @@ func TestSeedOrder(t *testing.T) {
 			t.Fatalf("%s ended at %v, after %s started at %v", c[0], end[c[0]], c[1], start[c[1]])
 		}
 	}
-	// The endpoints are real: each placed its Pending connection.
+	// The endpoints are real: each placed its connection, approved at once
+	// since the deployer owns the targets (the deployment runs as it).
 	mc, _ := armkusto.NewManagedPrivateEndpointsClient(f.env.Subscription, f.env.Cred, f.env.Options)
 	for _, n := range []string{"mpeToEventHub", "mpeToStorage"} {
 		m, err := mc.Get(ctx, "adx", "mycluster", n, nil)
@@ -174,7 +175,7 @@ func TestSeedOrder(t *testing.T) {
 	}
 	pc, _ := armeventhub.NewPrivateEndpointConnectionsClient(f.env.Subscription, f.env.Cred, f.env.Options)
 	page, err := pc.NewListPager("adx", "myeventhubns", nil).NextPage(ctx)
-	if err != nil || len(page.Value) != 1 || *page.Value[0].Properties.PrivateLinkServiceConnectionState.Status != armeventhub.PrivateLinkConnectionStatusPending {
+	if err != nil || len(page.Value) != 1 || *page.Value[0].Properties.PrivateLinkServiceConnectionState.Status != armeventhub.PrivateLinkConnectionStatusApproved {
 		t.Fatalf("connections %v %+v", err, page.Value)
 	}
 	// GET, HEAD, list with a filter, export.

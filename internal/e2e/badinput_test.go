@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
@@ -96,16 +97,29 @@ func biStart(t *testing.T) *biFixture {
 	}
 	sub := "/subscriptions/" + env.Subscription
 	rg := sub + "/resourceGroups/rg"
-	return &biFixture{env: env, token: env.Token(t), sub: sub, rg: rg,
+	// The fixture's requests come from a principal that may do everything
+	// but approve connections at once, so that its endpoints wait Pending
+	// as the seed's do.
+	return &biFixture{env: env, token: requesterToken(t, env), sub: sub, rg: rg,
 		cluster: rg + "/providers/Microsoft.Kusto/clusters/adx1",
 		account: rg + "/providers/Microsoft.Storage/storageAccounts/share1"}
+}
+
+// requesterToken is a token of testkit's Requester.
+func requesterToken(t *testing.T, env *testkit.Env) string {
+	t.Helper()
+	tok, err := env.Requester(t).Cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://management.core.windows.net//.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Token
 }
 
 // createMPE creates managed private endpoint name on adx1 to share1's blob and waits for it.
 func (f *biFixture) createMPE(t *testing.T, name string) {
 	t.Helper()
 	ctx := context.Background()
-	mc, err := armkusto.NewManagedPrivateEndpointsClient(f.env.Subscription, f.env.Cred, f.env.Options)
+	mc, err := armkusto.NewManagedPrivateEndpointsClient(f.env.Subscription, f.env.Requester(t).Cred, f.env.Options)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -268,7 +268,7 @@ func TestInputsAccessLogErrorCode(t *testing.T) {
 		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 		c.AccessLog = true
 	})
-	f := &biFixture{env: env, token: env.Token(t), sub: "/subscriptions/" + env.Subscription}
+	f := &biFixture{env: env, token: requesterToken(t, env), sub: "/subscriptions/" + env.Subscription}
 	f.rg = f.sub + "/resourceGroups/rg"
 	tests := []struct {
 		name, method, path, body string

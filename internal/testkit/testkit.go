@@ -7,7 +7,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +25,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/google/uuid"
 	"github.com/privlink/privlink/internal/app"
 	"github.com/privlink/privlink/internal/deploy/plan"
 	"github.com/privlink/privlink/internal/identity"
@@ -42,6 +45,14 @@ type Env struct {
 	// Subscription is the default subscription id.
 	Subscription string
 	cfg          app.Config
+
+	// req is the Requester, made once per server (shared by copies of the Env).
+	req *requester
+}
+
+type requester struct {
+	once sync.Once
+	p    *Principal
 }
 
 // Option adjusts the server configuration.
@@ -116,6 +127,7 @@ func Connect(tb testing.TB, url, caPath string, s *app.Server, cfg app.Config) *
 		Options: &azarm.ClientOptions{ClientOptions: policy.ClientOptions{Cloud: c, Transport: hc,
 			Retry: policy.RetryOptions{MaxRetries: -1}}},
 		Subscription: identity.DefaultSubscriptionID,
+		req:          &requester{},
 	}
 }
 
@@ -297,4 +309,90 @@ func Output(tb testing.TB, cmd *exec.Cmd) []byte {
 		tb.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(cmd.Args, " "), err, out, stderr.String())
 	}
 	return out
+}
+
+// Principal is a service principal made for a test.
+type Principal struct {
+	ObjectID, ClientID, Secret string
+	// Cred is a ClientSecretCredential for it.
+	Cred azcore.TokenCredential
+}
+
+// NewPrincipal creates a service principal through the directory endpoint,
+// as the default principal (the tenant's administrator) does.
+func (e *Env) NewPrincipal(tb testing.TB, name string) *Principal {
+	tb.Helper()
+	var created struct{ AppID, Password string }
+	e.call(tb, http.MethodPost, "/_privlink/directory/servicePrincipals", `{"displayName":"`+name+`"}`, http.StatusCreated, &created)
+	var shown struct{ ObjectID string }
+	e.call(tb, http.MethodGet, "/_privlink/directory/servicePrincipals/"+created.AppID, "", http.StatusOK, &shown)
+	cred, err := azidentity.NewClientSecretCredential(identity.DefaultTenantID, created.AppID, created.Password,
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: policy.ClientOptions{Cloud: Cloud(e.URL), Transport: e.HTTP}, DisableInstanceDiscovery: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &Principal{ObjectID: shown.ObjectID, ClientID: created.AppID, Secret: created.Password, Cred: cred}
+}
+
+// Assign gives principal the role (a role definition id) at scope through
+// the role assignments API, as the default principal.
+func (e *Env) Assign(tb testing.TB, principal, principalType, roleDefinitionID, scope string) {
+	tb.Helper()
+	body := `{"properties":{"roleDefinitionId":"` + roleDefinitionID + `","principalId":"` + principal + `","principalType":"` + principalType + `"}}`
+	e.call(tb, http.MethodPut, strings.TrimSuffix(scope, "/")+"/providers/Microsoft.Authorization/roleAssignments/"+uuid.NewString()+"?api-version=2022-04-01", body, http.StatusCreated, nil)
+}
+
+// RequesterRole is the custom role Requester holds: everything but the
+// approval of private endpoint connections.
+const RequesterRole = "d3f0a1b2-7c4e-4b8a-9e6f-2a1c5b7d9e01"
+
+// Requester returns a service principal (made once per server) that may do
+// everything in the default subscription except hold the
+// privateEndpointConnectionsApproval actions: a cluster administrator who
+// does not own the targets. The managed private endpoints it creates wait
+// Pending for the owner, as in the seed's manual approval story, while it
+// may still approve them itself by writing the connections (its role keeps
+// "*" on them), so tests of the approval path need no second principal.
+func (e *Env) Requester(tb testing.TB) *Principal {
+	tb.Helper()
+	e.req.once.Do(func() {
+		sub := "/subscriptions/" + e.Subscription
+		role := `{"properties":{"roleName":"privlink test requester","type":"CustomRole","description":"Everything but automatic approval of private endpoint connections.",` +
+			`"permissions":[{"actions":["*"],"notActions":["*/privateEndpointConnectionsApproval/action"]}],"assignableScopes":["` + sub + `"]}}`
+		e.call(tb, http.MethodPut, sub+"/providers/Microsoft.Authorization/roleDefinitions/"+RequesterRole+"?api-version=2022-04-01", role, http.StatusCreated, nil)
+		p := e.NewPrincipal(tb, "requester")
+		e.Assign(tb, p.ObjectID, "ServicePrincipal", sub+"/providers/Microsoft.Authorization/roleDefinitions/"+RequesterRole, sub)
+		e.req.p = p
+	})
+	if e.req.p == nil {
+		tb.Fatal("testkit: the requester principal could not be made")
+	}
+	return e.req.p
+}
+
+// call sends a request as the default principal and decodes the answer.
+func (e *Env) call(tb testing.TB, method, path, body string, want int, out any) {
+	tb.Helper()
+	req, err := http.NewRequest(method, e.URL+path, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.Token(tb))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := e.HTTP.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		tb.Fatalf("testkit: %s %s: %d, want %d: %s", method, path, resp.StatusCode, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			tb.Fatalf("testkit: %s %s: %v", method, path, err)
+		}
+	}
 }

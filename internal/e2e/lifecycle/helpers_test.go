@@ -41,10 +41,12 @@ func createCluster(t *testing.T, env *testkit.Env, rg, name string, vnet *armkus
 	return *cl.ID
 }
 
-// createMPE creates a managed private endpoint through the SDK and waits for it.
+// createMPE creates a managed private endpoint through the SDK and waits
+// for it, as the cluster administrator who does not own the target
+// (testkit's Requester): its connection waits Pending for the owner.
 func createMPE(t *testing.T, env *testkit.Env, rg, cluster, name, targetID, group, msg string) (armkusto.ManagedPrivateEndpoint, error) {
 	t.Helper()
-	c := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
+	c := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Requester(t).Cred, env.Options))
 	p, err := c.BeginCreateOrUpdate(ctx, rg, cluster, name, armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{
 		PrivateLinkResourceID: to.Ptr(targetID), GroupID: to.Ptr(group), RequestMessage: to.Ptr(msg),
 	}}, nil)

@@ -85,7 +85,7 @@ func TestCrashDuringProvisioning(t *testing.T) {
 	first.kill(t)
 
 	second := startChild(t, dir, 2*time.Second)
-	mc := must(armkusto.NewManagedPrivateEndpointsClient(second.env.Subscription, second.env.Cred, second.env.Options))
+	mc := must(armkusto.NewManagedPrivateEndpointsClient(second.env.Subscription, second.env.Requester(t).Cred, second.env.Options))
 	poller := must(mc.BeginCreateOrUpdate(ctx, "adx", "mycluster", "survivor", armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{
 		PrivateLinkResourceID: to.Ptr(sa), GroupID: to.Ptr("blob"), RequestMessage: to.Ptr("Please Approve."),
 	}}, nil))

@@ -49,15 +49,14 @@ const toStorage = await kusto.managedPrivateEndpoints.beginCreateOrUpdateAndWait
   requestMessage: "Please Approve.",
 });
 
-// The namespace's owner approves the Pending connection.
-let pending;
+// The default principal owns the namespace, so the connection was approved
+// at once (the seed's "Automatic approval").
+let approved;
 for await (const c of eventhub.privateEndpointConnections.list(rg, namespace)) {
-  if (c.privateLinkServiceConnectionState?.status === "Pending") pending = c;
+  const st = c.privateLinkServiceConnectionState;
+  if (st?.status === "Approved" && st?.description === "Auto-approved") approved = c;
 }
-if (!pending) throw new Error("no Pending connection on the namespace");
-const approved = await eventhub.privateEndpointConnections.createOrUpdate(rg, namespace, pending.name, {
-  privateLinkServiceConnectionState: { status: "Approved", description: "Approved by the owner" },
-});
+if (!approved) throw new Error("no automatically approved connection on the namespace");
 
 const got = await kusto.managedPrivateEndpoints.get(rg, cluster, "mpeToEventHub");
 console.log(JSON.stringify({

@@ -300,32 +300,29 @@ func seed(ctx context.Context, scenario string) (*result, error) {
 	if eh.SystemData != nil {
 		r.CreatedBy, r.CreatedByType = *eh.SystemData.CreatedBy, string(*eh.SystemData.CreatedByType)
 	}
-	// The owner approves the connection the endpoint placed on the namespace.
+	// The default principal owns the namespace (it owns the default
+	// subscription), so the connection the endpoint placed there was
+	// approved at once: the seed's "Automatic approval".
 	pecs, err := armeventhub.NewPrivateEndpointConnectionsClient(sub, cred, opts)
 	if err != nil {
 		return nil, err
 	}
 	pager := pecs.NewListPager(rg, ns, nil)
-	var pending *armeventhub.PrivateEndpointConnection
+	var approved *armeventhub.PrivateEndpointConnection
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("connections: %w", err)
 		}
 		for _, c := range page.Value {
-			if c.Properties != nil && c.Properties.PrivateLinkServiceConnectionState != nil && *c.Properties.PrivateLinkServiceConnectionState.Status == armeventhub.PrivateLinkConnectionStatusPending {
-				pending = c
+			if c.Properties != nil && c.Properties.PrivateLinkServiceConnectionState != nil && *c.Properties.PrivateLinkServiceConnectionState.Status == armeventhub.PrivateLinkConnectionStatusApproved &&
+				*c.Properties.PrivateLinkServiceConnectionState.Description == "Auto-approved" {
+				approved = c
 			}
 		}
 	}
-	if pending == nil {
-		return nil, errors.New("no Pending connection on the namespace")
-	}
-	pending.Properties.PrivateLinkServiceConnectionState.Status = to.Ptr(armeventhub.PrivateLinkConnectionStatusApproved)
-	pending.Properties.PrivateLinkServiceConnectionState.Description = to.Ptr("Approved by the owner")
-	approved, err := pecs.CreateOrUpdate(ctx, rg, ns, *pending.Name, *pending, nil)
-	if err != nil {
-		return nil, fmt.Errorf("approve: %w", err)
+	if approved == nil {
+		return nil, errors.New("no automatically approved connection on the namespace")
 	}
 	r.Connection, r.Status = *approved.Name, string(*approved.Properties.PrivateLinkServiceConnectionState.Status)
 	// Where does the SDK poll? The delete's status URL names the host the
