@@ -265,7 +265,13 @@ func (s *Service) Token(w http.ResponseWriter, r *http.Request) {
 			oauthError(w, http.StatusInternalServerError, "server_error", 50000, "There was an error issuing a token.")
 			return
 		}
-		body["scope"] = audience + "/user_impersonation"
+		// The scopes granted: those asked for (MSAL refuses an answer
+		// that declines any of them).
+		if sc := f.Get("scope"); sc != "" {
+			body["scope"] = sc
+		} else {
+			body["scope"] = audience + "/user_impersonation"
+		}
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -146,6 +146,11 @@ type Kind struct {
 	// nil or the error to answer (AuthorizationFailed).
 	Authorize func(ctx context.Context, e *Engine, r *Request, action string, id arm.ResourceID) error
 
+	// ListNeverRefused lists show a principal that may not read their whole
+	// scope the items it may read, even none, rather than refusing it
+	// (ARM's subscription list).
+	ListNeverRefused bool
+
 	// Virtual types are computed, not stored: Get and List produce them.
 	Get  func(c *Ctx, id arm.ResourceID) (*Doc, error)
 	List func(c *Ctx, parent arm.ResourceID) ([]*Doc, error)

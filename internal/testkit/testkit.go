@@ -396,3 +396,34 @@ func (e *Env) call(tb testing.TB, method, path, body string, want int, out any) 
 		}
 	}
 }
+
+// User is a user made for a test.
+type User struct {
+	ObjectID, UserPrincipalName, Password string
+	// Cred is a UsernamePasswordCredential for it (the Azure CLI's client id).
+	Cred azcore.TokenCredential
+}
+
+// AzureCLIClientID is the public client id of the Azure CLI, which users'
+// password sign-ins name as their application.
+const AzureCLIClientID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+// NewUser creates a user through the directory endpoint, as the default
+// principal (the tenant's administrator) does.
+func (e *Env) NewUser(tb testing.TB, name, password string) *User {
+	tb.Helper()
+	var created struct {
+		ID                string `json:"id"`
+		UserPrincipalName string `json:"userPrincipalName"`
+	}
+	e.call(tb, http.MethodPost, "/_privlink/directory/users", `{"name":"`+name+`","password":"`+password+`"}`, http.StatusCreated, &created)
+	// Deprecated in azidentity because Entra ID users may need multifactor
+	// authentication; privlink's users sign in with this grant.
+	cred, err := azidentity.NewUsernamePasswordCredential(identity.DefaultTenantID, AzureCLIClientID, created.UserPrincipalName, password,
+		&azidentity.UsernamePasswordCredentialOptions{ //lint:ignore SA1019 see above
+			ClientOptions: policy.ClientOptions{Cloud: Cloud(e.URL), Transport: e.HTTP}, DisableInstanceDiscovery: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &User{ObjectID: created.ID, UserPrincipalName: created.UserPrincipalName, Password: password, Cred: cred}
+}

@@ -108,6 +108,9 @@ func subscriptions() *resource.Kind {
 			}
 			return e.Authorize(ctx, r, action, id)
 		},
+		// GET /subscriptions lists the subscriptions where the caller has
+		// some access; one with none gets an empty list, not a refusal.
+		ListNeverRefused: true,
 		Collections: map[string]resource.Action{
 			"resources": listResources,
 			"locations": listLocations,
@@ -168,6 +171,9 @@ func listResources(c *resource.Ctx, id arm.ResourceID, r *resource.Request) (*re
 		d, err := c.LoadKey(rec.Key())
 		if err != nil {
 			return nil, err
+		}
+		if !c.Readable(d) {
+			continue // a caller with access to part of the scope sees that part
 		}
 		docs = append(docs, d)
 	}
