@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -237,28 +238,64 @@ func (d *Engine) prepare(ctx context.Context, id arm.ResourceID, r *resource.Req
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := d.preflight(p); err != nil {
+	if err := d.preflight(ctx, r, p); err != nil {
 		return nil, nil, err
 	}
 	return p, req, nil
 }
 
 // preflight checks what ARM checks before deploying: every resource's type
-// and api-version exist.
-func (d *Engine) preflight(p plan.Plan) error {
+// and api-version exist, and the deployer may write every resource it
+// deploys (InvalidTemplateDeployment, "Authorization failed for template
+// resource ...", one message per refusal, as ARM's preflight answers:
+// Azure-Samples/azure-search-openai-demo#1483).
+func (d *Engine) preflight(ctx context.Context, r *resource.Request, p plan.Plan) error {
 	var details []*arm.Error
-	for _, r := range p.Resources() {
-		if !r.Condition || r.Nested != nil {
+	var denied []string
+	for _, res := range p.Resources() {
+		if !res.Condition || res.Nested != nil || res.Existing {
 			continue
 		}
-		if err := d.knownVersion(r.Type, r.APIVersion); err != nil {
-			details = append(details, err.WithTarget(r.ID))
+		if err := d.knownVersion(res.Type, res.APIVersion); err != nil {
+			details = append(details, err.WithTarget(res.ID))
+			continue
+		}
+		if msg := d.mayWrite(ctx, r, res); msg != "" {
+			denied = append(denied, msg)
 		}
 	}
-	if len(details) == 0 {
-		return nil
+	if len(details) > 0 {
+		return &arm.Error{Code: arm.CodeInvalidTemplateDeployment, Message: "The template deployment failed because of policy or preflight validation. Please see details for more information.", Details: details}
 	}
-	return &arm.Error{Code: arm.CodeInvalidTemplateDeployment, Message: "The template deployment failed because of policy or preflight validation. Please see details for more information.", Details: details}
+	if len(denied) > 0 {
+		return arm.Errorf(arm.CodeInvalidTemplateDeployment, "The template deployment failed with error: '%s'.", strings.Join(denied, ":"))
+	}
+	return nil
+}
+
+// mayWrite checks that the deployer of r may write the template resource
+// res, and says why not ("" when it may).
+func (d *Engine) mayWrite(ctx context.Context, r *resource.Request, res *plan.Resource) string {
+	if r == nil || r.Principal == nil {
+		return ""
+	}
+	id, aerr := arm.ParseResourceID(res.ID)
+	if aerr != nil {
+		return "" // the resource's own request will say what is wrong
+	}
+	k := d.res.Kind(id.Type())
+	if k == nil {
+		return ""
+	}
+	err := d.res.AuthorizeKind(ctx, k, r, "write", id)
+	if err == nil {
+		return ""
+	}
+	if ae := arm.AsError(err); ae == nil || ae.Code != arm.CodeAuthorizationFailed {
+		return ""
+	}
+	return fmt.Sprintf("Authorization failed for template resource '%s' of type '%s'. The client '%s' with object id '%s' does not have permission to perform action '%s' at scope '%s'.",
+		res.Name, res.Type, r.Principal.Name, r.Principal.ObjectID, k.Action("write"), id.String())
 }
 
 // knownVersion says whether privlink serves typ at version, with ARM's

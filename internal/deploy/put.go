@@ -261,7 +261,7 @@ func (d *Engine) put(ctx context.Context, e *resource.Engine, r *resource.Reques
 	if err != nil {
 		return nil, err
 	}
-	if err := d.preflight(p); err != nil {
+	if err := d.preflight(ctx, r, p); err != nil {
 		return nil, err
 	}
 	var (

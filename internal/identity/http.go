@@ -430,7 +430,13 @@ func (s *Service) msi(w http.ResponseWriter, r *http.Request, imds bool) {
 	}
 	m, err := s.hostedIdentity(r.Context(), r.URL.Query())
 	if errors.Is(err, ErrNotFound) {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "Identity not found"})
+		// Each endpoint's own answer: IMDS's OAuth error, App Service's
+		// statusCode document.
+		if imds {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "Identity not found"})
+		} else {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"statusCode": 400, "message": "Unable to load the proper Managed Identity.", "correlationId": randomID()})
+		}
 		return
 	}
 	if err != nil {
