@@ -48,18 +48,17 @@ const (
 // group, a storage account in another, a storage account in the second
 // subscription, and principals holding different roles.
 type world struct {
-	env                       *testkit.Env
-	subA, subB                string // subscription ids
-	adx, data                 string // resource group ids in A
-	cluster, account, far     string // resource ids
-	owner                     azcore.TokenCredential
-	clusterAdmin, approver    *testkit.Principal
-	readerSP, stranger        *testkit.Principal
-	dataOwner                 *testkit.User
-	principals                map[string]azcore.TokenCredential
-	principalIDs              map[string]string
-	roleDef                   func(sub, guid string) string
-	defaultSubscriptionClient *armresources.ResourceGroupsClient
+	env                    *testkit.Env
+	subA, subB             string // subscription ids
+	adx, data              string // resource group ids in A
+	cluster, account, far  string // resource ids
+	owner                  azcore.TokenCredential
+	clusterAdmin, approver *testkit.Principal
+	readerSP, stranger     *testkit.Principal
+	dataOwner              *testkit.User
+	principals             map[string]azcore.TokenCredential
+	principalIDs           map[string]string
+	roleDef                func(sub, guid string) string
 }
 
 func setup(t *testing.T) *world {
