@@ -28,7 +28,9 @@ func raw(t *testing.T, env *testkit.Env, cred azcore.TokenCredential, method, pa
 	resp := must(env.HTTP.Do(req))
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	_ = json.Unmarshal(b, &e)
 	return resp.StatusCode, e.Error.Code, e.Error.Message
 }
