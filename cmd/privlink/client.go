@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,19 +26,62 @@ import (
 // profile is what 'privlink login' keeps: where the server is, how to trust
 // it, who to be, and the current token.
 type profile struct {
-	Endpoint     string    `json:"endpoint"`
-	CAFile       string    `json:"caFile,omitempty"`
-	TenantID     string    `json:"tenantId"`
+	Endpoint string `json:"endpoint"`
+	CAFile   string `json:"caFile,omitempty"`
+	TenantID string `json:"tenantId"`
+	// ClientID is the OAuth client: the service principal, or for a user
+	// the public client it signed in with (its refresh token is bound to it).
 	ClientID     string    `json:"clientId"`
 	ClientSecret string    `json:"clientSecret"`
 	Subscription string    `json:"subscriptionId"`
 	AccessToken  string    `json:"accessToken"`
 	ExpiresOn    time.Time `json:"expiresOn"`
+	// Kind is who the profile signs in as: a service principal ("", as in
+	// the profiles written before users existed: ClientID and
+	// ClientSecret), a user (kindUser: Username and the refresh token its
+	// sign-in gave, never its password) or a managed identity
+	// (kindIdentity: Identity, tokens from the server's IMDS endpoint).
+	Kind         string       `json:"kind,omitempty"`
+	Username     string       `json:"username,omitempty"`
+	RefreshToken string       `json:"refreshToken,omitempty"`
+	Identity     *identityRef `json:"identity,omitempty"`
 	// FromEnv marks a profile the client made by itself from the shell's
 	// environment (no 'privlink login'): it follows the environment, so that
 	// a shell that evaluates 'privlink env' for a new data directory on the
 	// same address does not keep the old CA and token.
 	FromEnv bool `json:"fromEnvironment,omitempty"`
+}
+
+// Kinds of sign-in a profile keeps (profile.Kind); "" is a service principal.
+const (
+	kindUser     = "user"
+	kindIdentity = "managedIdentity"
+)
+
+// azureCLIClientID is the public client users sign in with: the Azure
+// CLI's, which any Entra ID tenant knows.
+const azureCLIClientID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+// armScope is what the client asks tokens for.
+const armScope = "https://management.core.windows.net//.default"
+
+// identityRef selects a managed identity at the IMDS endpoint: at most one
+// field is set; none is the server's default managed identity.
+type identityRef struct {
+	ClientID   string `json:"clientId,omitempty"`
+	ObjectID   string `json:"objectId,omitempty"`
+	ResourceID string `json:"resourceId,omitempty"`
+}
+
+// refreshable reports whether the profile can get a new token by itself.
+func (p *profile) refreshable() bool {
+	switch p.Kind {
+	case kindUser:
+		return p.RefreshToken != ""
+	case kindIdentity:
+		return true
+	}
+	return p.ClientSecret != ""
 }
 
 // endpointFromEnv is the server the client commands talk to when no
@@ -216,34 +260,137 @@ func (g *globals) client() (*client, error) {
 	return c, nil
 }
 
-// refresh gets a new token with the profile's client credentials.
+// refresh gets a new token: with the profile's client credentials, its
+// user's refresh token, or from the IMDS endpoint for a managed identity.
 func (c *client) refresh() error {
-	form := url.Values{
+	switch c.p.Kind {
+	case kindUser:
+		return c.refreshUser()
+	case kindIdentity:
+		return c.refreshIdentity()
+	}
+	tok, err := c.postToken(url.Values{
 		"grant_type":    {"client_credentials"},
 		"client_id":     {c.p.ClientID},
 		"client_secret": {c.p.ClientSecret},
-		"scope":         {"https://management.core.windows.net//.default"},
+		"scope":         {armScope},
+	})
+	if err != nil {
+		return err
 	}
+	return c.keep(tok)
+}
+
+// signInUser signs in as a user with the password grant and keeps the
+// access and refresh tokens (not the password).
+func (c *client) signInUser(password string) error {
+	tok, err := c.postToken(url.Values{
+		"grant_type": {"password"},
+		"client_id":  {c.p.ClientID},
+		"username":   {c.p.Username},
+		"password":   {password},
+		"scope":      {armScope + " offline_access"},
+	})
+	if err != nil {
+		return err
+	}
+	return c.keep(tok)
+}
+
+// refreshUser redeems the user's refresh token. A refused one (expired,
+// from another server, or its user deleted) means signing in again.
+func (c *client) refreshUser() error {
+	tok, err := c.postToken(url.Values{
+		"grant_type":    {"refresh_token"},
+		"client_id":     {c.p.ClientID},
+		"refresh_token": {c.p.RefreshToken},
+		"scope":         {armScope + " offline_access"},
+	})
+	var se *serverError
+	if errors.As(err, &se) && se.status >= 400 && se.status < 500 {
+		se.msg = strings.TrimPrefix(se.msg, "login failed: ") + fmt.Sprintf("\nthe sign-in of %s has ended: run 'privlink login --username %s --password PASSWORD' again", c.p.Username, c.p.Username)
+		return se
+	}
+	if err != nil {
+		return err
+	}
+	return c.keep(tok)
+}
+
+// tokenAnswer is the token endpoint's answer, or its refusal.
+type tokenAnswer struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	ExpiresIn    int    `json:"expires_in"`
+	Error        string `json:"error"`
+	Description  string `json:"error_description"`
+}
+
+// postToken asks the token endpoint of the profile's tenant for a token.
+func (c *client) postToken(form url.Values) (*tokenAnswer, error) {
 	resp, err := c.http.PostForm(c.p.Endpoint+"/"+c.p.TenantID+"/oauth2/v2.0/token", form)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var tok tokenAnswer
+	// A refusal is the server's answer (exit code 1), not a usage error.
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
+		return nil, &serverError{status: resp.StatusCode, msg: "the token endpoint " + resp.Request.URL.String() + " did not answer with a token"}
+	}
+	if tok.AccessToken == "" {
+		return nil, &serverError{status: resp.StatusCode, msg: "login failed: " + tok.Error + ": " + tok.Description}
+	}
+	return &tok, nil
+}
+
+// keep saves a new token (and a user's new refresh token) in the profile.
+func (c *client) keep(tok *tokenAnswer) error {
+	c.p.AccessToken, c.p.ExpiresOn = tok.AccessToken, time.Now().Add(time.Duration(tok.ExpiresIn)*time.Second)
+	if tok.RefreshToken != "" {
+		c.p.RefreshToken = tok.RefreshToken
+	}
+	return c.g.saveProfile(c.p)
+}
+
+// refreshIdentity asks the server's IMDS endpoint for a token of the
+// profile's managed identity, as a program on an Azure VM does.
+func (c *client) refreshIdentity() error {
+	q := url.Values{"api-version": {"2018-02-01"}, "resource": {"https://management.core.windows.net/"}}
+	if id := c.p.Identity; id != nil {
+		switch {
+		case id.ClientID != "":
+			q.Set("client_id", id.ClientID)
+		case id.ObjectID != "":
+			q.Set("object_id", id.ObjectID)
+		case id.ResourceID != "":
+			q.Set("msi_res_id", id.ResourceID)
+		}
+	}
+	req, err := http.NewRequest(http.MethodGet, c.p.Endpoint+"/metadata/identity/oauth2/token?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Metadata", "true")
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	var tok struct {
 		AccessToken string `json:"access_token"`
-		ExpiresIn   int    `json:"expires_in"`
+		ExpiresIn   string `json:"expires_in"`
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
 	}
-	// A refusal is the server's answer (exit code 1), not a usage error.
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
-		return &serverError{status: resp.StatusCode, msg: "the token endpoint " + resp.Request.URL.String() + " did not answer with a token"}
+		return &serverError{status: resp.StatusCode, msg: "the managed identity endpoint " + req.URL.String() + " did not answer with a token"}
 	}
 	if tok.AccessToken == "" {
 		return &serverError{status: resp.StatusCode, msg: "login failed: " + tok.Error + ": " + tok.Description}
 	}
-	c.p.AccessToken, c.p.ExpiresOn = tok.AccessToken, time.Now().Add(time.Duration(tok.ExpiresIn)*time.Second)
-	return c.g.saveProfile(c.p)
+	secs, _ := strconv.Atoi(tok.ExpiresIn)
+	return c.keep(&tokenAnswer{AccessToken: tok.AccessToken, ExpiresIn: secs})
 }
 
 // response is a server answer.
@@ -261,9 +408,12 @@ func (c *client) do(method, path string, body []byte) (*response, error) {
 	r, err := c.send(method, path, body)
 	// A token the server no longer accepts (its data directory was reset,
 	// and with it the signing key) earns one new sign-in and one retry.
-	if err == nil && r.Status == http.StatusUnauthorized && c.p.ClientSecret != "" && !c.retried {
+	if err == nil && r.Status == http.StatusUnauthorized && c.p.refreshable() && !c.retried {
 		c.retried = true
 		if err := c.refresh(); err != nil {
+			if c.p.Kind == kindUser {
+				return nil, err // "log in again"
+			}
 			return r, nil
 		}
 		return c.send(method, path, body)

@@ -1,7 +1,8 @@
 // Command privlink is the one binary: the server (serve), its environment
 // (env), and an armclient-style client (login, get, put, patch, post, delete)
-// with task commands for managed private endpoints (mpe) and private endpoint
-// connections (pec).
+// with task commands for managed private endpoints (mpe), private endpoint
+// connections (pec), deployments (deploy), the directory's service
+// principals and users (sp, user) and role-based access control (role).
 package main
 
 import (
@@ -79,7 +80,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		g.clientFlags(c)
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{mpeCmd(g), pecCmd(g), deployCmd(g)} {
+	for _, c := range []*cobra.Command{mpeCmd(g), pecCmd(g), deployCmd(g), spCmd(g), userCmd(g), roleCmd(g)} {
 		g.clientFlags(c) // persistent: every sub-command has them
 		root.AddCommand(c)
 	}
