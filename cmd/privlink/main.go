@@ -89,7 +89,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 
 // profileFlag declares --profile on cmd and its sub-commands.
 func (g *globals) profileFlag(cmd *cobra.Command) {
-	cmd.PersistentFlags().StringVar(&g.profile, "profile", "", "profile file written by 'privlink login' (default $PRIVLINK_PROFILE or ~/.config/privlink/profile.json)")
+	cmd.PersistentFlags().StringVar(&g.profile, "profile", "", "profile file written by 'privlink login' (default $PRIVLINK_PROFILE, else one per server: ~/.config/privlink/profiles/HOST_PORT.json)")
 }
 
 // clientFlags declares the client commands' --profile and --verbose on cmd

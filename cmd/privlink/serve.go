@@ -25,6 +25,7 @@ const (
 
 func serveCmd(g *globals) *cobra.Command {
 	var cfg app.Config
+	accessControl := true
 	var level, format, pprofAddr string
 	var hosts []string
 	cmd := &cobra.Command{
@@ -43,6 +44,7 @@ func serveCmd(g *globals) *cobra.Command {
 				cfg.Logger = slog.New(slog.NewTextHandler(g.stderr, opts))
 			}
 			cfg.Hosts = hosts
+			cfg.NoAccessControl = !accessControl
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			s, err := app.Start(ctx, cfg)
@@ -78,6 +80,7 @@ func serveCmd(g *globals) *cobra.Command {
 	f.StringVar(&format, "log-format", "text", "log format: text or json")
 	f.StringSliceVar(&hosts, "host", nil, "extra host names the server certificate covers")
 	f.StringVar(&cfg.TemplateRoot, "template-root", "", "directory that linked template URIs (templateLink, parametersLink, relativePath) are read from; off when empty")
+	f.BoolVar(&accessControl, "access-control", true, "enforce role-based access control (false: every valid token may do everything, and every new endpoint is approved at once)")
 	f.BoolVar(&cfg.Offline, "offline", false, "the transparent proxy refuses hosts privlink does not serve, instead of tunnelling them to the network")
 	f.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof/ profiler on this (local) address, for performance work")
 	return cmd

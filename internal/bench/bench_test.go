@@ -28,9 +28,12 @@ type fixture struct {
 	mpe     string
 }
 
-func setup(b *testing.B) *fixture {
+func setup(b *testing.B) *fixture { return setupWith(b) }
+
+// setupWith is setup on a server started with opts.
+func setupWith(b *testing.B, opts ...testkit.Option) *fixture {
 	b.Helper()
-	env := testkit.Start(b)
+	env := testkit.Start(b, opts...)
 	ctx := context.Background()
 	rg, _ := armresources.NewResourceGroupsClient(env.Subscription, env.Cred, env.Options)
 	if _, err := rg.CreateOrUpdate(ctx, "adx", armresources.ResourceGroup{Location: to.Ptr("westus")}, nil); err != nil {

@@ -77,6 +77,10 @@ func WithBinder(b plan.Binder) Option { return func(c *app.Config) { c.Binder = 
 // WithTemplateRoot reads linked templates from files below dir.
 func WithTemplateRoot(dir string) Option { return func(c *app.Config) { c.TemplateRoot = dir } }
 
+// WithoutAccessControl lets every authenticated principal do everything
+// (serve --access-control=false).
+func WithoutAccessControl() Option { return func(c *app.Config) { c.NoAccessControl = true } }
+
 // WithAddr listens on addr instead of a free port (to restart a server on
 // the address of one that stopped).
 func WithAddr(addr string) Option { return func(c *app.Config) { c.Addr = addr } }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/privlink/privlink/internal/testkit"
+)
+
+// TestReadmeAccessControlStory plays the README's "Access control: who may
+// ask, who approves" section command by command: the cluster administrator
+// asks, the data owner approves by hand, then a custom approver role makes
+// the next endpoint approved at once. Logins name the server and its CA
+// with flags where the README's shell has them from 'privlink env'.
+func TestReadmeAccessControlStory(t *testing.T) {
+	env := testkit.Start(t)
+	c := newCLI(t)
+	c.login(env)
+	S := env.Subscription
+	sub := "/subscriptions/" + S
+	login := func(args ...string) {
+		t.Helper()
+		c.ok(append([]string{"login", "--endpoint", env.URL, "--ca", env.Server.CAPath()}, args...)...)
+	}
+	// The quick start's cluster.
+	c.ok("put", sub+"/resourceGroups/adx?api-version=2021-04-01", "{'location':'westus'}")
+	c.ok("put", sub+"/resourceGroups/adx/providers/Microsoft.Kusto/clusters/mycluster?api-version=2024-04-13",
+		"{'location':'westus','sku':{'name':'Standard_E2a_v4','tier':'Standard'}}")
+
+	// As the default principal.
+	c.ok("put", sub+"/resourceGroups/data?api-version=2021-04-01", "{'location':'westus'}")
+	SA := sub + "/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/datashare"
+	c.ok("put", SA+"?api-version=2024-01-01", "{'location':'westus','kind':'StorageV2','sku':{'name':'Standard_LRS'}}")
+	var sp struct{ AppID, Password string }
+	if err := json.Unmarshal([]byte(c.ok("sp", "create", "--name", "cluster-admin", "--role", "Contributor", "--scopes", sub+"/resourceGroups/adx").stdout), &sp); err != nil {
+		t.Fatal(err)
+	}
+	APP, SECRET := sp.AppID, sp.Password
+	c.ok("user", "create", "--name", "dana", "--password", "Data-owner-1")
+	c.ok("role", "assignment", "create", "--assignee", "dana", "--role", "Owner", "--scope", sub+"/resourceGroups/data")
+
+	// The cluster administrator asks.
+	login("--client-id", APP, "--client-secret", SECRET)
+	r := c.ok("mpe", "create", "mpeToShare", "--cluster", "mycluster", "-g", "adx", "--target", SA, "--group-id", "blob", "--message", "Please Approve.")
+	if !strings.Contains(r.stderr, "connection: Pending on "+SA) {
+		t.Fatalf("mpe create as the cluster administrator: %s", r.stderr)
+	}
+	if r := c.run("pec", "list", "--resource", SA); r.code != 1 || !strings.Contains(r.stdout+r.stderr, "AuthorizationFailed") {
+		t.Fatalf("pec list as the cluster administrator: exit %d, want 1 with AuthorizationFailed\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// The data owner approves.
+	login("--username", "dana", "--password", "Data-owner-1")
+	rows := tableRows(c.ok("pec", "list", "--resource", SA).stdout)
+	if len(rows) != 1 || rows[0][1] != "Pending" || rows[0][2] != "Please Approve." {
+		t.Fatalf("pec list as the data owner: %v, want one Pending with the request message", rows)
+	}
+	r = c.ok("pec", "approve", "mpeToShare", "--resource", SA, "--description", "Approved by the data owner.")
+	if got := parseOrdered(t, r.stdout).str("properties", "privateLinkServiceConnectionState", "status"); got != "Approved" {
+		t.Fatalf("pec approve: %q", got)
+	}
+
+	// Automatic approval through a custom role.
+	login()
+	c.ok("role", "definition", "create", "--role-definition", "{'Name':'Storage private endpoint approver','Actions':['Microsoft.Storage/storageAccounts/privateEndpointConnectionsApproval/action'],'AssignableScopes':['/subscriptions/"+S+"']}")
+	c.ok("role", "assignment", "create", "--assignee", APP, "--role", "Storage private endpoint approver", "--scope", SA)
+	login("--client-id", APP, "--client-secret", SECRET)
+	r = c.ok("mpe", "create", "mpeToShare2", "--cluster", "mycluster", "-g", "adx", "--target", SA, "--group-id", "blob")
+	if !strings.Contains(r.stderr, "connection: Approved on "+SA) {
+		t.Fatalf("mpe create with the approver role: %s", r.stderr)
+	}
+	states := map[string]string{}
+	for _, row := range tableRows(c.ok("mpe", "list", "--cluster", "mycluster", "-g", "adx").stdout) {
+		states[row[0]] = row[3]
+	}
+	if states["mpeToShare"] != "Approved" || states["mpeToShare2"] != "Approved" {
+		t.Fatalf("mpe list: %v, want both Approved", states)
+	}
+}
