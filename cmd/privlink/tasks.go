@@ -158,7 +158,7 @@ func mpeCreate(g *globals) *cobra.Command {
 	var wait bool
 	cmd := &cobra.Command{
 		Use:   "create NAME --cluster CLUSTER --target RESOURCE_ID --group-id GROUP",
-		Short: "Create a managed private endpoint (its connection waits on the target for approval)",
+		Short: "Create a managed private endpoint (approved at once if you may approve on the target, else Pending for its owner)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, cid, err := ref.connect(g)

@@ -297,3 +297,32 @@ func TestManagedIdentities(t *testing.T) {
 		t.Errorf("a deleted cluster's identity: %d, want 400 (identity not found)", r.StatusCode)
 	}
 }
+
+// TestPermissions: {scope}/providers/Microsoft.Authorization/permissions
+// tells a caller its own permission blocks there, through the SDK.
+func TestPermissions(t *testing.T) {
+	w := setup(t)
+	blocks := func(cred azcore.TokenCredential, rg string) [][]string {
+		var out [][]string
+		pc := must(armauthorization.NewPermissionsClient(w.subA, cred, w.env.Options))
+		for p := pc.NewListForResourceGroupPager(rg, nil); p.More(); {
+			for _, v := range must(p.NextPage(ctx)).Value {
+				var a []string
+				for _, s := range v.Actions {
+					a = append(a, *s)
+				}
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	if got := blocks(w.dataOwner.Cred, "data"); len(got) != 1 || len(got[0]) != 1 || got[0][0] != "*" {
+		t.Errorf("the data owner's permissions in its group: %v, want Owner's [*]", got)
+	}
+	if got := blocks(w.readerSP.Cred, "data"); len(got) != 1 || got[0][0] != "*/read" {
+		t.Errorf("the reader's permissions: %v, want Reader's [*/read]", got)
+	}
+	if got := blocks(w.stranger.Cred, "data"); len(got) != 0 {
+		t.Errorf("a stranger's permissions: %v, want none", got)
+	}
+}
