@@ -244,73 +244,6 @@ func moreValues(flag string, values *[]string) cobra.PositionalArgs {
 	}
 }
 
-func spList(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
-		Short: "List the service principals (their secrets' ids and hints, never their values)",
-		Long: `List the tenant's service principals as a JSON array: object and application ids, display
-name, whether it is one of privlink's default principals, and its secrets' key ids, hints
-(first three characters) and validity, never their values.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			return c.printList(directoryPath(servicePrincipals))
-		},
-	}
-}
-
-func spShow(g *globals) *cobra.Command {
-	var id string
-	cmd := &cobra.Command{
-		Use:   "show --id ID",
-		Short: "Show a service principal (by application or object id)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := nonEmpty("id", id); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			return c.printDocument(directoryPath(servicePrincipals, id))
-		},
-	}
-	cmd.Flags().StringVar(&id, "id", "", "the service principal's application (client) id or object id")
-	_ = cmd.MarkFlagRequired("id")
-	return cmd
-}
-
-func spDelete(g *globals) *cobra.Command {
-	var id string
-	cmd := &cobra.Command{
-		Use:   "delete --id ID",
-		Short: "Delete a service principal: its secrets stop working at once",
-		Long: `Delete a service principal (by application or object id): no new token is issued for it.
-Its role assignments stay, as in Azure, naming a principal that no longer exists;
-privlink's default principals cannot be deleted.
-
-` + directoryNote,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := nonEmpty("id", id); err != nil {
-				return err
-			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			return c.deleteObject(servicePrincipals, "service principal", id)
-		},
-	}
-	cmd.Flags().StringVar(&id, "id", "", "the service principal's application (client) id or object id")
-	_ = cmd.MarkFlagRequired("id")
-	return cmd
-}
-
 func spCredentialReset(g *globals) *cobra.Command {
 	var id, displayName string
 	var appendSecret bool
@@ -416,27 +349,75 @@ username/password credential, and may do what role assignments give it.
 	return cmd
 }
 
+// directoryKind is a collection of the directory that list, show and
+// delete commands share: service principals and users.
+type directoryKind struct {
+	collection string
+	// what names one in messages ("service principal").
+	what string
+	// idHelp describes --id.
+	idHelp string
+	// resolve turns --id into what the directory finds (a user's bare name
+	// into its UPN).
+	resolve func(id string) string
+}
+
+var (
+	spKind   = directoryKind{servicePrincipals, "service principal", "the service principal's application (client) id or object id", func(id string) string { return id }}
+	userKind = directoryKind{users, "user", "the user's principal name (alice@" + identity.TenantDomain + ", or alice) or object id", userName}
+)
+
+func spList(g *globals) *cobra.Command {
+	return directoryList(g, spKind, "List the service principals (their secrets' ids and hints, never their values)",
+		`List the tenant's service principals as a JSON array: object and application ids, display
+name, whether it is one of privlink's default principals, and its secrets' key ids, hints
+(first three characters) and validity, never their values.`)
+}
+
+func spShow(g *globals) *cobra.Command {
+	return directoryShow(g, spKind, "Show a service principal (by application or object id)")
+}
+
+func spDelete(g *globals) *cobra.Command {
+	return directoryDelete(g, spKind, "Delete a service principal: its secrets stop working at once",
+		`Delete a service principal (by application or object id): no new token is issued for it.
+Its role assignments stay, as in Azure, naming a principal that no longer exists;
+privlink's default principals cannot be deleted.`)
+}
+
 func userList(g *globals) *cobra.Command {
+	return directoryList(g, userKind, "List the users (never their passwords)", "")
+}
+
+func userShow(g *globals) *cobra.Command {
+	return directoryShow(g, userKind, "Show a user (by user principal name or object id)")
+}
+
+func userDelete(g *globals) *cobra.Command {
+	return directoryDelete(g, userKind, "Delete a user: its password and refresh tokens stop working",
+		`Delete a user (by user principal name or object id): it can no longer sign in, and the
+refresh tokens it holds are refused. Its role assignments stay, as in Azure.`)
+}
+
+// directoryList is "{sp|user} list".
+func directoryList(g *globals, k directoryKind, short, long string) *cobra.Command {
 	return &cobra.Command{
-		Use:   "list",
-		Short: "List the users (never their passwords)",
-		Args:  cobra.NoArgs,
+		Use: "list", Short: short, Long: long, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			return c.printList(directoryPath(users))
+			return c.printList(directoryPath(k.collection))
 		},
 	}
 }
 
-func userShow(g *globals) *cobra.Command {
+// directoryShow is "{sp|user} show --id ID".
+func directoryShow(g *globals, k directoryKind, short string) *cobra.Command {
 	var id string
 	cmd := &cobra.Command{
-		Use:   "show --id ID",
-		Short: "Show a user (by user principal name or object id)",
-		Args:  cobra.NoArgs,
+		Use: "show --id ID", Short: short, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := nonEmpty("id", id); err != nil {
 				return err
@@ -445,24 +426,19 @@ func userShow(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.printDocument(directoryPath(users, userName(id)))
+			return c.printDocument(directoryPath(k.collection, k.resolve(id)))
 		},
 	}
-	cmd.Flags().StringVar(&id, "id", "", "the user's principal name (alice@"+identity.TenantDomain+", or alice) or object id")
+	cmd.Flags().StringVar(&id, "id", "", k.idHelp)
 	_ = cmd.MarkFlagRequired("id")
 	return cmd
 }
 
-func userDelete(g *globals) *cobra.Command {
+// directoryDelete is "{sp|user} delete --id ID".
+func directoryDelete(g *globals, k directoryKind, short, long string) *cobra.Command {
 	var id string
 	cmd := &cobra.Command{
-		Use:   "delete --id ID",
-		Short: "Delete a user: its password and refresh tokens stop working",
-		Long: `Delete a user (by user principal name or object id): it can no longer sign in, and the
-refresh tokens it holds are refused. Its role assignments stay, as in Azure.
-
-` + directoryNote,
-		Args: cobra.NoArgs,
+		Use: "delete --id ID", Short: short, Long: long + "\n\n" + directoryNote, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := nonEmpty("id", id); err != nil {
 				return err
@@ -471,10 +447,10 @@ refresh tokens it holds are refused. Its role assignments stay, as in Azure.
 			if err != nil {
 				return err
 			}
-			return c.deleteObject(users, "user", userName(id))
+			return c.deleteObject(k.collection, k.what, k.resolve(id))
 		},
 	}
-	cmd.Flags().StringVar(&id, "id", "", "the user's principal name (alice@"+identity.TenantDomain+", or alice) or object id")
+	cmd.Flags().StringVar(&id, "id", "", k.idHelp)
 	_ = cmd.MarkFlagRequired("id")
 	return cmd
 }

@@ -59,20 +59,10 @@ func (p *Provider) assignmentKind() *resource.Kind {
 			return nil
 		},
 	}
-	k.Handle = map[string]handler{
-		http.MethodGet: func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error) {
-			return p.getAssignment(ctx, e, k, r)
-		},
-		http.MethodPut: func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error) {
-			return p.putAssignment(ctx, e, k, r)
-		},
-		http.MethodDelete: func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error) {
-			return p.deleteAssignment(ctx, e, k, r)
-		},
-		http.MethodGet + " list": func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error) {
-			return p.listAssignments(ctx, e, k, r)
-		},
-	}
+	k.Handle = handlers(k, map[string]kindHandler{
+		http.MethodGet: p.getAssignment, http.MethodPut: p.putAssignment, http.MethodDelete: p.deleteAssignment,
+		http.MethodGet + " list": p.listAssignments,
+	})
 	return k
 }
 

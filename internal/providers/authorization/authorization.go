@@ -92,8 +92,22 @@ func scopeOf(id arm.ResourceID) arm.ResourceID {
 // scopeString writes a scope as role assignments show it ("/" for the root).
 func scopeString(s arm.ResourceID) string { return s.String() }
 
-// handlers builds a Handle map.
+// handler is a Kind.Handle function.
 type handler = func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error)
+
+// kindHandler is a handler that is also given its kind.
+type kindHandler = func(ctx context.Context, e *resource.Engine, k *resource.Kind, r *resource.Request) (*resource.Response, error)
+
+// handlers makes k's Handle map from handlers given k.
+func handlers(k *resource.Kind, m map[string]kindHandler) map[string]handler {
+	out := make(map[string]handler, len(m))
+	for method, h := range m {
+		out[method] = func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error) {
+			return h(ctx, e, k, r)
+		}
+	}
+	return out
+}
 
 func jsonResponse(status int, v any) (*resource.Response, error) {
 	b, err := arm.Marshal(v)

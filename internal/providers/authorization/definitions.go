@@ -62,20 +62,10 @@ func (p *Provider) definitionKind() *resource.Kind {
 		Scopes:      AllScopes,
 		NoState:     true,
 	}
-	k.Handle = map[string]handler{
-		http.MethodGet: func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error) {
-			return p.getDefinition(ctx, e, k, r)
-		},
-		http.MethodPut: func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error) {
-			return p.putDefinition(ctx, e, k, r)
-		},
-		http.MethodDelete: func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error) {
-			return p.deleteDefinition(ctx, e, k, r)
-		},
-		http.MethodGet + " list": func(ctx context.Context, e *resource.Engine, r *resource.Request) (*resource.Response, error) {
-			return p.listDefinitions(ctx, e, k, r)
-		},
-	}
+	k.Handle = handlers(k, map[string]kindHandler{
+		http.MethodGet: p.getDefinition, http.MethodPut: p.putDefinition, http.MethodDelete: p.deleteDefinition,
+		http.MethodGet + " list": p.listDefinitions,
+	})
 	return k
 }
 
