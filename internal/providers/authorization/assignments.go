@@ -281,21 +281,7 @@ func (p *Provider) putAssignment(ctx context.Context, e *resource.Engine, k *res
 		default:
 			return err
 		}
-		body, err := json.Marshal(out)
-		if err != nil {
-			return err
-		}
-		rec := &store.Record{ID: out.ID, Type: authz.AssignmentType, Body: body}
-		if status == http.StatusOK {
-			err = c.Tx.Replace(rec)
-		} else {
-			err = c.Tx.Create(rec)
-		}
-		if err != nil {
-			return err
-		}
-		p.refresh(c, rec.Key())
-		return nil
+		return p.write(c, out.ID, authz.AssignmentType, out, status == http.StatusOK)
 	})
 	if err != nil {
 		return nil, err

@@ -75,6 +75,27 @@ func (p *Provider) refresh(c *resource.Ctx, keys ...string) {
 	})
 }
 
+// write stores doc (an assignment or a definition) at id in c's
+// transaction, replacing the one there when replace, and refreshes access
+// control's index once it commits.
+func (p *Provider) write(c *resource.Ctx, id, typ string, doc any, replace bool) error {
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	rec := &store.Record{ID: id, Type: typ, Body: body}
+	if replace {
+		err = c.Tx.Replace(rec)
+	} else {
+		err = c.Tx.Create(rec)
+	}
+	if err != nil {
+		return err
+	}
+	p.refresh(c, rec.Key())
+	return nil
+}
+
 // guidPattern is a GUID as ARM writes them.
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
@@ -183,16 +204,7 @@ func (p *Provider) Grant(c *resource.Ctx, scope arm.ResourceID, principalID, pri
 			CreatedOn: now, UpdatedOn: now, CreatedBy: by, UpdatedBy: by},
 		ID: id.String(), Type: authz.AssignmentType, Name: name,
 	}
-	body, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	rec := &store.Record{ID: a.ID, Type: authz.AssignmentType, Body: body}
-	if err := c.Tx.Create(rec); err != nil {
-		return err
-	}
-	p.refresh(c, rec.Key())
-	return nil
+	return p.write(c, a.ID, authz.AssignmentType, a, false)
 }
 
 // GrantCreator makes the caller of c Owner of the subscription it just

@@ -311,21 +311,7 @@ func (p *Provider) putDefinition(ctx context.Context, e *resource.Engine, k *res
 				Permissions: blocks, CreatedOn: created, UpdatedOn: now, CreatedBy: createdBy, UpdatedBy: &caller},
 			ID: "/providers/Microsoft.Authorization/roleDefinitions/" + guid, Type: authz.DefinitionType, Name: guid,
 		}
-		body, err := json.Marshal(out)
-		if err != nil {
-			return err
-		}
-		rec := &store.Record{ID: out.ID, Type: authz.DefinitionType, Body: body}
-		if old != nil {
-			err = c.Tx.Replace(rec)
-		} else {
-			err = c.Tx.Create(rec)
-		}
-		if err != nil {
-			return err
-		}
-		p.refresh(c, rec.Key())
-		return nil
+		return p.write(c, out.ID, authz.DefinitionType, out, old != nil)
 	})
 	if err != nil {
 		return nil, err
