@@ -210,6 +210,22 @@ func TestAccessChangesAtOnce(t *testing.T) {
 		t.Fatalf("after the assignment was deleted: %v", err)
 	}
 
+	// An assignment in a resource group goes with the group (the delete
+	// runs as an operation): made again, the group grants nothing.
+	rgs := must(armresources.NewResourceGroupsClient(w.subA, w.env.Cred, w.env.Options))
+	must(rgs.CreateOrUpdate(ctx, "temp", armresources.ResourceGroup{Location: to.Ptr("westus")}, nil))
+	must(ras.Create(ctx, "/subscriptions/"+w.subA+"/resourceGroups/temp", uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{Properties: &armauthorization.RoleAssignmentProperties{
+		RoleDefinitionID: to.Ptr(w.roleDef(w.subA, reader)), PrincipalID: to.Ptr(w.stranger.ObjectID)}}, nil))
+	strangerRGs := must(armresources.NewResourceGroupsClient(w.subA, w.stranger.Cred, w.env.Options))
+	if _, err := strangerRGs.Get(ctx, "temp", nil); err != nil {
+		t.Fatalf("Reader of the group: %v", err)
+	}
+	must(must(rgs.BeginDelete(ctx, "temp", nil)).PollUntilDone(ctx, testkit.PollOptions))
+	must(rgs.CreateOrUpdate(ctx, "temp", armresources.ResourceGroup{Location: to.Ptr("westus")}, nil))
+	if _, err := strangerRGs.Get(ctx, "temp", nil); refusal(err, "AuthorizationFailed", w.stranger.ObjectID, "", "") != "" {
+		t.Errorf("the group made again: %v, want AuthorizationFailed (the assignment went with the group)", err)
+	}
+
 	// A Contributor cannot grant itself more.
 	own := must(armauthorization.NewRoleAssignmentsClient(w.subA, w.clusterAdmin.Cred, w.env.Options))
 	_, err := own.Create(ctx, w.adx, uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{Properties: &armauthorization.RoleAssignmentProperties{
