@@ -28,7 +28,8 @@ sign in by themselves when there is no profile yet.
 
 Who to be, as 'az login' takes it:
   --client-id ID --client-secret S   a service principal ('privlink sp create' makes one)
-  --username UPN --password P        a user ('privlink user create'), with the password grant:
+  --username USER --password P       a user ('privlink user create': alice@privlink.local, or
+                                     alice), with the password grant:
                                      the profile keeps the refresh token, never the password;
                                      unused for a day, it expires and you log in again
   --identity [--client-id ID | --object-id ID | --resource-id ID]
@@ -36,8 +37,10 @@ Who to be, as 'az login' takes it:
                                      default one, a user-assigned one, or a resource's
                                      system-assigned one
 
-Each server has its own profile (~/.config/privlink/profiles/HOST_PORT.json), so logins
-to two servers do not overwrite each other; $PRIVLINK_PROFILE or --profile names another
+A login lasts, in every shell, until the next one: 'privlink login' with no flags signs in
+as the environment's principal again. Each server has its own profile
+(~/.config/privlink/profiles/HOST_PORT.json), so logins to two servers do not overwrite
+each other; $PRIVLINK_PROFILE or --profile names another
 file, for example one per shell, as AZURE_CONFIG_DIR does for az.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

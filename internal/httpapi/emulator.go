@@ -4,8 +4,10 @@ import (
 	"net/http"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/authz"
 	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/providers/kusto"
+	"github.com/privlink/privlink/internal/resource"
 )
 
 // health answers 200 once the server is ready, 503 before.
@@ -46,14 +48,26 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 
 // endpointStates serves GET /_privlink/endpoints?cluster={id} or ?id={id}:
 // the connection state of managed private endpoints, which the Kusto API
-// does not show, with notes for people (the CLI prints them).
+// does not show, with notes for people (the CLI prints them). It shows what
+// the caller may read of the endpoints through the Kusto API, and refuses
+// as the API does.
 func (s *Server) endpointStates(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	req := &resource.Request{Method: http.MethodGet, Principal: principalOf(r), Header: r.Header}
+	read := kusto.EndpointType + "/read"
 	switch {
 	case q.Get("id") != "":
 		id, aerr := arm.ParseResourceID(q.Get("id"))
 		if aerr != nil {
 			writeARMError(w, aerr)
+			return
+		}
+		if err := s.Engine.CheckSubscription(r.Context(), id); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := s.Engine.Authorize(r.Context(), req, read, id); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		st, err := kusto.Endpoint(r.Context(), s.Engine, id)
@@ -68,13 +82,29 @@ func (s *Server) endpointStates(w http.ResponseWriter, r *http.Request) {
 			writeARMError(w, aerr)
 			return
 		}
-		sts, err := kusto.Endpoints(r.Context(), s.Engine, id)
+		// As the API's list: all of them to a caller that may read them at
+		// the cluster, those it may read one by one to one with access
+		// below it, a refusal to one with none.
+		if err := s.Engine.CheckSubscription(r.Context(), id); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		whole := s.Engine.Authorize(r.Context(), req, read, id)
+		if whole != nil && s.Engine.Reach(r.Context(), req, id)&authz.Below == 0 {
+			s.writeError(w, r, whole)
+			return
+		}
+		all, err := kusto.Endpoints(r.Context(), s.Engine, id)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		if sts == nil {
-			sts = []kusto.EndpointState{}
+		sts := []kusto.EndpointState{}
+		for _, st := range all {
+			eid, aerr := arm.ParseResourceID(st.ID)
+			if whole == nil || (aerr == nil && s.Engine.Authorize(r.Context(), req, read, eid) == nil) {
+				sts = append(sts, st)
+			}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"value": sts})
 	default:

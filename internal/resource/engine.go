@@ -261,6 +261,22 @@ func (e *Engine) Serve(ctx context.Context, r *Request) (*Response, error) {
 	return nil, arm.Errorf(arm.CodePathNotFound, "The requested path '%s' does not name an Azure Resource Manager resource, collection or action.", strings.TrimSuffix(id.String(), "/")+"/"+r.Path.Tail)
 }
 
+// CheckSubscription answers what ARM answers for id's subscription before
+// anything else: InvalidSubscriptionId for a malformed one,
+// SubscriptionNotFound for one that does not exist, nil otherwise (and for
+// ids outside subscriptions). Emulator endpoints that look at resources
+// call it before authorizing, as Serve does.
+func (e *Engine) CheckSubscription(ctx context.Context, id arm.ResourceID) error {
+	sub := id.SubscriptionID()
+	if sub == "" {
+		return nil
+	}
+	if aerr := arm.CheckSubscriptionID(sub); aerr != nil {
+		return aerr
+	}
+	return e.knownSubscription(ctx, sub)
+}
+
 // knownSubscription answers SubscriptionNotFound for a subscription that
 // does not exist.
 func (e *Engine) knownSubscription(ctx context.Context, sub string) error {

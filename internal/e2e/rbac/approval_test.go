@@ -80,6 +80,20 @@ func TestManualApprovalAcrossPrincipals(t *testing.T) {
 	if err := approve(w.dataOwner.Cred); err != nil {
 		t.Fatalf("the data owner approving: %v", err)
 	}
+	// privlink's own view of the endpoints (GET /_privlink/endpoints, what
+	// 'privlink mpe list' shows) is the cluster administrator's, not the
+	// data owner's: the API's rules.
+	for _, tc := range []struct {
+		who    string
+		cred   azcore.TokenCredential
+		status int
+	}{{"the cluster administrator", w.clusterAdmin.Cred, 200}, {"the data owner", w.dataOwner.Cred, 403}} {
+		for _, q := range []string{"cluster=" + w.cluster, "id=" + w.cluster + "/managedPrivateEndpoints/toShare"} {
+			if st, code, _ := raw(t, w.env, tc.cred, "GET", "/_privlink/endpoints?"+q, ""); st != tc.status {
+				t.Errorf("%s reading /_privlink/endpoints?%s: %d %s, want %d", tc.who, q, st, code, tc.status)
+			}
+		}
+	}
 	mc := must(armkusto.NewManagedPrivateEndpointsClient(w.subA, w.clusterAdmin.Cred, w.env.Options))
 	if got := must(mc.Get(ctx, "adx", "mycluster", "toShare", nil)); *got.Properties.ProvisioningState != armkusto.ProvisioningStateSucceeded {
 		t.Errorf("endpoint %s", *got.Properties.ProvisioningState)
