@@ -27,6 +27,7 @@ import (
 	"github.com/privlink/privlink/internal/httpapi"
 	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/operation"
+	"github.com/privlink/privlink/internal/portal"
 	"github.com/privlink/privlink/internal/providers"
 	"github.com/privlink/privlink/internal/providers/authorization"
 	"github.com/privlink/privlink/internal/providers/keyvault"
@@ -216,6 +217,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: db.Err,
 		Info: httpapi.Info{DataDir: dir, CAFile: certs.CAPath(dir), PublicHosts: PublicHosts}}
+	var targets []portal.Target
+	for _, typ := range provs.Links.Types() {
+		t := provs.Links.Lookup(typ)
+		targets = append(targets, portal.Target{Type: t.Type, APIVersion: portal.APIVersionOf(t.Type, t.APIVersions), Managed: t.Managed})
+	}
+	ui, err := portal.New(portal.Config{Identity: s.ident, DataDir: dir, Targets: targets, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("app: portal: %w", err)
+	}
+	s.api.Portal = ui
 	handler := s.api.Handler()
 
 	// One port is both the HTTPS API and the transparent proxy (see

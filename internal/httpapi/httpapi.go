@@ -34,8 +34,20 @@ type Server struct {
 	// Info is what GET /_privlink/info answers (Info): where the server
 	// keeps its data and CA, so that 'privlink env' finds the right ones.
 	Info Info
+	// Portal, when set, serves every path that no API claims (the web UI
+	// at /); it is given the API's handler, which it calls in-process.
+	Portal Portal
 
 	ready atomic.Bool
+}
+
+// Portal is the web UI (internal/portal).
+type Portal interface {
+	http.Handler
+	// Claims reports whether a request is for one of the portal's pages.
+	Claims(r *http.Request) bool
+	// Attach gives the portal the handler of the API it calls.
+	Attach(api http.Handler)
 }
 
 // SetReady marks the server ready (health answers 200 from then on).

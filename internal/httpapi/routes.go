@@ -57,7 +57,16 @@ func (s *Server) Handler() http.Handler {
 			armHandler(w, r)
 			return
 		}
+		// The portal has every page that no API path above claims.
+		if _, pattern := mux.Handler(r); pattern == "" && s.Portal != nil && s.Portal.Claims(r) {
+			s.Portal.ServeHTTP(w, r)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
-	return s.withRequest(root)
+	h := s.withRequest(root)
+	if s.Portal != nil {
+		s.Portal.Attach(h)
+	}
+	return h
 }

@@ -1,0 +1,190 @@
+// Package portal tests the web UI end to end in headless Chromium, driven
+// by chromedp, as a person clicks it: controls are found by their
+// accessible names (labels, button texts), which is what a person reads.
+package portal
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/privlink/privlink/internal/identity"
+	"github.com/privlink/privlink/internal/testkit"
+)
+
+// chromiumPath is Debian's Chromium, which .ci/run installs.
+func chromiumPath() string {
+	if p := os.Getenv("PRIVLINK_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	p, _ := exec.LookPath("chromium")
+	return p
+}
+
+// browser starts a headless Chromium for the test (a fresh profile), at
+// 1280x800, and returns its context. Browser tests are slow: they run with
+// PRIVLINK_SLOW_TESTS=1.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	testkit.SkipUnlessSlow(t, "browser tests (headless Chromium)")
+	path := chromiumPath()
+	testkit.Need(t, path != "", "Chromium", "apt-get install chromium (what .ci/run does)")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 800),
+		// The server's certificate is signed by the data directory's CA,
+		// which this fresh profile does not trust.
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return ctx
+}
+
+// xq quotes s for an XPath string literal.
+func xq(s string) string {
+	if !strings.Contains(s, "'") {
+		return "'" + s + "'"
+	}
+	return "concat('" + strings.ReplaceAll(s, "'", `', "'", '`) + "')"
+}
+
+// byLabel is the XPath of the control whose label reads label.
+func byLabel(label string) string {
+	return fmt.Sprintf(`//*[@id=//label[normalize-space()=%s]/@for]`, xq(label))
+}
+
+// byButton is the XPath of a button (or a link styled as one) reading name.
+func byButton(name string) string {
+	return fmt.Sprintf(`//button[normalize-space()=%[1]s or @aria-label=%[1]s] | //a[contains(@class,'button')][normalize-space()=%[1]s]`, xq(name))
+}
+
+// byLink is the XPath of a link reading name.
+func byLink(name string) string {
+	return fmt.Sprintf(`//a[normalize-space()=%s]`, xq(name))
+}
+
+// step is one step of a walk through the UI.
+type step = chromedp.Action[chromedp.Void]
+
+// run runs steps, failing the test with what was being done and the text
+// of the page at that moment.
+func run(t *testing.T, ctx context.Context, what string, steps ...step) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		t.Fatalf("%s: %v\npage text:\n%s", what, err, body)
+	}
+}
+
+// text is the text of the first element matching css.
+func text(t *testing.T, ctx context.Context, css string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	if err != nil {
+		t.Fatalf("reading %s: %v", css, err)
+	}
+	return s
+}
+
+// location is the page's URL.
+func location(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// fill types value into the control labelled label.
+func fill(label, value string) step {
+	return chromedp.Steps(
+		chromedp.WaitVisible(byLabel(label)),
+		chromedp.Clear(byLabel(label)),
+		chromedp.SendKeys(byLabel(label), value),
+	)
+}
+
+// click clicks the button reading name.
+func click(name string) step {
+	return chromedp.Steps(chromedp.WaitEnabled(byButton(name)), chromedp.Click(byButton(name)))
+}
+
+// follow clicks the link reading name.
+func follow(name string) step {
+	return chromedp.Steps(chromedp.WaitVisible(byLink(name)), chromedp.Click(byLink(name)))
+}
+
+//lint:ignore U1000 for the pages with selects (networking, access control)
+// choose selects the option reading option in the select labelled label,
+// firing the change event a person's choice fires (htmx listens to it).
+func choose(label, option string) step {
+	opt := byLabel(label) + fmt.Sprintf(`/option[normalize-space()=%s]`, xq(option))
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		if err := chromedp.Do(ctx, chromedp.WaitReady(opt)); err != nil {
+			return fmt.Errorf("option %q of %q: %w", option, label, err)
+		}
+		v, err := chromedp.Run(ctx, chromedp.AttributeValue(opt, "value"))
+		if err != nil {
+			return err
+		}
+		return chromedp.Do(ctx, chromedp.SetValue(byLabel(label), v.Value),
+			evaluate(fmt.Sprintf(`document.evaluate(%q, document, null, 9, null).singleNodeValue.dispatchEvent(new Event('change', {bubbles: true}))`, byLabel(label))))
+	})
+}
+
+//lint:ignore U1000 for choose and the pages to come
+// evaluate runs a script for its effect.
+func evaluate(js string) step {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
+		if err == chromedp.ErrJSUndefined || err == chromedp.ErrJSNull {
+			return nil
+		}
+		return err
+	})
+}
+
+// waitText waits until the main content shows text.
+func waitText(text string) step {
+	return chromedp.WaitVisible(fmt.Sprintf(`//main//*[contains(normalize-space(), %s)]`, xq(text)))
+}
+
+// signIn signs in on the sign-in page as user with password.
+func signIn(env *testkit.Env, user, password string) step {
+	return chromedp.Steps(
+		chromedp.Navigate(env.URL+"/signin"),
+		fill("User name", user),
+		fill("Password", password),
+		click("Sign in"),
+		chromedp.WaitVisible(byButton("Sign out")),
+	)
+}
+
+// signInDefault signs in as the default service principal.
+func signInDefault(env *testkit.Env) step {
+	return signIn(env, identity.DefaultClientID, identity.DefaultClientSecret)
+}

@@ -1,0 +1,40 @@
+package portal
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/privlink/privlink/internal/identity"
+	"github.com/privlink/privlink/internal/testkit"
+)
+
+// TestSignInAndBrowse: a fresh install shows the default principal's
+// credentials on the sign-in page; a wrong password is said in plain
+// words; the principal signed in is always shown; browsing reaches the
+// default subscription; sign out ends the session.
+func TestSignInAndBrowse(t *testing.T) {
+	env := testkit.Start(t)
+	ctx := browser(t)
+	run(t, ctx, "the sign-in page", chromedp.Navigate(env.URL+"/"), chromedp.WaitVisible(byLabel("User name")))
+	shown := text(t, ctx, "main")
+	if !strings.Contains(shown, identity.DefaultClientID) || !strings.Contains(shown, identity.DefaultClientSecret) {
+		t.Fatalf("the sign-in page of a fresh install does not show the default credentials:\n%s", shown)
+	}
+	run(t, ctx, "a wrong password",
+		fill("User name", identity.DefaultClientID), fill("Password", "nope"), click("Sign in"),
+		waitText("The user name or password is not right."))
+	run(t, ctx, "signing in", signInDefault(env))
+	header := text(t, ctx, "header")
+	if !strings.Contains(header, "Service principal") {
+		t.Errorf("the header does not show who signed in: %q", header)
+	}
+	run(t, ctx, "browsing to the default subscription",
+		follow("Subscriptions"), follow("privlink default subscription"), waitText("Essentials"))
+	url := location(t, ctx)
+	run(t, ctx, "a refresh opens the same page", chromedp.Reload(), waitText("Essentials"))
+	if !strings.Contains(url, "/resource/subscriptions/"+env.Subscription) {
+		t.Errorf("the subscription's page is at %s", url)
+	}
+	run(t, ctx, "signing out", click("Sign out"), chromedp.WaitVisible(byLabel("User name")))
+}
