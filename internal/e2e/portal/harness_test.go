@@ -138,9 +138,10 @@ func follow(name string) step {
 	return chromedp.Steps(chromedp.WaitVisible(byLink(name)), chromedp.Click(byLink(name)))
 }
 
-//lint:ignore U1000 for the pages with selects (networking, access control)
 // choose selects the option reading option in the select labelled label,
 // firing the change event a person's choice fires (htmx listens to it).
+//
+//lint:ignore U1000 for the pages with selects (networking, access control)
 func choose(label, option string) step {
 	opt := byLabel(label) + fmt.Sprintf(`/option[normalize-space()=%s]`, xq(option))
 	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
@@ -156,8 +157,9 @@ func choose(label, option string) step {
 	})
 }
 
-//lint:ignore U1000 for choose and the pages to come
 // evaluate runs a script for its effect.
+//
+//lint:ignore U1000 for choose and the pages to come
 func evaluate(js string) step {
 	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
