@@ -119,6 +119,9 @@ func (p *Portal) routes() {
 	m.HandleFunc("GET /browse/all", p.signedIn(p.allResources))
 	m.HandleFunc("GET /resource/{path...}", p.signedIn(p.resource))
 	m.HandleFunc("POST /resource/{path...}", p.signedIn(p.resource))
+	for _, add := range extraRoutes {
+		add(p, m)
+	}
 	p.mux = m
 	p.addResourceBlades()
 }
@@ -129,6 +132,10 @@ func cacheable(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// extraRoutes add the top-level pages of other files (Deploy a custom
+// template) to the route table.
+var extraRoutes []func(p *Portal, m *http.ServeMux)
 
 // reqCtx is one signed-in request.
 type reqCtx struct {
