@@ -119,12 +119,23 @@ func location(t *testing.T, ctx context.Context) string {
 	return s
 }
 
-// fill types value into the control labelled label.
+// fill types value into the control labelled label, after emptying it
+// (SetValue rather than chromedp.Clear, which fails on an empty textarea).
 func fill(label, value string) step {
 	return chromedp.Steps(
 		chromedp.WaitVisible(byLabel(label)),
-		chromedp.Clear(byLabel(label)),
+		chromedp.SetValue(byLabel(label), ""),
 		chromedp.SendKeys(byLabel(label), value),
+	)
+}
+
+// paste puts value into the control labelled label at once, as pasting
+// does (one input event), for texts too long to type key by key.
+func paste(label, value string) step {
+	return chromedp.Steps(
+		chromedp.WaitVisible(byLabel(label)),
+		chromedp.SetValue(byLabel(label), value),
+		evaluate(fmt.Sprintf(`(e => { e.dispatchEvent(new Event('input', {bubbles: true})); e.dispatchEvent(new Event('change', {bubbles: true})) })(document.evaluate(%q, document, null, 9, null).singleNodeValue)`, byLabel(label))),
 	)
 }
 
