@@ -93,7 +93,12 @@ type step = chromedp.Action[chromedp.Void]
 // of the page at that moment.
 func run(t *testing.T, ctx context.Context, what string, steps ...step) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
+	// Each walk gets 30 s (a page waits a few seconds at most), so a step
+	// that never comes fails with the page as it was, while the browser's
+	// own context still has time to read it.
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, steps...); err != nil {
 		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 		t.Fatalf("%s: %v\npage text:\n%s", what, err, body)
 	}
@@ -120,22 +125,23 @@ func location(t *testing.T, ctx context.Context) string {
 }
 
 // fill types value into the control labelled label, after emptying it
-// (SetValue rather than chromedp.Clear, which fails on an empty textarea).
+// (by script: chromedp.Clear fails on an empty textarea, and SetValue
+// cannot set an empty value).
 func fill(label, value string) step {
 	return chromedp.Steps(
 		chromedp.WaitVisible(byLabel(label)),
-		chromedp.SetValue(byLabel(label), ""),
+		evaluate(fmt.Sprintf(`document.evaluate(%q, document, null, 9, null).singleNodeValue.value = ''`, byLabel(label))),
 		chromedp.SendKeys(byLabel(label), value),
 	)
 }
 
 // paste puts value into the control labelled label at once, as pasting
-// does (one input event), for texts too long to type key by key.
+// does (SetValue fires one input and one change event), for texts too
+// long to type key by key.
 func paste(label, value string) step {
 	return chromedp.Steps(
 		chromedp.WaitVisible(byLabel(label)),
 		chromedp.SetValue(byLabel(label), value),
-		evaluate(fmt.Sprintf(`(e => { e.dispatchEvent(new Event('input', {bubbles: true})); e.dispatchEvent(new Event('change', {bubbles: true})) })(document.evaluate(%q, document, null, 9, null).singleNodeValue)`, byLabel(label))),
 	)
 }
 
@@ -200,4 +206,30 @@ func signIn(env *testkit.Env, user, password string) step {
 // signInDefault signs in as the default service principal.
 func signInDefault(env *testkit.Env) step {
 	return signIn(env, identity.DefaultClientID, identity.DefaultClientSecret)
+}
+
+// checkNarrow reloads the page in a 420-pixel-wide window and fails the
+// test if anything makes the page wider than the window (tables scroll in
+// their own boxes), naming the widest offenders; then restores 1280x800.
+func checkNarrow(t *testing.T, ctx context.Context, ready string) {
+	t.Helper()
+	run(t, ctx, "a narrow window", chromedp.EmulateViewport(420, 800), chromedp.Reload(), chromedp.WaitVisible(ready))
+	defer run(t, ctx, "back to 1280x800", chromedp.EmulateViewport(1280, 800))
+	over, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		if (document.documentElement.scrollWidth <= window.innerWidth + 1) return [];
+		const out = [];
+		for (const e of document.querySelectorAll('body *')) {
+			const r = e.getBoundingClientRect();
+			if (r.right > window.innerWidth + 1 && !e.closest('.scroll')) {
+				out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '') + ' right=' + Math.round(r.right));
+			}
+		}
+		return out.length ? out.slice(0, 8) : ['(the document, by ' + (document.documentElement.scrollWidth - window.innerWidth) + ' px)'];
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(over) > 0 {
+		t.Errorf("at 420 pixels the page is wider than the window: %s", strings.Join(over, ", "))
+	}
 }
