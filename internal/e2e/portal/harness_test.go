@@ -157,8 +157,6 @@ func follow(name string) step {
 
 // choose selects the option reading option in the select labelled label,
 // firing the change event a person's choice fires (htmx listens to it).
-//
-//lint:ignore U1000 for the pages with selects (networking, access control)
 func choose(label, option string) step {
 	opt := byLabel(label) + fmt.Sprintf(`/option[normalize-space()=%s]`, xq(option))
 	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
@@ -169,14 +167,39 @@ func choose(label, option string) step {
 		if err != nil {
 			return err
 		}
-		return chromedp.Do(ctx, chromedp.SetValue(byLabel(label), v.Value),
-			evaluate(fmt.Sprintf(`document.evaluate(%q, document, null, 9, null).singleNodeValue.dispatchEvent(new Event('change', {bubbles: true}))`, byLabel(label))))
+		// SetValue fires input and change; then wait, as a person does,
+		// for the choices that depend on this one to load.
+		return chromedp.Do(ctx, chromedp.SetValue(byLabel(label), v.Value), settled())
+	})
+}
+
+// settled waits until the page has no htmx request in flight (htmx marks
+// the element that sent one with the class htmx-request until its answer
+// is swapped in), seen twice 50 ms apart.
+func settled() step {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		quiet := 0
+		for quiet < 2 {
+			busy, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling') !== null`))
+			if err != nil {
+				return err
+			}
+			if busy {
+				quiet = 0
+			} else {
+				quiet++
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for the page's requests to end: %w", ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		return nil
 	})
 }
 
 // evaluate runs a script for its effect.
-//
-//lint:ignore U1000 for choose and the pages to come
 func evaluate(js string) step {
 	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
@@ -231,5 +254,23 @@ func checkNarrow(t *testing.T, ctx context.Context, ready string) {
 	}
 	if len(over) > 0 {
 		t.Errorf("at 420 pixels the page is wider than the window: %s", strings.Join(over, ", "))
+	}
+}
+
+// focused is the text of the focused element, waiting up to two seconds
+// for it to read want (htmx moves the focus to an autofocus element once
+// its swap has settled, a moment after the new content shows).
+func focused(t *testing.T, ctx context.Context, want string) string {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.textContent.trim() : ""`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got = s; got == want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -214,15 +214,15 @@ func TestPortalIAMRemove(t *testing.T) {
 	run(t, ctx, "the group's access control", signInDefault(env), iamBlade(env, s.data),
 		chromedp.WaitVisible(iamRow("group-reader", "Reader", "This resource")))
 	run(t, ctx, "asking to remove", chromedp.Click(remove), chromedp.WaitVisible(byButton("Yes, remove")), waitText("Remove the role Reader of group-reader"))
-	if f := iamFocused(t, ctx); f != "Cancel" {
+	if f := focused(t, ctx, "Cancel"); f != "Cancel" {
 		t.Errorf("the confirmation puts the focus on %q, want Cancel", f)
 	}
-	run(t, ctx, "cancelling", click("Cancel"), chromedp.WaitNotPresent(byButton("Yes, remove")), chromedp.WaitVisible(iamRow("group-reader", "Reader", "This resource")))
-	if f := iamFocused(t, ctx); f != "Remove" {
+	run(t, ctx, "cancelling", click("Cancel"), chromedp.WaitNotPresent(byButton("Yes, remove")), chromedp.WaitVisible(iamRow("group-reader", "Reader", "This resource")), settled())
+	if f := focused(t, ctx, "Remove"); f != "Remove" {
 		t.Errorf("after Cancel the focus is on %q, want the Remove button again", f)
 	}
 	run(t, ctx, "removing, from the keyboard",
-		chromedp.Click(remove), chromedp.WaitVisible(byButton("Yes, remove")),
+		chromedp.Click(remove), chromedp.WaitVisible(byButton("Yes, remove")), settled(),
 		chromedp.Focus(byButton("Yes, remove")), chromedp.KeyEvent("\r"),
 		waitText("The role assignment was removed."))
 	rows, err := chromedp.Run(ctx, chromedp.Nodes(iamRow("group-reader", "", ""), chromedp.AtLeast(0)))
@@ -237,16 +237,6 @@ func TestPortalIAMRemove(t *testing.T) {
 	if !errors.As(err, &re) || re.StatusCode != http.StatusForbidden || re.ErrorCode != "AuthorizationFailed" {
 		t.Errorf("the principal reading the group after the removal: %v, want 403 AuthorizationFailed", err)
 	}
-}
-
-// iamFocused is the text of the focused element.
-func iamFocused(t *testing.T, ctx context.Context) string {
-	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.textContent.trim() : ""`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 // TestPortalIAMRefusals: a Contributor of a group sees its assignments and

@@ -213,6 +213,7 @@ func TestPortalSeedManualApproval(t *testing.T) {
 // TestPortalAutomaticApproval: the default principal owns the storage
 // account, so the endpoint it creates in the pane is approved at once.
 func TestPortalAutomaticApproval(t *testing.T) {
+	defer netRecover(t)
 	ctx := browser(t)
 	s := netSetup(t)
 	run(t, ctx, "creating an endpoint as the owner of everything",
@@ -229,6 +230,26 @@ func TestPortalAutomaticApproval(t *testing.T) {
 	run(t, ctx, "the account shows the connection approved",
 		netOpen("share"), follow("Private endpoint connections"),
 		netWaitCell("mycluster.auto.", 2, "Approved"))
+
+	// Delete, after a confirmation: Cancel keeps the endpoint, Yes, delete
+	// removes it and its connection on the account.
+	run(t, ctx, "asking to delete, then cancelling",
+		netOpen("mycluster"), follow("Managed private endpoints"),
+		click("Delete auto"), waitText("Delete managed private endpoint auto?"),
+		follow("Cancel"), netWaitCell("auto", 5, "Approved"))
+	run(t, ctx, "deleting",
+		click("Delete auto"), click("Yes, delete"),
+		waitText("Deleting managed private endpoint auto."),
+		// The row goes by itself once the API no longer lists it.
+		chromedp.WaitNotPresent(netCell("auto", 1)))
+	mc := netMust(armkusto.NewManagedPrivateEndpointsClient(s.sub, s.env.Cred, s.env.Options))
+	if list := netMust(mc.NewListPager("adx", "mycluster", nil).NextPage(netCtx)); len(list.Value) != 0 {
+		t.Errorf("after the deletion the cluster has %d endpoints", len(list.Value))
+	}
+	run(t, ctx, "the account's connection is gone",
+		netOpen("share"), follow("Private endpoint connections"),
+		waitText("Private endpoint connections"),
+		chromedp.WaitNotPresent(netCell("mycluster.auto.", 1)))
 }
 
 // TestPortalRejectAndRemove: the owner of an Event Hubs namespace rejects
@@ -245,6 +266,8 @@ func TestPortalRejectAndRemove(t *testing.T) {
 	req := s.env.Requester(t)
 	s.mpe(t, req.Cred, "toReject", *ns.ID, "namespace")
 	s.mpe(t, req.Cred, "toRemove", *ns.ID, "namespace")
+	s.mpe(t, req.Cred, "pairA", *ns.ID, "namespace")
+	s.mpe(t, req.Cred, "pairB", *ns.ID, "namespace")
 
 	run(t, ctx, "rejecting one",
 		signInDefault(s.env),
@@ -265,6 +288,12 @@ func TestPortalRejectAndRemove(t *testing.T) {
 	if got := text(t, ctx, "#conn-live table tbody"); strings.Contains(got, "toRemove") || !strings.Contains(got, "toReject") {
 		t.Errorf("after the removal the connections are:\n%s", got)
 	}
+	run(t, ctx, "approving two at once",
+		netCheck("mycluster.pairA."), netCheck("mycluster.pairB."),
+		click("Approve"),
+		netWaitCell("mycluster.pairA.", 2, "Approved"),
+		netWaitCell("mycluster.pairB.", 2, "Approved"),
+		netWaitCell("mycluster.toReject.", 2, "Rejected"))
 	run(t, ctx, "the cluster's side",
 		netOpen("mycluster"),
 		netWaitCell("toReject", 5, "Rejected"),
@@ -369,13 +398,7 @@ func TestPortalDfsWarning(t *testing.T) {
 		signInDefault(s.env),
 		netOpen("mycluster"),
 		chromedp.WaitVisible(`//main//div[@role='note'][contains(., "toDfs")][contains(., "`+warning+`")]`))
-	run(t, ctx, "a narrow window",
-		chromedp.EmulateViewport(420, 800), chromedp.Reload(), waitText(warning))
-	wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth + 1`))
-	if err != nil || wide {
-		t.Errorf("the page is wider than a narrow window (%v)", err)
-	}
-	run(t, ctx, "back to 1280x800", chromedp.EmulateViewport(1280, 800))
+	checkNarrow(t, ctx, `//main//div[@role='note'][contains(., "toDfs")]`)
 	s.mpe(t, s.env.Cred, "toBlob", s.account, "blob")
 	run(t, ctx, "the warning goes with a blob endpoint", chromedp.Reload(), netWaitCell("toBlob", 3, "blob"))
 	if got := text(t, ctx, "#mpe-live"); strings.Contains(got, warning) {
