@@ -163,13 +163,15 @@ func choose(label, option string) step {
 		if err := chromedp.Do(ctx, chromedp.WaitReady(opt)); err != nil {
 			return fmt.Errorf("option %q of %q: %w", option, label, err)
 		}
-		v, err := chromedp.Run(ctx, chromedp.AttributeValue(opt, "value"))
+		// The option's value property: its text when it has no value
+		// attribute, as a form submits it.
+		v, err := chromedp.Run(ctx, chromedp.JavascriptAttribute[string](opt, "value"))
 		if err != nil {
 			return err
 		}
 		// SetValue fires input and change; then wait, as a person does,
 		// for the choices that depend on this one to load.
-		return chromedp.Do(ctx, chromedp.SetValue(byLabel(label), v.Value), settled())
+		return chromedp.Do(ctx, chromedp.SetValue(byLabel(label), v), settled())
 	})
 }
 
