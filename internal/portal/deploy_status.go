@@ -106,7 +106,9 @@ func deployScopeTitle(c *reqCtx, id arm.ResourceID) string {
 	return id.Name()
 }
 
-func deployBladeURL(id arm.ResourceID, blade string) string { return resourceURL(id.String()) + "/" + blade }
+func deployBladeURL(id arm.ResourceID, blade string) string {
+	return resourceURL(id.String()) + "/" + blade
+}
 
 // final reports whether a provisioning state is one a deployment ends in.
 func deployFinal(state string) bool {
@@ -162,9 +164,9 @@ type deployOperation struct {
 
 // deployError is an error as ARM writes it, with its details.
 type deployError struct {
-	Code    string     `json:"code"`
-	Message string     `json:"message"`
-	Target  string     `json:"target"`
+	Code    string        `json:"code"`
+	Message string        `json:"message"`
+	Target  string        `json:"target"`
 	Details []deployError `json:"details"`
 }
 
