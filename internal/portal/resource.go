@@ -58,12 +58,12 @@ func (p *Portal) resource(c *reqCtx) (*view, error) {
 	if v == nil {
 		v = &view{Page: "problem"}
 	}
-	p.frame(v, id, name)
+	p.frame(c, v, id, name)
 	return v, err
 }
 
 // frame gives a resource page its menu, breadcrumbs and titles.
-func (p *Portal) frame(v *view, id arm.ResourceID, active string) {
+func (p *Portal) frame(c *reqCtx, v *view, id arm.ResourceID, active string) {
 	v.Active = active
 	if v.Title == "" {
 		v.Title = id.Name()
@@ -72,6 +72,16 @@ func (p *Portal) frame(v *view, id arm.ResourceID, active string) {
 		v.Subtitle = typeName(id.Type())
 	}
 	v.Crumbs = crumbsOf(id)
+	// The subscription's crumb reads its display name, as in Azure's
+	// portal (its id when the caller may not read it).
+	if len(v.Crumbs) > 1 && id.SubscriptionID() != "" {
+		var sub struct {
+			DisplayName string `json:"displayName"`
+		}
+		if c.api.get(withVersion("/subscriptions/"+id.SubscriptionID(), "2022-12-01"), &sub) == nil && sub.DisplayName != "" {
+			v.Crumbs[1].Label = sub.DisplayName
+		}
+	}
 	v.Menu = nil
 	for _, n := range bladeOrder {
 		if b, ok := p.blades[n]; ok && b.applies(id) {
