@@ -171,6 +171,9 @@ func TestPortalDeployCustomTemplate(t *testing.T) {
 		t.Errorf("the group's Deployments = %q", list)
 	}
 	run(t, ctx, "the deployment from the list", follow("storage-and-cluster"), waitText("Your deployment is complete."))
+	checkNarrow(t, ctx, `//main//*[contains(., "Your deployment is complete.")]`)
+	run(t, ctx, "Deploy a custom template", chromedp.Navigate(env.URL+"/deploy"), chromedp.WaitVisible(byLabel("Template")))
+	checkNarrow(t, ctx, byLabel("Template"))
 }
 
 // deployValue is the value of the control labelled label.

@@ -158,6 +158,7 @@ func TestPortalSeedManualApproval(t *testing.T) {
 		t.Errorf("the pane is at %s, not a URL of its own", u)
 	}
 	run(t, ctx, "the pane survives a refresh", chromedp.Reload(), chromedp.WaitVisible(byLabel("Target sub-resource")))
+	checkNarrow(t, ctx, byLabel("Target sub-resource"))
 	run(t, ctx, "filling the pane",
 		netFillPane("mpeToStorage", netStorageOption, "share", "blob", "Please approve."),
 		click("Next"),
@@ -294,6 +295,7 @@ func TestPortalRejectAndRemove(t *testing.T) {
 		netWaitCell("mycluster.pairA.", 2, "Approved"),
 		netWaitCell("mycluster.pairB.", 2, "Approved"),
 		netWaitCell("mycluster.toReject.", 2, "Rejected"))
+	checkNarrow(t, ctx, netCell("mycluster.toReject.", 2))
 	run(t, ctx, "the cluster's side",
 		netOpen("mycluster"),
 		netWaitCell("toReject", 5, "Rejected"),

@@ -36,5 +36,7 @@ func TestSignInAndBrowse(t *testing.T) {
 	if !strings.Contains(url, "/resource/subscriptions/"+env.Subscription) {
 		t.Errorf("the subscription's page is at %s", url)
 	}
+	checkNarrow(t, ctx, byButton("Sign out"))
 	run(t, ctx, "signing out", click("Sign out"), chromedp.WaitVisible(byLabel("User name")))
+	checkNarrow(t, ctx, byLabel("User name"))
 }
