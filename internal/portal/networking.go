@@ -214,7 +214,7 @@ func (p *Portal) networkingPost(c *reqCtx, id arm.ResourceID) (*view, error) {
 			d.Delete.ProblemJSON = ae.Raw
 		}
 		return v, nil
-	case "approve", "reject", "remove":
+	case "approve", "reject", "remove", "cancel":
 		d.Tabs = p.netTabs(id, "connections")
 		d.Conns = p.netConnectionAction(c, id, action)
 		if htmx {
@@ -677,10 +677,13 @@ type netConns struct {
 	Results                               []netResult
 	Failed                                bool
 	Description                           string
-	Notice, Problem, ProblemJSON          string
-	selected                              map[string]bool
-	base                                  string
-	hasGroups, hasProvisioning, known     bool
+	// Confirm asks before a rejection or a removal, as Azure's portal
+	// does: neither can be undone from the target's side.
+	Confirm                           *netConfirm
+	Notice, Problem, ProblemJSON      string
+	selected                          map[string]bool
+	base                              string
+	hasGroups, hasProvisioning, known bool
 }
 
 type netReason struct{ ID, Text string }
@@ -693,6 +696,27 @@ type netConnRow struct {
 type netResult struct {
 	Name, Text, JSON string
 	OK               bool
+}
+
+// netConfirm is the question asked before rejecting or removing.
+type netConfirm struct {
+	Action, Verb, Question, Consequence string
+	Names                               []string
+}
+
+// Done and Refused split the results of an action, so that what worked
+// is not lost in the red box of what did not.
+func (cs *netConns) Done() []netResult    { return cs.filter(true) }
+func (cs *netConns) Refused() []netResult { return cs.filter(false) }
+
+func (cs *netConns) filter(ok bool) []netResult {
+	var out []netResult
+	for _, r := range cs.Results {
+		if r.OK == ok {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // netConnectionsOf lists the connections of target id.
@@ -833,6 +857,26 @@ func (p *Portal) netConnectionAction(c *reqCtx, id arm.ResourceID, action string
 		cs.Problem = "Select one or more connections first (the check boxes in the table), then " + strings.ToUpper(action[:1]) + action[1:] + "."
 		return cs
 	}
+	if action == "cancel" {
+		cs := p.netConnectionsOf(c, id, names)
+		cs.Description = desc
+		return cs
+	}
+	if (action == "reject" || action == "remove") && c.r.PostFormValue("confirm") != action {
+		cs := p.netConnectionsOf(c, id, names)
+		cs.Description = desc
+		what := plural(len(names), "connection", "connections")
+		cf := &netConfirm{Action: action, Names: names}
+		if action == "reject" {
+			cf.Verb, cf.Question = "Yes, reject", "Reject "+what+"?"
+			cf.Consequence = "A rejected connection cannot be approved again: the cluster's administrator has to delete the managed private endpoint and create it anew."
+		} else {
+			cf.Verb, cf.Question = "Yes, remove", "Remove "+what+"?"
+			cf.Consequence = "The connection is deleted; the managed private endpoint that asked for it stays, Disconnected, until its cluster deletes it."
+		}
+		cs.Confirm = cf
+		return cs
+	}
 	// The states before, to say in plain words what a refused change was.
 	before := map[string]string{}
 	for _, r := range p.netConnectionsOf(c, id, nil).Rows {
@@ -861,6 +905,9 @@ func (p *Portal) netConnectionAction(c *reqCtx, id arm.ResourceID, action string
 			if ae, ok := err.(*APIError); ok && ae.Status == http.StatusBadRequest && to != "" && before[strings.ToLower(n)] != "" {
 				text = "Not " + verb + ": " + id.Name() + " (" + typeName(t.Type) + ") does not let a connection go from " +
 					before[strings.ToLower(n)] + " to " + to + ". The API says: " + ae.Message
+				if before[strings.ToLower(n)] == "Rejected" {
+					text += " A rejected connection stays rejected: to connect again, the cluster's administrator deletes the managed private endpoint and creates it anew."
+				}
 			}
 			r := netResult{Name: n, Text: text}
 			if ae, ok := err.(*APIError); ok {

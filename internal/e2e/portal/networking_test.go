@@ -269,6 +269,7 @@ func TestPortalRejectAndRemove(t *testing.T) {
 	s.mpe(t, req.Cred, "toRemove", *ns.ID, "namespace")
 	s.mpe(t, req.Cred, "pairA", *ns.ID, "namespace")
 	s.mpe(t, req.Cred, "pairB", *ns.ID, "namespace")
+	s.mpe(t, req.Cred, "pairC", *ns.ID, "namespace")
 
 	run(t, ctx, "rejecting one",
 		signInDefault(s.env),
@@ -278,12 +279,24 @@ func TestPortalRejectAndRemove(t *testing.T) {
 		netCheck("mycluster.toReject."),
 		fill("Description", "Not this one."),
 		click("Reject"),
+		waitText("Reject 1 connection?"),
+		waitText("A rejected connection cannot be approved again"),
+		click("Yes, reject"),
 		netWaitCell("mycluster.toReject.", 2, "Rejected"),
 		// Name, state, private endpoint, description, provisioning state.
 		netWaitCell("mycluster.toReject.", 4, "Not this one."))
-	run(t, ctx, "removing the other",
+	run(t, ctx, "asking to remove, then cancelling",
 		netCheck("mycluster.toRemove."),
 		click("Remove"),
+		waitText("Remove 1 connection?"),
+		click("Cancel"),
+		chromedp.WaitNotPresent(byButton("Yes, remove")),
+		netWaitCell("mycluster.toRemove.", 2, "Pending"),
+		// The selection survives the cancel.
+		chromedp.WaitVisible(`//input[@type='checkbox'][@checked][@id=//label[starts-with(normalize-space(), 'mycluster.toRemove.')]/@for]`))
+	run(t, ctx, "removing the other",
+		click("Remove"),
+		click("Yes, remove"),
 		waitText("Removed."),
 		chromedp.WaitNotPresent(netCell("mycluster.toRemove.", 1)))
 	if got := text(t, ctx, "#conn-live table tbody"); strings.Contains(got, "toRemove") || !strings.Contains(got, "toReject") {
@@ -295,6 +308,14 @@ func TestPortalRejectAndRemove(t *testing.T) {
 		netWaitCell("mycluster.pairA.", 2, "Approved"),
 		netWaitCell("mycluster.pairB.", 2, "Approved"),
 		netWaitCell("mycluster.toReject.", 2, "Rejected"))
+	// A rejected connection with an approved one: the refusal says what to
+	// do, and the success is said apart from it.
+	run(t, ctx, "approving a rejected connection with a pending one",
+		netCheck("mycluster.toReject."), netCheck("mycluster.pairC."),
+		click("Approve"),
+		chromedp.WaitVisible(`//div[@role='alert'][contains(., "mycluster.toReject.")][contains(., "does not let a connection go from Rejected to Approved")][contains(., "deletes the managed private endpoint and creates it anew")]`),
+		chromedp.WaitVisible(`//div[@role='status'][contains(., "mycluster.pairC.")][contains(., "Approved.")][not(contains(., "toReject"))]`),
+		netWaitCell("mycluster.pairC.", 2, "Approved"))
 	checkNarrow(t, ctx, netCell("mycluster.toReject.", 2))
 	run(t, ctx, "the cluster's side",
 		netOpen("mycluster"),
