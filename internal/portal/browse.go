@@ -142,8 +142,15 @@ func filterRows(rows []row, f string) []row {
 	return out
 }
 
+// sortRows orders rows by name, as Azure's lists are, then by id.
 func sortRows(rows []row) {
-	sort.Slice(rows, func(i, j int) bool { return strings.ToLower(rows[i].ID) < strings.ToLower(rows[j].ID) })
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := strings.ToLower(rows[i].Name), strings.ToLower(rows[j].Name)
+		if a != b {
+			return a < b
+		}
+		return strings.ToLower(rows[i].ID) < strings.ToLower(rows[j].ID)
+	})
 }
 
 // redirect answers a redirect (htmx follows HX-Redirect).

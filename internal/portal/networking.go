@@ -389,7 +389,10 @@ type netPane struct {
 	Focus string
 	// The review step.
 	ClusterName, SubscriptionName, TypeLabel, ResourceName, Approval string
-	Notice, Problem, ProblemJSON                                     string
+	// DfsWarning is said on review when a dfs endpoint will have no blob
+	// endpoint to the same account beside it.
+	DfsWarning                   string
+	Notice, Problem, ProblemJSON string
 }
 
 type netOption struct {
@@ -566,6 +569,10 @@ func (p *Portal) netPaneStep(c *reqCtx, id arm.ResourceID, action string) (*netP
 		pn.Review = true
 		pn.ResourceName = lastSegment(in.Resource)
 		pn.Approval = p.netApprovalText(c, in)
+		if strings.EqualFold(in.Group, "dfs") && !p.netHasBlob(c, id, in.Resource) {
+			pn.DfsWarning = "dfs traffic to a storage account also needs a managed private endpoint to its 'blob' sub-resource; " +
+				"this cluster has none to " + pn.ResourceName + " yet: add one too."
+		}
 		return pn, ""
 	}
 	props := map[string]string{"privateLinkResourceId": in.Resource, "groupId": in.Group}
@@ -649,6 +656,29 @@ func netFirstError(pn *netPane) string {
 		return "message"
 	}
 	return ""
+}
+
+// netHasBlob reports whether cluster has a managed private endpoint to the
+// blob sub-resource of account (the seed: dfs needs blob beside it).
+func (p *Portal) netHasBlob(c *reqCtx, cluster arm.ResourceID, account string) bool {
+	for _, s := range c.netEndpointStates(cluster) {
+		if strings.EqualFold(s.PrivateLinkResourceID, account) && strings.EqualFold(s.GroupID, "blob") {
+			return true
+		}
+	}
+	return false
+}
+
+// netEndpointStates are the cluster's endpoints with the states read from
+// their targets (nil when they cannot be read).
+func (c *reqCtx) netEndpointStates(cluster arm.ResourceID) []netEndpointState {
+	var out struct {
+		Value []netEndpointState `json:"value"`
+	}
+	if c.api.get("/_privlink/endpoints?cluster="+url.QueryEscape(cluster.String()), &out) != nil {
+		return nil
+	}
+	return out.Value
 }
 
 // netApprovalText says what will become of the new endpoint's connection:

@@ -66,7 +66,11 @@ func (p *Portal) resource(c *reqCtx) (*view, error) {
 func (p *Portal) frame(c *reqCtx, v *view, id arm.ResourceID, active string) {
 	v.Active = active
 	if v.Title == "" {
+		// "mycluster | Networking", as Azure's portal titles a blade.
 		v.Title = id.Name()
+		if b, ok := p.blades[active]; ok && active != "overview" {
+			v.Title += " | " + b.title
+		}
 	}
 	if v.Subtitle == "" {
 		v.Subtitle = typeName(id.Type())
@@ -190,6 +194,9 @@ type overviewData struct {
 	Doc                                            map[string]any
 	Children                                       []row
 	ChildrenTitle                                  string
+	// Extra are a type's own essentials (a managed private endpoint's
+	// target and states).
+	Extra []essential
 }
 
 func (p *Portal) overview(c *reqCtx, id arm.ResourceID) (*view, error) {
@@ -224,6 +231,9 @@ func (p *Portal) overview(c *reqCtx, id arm.ResourceID) (*view, error) {
 			d.Children = append(d.Children, rowOf(it))
 		}
 	}
+	if strings.EqualFold(id.Type(), netEndpointType) {
+		d.Extra = c.endpointEssentials(id)
+	}
 	sortRows(d.Children)
 	title := id.Name()
 	if id.IsSubscription() {
@@ -243,4 +253,33 @@ func (p *Portal) jsonView(c *reqCtx, id arm.ResourceID) (*view, error) {
 	var pretty any
 	_ = json.Unmarshal(rec.body.Bytes(), &pretty)
 	return &view{Page: "json", Data: map[string]any{"Doc": pretty, "ID": id.String(), "Version": c.apiVersion(id)}}, nil
+}
+
+// essential is one line of a resource's essentials.
+type essential struct {
+	Label, Value, Href string
+	// State shows Value as a state (coloured).
+	State bool
+}
+
+// endpointEssentials are a managed private endpoint's target, sub-resource
+// and states, the last read from the target's connection as the cluster's
+// Networking page shows them.
+func (c *reqCtx) endpointEssentials(id arm.ResourceID) []essential {
+	for _, s := range c.netEndpointStates(id.Parent()) {
+		if !strings.EqualFold(s.ID, id.String()) {
+			continue
+		}
+		target := essential{Label: "Target resource", Value: s.PrivateLinkResourceID}
+		if tid, err := arm.ParseResourceID(s.PrivateLinkResourceID); err == nil {
+			target.Value, target.Href = tid.Name()+" ("+typeName(tid.Type())+")", resourceURL(tid.String())
+		}
+		out := []essential{target, {Label: "Target sub-resource", Value: s.GroupID},
+			{Label: "Connection state", Value: s.ConnectionState, State: true}}
+		if s.Description != "" {
+			out = append(out, essential{Label: "Description", Value: s.Description})
+		}
+		return out
+	}
+	return nil
 }

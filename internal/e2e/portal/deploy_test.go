@@ -158,7 +158,9 @@ func TestPortalDeployCustomTemplate(t *testing.T) {
 	if len(outputs) != 2 || !strings.HasPrefix(outputs[0], "blobEndpoint\tString\thttps://portalstore1.blob.") || outputs[1] != "resourceCount\tInt\t3" {
 		t.Errorf("outputs = %q", outputs)
 	}
-	run(t, ctx, "opening the endpoint from the details", follow("portalcluster/toStorage"), waitText("Essentials"))
+	run(t, ctx, "opening the endpoint from the details", follow("portalcluster/toStorage"), waitText("Essentials"),
+		// Its essentials say where it leads and how its connection stands.
+		chromedp.WaitVisible(`//dl[@class='essentials'][dt='Target resource'][dd='portalstore1 (Storage account)'][dt='Target sub-resource'][dd='blob'][dt='Connection state'][dd='Approved']`))
 	if u := location(t, ctx); !strings.HasSuffix(u, "/clusters/portalcluster/managedPrivateEndpoints/toStorage") {
 		t.Errorf("the endpoint's link leads to %s", u)
 	}

@@ -224,6 +224,7 @@ func TestPortalAutomaticApproval(t *testing.T) {
 		netFillPane("auto", netStorageOption, "share", "dfs", ""),
 		click("Next"),
 		waitText("You may approve connections to share, so the connection is approved at once."),
+		waitText("this cluster has none to share yet"),
 		click("Create"),
 		netWaitCell("auto", 5, "Approved"),
 		netWaitCell("auto", 6, "Auto-approved"),

@@ -36,6 +36,19 @@ func TestSignInAndBrowse(t *testing.T) {
 	if !strings.Contains(url, "/resource/subscriptions/"+env.Subscription) {
 		t.Errorf("the subscription's page is at %s", url)
 	}
+	run(t, ctx, "creating a resource group: a bad name first",
+		follow("Resource groups"), follow("Create"),
+		fill("Resource group", "bad/name"), click("Create"),
+		chromedp.WaitVisible(`//p[@id='group-name-error'][contains(., "The name must be 1 to 90")]`),
+		fill("Resource group", "made-here"), choose("Region", "East US"), click("Create"),
+		waitText("Essentials"), waitText("eastus"))
+	if u := location(t, ctx); !strings.HasSuffix(strings.ToLower(u), "/resourcegroups/made-here") {
+		t.Errorf("the new group's page is at %s", u)
+	}
+	run(t, ctx, "a taken name",
+		follow("Resource groups"), waitText("made-here"), follow("Create"),
+		fill("Resource group", "made-here"), click("Create"),
+		chromedp.WaitVisible(`//p[@id='group-name-error'][contains(., "exists in this subscription already")]`))
 	checkNarrow(t, ctx, byButton("Sign out"))
 	run(t, ctx, "signing out", click("Sign out"), chromedp.WaitVisible(byLabel("User name")))
 	checkNarrow(t, ctx, byLabel("User name"))
