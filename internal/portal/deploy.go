@@ -453,6 +453,9 @@ var (
 	deployLinePos  = regexp.MustCompile(`line (\d+), position (\d+)`)
 	deployDenied   = regexp.MustCompile(`Authorization failed for template resource '([^']*)' of type '([^']*)'\. The client '[^']*' with object id '[^']*' does not have permission to perform action '([^']*)' at scope '([^']*)'`)
 	deployParamErr = regexp.MustCompile(`(?i)template parameter`)
+	// deployUndeclared is ARM's message for parameters('x') where the
+	// template declares no x: the template is at fault, not the values.
+	deployUndeclared = regexp.MustCompile(`(?i)template parameter '[^']*' is not found`)
 )
 
 // fault puts an API refusal next to the field that caused it, in words,
@@ -496,7 +499,10 @@ func (f *deployForm) fault(err error) {
 		for _, d := range e.Details {
 			fe.Items = append(fe.Items, f.where(deployInner(d.Message), fe))
 		}
-		if deployParamErr.MatchString(e.Message) {
+		if deployUndeclared.MatchString(e.Message) {
+			fe.Text = "The template uses a parameter that its parameters section does not declare."
+			f.TemplateErr = fe
+		} else if deployParamErr.MatchString(e.Message) {
 			fe.ID, fe.Text = "parameters-error", "A parameter's value is missing or not valid."
 			f.ParametersErr = fe
 		} else {

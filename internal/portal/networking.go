@@ -121,7 +121,9 @@ func (p *Portal) networking(c *reqCtx, id arm.ResourceID) (*view, error) {
 	}
 	switch q.Get("part") {
 	case "endpoints":
-		return frag("net-frag-endpoints", &netData{Endpoints: p.netEndpointsOf(c, id, netMore(q))})
+		e := p.netEndpointsOf(c, id, netMore(q))
+		e.follow(q.Get("created"), q.Get("deleted"), false)
+		return frag("net-frag-endpoints", &netData{Endpoints: e})
 	case "connections":
 		conns := p.netConnectionsOf(c, id, q["connection"])
 		conns.poll(netMore(q))
@@ -159,13 +161,13 @@ func (p *Portal) networking(c *reqCtx, id arm.ResourceID) (*view, error) {
 		d.Delete = p.netDeleteOf(c, id, q.Get("delete"))
 	default:
 		more := 0
-		if n := q.Get("created"); n != "" {
-			v.Notice, more = "Creating managed private endpoint "+n+". Its states update here as they change.", netPolls
-		}
-		if n := q.Get("deleted"); n != "" {
-			v.Notice, more = "Deleting managed private endpoint "+n+".", netPolls
+		if q.Get("created") != "" || q.Get("deleted") != "" {
+			more = netPolls
 		}
 		d.Managed = p.netManagedOf(c, id, more)
+		if d.Managed.Endpoints != nil {
+			d.Managed.Endpoints.follow(q.Get("created"), q.Get("deleted"), true)
+		}
 	}
 	return v, nil
 }
@@ -245,6 +247,46 @@ type netEndpoints struct {
 	CanDelete netAllowed
 	// For the "messages" partial.
 	Notice, Problem, ProblemJSON string
+	// FocusNotice puts the keyboard's focus on the notice.
+	FocusNotice bool
+}
+
+// follow says how the endpoint just created or deleted stands, in the
+// live part of the page so that the words change with the table, and
+// keeps the name in the poll's URL. focus moves the keyboard's focus to
+// the words on the page's first render (not on polls, which would take
+// it away from where the person is).
+func (e *netEndpoints) follow(created, deleted string, focus bool) {
+	var row *netEndpointRow
+	name := created + deleted
+	if name == "" || e.Problem != "" {
+		return
+	}
+	for i := range e.Rows {
+		if strings.EqualFold(e.Rows[i].Name, name) {
+			row = &e.Rows[i]
+		}
+	}
+	switch {
+	case created != "" && row == nil:
+		e.Notice = "Managed private endpoint " + created + " is not there (any more)."
+	case created != "" && !netFinal(row.State):
+		e.Notice = "Creating managed private endpoint " + created + ". Its states update here as they change."
+	case created != "":
+		e.Notice = "Managed private endpoint " + created + ": " + row.State + "; its connection is " + row.ConnState + "."
+	case row != nil:
+		e.Notice = "Deleting managed private endpoint " + deleted + "."
+	default:
+		e.Notice = "Managed private endpoint " + deleted + " was deleted."
+	}
+	e.FocusNotice = focus
+	if e.Poll != "" {
+		if created != "" {
+			e.Poll += "&created=" + url.QueryEscape(created)
+		} else {
+			e.Poll += "&deleted=" + url.QueryEscape(deleted)
+		}
+	}
 }
 
 type netEndpointRow struct {

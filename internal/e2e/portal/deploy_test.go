@@ -173,6 +173,8 @@ func TestPortalDeployCustomTemplate(t *testing.T) {
 		t.Errorf("the group's Deployments = %q", list)
 	}
 	run(t, ctx, "the deployment from the list", follow("storage-and-cluster"), waitText("Your deployment is complete."))
+	run(t, ctx, "Go to resource group", click("Go to resource group"), waitText("Essentials"), waitText("portalcluster"),
+		follow("Deployments"), follow("storage-and-cluster"), waitText("Your deployment is complete."))
 	checkNarrow(t, ctx, `//main//*[contains(., "Your deployment is complete.")]`)
 	run(t, ctx, "Deploy a custom template", chromedp.Navigate(env.URL+"/deploy"), chromedp.WaitVisible(byLabel("Template")))
 	checkNarrow(t, ctx, byLabel("Template"))
@@ -256,6 +258,16 @@ func TestPortalDeployErrors(t *testing.T) {
 	}
 	if !strings.Contains(e, "Details (the API's answer)") {
 		t.Errorf("the API's answer is not one click away:\n%s", e)
+	}
+
+	undeclared := strings.Replace(bad, `"[concat('a', nosuch('b'))]"`, `"[parameters('cluster_name')]"`, 1)
+	run(t, ctx, "a template using a parameter it does not declare", paste("Template", undeclared), click("Review + create"),
+		waitText("The template uses a parameter that its parameters section does not declare."))
+	if e := deployFieldError(t, ctx, "Template"); !strings.Contains(e, "'cluster_name'") {
+		t.Errorf("the Template field's error does not name the parameter:\n%s", e)
+	}
+	if e := deployFieldError(t, ctx, "Parameters"); e != "" {
+		t.Errorf("the Parameters field is blamed for the template's mistake:\n%s", e)
 	}
 
 	// A Contributor of the group may write storage accounts, not role

@@ -181,8 +181,12 @@ func TestPortalSeedManualApproval(t *testing.T) {
 	if !strings.Contains(first, "Creating") {
 		t.Errorf("the first view does not show the endpoint Creating (the server takes a second):\n%s", first)
 	}
+	if f := focused(t, ctx, "Creating managed private endpoint mpeToStorage. Its states update here as they change."); !strings.HasPrefix(f, "Creating managed private endpoint") {
+		t.Errorf("after Create the focus is on %q, not on what became of it", f)
+	}
 	run(t, ctx, "the provisioning state becomes Succeeded by itself",
-		netWaitCell("mpeToStorage", 4, "Succeeded"), netWaitCell("mpeToStorage", 5, "Pending"))
+		netWaitCell("mpeToStorage", 4, "Succeeded"), netWaitCell("mpeToStorage", 5, "Pending"),
+		waitText("Managed private endpoint mpeToStorage: Succeeded; its connection is Pending."))
 	mark, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.netMark`))
 	if err != nil || mark != "unchanged" {
 		t.Errorf("the page was reloaded to show the new state (mark %q, %v)", mark, err)
@@ -241,9 +245,10 @@ func TestPortalAutomaticApproval(t *testing.T) {
 		follow("Cancel"), netWaitCell("auto", 5, "Approved"))
 	run(t, ctx, "deleting",
 		click("Delete auto"), click("Yes, delete"),
-		waitText("Deleting managed private endpoint auto."),
-		// The row goes by itself once the API no longer lists it.
-		chromedp.WaitNotPresent(netCell("auto", 1)))
+		// The row goes by itself once the API no longer lists it, and
+		// the words above the table follow.
+		chromedp.WaitNotPresent(netCell("auto", 1)),
+		waitText("Managed private endpoint auto was deleted."))
 	mc := netMust(armkusto.NewManagedPrivateEndpointsClient(s.sub, s.env.Cred, s.env.Options))
 	if list := netMust(mc.NewListPager("adx", "mycluster", nil).NextPage(netCtx)); len(list.Value) != 0 {
 		t.Errorf("after the deletion the cluster has %d endpoints", len(list.Value))
