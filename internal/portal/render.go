@@ -41,6 +41,9 @@ type view struct {
 	// Set by render.
 	Who  *whoView
 	CSRF string
+	// Here is the page's own path and query, where Switch account leads
+	// back to.
+	Here string
 }
 
 type crumb struct{ Label, Href string }
@@ -157,6 +160,13 @@ func (p *Portal) render(c *reqCtx, v *view, err error) {
 	if c != nil {
 		v.Who = who(c.who)
 		v.CSRF = c.s.CSRF
+		// Switch account comes back here once signed in as the other
+		// principal (a GET page only: a POST's answer has no URL to
+		// come back to).
+		v.Here = "/"
+		if c.r.Method == http.MethodGet {
+			v.Here = c.r.URL.RequestURI()
+		}
 	}
 	p.write(c.w, c.r, v)
 }

@@ -33,6 +33,18 @@ func TestSignInAndBrowse(t *testing.T) {
 		follow("Subscriptions"), follow("privlink default subscription"), waitText("Essentials"))
 	url := location(t, ctx)
 	run(t, ctx, "a refresh opens the same page", chromedp.Reload(), waitText("Essentials"))
+	// Switch account signs in as another principal and comes back to the
+	// page it left.
+	other := env.NewUser(t, "switcher", "Switcher-pass-1")
+	run(t, ctx, "switching account",
+		follow("Switch account"), chromedp.WaitVisible(byLabel("User name")),
+		fill("User name", other.UserPrincipalName), fill("Password", other.Password), click("Sign in"),
+		chromedp.WaitVisible(`//header//*[contains(., "switcher@privlink.local")]`))
+	if back := location(t, ctx); back != url {
+		t.Errorf("after switching account the page is %s, want %s", back, url)
+	}
+	run(t, ctx, "back as the default principal", follow("Switch account"), fill("User name", identity.DefaultClientID),
+		fill("Password", identity.DefaultClientSecret), click("Sign in"), waitText("Essentials"))
 	if !strings.Contains(url, "/resource/subscriptions/"+env.Subscription) {
 		t.Errorf("the subscription's page is at %s", url)
 	}
