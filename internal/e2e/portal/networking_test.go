@@ -347,6 +347,10 @@ func TestPortalValidation(t *testing.T) {
 		click("Next"),
 		chromedp.WaitVisible(`//p[@id='mpe-name-error'][contains(., "The name must be 1 to 80 characters")]`),
 		chromedp.WaitVisible(byLabel("Name")+`[@aria-invalid='true'][contains(@aria-describedby, 'mpe-name-error')]`))
+	run(t, ctx, "correcting the name clears its error",
+		chromedp.SendKeys(byLabel("Name"), "x"),
+		chromedp.WaitNotVisible(`//p[@id='mpe-name-error']`),
+		chromedp.WaitVisible(byLabel("Name")+`[not(@aria-invalid)]`))
 	run(t, ctx, "an empty name and no sub-resource",
 		fill("Name", ""), choose("Resource name", "share"), click("Next"),
 		chromedp.WaitVisible(`//p[@id='mpe-name-error'][contains(., "Enter a name")]`),
