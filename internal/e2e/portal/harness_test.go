@@ -257,6 +257,34 @@ func checkNarrow(t *testing.T, ctx context.Context, ready string) {
 	if len(over) > 0 {
 		t.Errorf("at 420 pixels the page is wider than the window: %s", strings.Join(over, ", "))
 	}
+	checkNames(t, ctx)
+}
+
+// checkNames fails the test for each control of the page without an
+// accessible name (a label, aria-label, aria-labelledby, its text or a
+// title): the names are what a screen reader says and what tests use.
+func checkNames(t *testing.T, ctx context.Context) {
+	t.Helper()
+	nameless, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const out = [];
+		for (const e of document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href], summary')) {
+			let name = e.getAttribute('aria-label') || '';
+			if (!name && e.getAttribute('aria-labelledby')) {
+				name = e.getAttribute('aria-labelledby').split(/\s+/).map(id => (document.getElementById(id) || {}).textContent || '').join(' ');
+			}
+			if (!name && e.labels && e.labels.length) name = e.labels[0].textContent;
+			if (!name && !['INPUT', 'SELECT', 'TEXTAREA'].includes(e.tagName)) name = e.textContent;
+			if (!name) name = e.getAttribute('title') || '';
+			if (!name.trim()) out.push(e.outerHTML.slice(0, 120));
+		}
+		return out;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nameless {
+		t.Errorf("a control without an accessible name: %s", n)
+	}
 }
 
 // focused is the text of the focused element, waiting up to two seconds
