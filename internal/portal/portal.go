@@ -113,6 +113,11 @@ func (p *Portal) routes() {
 	m.HandleFunc("GET /signin", p.signinPage)
 	m.HandleFunc("POST /signin", p.signin)
 	m.HandleFunc("POST /signout", p.signedIn(p.signout))
+	// A sign-out typed in the address bar asks first: a GET changes
+	// nothing (the anti-forgery rule), so the POST stays the only way out.
+	m.HandleFunc("GET /signout", p.signedIn(func(c *reqCtx) (*view, error) {
+		return &view{Page: "signout", Title: "Sign out", Crumbs: []crumb{{"Home", "/"}}}, nil
+	}))
 	m.HandleFunc("GET /{$}", p.signedIn(p.home))
 	m.HandleFunc("GET /browse/subscriptions", p.signedIn(p.subscriptions))
 	m.HandleFunc("GET /browse/resourcegroups", p.signedIn(p.resourceGroups))

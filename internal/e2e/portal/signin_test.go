@@ -62,6 +62,10 @@ func TestSignInAndBrowse(t *testing.T) {
 		fill("Resource group", "made-here"), click("Create"),
 		chromedp.WaitVisible(`//p[@id='group-name-error'][contains(., "exists in this subscription already")]`))
 	checkNarrow(t, ctx, byButton("Sign out"))
-	run(t, ctx, "signing out", click("Sign out"), chromedp.WaitVisible(byLabel("User name")))
+	run(t, ctx, "/signout typed in the address bar asks first", chromedp.Navigate(env.URL+"/signout"),
+		waitText("Sign out of privlink?"), chromedp.Click(`//main//button[normalize-space()='Sign out']`),
+		chromedp.WaitVisible(byLabel("User name")))
+	run(t, ctx, "signed out: the pages ask to sign in", chromedp.Navigate(env.URL+"/browse/all"), chromedp.WaitVisible(byLabel("User name")))
+	run(t, ctx, "signing in and out with the button", signInDefault(env), click("Sign out"), chromedp.WaitVisible(byLabel("User name")))
 	checkNarrow(t, ctx, byLabel("User name"))
 }
