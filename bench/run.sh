@@ -11,7 +11,9 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -o "$work/privlink" ./cmd/privlink
 go build -o "$work/bare" ./bench/bare
 export PRIVLINK_PROFILE="$work/profile.json"
-"$work/privlink" serve --addr 127.0.0.1:19443 --data "$work/data" --provisioning-delay 0s --access-log=false --log-level warn &
+# Default settings (the access log on), its log going to a file as a
+# service manager's would; only the provisioning delay is removed.
+"$work/privlink" serve --addr 127.0.0.1:19443 --data "$work/data" --provisioning-delay 0s 2>"$work/privlink.log" >/dev/null &
 PID=$!
 # cpu prints the server's CPU time so far (user+system), in clock ticks.
 cpu() { awk '{print $14+$15}' "/proc/$PID/stat"; }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/privlink/privlink/internal/app"
+	"github.com/privlink/privlink/internal/logbuf"
 	"github.com/spf13/cobra"
 )
 
@@ -38,11 +39,16 @@ func serveCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			opts := &slog.HandlerOptions{Level: lv}
+			// Log lines are written in batches (every 100 ms, warnings
+			// and errors at once), so the access log costs a copy per
+			// request rather than a write to the terminal or journal.
+			lw := logbuf.New(g.stderr, 0)
+			defer lw.Close()
+			var h slog.Handler = slog.NewTextHandler(lw, opts)
 			if format == "json" {
-				cfg.Logger = slog.New(slog.NewJSONHandler(g.stderr, opts))
-			} else {
-				cfg.Logger = slog.New(slog.NewTextHandler(g.stderr, opts))
+				h = slog.NewJSONHandler(lw, opts)
 			}
+			cfg.Logger = slog.New(logbuf.Handler(h, lw, slog.LevelWarn))
 			cfg.Hosts = hosts
 			cfg.NoAccessControl = !accessControl
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
