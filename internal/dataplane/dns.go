@@ -3,7 +3,6 @@ package dataplane
 import (
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -159,5 +158,3 @@ func (p *Plane) Resolve(clusterID, name string) DNSAnswer {
 	}
 	return out
 }
-
-func joinPort(a netip.Addr, port int) string { return net.JoinHostPort(a.String(), strconv.Itoa(port)) }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -488,11 +487,4 @@ func (p *Plane) Close() error {
 func (p *Plane) isTargetName(name string) bool {
 	_, ok := p.snap.Load().hosts[name]
 	return ok
-}
-
-func portString(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return strconv.Itoa(ta.Port)
-	}
-	return ""
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
@@ -41,11 +41,17 @@ func createRG(t *testing.T, env *testkit.Env, name string) {
 // createCluster makes a Kusto cluster with a system-assigned identity.
 func createCluster(t *testing.T, env *testkit.Env, rg, name string, public armkusto.PublicNetworkAccess) string {
 	t.Helper()
+	return createClusterWith(t, env, rg, name, public, armkusto.IdentityTypeSystemAssigned)
+}
+
+// createClusterWith makes a Kusto cluster with the given identity type.
+func createClusterWith(t *testing.T, env *testkit.Env, rg, name string, public armkusto.PublicNetworkAccess, identity armkusto.IdentityType) string {
+	t.Helper()
 	c := must(armkusto.NewClustersClient(env.Subscription, env.Cred, env.Options))
 	p, err := c.BeginCreateOrUpdate(ctx, rg, name, armkusto.Cluster{
 		Location:   to.Ptr("westus"),
 		SKU:        &armkusto.AzureSKU{Name: to.Ptr(armkusto.AzureSKUNameDevNoSLAStandardE2AV4), Tier: to.Ptr(armkusto.AzureSKUTierBasic), Capacity: to.Ptr[int32](1)},
-		Identity:   &armkusto.Identity{Type: to.Ptr(armkusto.IdentityTypeSystemAssigned)},
+		Identity:   &armkusto.Identity{Type: to.Ptr(identity)},
 		Properties: &armkusto.ClusterProperties{PublicNetworkAccess: to.Ptr(public)},
 	}, nil)
 	if err != nil {
@@ -79,7 +85,19 @@ func createAccount(t *testing.T, env *testkit.Env, rg, name string, public armst
 // may not approve it: it waits Pending) and waits for it.
 func createMPE(t *testing.T, env *testkit.Env, rg, cluster, name, targetID, group string) string {
 	t.Helper()
-	c := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Requester(t).Cred, env.Options))
+	return createMPEAs(t, env, env.Requester(t).Cred, rg, cluster, name, targetID, group)
+}
+
+// createApprovedMPE creates a managed private endpoint as the default
+// principal, who owns the targets: approved at once.
+func createApprovedMPE(t *testing.T, env *testkit.Env, rg, cluster, name, targetID, group string) string {
+	t.Helper()
+	return createMPEAs(t, env, env.Cred, rg, cluster, name, targetID, group)
+}
+
+func createMPEAs(t *testing.T, env *testkit.Env, cred azcore.TokenCredential, rg, cluster, name, targetID, group string) string {
+	t.Helper()
+	c := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, cred, env.Options))
 	p, err := c.BeginCreateOrUpdate(ctx, rg, cluster, name, armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{
 		PrivateLinkResourceID: to.Ptr(targetID), GroupID: to.Ptr(group), RequestMessage: to.Ptr("please"),
 	}}, nil)
@@ -225,12 +243,5 @@ func awaitClosed(t *testing.T, c net.Conn, d time.Duration) {
 			t.Fatalf("the tunnel closed after %s, want within %s", el, d)
 		}
 		return
-	}
-}
-
-func decodeJSON(t *testing.T, s string, v any) {
-	t.Helper()
-	if err := json.Unmarshal([]byte(s), v); err != nil {
-		t.Fatalf("%v: %s", err, s)
 	}
 }
