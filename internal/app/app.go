@@ -223,13 +223,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// The data path: every cluster's managed network, following the
 	// engine's commits.
-	if s.plane, err = dataplane.New(dataplane.Config{Engine: s.engine, Range: cfg.PrivateRange, DataDir: dir, Cert: cert, Offline: cfg.Offline, Log: cfg.Logger}); err != nil {
-		return nil, fmt.Errorf("app: data path: %w", err)
-	}
-	if err := s.plane.Start(ctx); err != nil {
-		return nil, fmt.Errorf("app: data path: %w", err)
-	}
-	s.api = &httpapi.Server{DataPlane: s.plane, Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: db.Err,
+	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: db.Err,
 		Info: httpapi.Info{DataDir: dir, CAFile: certs.CAPath(dir), PublicHosts: PublicHosts}}
 	var targets []portal.Target
 	for _, typ := range provs.Links.Types() {
@@ -254,6 +248,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.mux = proxy.NewMux(s.https, &proxy.Proxy{Policy: hosts, Log: cfg.Logger}, 30*time.Second)
 	hosts.Serve = func(c net.Conn) { _ = s.mux.Inject(c) }
+	// The data path: every cluster's managed network, following the
+	// engine's commits. Its egress decides for names that are no target's
+	// as the transparent proxy does.
+	if s.plane, err = dataplane.New(dataplane.Config{Engine: s.engine, Range: cfg.PrivateRange, DataDir: dir, Cert: cert, Fallback: hosts, Log: cfg.Logger}); err != nil {
+		return nil, fmt.Errorf("app: data path: %w", err)
+	}
+	if err := s.plane.Start(ctx); err != nil {
+		return nil, fmt.Errorf("app: data path: %w", err)
+	}
+	s.api.DataPlane = s.plane
 	s.api.Info.ProxyURL = s.ProxyURL()
 	if cfg.HTTPAddr != "" {
 		if s.http, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {

@@ -84,9 +84,6 @@ func (p *Plane) decide(s *snapshot, ck, host string, port int) Verdict {
 		if underAzure(host) {
 			return Verdict{Reason: "privlink has no target named " + host + ": no such resource exists (check the name, and that the resource was created in privlink)", code: proxy.SOCKSHostUnreachable}
 		}
-		if p.cfg.Offline {
-			return Verdict{Reason: "privlink serve --offline: the egress of " + c.id.Name() + " carries only privlink's targets, not " + host, code: proxy.SOCKSNotAllowed}
-		}
 		return Verdict{Allowed: true, other: true}
 	}
 	t := s.targets[ref.target]
@@ -224,14 +221,20 @@ type egress struct {
 // with the reason; a tunnel through an endpoint ends when the endpoint's
 // gate closes (rejection, removal, deletion), one on the public or trusted
 // path when the target's network rules or backend change.
-func (g *egress) Decide(_ context.Context, r proxy.Request) proxy.Decision {
+func (g *egress) Decide(ctx context.Context, r proxy.Request) proxy.Decision {
 	s := g.p.snap.Load()
 	v := g.p.decide(s, g.cluster, r.Host, r.Port)
 	switch {
 	case !v.Allowed:
 		return proxy.Decision{Action: proxy.Refuse, Reason: "privlink egress: " + v.Reason, Status: http.StatusForbidden, SOCKSCode: v.code}
+	case v.other && g.p.cfg.Fallback != nil:
+		d := g.p.cfg.Fallback.Decide(ctx, r)
+		if d.Via == "" {
+			d.Via = "not a target: as privlink's proxy does"
+		}
+		return d
 	case v.other:
-		return proxy.Decision{Action: proxy.Tunnel, Via: "direct (not a privlink target)"}
+		return proxy.Decision{Action: proxy.Tunnel, Via: "direct (not a target)"}
 	}
 	gate := v.tgt.gate
 	if v.ep != nil {

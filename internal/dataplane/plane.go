@@ -32,9 +32,11 @@ type Config struct {
 	// Cert is served by the built-in responder to clients that name no
 	// target (privlink's own server certificate).
 	Cert tls.Certificate
-	// Offline refuses destinations that are not targets instead of
-	// tunnelling them to the network (serve --offline).
-	Offline bool
+	// Fallback decides for destinations that are no target's names: the
+	// transparent mode's policy (proxy.Hosts), so that a program acting as
+	// the cluster still reaches privlink's Resource Manager and login
+	// names, and serve --offline holds. nil tunnels them.
+	Fallback proxy.Policy
 	// MaxConns bounds the connections each egress holds at once (default
 	// 4096); past it new ones are refused, so that memory stays bounded.
 	MaxConns int
