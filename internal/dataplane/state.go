@@ -109,7 +109,7 @@ func load(c *resource.Ctx, tbl *addrTable) (*snapshot, error) {
 			return nil, err
 		}
 		for _, d := range docs {
-			t := readTarget(d)
+			t := readTarget(c, d)
 			s.targets[t.key] = t
 			for _, h := range t.hosts {
 				s.hosts[h.Name] = hostRef{target: t.key, host: h}
@@ -180,7 +180,7 @@ func readCluster(d *resource.Doc) *cluster {
 	return cl
 }
 
-func readTarget(d *resource.Doc) *target {
+func readTarget(c *resource.Ctx, d *resource.Doc) *target {
 	t := &target{id: d.ID, key: d.ID.Key(), typ: strings.ToLower(d.Kind.Type), hosts: hostsOf(d), backends: map[string]string{}}
 	p := d.Props()
 	t.publicAccess, _, _ = p.String("publicNetworkAccess")
@@ -198,6 +198,24 @@ func readTarget(d *resource.Doc) *target {
 			_ = json.Unmarshal(raw, &rules)
 			for _, r := range rules {
 				t.accessRules = append(t.accessRules, arm.KeyOf(r.ResourceID))
+			}
+		}
+	}
+	if t.typ == eventHubType {
+		// Event Hubs keeps its network rules in a child resource
+		// (namespaces/networkRuleSets/default): trustedServiceAccessEnabled
+		// is its "allow trusted Microsoft services".
+		if rs, err := c.LoadKey(d.ID.Child("networkRuleSets", "default").Key()); err == nil {
+			rp := rs.Props()
+			if pna, ok, _ := rp.String("publicNetworkAccess"); ok && pna != "" {
+				t.publicAccess = pna
+			}
+			def, _, _ := rp.String("defaultAction")
+			t.defaultDeny = strings.EqualFold(def, "Deny")
+			if raw, ok := rp.Get("trustedServiceAccessEnabled"); ok {
+				var on bool
+				_ = json.Unmarshal(raw, &on)
+				t.bypass = on
 			}
 		}
 	}

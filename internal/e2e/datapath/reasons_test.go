@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/eventhub/armeventhub"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
 	"github.com/privlink/privlink/internal/testkit"
@@ -33,6 +34,12 @@ func TestPathsAndReasons(t *testing.T) {
 	createAccount(t, env, "rg", "acctrule", armstorage.PublicNetworkAccessEnabled, &armstorage.NetworkRuleSet{
 		DefaultAction: to.Ptr(armstorage.DefaultActionDeny), Bypass: to.Ptr(armstorage.BypassNone),
 		ResourceAccessRules: []*armstorage.ResourceAccessRule{{ResourceID: to.Ptr(a), TenantID: to.Ptr("00000000-0000-0000-0000-000000000001")}}})
+	// An Event Hubs namespace that lets trusted services in through its network rule set.
+	ec := must(armeventhub.NewNamespacesClient(env.Subscription, env.Cred, env.Options))
+	ep := must(ec.BeginCreateOrUpdate(ctx, "rg", "ehtrusted", armeventhub.EHNamespace{Location: to.Ptr("westus")}, nil))
+	must(ep.PollUntilDone(ctx, testkit.PollOptions))
+	must(ec.CreateOrUpdateNetworkRuleSet(ctx, "rg", "ehtrusted", armeventhub.NetworkRuleSet{Properties: &armeventhub.NetworkRuleSetProperties{
+		DefaultAction: to.Ptr(armeventhub.DefaultActionDeny), PublicNetworkAccess: to.Ptr(armeventhub.PublicNetworkAccessFlagDisabled), TrustedServiceAccessEnabled: to.Ptr(true)}}, nil))
 	createApprovedMPE(t, env, "rg", "clustera", "wrong-dfs", wrong, "dfs")
 	createApprovedMPE(t, env, "rg", "clustera", "kusto", kt, "cluster")
 	na, nb := networkOf(t, env, a), networkOf(t, env, b)
@@ -51,6 +58,7 @@ func TestPathsAndReasons(t *testing.T) {
 		{"wrong port", a, "acctpub.blob.core.windows.net:80", "port 443 only"},
 		{"no identity, no trusted path", b, "acctbypass.blob.core.windows.net:443", "no endpoint"},
 		{"another cluster's endpoint", b, "kustotgt.westus.kusto.windows.net:443", "no endpoint"},
+		{"Event Hubs, no identity", b, "ehtrusted.servicebus.windows.net:443", "public network access is disabled"},
 		{"malformed", a, "no-port", "400"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,6 +83,7 @@ func TestPathsAndReasons(t *testing.T) {
 		{"public", "https://acctpub.blob.core.windows.net/", "acctpub"},
 		{"trusted service: bypass", "https://acctbypass.blob.core.windows.net/", "acctbypass"},
 		{"trusted service: resource access rule", "https://acctrule.blob.core.windows.net/", "acctrule"},
+		{"trusted service: Event Hubs network rule set", "https://ehtrusted.servicebus.windows.net/", "ehtrusted"},
 		{"kusto ping", "https://kustotgt.westus.kusto.windows.net/v1/rest/ping", "Pong!"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
