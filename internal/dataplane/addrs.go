@@ -3,11 +3,9 @@ package dataplane
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/netip"
 	"strings"
 
-	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/store"
 )
 
@@ -33,83 +31,84 @@ func CheckRange(r netip.Prefix) error {
 	return nil
 }
 
-// addrTableKey is the store record that keeps which /24 each cluster's
+// addrPrefix starts the store records that keep which /24 each cluster's
 // managed network is and which address each endpoint has, so that they
-// survive restarts. It lies under /privlink/, which no ARM path reaches.
-const addrTableKey = "/privlink/dataplane/addresses"
+// survive restarts: one record per cluster or endpoint, its key this prefix
+// followed by the resource's key (out of ARM's reach, under /privlink/), so
+// that a change writes one small record whatever the number of endpoints.
+const addrPrefix = "/privlink/dataplane/addr"
 
 // First and last host numbers of an endpoint in its cluster's /24: Azure
 // keeps the first four addresses of a subnet and the last for itself, and
 // privlink's egress and DNS listen on .1.
 const firstHost, lastHost = 4, 254
 
-// addrTable is the stored allocation: subnet index per cluster key (the
-// public side is 0), host number per endpoint key.
-type addrTable struct {
-	Clusters  map[string]int `json:"clusters"`
-	Endpoints map[string]int `json:"endpoints"`
-
-	rng     netip.Prefix
-	version int64
-	changed bool
+// allocator hands out the /24s and addresses, and remembers what it must
+// write back.
+type allocator struct {
+	rng      netip.Prefix
+	subnetOf map[string]int            // cluster key -> /24 index (the public side is 0)
+	subnets  map[int]string            // index -> cluster key
+	hostOf   map[string]int            // endpoint key -> host number
+	hosts    map[string]map[int]string // cluster key -> host number -> endpoint key
+	pending  map[string]int            // resource key -> number to store (0: delete)
 }
 
-func newTable(rng netip.Prefix) *addrTable {
-	return &addrTable{Clusters: map[string]int{}, Endpoints: map[string]int{}, rng: rng}
+type addrRecord struct {
+	N int `json:"n"`
 }
 
-func readTable(tx store.Tx, rng netip.Prefix) (*addrTable, error) {
-	t := newTable(rng)
-	r, err := tx.Get(store.Key(addrTableKey))
-	if err == store.ErrNotFound {
-		return t, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(r.Body, t); err != nil {
-		return nil, fmt.Errorf("dataplane: %s: %w", addrTableKey, err)
-	}
-	if t.Clusters == nil {
-		t.Clusters = map[string]int{}
-	}
-	if t.Endpoints == nil {
-		t.Endpoints = map[string]int{}
-	}
-	t.version = r.Version
-	return t, nil
+func newAllocator(rng netip.Prefix) *allocator {
+	return &allocator{rng: rng, subnetOf: map[string]int{}, subnets: map[int]string{}, hostOf: map[string]int{}, hosts: map[string]map[int]string{}, pending: map[string]int{}}
 }
 
-func (t *addrTable) clone() *addrTable {
-	c := *t
-	c.Clusters, c.Endpoints = maps.Clone(t.Clusters), maps.Clone(t.Endpoints)
-	return &c
-}
-
-// write stores the table (Create or Replace).
-func (t *addrTable) write(tx store.Tx) error {
-	body, err := json.Marshal(t)
+// load reads the stored allocation; numbers outside the range (after a
+// change of --private-range) are forgotten, to be given again.
+func (a *allocator) load(tx store.Tx) error {
+	recs, err := tx.List(store.Query{Prefix: addrPrefix})
 	if err != nil {
 		return err
 	}
-	r := &store.Record{ID: addrTableKey, Type: "privlink.dataplane/addresses", Body: body}
-	if _, err := tx.Get(store.Key(addrTableKey)); err == store.ErrNotFound {
-		return tx.Create(r)
-	} else if err != nil {
-		return err
+	for _, r := range recs {
+		key := strings.TrimPrefix(r.Key(), addrPrefix)
+		var v addrRecord
+		if err := json.Unmarshal(r.Body, &v); err != nil {
+			return fmt.Errorf("dataplane: %s: %w", r.ID, err)
+		}
+		if strings.Contains(key, "/managedprivateendpoints/") {
+			ck := store.ParentKey(key)
+			if v.N < firstHost || v.N > lastHost || a.hosts[ck][v.N] != "" {
+				a.pending[key] = 0
+				continue
+			}
+			a.hostOf[key] = v.N
+			if a.hosts[ck] == nil {
+				a.hosts[ck] = map[int]string{}
+			}
+			a.hosts[ck][v.N] = key
+			continue
+		}
+		if v.N <= 0 || v.N >= a.count() || a.subnets[v.N] != "" {
+			a.pending[key] = 0
+			continue
+		}
+		a.subnetOf[key], a.subnets[v.N] = v.N, key
 	}
-	return tx.Replace(r)
+	return nil
 }
 
-func (t *addrTable) subnets() int { return 1 << (24 - t.rng.Bits()) }
+func (a *allocator) count() int { return 1 << (24 - a.rng.Bits()) }
 
 // subnet is the /24 of index i.
-func (t *addrTable) subnet(i int) netip.Prefix {
-	b := t.rng.Masked().Addr().As4()
+func (a *allocator) subnet(i int) netip.Prefix {
+	b := a.rng.Masked().Addr().As4()
 	n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 	n += uint32(i) << 8
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), 0}), 24)
 }
+
+// public is the public side's address.
+func (a *allocator) public() netip.Addr { return host(a.subnet(0), 1) }
 
 // host is address h of a /24.
 func host(p netip.Prefix, h int) netip.Addr {
@@ -118,78 +117,86 @@ func host(p netip.Prefix, h int) netip.Addr {
 	return netip.AddrFrom4(b)
 }
 
-// assign gives s's clusters their /24 and its provisioned endpoints their
-// address, keeping the ones already given, and forgets what s no longer
-// has. It records in t.changed whether t must be written back.
-func (t *addrTable) assign(s *snapshot) {
-	s.public = host(t.subnet(0), 1)
-	for k := range t.Clusters {
-		if s.clusters[k] == nil || t.Clusters[k] <= 0 || t.Clusters[k] >= t.subnets() {
-			delete(t.Clusters, k)
-			t.changed = true
+// clusterNet gives cluster key its /24 (the one it had, else the first
+// free one); ok is false when the range is full.
+func (a *allocator) clusterNet(key string) (netip.Prefix, bool) {
+	i, ok := a.subnetOf[key]
+	if !ok {
+		for i = 1; i < a.count() && a.subnets[i] != ""; i++ {
 		}
+		if i >= a.count() {
+			return netip.Prefix{}, false
+		}
+		a.subnetOf[key], a.subnets[i], a.pending[key] = i, key, i
 	}
-	used := map[int]bool{}
-	for _, i := range t.Clusters {
-		used[i] = true
+	return a.subnet(i), true
+}
+
+// endpointAddr gives endpoint key of cluster ck its address in the
+// cluster's /24: the one it had, else, when assign is set (it is
+// provisioned), the first free one.
+func (a *allocator) endpointAddr(ck, key string, assign bool) netip.Addr {
+	i, ok := a.subnetOf[ck]
+	if !ok {
+		return netip.Addr{}
 	}
-	for _, k := range sortedKeys(s.clusters) {
-		c := s.clusters[k]
-		i, ok := t.Clusters[k]
-		if !ok {
-			for i = 1; i < t.subnets() && used[i]; i++ {
-			}
-			if i >= t.subnets() {
-				continue // out of /24s: the cluster has no managed network
-			}
-			t.Clusters[k], used[i], t.changed = i, true, true
+	h, ok := a.hostOf[key]
+	if !ok {
+		if !assign {
+			return netip.Addr{}
 		}
-		c.subnet = t.subnet(i)
-		c.gateway = host(c.subnet, 1)
+		used := a.hosts[ck]
+		for h = firstHost; h <= lastHost && used[h] != ""; h++ {
+		}
+		if h > lastHost {
+			return netip.Addr{}
+		}
+		if a.hosts[ck] == nil {
+			a.hosts[ck] = map[int]string{}
+		}
+		a.hostOf[key], a.hosts[ck][h], a.pending[key] = h, key, h
 	}
-	for k := range t.Endpoints {
-		e := s.endpoints[k]
-		if e == nil || t.Endpoints[k] < firstHost || t.Endpoints[k] > lastHost {
-			delete(t.Endpoints, k)
-			t.changed = true
-		}
+	return host(a.subnet(i), h)
+}
+
+// release forgets what key (a cluster or an endpoint) had.
+func (a *allocator) release(key string) {
+	if i, ok := a.subnetOf[key]; ok {
+		delete(a.subnetOf, key)
+		delete(a.subnets, i)
+		a.pending[key] = 0
 	}
-	for _, ck := range sortedKeys(s.clusters) {
-		c := s.clusters[ck]
-		if !c.subnet.IsValid() {
-			continue
-		}
-		taken := map[int]bool{}
-		for _, e := range c.eps {
-			if h, ok := t.Endpoints[e.key]; ok {
-				taken[h] = true
-			}
-		}
-		for _, e := range c.eps {
-			h, ok := t.Endpoints[e.key]
-			if !ok {
-				// An address once provisioned, as Azure gives the private
-				// endpoint its NIC when it is created.
-				if !strings.EqualFold(e.provisioning, arm.StateSucceeded) {
-					continue
-				}
-				for h = firstHost; h <= lastHost && taken[h]; h++ {
-				}
-				if h > lastHost {
-					continue
-				}
-				t.Endpoints[e.key], taken[h], t.changed = h, true, true
-			}
-			e.addr = host(c.subnet, h)
-		}
+	if h, ok := a.hostOf[key]; ok {
+		ck := store.ParentKey(key)
+		delete(a.hostOf, key)
+		delete(a.hosts[ck], h)
+		a.pending[key] = 0
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// flush writes what changed since the last flush.
+func (a *allocator) flush(tx store.Tx) error {
+	for key, n := range a.pending {
+		rk := addrPrefix + key
+		_, err := tx.Get(rk)
+		exists := err == nil
+		if err != nil && err != store.ErrNotFound {
+			return err
+		}
+		switch {
+		case n == 0 && exists:
+			err = tx.Delete(rk)
+		case n == 0:
+		case exists:
+			body, _ := json.Marshal(addrRecord{N: n})
+			err = tx.Replace(&store.Record{ID: rk, Type: "privlink.dataplane/address", Body: body})
+		default:
+			body, _ := json.Marshal(addrRecord{N: n})
+			err = tx.Create(&store.Record{ID: rk, Type: "privlink.dataplane/address", Body: body})
+		}
+		if err != nil {
+			return err
+		}
 	}
-	slicesSort(out)
-	return out
+	return nil
 }

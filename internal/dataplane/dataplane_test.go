@@ -35,33 +35,31 @@ func testPlane(t testing.TB) (*Plane, string) {
 	sub := "/subscriptions/s/resourceGroups/rg/providers/"
 	cl := &cluster{id: mustID(t, sub+"Microsoft.Kusto/clusters/c1"), identity: true, subnet: netip.MustParsePrefix("127.77.1.0/24"), gateway: netip.MustParseAddr("127.77.1.1")}
 	cl.key = cl.id.Key()
-	s := &snapshot{clusters: map[string]*cluster{cl.key: cl}, endpoints: map[string]*endpoint{}, targets: map[string]*target{}, hosts: map[string]hostRef{}, addrs: map[netip.Addr]*endpoint{}, public: netip.MustParseAddr("127.77.0.1")}
+	s := newSnapshot()
+	s.clusters[cl.key] = cl
+	s.public = netip.MustParseAddr("127.77.0.1")
 	acct := func(name string, public string, bypass bool) *target {
 		tg := &target{id: mustID(t, sub+"Microsoft.Storage/storageAccounts/"+name), typ: storageType, publicAccess: public, bypass: bypass, backends: map[string]string{}, gate: make(chan struct{})}
 		tg.key = tg.id.Key()
 		for _, g := range []string{"blob", "dfs"} {
 			h := Host{Name: name + "." + g + ".core.windows.net", Private: name + ".privatelink." + g + ".core.windows.net", Zone: "privatelink." + g + ".core.windows.net", Group: g, Port: 443}
 			tg.hosts = append(tg.hosts, h)
-			s.hosts[h.Name] = hostRef{target: tg.key, host: h}
-			s.hosts[h.Private] = hostRef{target: tg.key, host: h, private: true}
 		}
-		s.targets[tg.key] = tg
+		s.putTarget(tg)
 		return tg
 	}
 	ep := func(name string, tg *target, group, state string, host int) {
 		e := &endpoint{id: cl.id.Child("managedPrivateEndpoints", name), cluster: cl.key, target: tg.key, targetID: tg.id.String(), group: group, provisioning: "Succeeded", connection: state, gate: make(chan struct{})}
 		e.key = e.id.Key()
 		e.addr = netip.AddrFrom4([4]byte{127, 77, 1, byte(host)})
-		cl.eps = append(cl.eps, e)
-		s.endpoints[e.key] = e
-		s.addrs[e.addr] = e
+		s.putEndpoint(e)
 	}
 	ep("open", acct("open", "Disabled", false), "blob", "Approved", 4)
 	ep("waiting", acct("waiting", "Disabled", false), "blob", "Pending", 5)
 	ep("nodfs", acct("nodfs", "Disabled", false), "dfs", "Approved", 6)
 	acct("trusting", "Disabled", true)
 	acct("public", "", false)
-	p.snap.Store(s)
+	p.st = s
 	return p, cl.key
 }
 

@@ -69,7 +69,8 @@ func (p *Plane) answer(w dns.ResponseWriter, q *dns.Msg, ck string) {
 
 // resolve answers one question from cluster ck's view.
 func (p *Plane) resolve(ck, name string, qtype uint16) ([]dns.RR, int) {
-	s := p.snap.Load()
+	s, done := p.read()
+	defer done()
 	ref, ok := s.hosts[name]
 	if !ok {
 		if underAzure(name) {
@@ -77,11 +78,10 @@ func (p *Plane) resolve(ck, name string, qtype uint16) ([]dns.RR, int) {
 		}
 		return nil, dns.RcodeRefused
 	}
-	c := s.clusters[ck]
 	var ep *endpoint
-	if c != nil {
-		for _, e := range c.eps {
-			if e.target == ref.target && strings.EqualFold(e.group, ref.host.Group) {
+	{
+		for _, e := range s.toTarget(ck, ref.target) {
+			if strings.EqualFold(e.group, ref.host.Group) {
 				if ep == nil || e.open() {
 					ep = e
 				}

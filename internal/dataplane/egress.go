@@ -54,7 +54,9 @@ type Verdict struct {
 // Decide is the data path's decision for a connection from cluster (an
 // id) to host:port, against the current state.
 func (p *Plane) Decide(clusterID, host string, port int) Verdict {
-	return p.decide(p.snap.Load(), strings.ToLower(clusterID), host, port)
+	s, done := p.read()
+	defer done()
+	return p.decide(s, strings.ToLower(clusterID), host, port)
 }
 
 func (p *Plane) decide(s *snapshot, ck, host string, port int) Verdict {
@@ -96,10 +98,8 @@ func (p *Plane) decide(s *snapshot, ck, host string, port int) Verdict {
 		return v
 	}
 	var exact, other *endpoint
-	for _, e := range c.eps {
-		if e.target != t.key {
-			continue
-		}
+	eps := s.toTarget(ck, t.key)
+	for _, e := range eps {
 		if strings.EqualFold(e.group, h.Group) {
 			if exact == nil || e.open() {
 				exact = e
@@ -112,7 +112,7 @@ func (p *Plane) decide(s *snapshot, ck, host string, port int) Verdict {
 	switch {
 	case exact != nil && exact.open():
 		v.Endpoint, v.ep = exact.id.String(), exact
-		if strings.EqualFold(h.Group, "dfs") && !hasOpen(c, t, "blob") {
+		if strings.EqualFold(h.Group, "dfs") && !hasOpen(eps, t, "blob") {
 			why = "dfs without blob: the managed private endpoint '" + exact.id.Name() + "' to " + noun + " is for its dfs sub-resource, but dfs traffic also needs an approved managed private endpoint to its 'blob' sub-resource, which cluster " + c.id.Name() + " does not have"
 			break
 		}
@@ -151,8 +151,8 @@ func (p *Plane) decide(s *snapshot, ck, host string, port int) Verdict {
 	return v
 }
 
-func hasOpen(c *cluster, t *target, group string) bool {
-	for _, e := range c.eps {
+func hasOpen(eps []*endpoint, t *target, group string) bool {
+	for _, e := range eps {
 		if e.target == t.key && strings.EqualFold(e.group, group) && e.open() {
 			return true
 		}
@@ -222,8 +222,9 @@ type egress struct {
 // gate closes (rejection, removal, deletion), one on the public or trusted
 // path when the target's network rules or backend change.
 func (g *egress) Decide(ctx context.Context, r proxy.Request) proxy.Decision {
-	s := g.p.snap.Load()
+	s, done := g.p.read()
 	v := g.p.decide(s, g.cluster, r.Host, r.Port)
+	done()
 	switch {
 	case !v.Allowed:
 		return proxy.Decision{Action: proxy.Refuse, Reason: "privlink egress: " + v.Reason, Status: http.StatusForbidden, SOCKSCode: v.code}
@@ -248,8 +249,13 @@ func (g *egress) Decide(ctx context.Context, r proxy.Request) proxy.Decision {
 // (reached directly, not through the egress): it is carried to the
 // target's backend while the endpoint is approved, and closed otherwise.
 func (p *Plane) servePrivate(key string, c net.Conn) {
-	s := p.snap.Load()
+	s, done := p.read()
 	e := s.endpoints[key]
+	var t *target
+	if e != nil {
+		t = s.targets[e.target]
+	}
+	done()
 	if e == nil || !e.open() {
 		reason := "the endpoint is gone"
 		if e != nil {
@@ -259,7 +265,6 @@ func (p *Plane) servePrivate(key string, c net.Conn) {
 		c.Close()
 		return
 	}
-	t := s.targets[e.target]
 	h, ok := Host{}, false
 	if t != nil {
 		h, ok = t.host(e.group)

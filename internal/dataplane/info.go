@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"sort"
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
@@ -62,7 +61,8 @@ type DNSConfig struct {
 // Network returns a cluster's managed network; the error is the API's
 // ResourceNotFound for a cluster privlink does not have.
 func (p *Plane) Network(clusterID arm.ResourceID) (*ClusterNetwork, error) {
-	s := p.snap.Load()
+	s, done := p.read()
+	defer done()
 	c := s.clusters[clusterID.Key()]
 	if c == nil {
 		return nil, arm.Errorf(arm.CodeResourceNotFound, "The Resource 'Microsoft.Kusto/clusters/%s' under resource group '%s' was not found.", clusterID.Name(), clusterID.ResourceGroup)
@@ -71,15 +71,13 @@ func (p *Plane) Network(clusterID arm.ResourceID) (*ClusterNetwork, error) {
 	if c.subnet.IsValid() {
 		out.Subnet = c.subnet.String()
 	}
-	p.mu.Lock()
+	p.lmu.Lock()
 	if cn := p.clusters[c.key]; cn != nil {
 		out.Egress = cn.egress.Addr().String()
 		out.DNS = cn.dnsAddr
 	}
-	p.mu.Unlock()
-	eps := append([]*endpoint(nil), c.eps...)
-	sort.Slice(eps, func(i, j int) bool { return eps[i].key < eps[j].key })
-	for _, e := range eps {
+	p.lmu.Unlock()
+	for _, e := range s.eps(c.key) {
 		out.Endpoints = append(out.Endpoints, p.endpointNetwork(s, e))
 	}
 	return out, nil
@@ -87,7 +85,8 @@ func (p *Plane) Network(clusterID arm.ResourceID) (*ClusterNetwork, error) {
 
 // EndpointNetworkOf returns one endpoint's network details.
 func (p *Plane) EndpointNetworkOf(id arm.ResourceID) (*EndpointNetwork, error) {
-	s := p.snap.Load()
+	s, done := p.read()
+	defer done()
 	e := s.endpoints[id.Key()]
 	if e == nil {
 		return nil, arm.Errorf(arm.CodeResourceNotFound, "The managed private endpoint '%s' was not found.", id.String())
@@ -102,11 +101,11 @@ func (p *Plane) endpointNetwork(s *snapshot, e *endpoint) EndpointNetwork {
 		return n
 	}
 	n.PrivateAddress = e.addr.String()
-	p.mu.Lock()
+	p.lmu.Lock()
 	if pn := p.privates[e.key]; pn != nil {
 		n.Listen = pn.ln.Addr().String()
 	}
-	p.mu.Unlock()
+	p.lmu.Unlock()
 	if t := s.targets[e.target]; t != nil {
 		for _, h := range t.hosts {
 			if strings.EqualFold(h.Group, e.group) {
@@ -144,7 +143,13 @@ func (p *Plane) SetBackend(ctx context.Context, target arm.ResourceID, group, ad
 		if err != nil || h == "" || port == "" || port == "0" {
 			return arm.Errorf(arm.CodeBadRequest, "The backend address '%s' is not HOST:PORT (for example 127.0.0.1:10000).", addr)
 		}
-		if a, err := netip.ParseAddr(h); err == nil && p.snap.Load().addrs[a] != nil {
+		private := false
+		if a, err := netip.ParseAddr(h); err == nil {
+			s, done := p.read()
+			_, private = s.addrs[a]
+			done()
+		}
+		if private {
 			return arm.Errorf(arm.CodeBadRequest, "The backend address '%s' is a private endpoint's address; bind the real service's address.", addr)
 		}
 	}

@@ -15,10 +15,11 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/certs"
+	"github.com/privlink/privlink/internal/providers/kusto"
 	"github.com/privlink/privlink/internal/proxy"
 	"github.com/privlink/privlink/internal/resource"
-	"github.com/privlink/privlink/internal/store"
 )
 
 // Config configures a Plane.
@@ -50,10 +51,15 @@ type Plane struct {
 	cfg Config
 	log *slog.Logger
 
-	snap atomic.Pointer[snapshot]
+	smu sync.RWMutex // guards st's maps: readers RLock (read), refreshes Lock
+	st  *snapshot
 
 	mu       sync.Mutex // serializes refreshes and the listeners
-	table    *addrTable
+	// lmu guards the maps clusters and privates for readers (Network):
+	// taken last and alone, never while waiting for mu or smu.
+	lmu      sync.Mutex
+	alloc    *allocator
+	loaded   bool // the first full load is done
 	clusters map[string]*clusterNet // by cluster key
 	privates map[string]*privateNet // by endpoint key
 	public   *listener              // the public side
@@ -108,7 +114,7 @@ func New(cfg Config) (*Plane, error) {
 	}
 	p := &Plane{cfg: cfg, log: log, clusters: map[string]*clusterNet{}, privates: map[string]*privateNet{},
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
-	p.snap.Store(&snapshot{clusters: map[string]*cluster{}, endpoints: map[string]*endpoint{}, targets: map[string]*target{}, hosts: map[string]hostRef{}, addrs: map[netip.Addr]*endpoint{}})
+	p.st = newSnapshot()
 	var err error
 	if p.issuer, err = certs.NewIssuer(cfg.DataDir, cfg.Cert, p.isTargetName); err != nil {
 		return nil, err
@@ -136,6 +142,7 @@ func (p *Plane) Start(ctx context.Context) error {
 	if err := p.Refresh(ctx); err != nil {
 		return err
 	}
+	p.openPublic()
 	p.cfg.Engine.Watch(p.changed)
 	p.wg.Add(1)
 	go p.retry()
@@ -146,9 +153,15 @@ func (p *Plane) Start(ctx context.Context) error {
 // touched what the data path reads (clusters, their endpoints, the targets
 // and their connections).
 func (p *Plane) changed(keys []string) {
+	var mine []string
 	for _, k := range keys {
 		if relevant(k) {
-			if err := p.Refresh(context.Background()); err != nil {
+			mine = append(mine, k)
+		}
+	}
+	if len(mine) > 0 {
+		{
+			if err := p.update(context.Background(), mine); err != nil {
 				p.log.Error("dataplane: refresh", "err", err)
 				p.dirty.Store(true)
 				select {
@@ -156,7 +169,6 @@ func (p *Plane) changed(keys []string) {
 				default:
 				}
 			}
-			return
 		}
 	}
 }
@@ -203,90 +215,366 @@ func relevant(key string) bool {
 	return false
 }
 
-// Refresh recomputes the data path from the store and applies it: new
-// addresses, listeners opened and closed, and tunnels that lost what
-// allowed them cut. The engine's commits call it; tests and start-up too.
-func (p *Plane) Refresh(ctx context.Context) error {
+// read locks the state for reading; call done when finished with the maps
+// (entities taken from them stay valid after).
+func (p *Plane) read() (s *snapshot, done func()) {
+	p.smu.RLock()
+	return p.st, p.smu.RUnlock
+}
+
+// Refresh reads the whole data path from the store again and applies it:
+// start-up, and the retry after a failed update.
+func (p *Plane) Refresh(ctx context.Context) error { return p.update(ctx, nil) }
+
+// change is one resource read back after a commit: doc is nil when it is gone.
+type change struct {
+	key string
+	doc *resource.Doc
+	tgt *target // the target doc is, parsed in the same view
+}
+
+// update applies the records of keys (nil: everything) as they now are:
+// entities replaced or removed, addresses given and stored, gates of what
+// no longer may pass closed (cutting its tunnels), listeners opened and
+// closed. Its cost is that of the keys, not of the whole state, so that a
+// server with many endpoints still writes fast.
+func (p *Plane) update(ctx context.Context, keys []string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return nil
 	}
-	var s *snapshot
-	var tbl *addrTable
+	full := keys == nil || !p.loaded
+	var changes []change
 	err := p.cfg.Engine.View(ctx, func(c *resource.Ctx) error {
-		var err error
-		if p.table == nil {
-			if p.table, err = readTable(c.Tx, p.cfg.Range); err != nil {
+		if p.alloc == nil {
+			a := newAllocator(p.cfg.Range)
+			if err := a.load(c.Tx); err != nil {
 				return err
 			}
+			p.alloc = a
 		}
-		tbl = p.table.clone()
-		s, err = load(c, tbl)
-		return err
+		if full {
+			present := map[string]bool{}
+			for _, typ := range append(append([]string(nil), targetTypes...), kusto.EndpointType) {
+				docs, err := listType(c, typ)
+				if err != nil {
+					return err
+				}
+				for _, d := range docs {
+					changes = append(changes, newChange(c, d))
+					present[d.ID.Key()] = true
+				}
+			}
+			s, done := p.read()
+			for _, m := range []map[string]bool{keysOf(s.clusters), keysOf(s.targets), keysOf(s.endpoints)} {
+				for k := range m {
+					if !present[k] {
+						changes = append(changes, change{key: k})
+					}
+				}
+			}
+			done()
+			return nil
+		}
+		seen := map[string]bool{}
+		for _, k := range keys {
+			for _, rk := range []string{k, ownerKey(k)} {
+				if rk == "" || seen[rk] {
+					continue
+				}
+				seen[rk] = true
+				d, err := c.LoadKey(rk)
+				switch {
+				case resource.IsNotFound(err):
+					changes = append(changes, change{key: rk})
+				case err != nil:
+					return err
+				case isTargetType(d.Kind.Type) || strings.EqualFold(d.Kind.Type, kusto.EndpointType):
+					changes = append(changes, newChange(c, d))
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if tbl.changed {
-		if err := p.cfg.Engine.Store().Update(ctx, func(tx store.Tx) error { return tbl.write(tx) }); err != nil {
-			return fmt.Errorf("dataplane: storing addresses: %w", err)
-		}
-		tbl.changed = false
+	if err := p.apply(ctx, changes); err != nil {
+		return err
 	}
-	p.table = tbl
-	prev := p.snap.Load()
-	carryGates(prev, s)
-	p.snap.Store(s)
-	p.revoke(prev, s)
-	p.applyListeners(s)
+	p.loaded = true
 	return nil
 }
 
-// carryGates keeps the gates of endpoints and targets whose traffic may go
-// on as before, and gives the others new ones.
-func carryGates(prev, s *snapshot) {
-	for k, e := range s.endpoints {
-		if o := prev.endpoints[k]; o != nil && o.open() && e.open() && o.addr == e.addr && sameBackend(prev, s, e) {
-			e.gate = o.gate
-		} else {
-			e.gate = make(chan struct{})
+func newChange(c *resource.Ctx, d *resource.Doc) change {
+	ch := change{key: d.ID.Key(), doc: d}
+	if isTargetType(d.Kind.Type) {
+		ch.tgt = readTarget(c, d)
+	}
+	return ch
+}
+
+func keysOf[V any](m map[string]V) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+// ownerKey is the key of the top-level resource that key lies in or is
+// ("/subscriptions/s/resourcegroups/g/providers/ns/type/name"), or "".
+func ownerKey(key string) string {
+	i := strings.Index(key, "/providers/")
+	if i < 0 {
+		return ""
+	}
+	rest := strings.Split(key[i+len("/providers/"):], "/")
+	if len(rest) < 3 {
+		return ""
+	}
+	return key[:i] + "/providers/" + strings.Join(rest[:3], "/")
+}
+
+// apply publishes changes (see update).
+func (p *Plane) apply(ctx context.Context, changes []change) error {
+	a := p.alloc
+	s := p.st // read without smu: only apply (under mu) writes it
+	var clusters []*cluster
+	newTargets := map[string]*target{}
+	newClusters := map[string]*cluster{}
+	newEndpoints := map[string]*endpoint{}
+	gone := map[string]bool{}
+	for _, ch := range changes {
+		if ch.doc == nil {
+			gone[ch.key] = true
+			continue
+		}
+		typ := strings.ToLower(ch.doc.Kind.Type)
+		if strings.EqualFold(typ, kusto.EndpointType) {
+			newEndpoints[ch.key] = readEndpoint(ch.doc)
+			continue
+		}
+		newTargets[ch.key] = ch.tgt
+		if typ == kustoType {
+			newClusters[ch.key] = readCluster(ch.doc)
 		}
 	}
-	for k, t := range s.targets {
-		if o := prev.targets[k]; o != nil && o.sig == t.sig {
+	// A cluster that goes takes its endpoints along (the cascade lists
+	// them too; this is for certainty).
+	for k := range gone {
+		for ek := range s.byCluster[k] {
+			if newEndpoints[ek] == nil {
+				gone[ek] = true
+			}
+		}
+	}
+	// Addresses: clusters first, then their endpoints.
+	for k, c := range newClusters {
+		if sub, ok := a.clusterNet(k); ok {
+			c.subnet, c.gateway = sub, host(sub, 1)
+		} else {
+			p.log.Error("dataplane: the private range is full: cluster has no managed network", "cluster", c.id.String(), "range", p.cfg.Range.String())
+		}
+		clusters = append(clusters, c)
+	}
+	for k, e := range newEndpoints {
+		if newClusters[e.cluster] == nil && s.clusters[e.cluster] == nil {
+			delete(newEndpoints, k) // its cluster is gone
+			gone[k] = true
+			continue
+		}
+		e.addr = a.endpointAddr(e.cluster, k, strings.EqualFold(e.provisioning, arm.StateSucceeded))
+	}
+	for k := range gone {
+		if newEndpoints[k] == nil && newClusters[k] == nil {
+			a.release(k)
+		}
+	}
+	if len(a.pending) > 0 {
+		if err := p.cfg.Engine.Store().Update(ctx, a.flush); err != nil {
+			return fmt.Errorf("dataplane: storing addresses: %w", err)
+		}
+		clear(a.pending)
+	}
+
+	// Gates: what may go on as before keeps its gate.
+	var closing []chan struct{}
+	var cut []*endpoint
+	for k, t := range newTargets {
+		if o := s.targets[k]; o != nil && o.sig == t.sig {
 			t.gate = o.gate
 		} else {
 			t.gate = make(chan struct{})
+			if o != nil {
+				closing = append(closing, o.gate)
+			}
 		}
 	}
+	target := func(k string) *target {
+		if t := newTargets[k]; t != nil {
+			return t
+		}
+		if gone[k] {
+			return nil
+		}
+		return s.targets[k]
+	}
+	// Endpoints to a changed target are looked at again (their backend may
+	// have changed).
+	for tk, t := range newTargets {
+		if o := s.targets[tk]; o != nil && o.sig == t.sig {
+			continue // same backends and rules: its endpoints' traffic is as it was
+		}
+		for ek, e := range s.byTarget[tk] {
+			if newEndpoints[ek] == nil && !gone[ek] {
+				cp := *e
+				newEndpoints[ek] = &cp
+			}
+		}
+	}
+	for tk := range gone {
+		for ek, e := range s.byTarget[tk] {
+			if newEndpoints[ek] == nil && !gone[ek] {
+				cp := *e
+				newEndpoints[ek] = &cp
+			}
+		}
+	}
+	for k, e := range newEndpoints {
+		o := s.endpoints[k]
+		if o != nil && o.open() && e.open() && o.addr == e.addr && sameBackend(s.targets[e.target], target(e.target), e.group) {
+			e.gate = o.gate
+			continue
+		}
+		e.gate = make(chan struct{})
+		if o != nil {
+			closing = append(closing, o.gate)
+			if o.open() {
+				cut = append(cut, o)
+			}
+		}
+	}
+	for k := range gone {
+		if o := s.endpoints[k]; o != nil && newEndpoints[k] == nil {
+			closing = append(closing, o.gate)
+			if o.open() {
+				p.log.Info("egress", "action", "cut", "endpoint", o.id.String(), "reason", "the managed private endpoint was deleted")
+			}
+		}
+		if o := s.targets[k]; o != nil && newTargets[k] == nil {
+			closing = append(closing, o.gate)
+		}
+	}
+	for _, o := range cut {
+		p.log.Info("egress", "action", "cut", "endpoint", o.id.String(), "reason", cutReason(o, newEndpoints[o.key]))
+	}
+
+	// Publish.
+	p.smu.Lock()
+	s.public = a.public()
+	for k := range gone {
+		if newEndpoints[k] == nil {
+			s.dropEndpoint(k)
+		}
+		if newTargets[k] == nil {
+			s.dropTarget(k)
+		}
+		if newClusters[k] == nil {
+			delete(s.clusters, k)
+		}
+	}
+	for _, t := range newTargets {
+		s.putTarget(t)
+	}
+	for _, c := range clusters {
+		s.clusters[c.key] = c
+	}
+	for _, e := range newEndpoints {
+		s.putEndpoint(e)
+	}
+	p.smu.Unlock()
+	for _, g := range closing {
+		close(g)
+	}
+
+	// Listeners of what changed.
+	for k := range gone {
+		if cn := p.clusters[k]; cn != nil && newClusters[k] == nil {
+			cn.close()
+			p.lmu.Lock()
+			delete(p.clusters, k)
+			p.lmu.Unlock()
+		}
+		if pn := p.privates[k]; pn != nil && newEndpoints[k] == nil {
+			pn.ln.Close()
+			p.lmu.Lock()
+			delete(p.privates, k)
+			p.lmu.Unlock()
+		}
+	}
+	for _, c := range clusters {
+		if cn := p.clusters[c.key]; cn != nil {
+			if cn.gateway == c.gateway {
+				continue
+			}
+			cn.close()
+			p.lmu.Lock()
+			delete(p.clusters, c.key)
+			p.lmu.Unlock()
+		}
+		if !c.gateway.IsValid() {
+			continue
+		}
+		cn, err := p.openCluster(c)
+		if err != nil {
+			p.log.Error("dataplane: cluster network", "cluster", c.id.String(), "err", err)
+			continue
+		}
+		p.lmu.Lock()
+		p.clusters[c.key] = cn
+		p.lmu.Unlock()
+	}
+	for k, e := range newEndpoints {
+		if pn := p.privates[k]; pn != nil {
+			if pn.addr == e.addr {
+				continue
+			}
+			pn.ln.Close()
+			p.lmu.Lock()
+			delete(p.privates, k)
+			p.lmu.Unlock()
+		}
+		if !e.addr.IsValid() {
+			continue
+		}
+		port := 443
+		if t := target(e.target); t != nil {
+			if h, ok := t.host(e.group); ok {
+				port = h.Port
+			}
+		}
+		ln, err := listenPort(e.addr, port, p.cfg.MaxConns)
+		if err != nil {
+			p.log.Error("dataplane: private address", "endpoint", e.id.String(), "addr", e.addr, "err", err)
+			continue
+		}
+		key := k
+		p.lmu.Lock()
+		p.privates[k] = &privateNet{addr: e.addr, ln: ln}
+		p.lmu.Unlock()
+		p.serve(ln, func(c net.Conn) { p.servePrivate(key, c) })
+	}
+	return nil
 }
 
-func sameBackend(prev, s *snapshot, e *endpoint) bool {
-	o, n := prev.targets[e.target], s.targets[e.target]
+func sameBackend(o, n *target, group string) bool {
 	if o == nil || n == nil {
 		return false
 	}
-	g := strings.ToLower(e.group)
+	g := strings.ToLower(group)
 	return o.backends[g] == n.backends[g]
-}
-
-// revoke closes the gates prev had that s does not keep: the tunnels that
-// went through them end at once.
-func (p *Plane) revoke(prev, s *snapshot) {
-	for k, o := range prev.endpoints {
-		if n := s.endpoints[k]; n == nil || n.gate != o.gate {
-			if o.open() {
-				p.log.Info("egress", "action", "cut", "endpoint", o.id.String(), "reason", cutReason(o, n))
-			}
-			close(o.gate)
-		}
-	}
-	for k, o := range prev.targets {
-		if n := s.targets[k]; n == nil || n.gate != o.gate {
-			close(o.gate)
-		}
-	}
 }
 
 func cutReason(o, n *endpoint) string {
@@ -299,59 +587,20 @@ func cutReason(o, n *endpoint) string {
 	return "the endpoint's address or backend changed"
 }
 
-// applyListeners opens what s has and closes what it no longer has.
-func (p *Plane) applyListeners(s *snapshot) {
-	if p.public == nil {
-		ln, err := listenPort(s.public, 443, p.cfg.MaxConns)
-		if err != nil {
-			p.log.Error("dataplane: public side", "addr", s.public, "err", err)
-		} else {
-			p.public = ln
-			p.serve(ln, p.servePublic)
-		}
+// openPublic opens the public side.
+func (p *Plane) openPublic() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.public != nil || p.alloc == nil {
+		return
 	}
-	for k, cn := range p.clusters {
-		if c := s.clusters[k]; c == nil || c.gateway != cn.gateway {
-			cn.close()
-			delete(p.clusters, k)
-		}
+	ln, err := listenPort(p.alloc.public(), 443, p.cfg.MaxConns)
+	if err != nil {
+		p.log.Error("dataplane: public side", "addr", p.alloc.public(), "err", err)
+		return
 	}
-	for k, c := range s.clusters {
-		if _, ok := p.clusters[k]; ok || !c.gateway.IsValid() {
-			continue
-		}
-		cn, err := p.openCluster(c)
-		if err != nil {
-			p.log.Error("dataplane: cluster network", "cluster", c.id.String(), "err", err)
-			continue
-		}
-		p.clusters[k] = cn
-	}
-	for k, pn := range p.privates {
-		if e := s.endpoints[k]; e == nil || e.addr != pn.addr {
-			pn.ln.Close()
-			delete(p.privates, k)
-		}
-	}
-	for k, e := range s.endpoints {
-		if _, ok := p.privates[k]; ok || !e.addr.IsValid() {
-			continue
-		}
-		port := 443
-		if t := s.targets[e.target]; t != nil {
-			if h, ok := t.host(e.group); ok {
-				port = h.Port
-			}
-		}
-		ln, err := listenPort(e.addr, port, p.cfg.MaxConns)
-		if err != nil {
-			p.log.Error("dataplane: private address", "endpoint", e.id.String(), "addr", e.addr, "err", err)
-			continue
-		}
-		key := k
-		p.privates[k] = &privateNet{addr: e.addr, ln: ln}
-		p.serve(ln, func(c net.Conn) { p.servePrivate(key, c) })
-	}
+	p.public = ln
+	p.serve(ln, p.servePublic)
 }
 
 // host returns the target's first name of sub-resource group.
@@ -471,14 +720,15 @@ func (p *Plane) Close() error {
 	if p.respSrv != nil {
 		p.respSrv.Close()
 	}
-	s := p.snap.Load()
-	for _, e := range s.endpoints {
+	p.smu.Lock()
+	for _, e := range p.st.endpoints {
 		close(e.gate)
 	}
-	for _, t := range s.targets {
+	for _, t := range p.st.targets {
 		close(t.gate)
 	}
-	p.snap.Store(&snapshot{clusters: map[string]*cluster{}, endpoints: map[string]*endpoint{}, targets: map[string]*target{}, hosts: map[string]hostRef{}, addrs: map[netip.Addr]*endpoint{}})
+	p.st = newSnapshot()
+	p.smu.Unlock()
 	p.mu.Unlock()
 	p.wg.Wait()
 	return nil
@@ -487,6 +737,8 @@ func (p *Plane) Close() error {
 // isTargetName reports whether name is a target's public or private name
 // (the built-in responder's certificates cover those only).
 func (p *Plane) isTargetName(name string) bool {
-	_, ok := p.snap.Load().hosts[name]
+	s, done := p.read()
+	defer done()
+	_, ok := s.hosts[name]
 	return ok
 }

@@ -24,12 +24,14 @@ func (p *Plane) respond(w http.ResponseWriter, r *http.Request) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	ref, ok := p.snap.Load().hosts[host]
+	s, done := p.read()
+	ref, ok := s.hosts[host]
+	t := s.targets[ref.target]
+	done()
 	if !ok {
 		http.Error(w, "privlink's built-in responder serves privlink's targets only; "+host+" is none of them", http.StatusMisdirectedRequest)
 		return
 	}
-	t := p.snap.Load().targets[ref.target]
 	if t == nil {
 		http.Error(w, "the target of "+host+" is gone", http.StatusNotFound)
 		return
@@ -65,9 +67,10 @@ func (p *Plane) servePublic(c net.Conn) {
 		c.Close()
 		return
 	}
-	s := p.snap.Load()
+	s, done := p.read()
 	ref, ok := s.hosts[name]
 	t := s.targets[ref.target]
+	done()
 	if !ok || ref.private || t == nil {
 		p.log.Info("public side", "action", "refuse", "host", name, "reason", "no target has this name")
 		c.Close()

@@ -8,21 +8,113 @@ import (
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
-	"github.com/privlink/privlink/internal/providers/kusto"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/resource"
 	"github.com/privlink/privlink/internal/store"
 )
 
-// snapshot is the data path's view of the stored state at one commit. It is
-// never changed once published; a change makes a new one.
+// snapshot is the data path's view of the stored state. Its maps change
+// under Plane.smu (readers hold it for reading); the entities they hold are
+// never changed once published: a change replaces them, so a pointer taken
+// under the lock stays a consistent picture after it.
 type snapshot struct {
-	clusters  map[string]*cluster  // by cluster key
-	endpoints map[string]*endpoint // by endpoint key
-	targets   map[string]*target   // by target key
-	hosts     map[string]hostRef   // public and private names -> target
-	addrs     map[netip.Addr]*endpoint
-	public    netip.Addr // the public side's address
+	clusters  map[string]*cluster             // by cluster key
+	endpoints map[string]*endpoint            // by endpoint key
+	targets   map[string]*target              // by target key
+	hosts     map[string]hostRef              // public and private names -> target
+	addrs     map[netip.Addr]*endpoint        // private addresses
+	byCluster map[string]map[string]*endpoint // cluster key -> its endpoints
+	byTarget  map[string]map[string]*endpoint // target key -> endpoints to it
+	public    netip.Addr                      // the public side's address
+}
+
+func newSnapshot() *snapshot {
+	return &snapshot{clusters: map[string]*cluster{}, endpoints: map[string]*endpoint{}, targets: map[string]*target{}, hosts: map[string]hostRef{},
+		addrs: map[netip.Addr]*endpoint{}, byCluster: map[string]map[string]*endpoint{}, byTarget: map[string]map[string]*endpoint{}}
+}
+
+// eps returns cluster ck's endpoints, in key order.
+func (s *snapshot) eps(ck string) []*endpoint {
+	m := s.byCluster[ck]
+	out := make([]*endpoint, 0, len(m))
+	for _, e := range m {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+// toTarget returns cluster ck's endpoints to target tk, in key order: what
+// a decision looks at, without walking all of the cluster's endpoints.
+func (s *snapshot) toTarget(ck, tk string) []*endpoint {
+	var out []*endpoint
+	for _, e := range s.byTarget[tk] {
+		if e.cluster == ck {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+func (s *snapshot) putEndpoint(e *endpoint) {
+	s.dropEndpoint(e.key)
+	s.endpoints[e.key] = e
+	for _, idx := range []struct {
+		m map[string]map[string]*endpoint
+		k string
+	}{{s.byCluster, e.cluster}, {s.byTarget, e.target}} {
+		if idx.m[idx.k] == nil {
+			idx.m[idx.k] = map[string]*endpoint{}
+		}
+		idx.m[idx.k][e.key] = e
+	}
+	if e.addr.IsValid() {
+		s.addrs[e.addr] = e
+	}
+}
+
+func (s *snapshot) dropEndpoint(key string) {
+	o := s.endpoints[key]
+	if o == nil {
+		return
+	}
+	delete(s.endpoints, key)
+	delete(s.byCluster[o.cluster], key)
+	if len(s.byCluster[o.cluster]) == 0 {
+		delete(s.byCluster, o.cluster)
+	}
+	delete(s.byTarget[o.target], key)
+	if len(s.byTarget[o.target]) == 0 {
+		delete(s.byTarget, o.target)
+	}
+	if o.addr.IsValid() && s.addrs[o.addr] == o {
+		delete(s.addrs, o.addr)
+	}
+}
+
+func (s *snapshot) putTarget(t *target) {
+	s.dropTarget(t.key)
+	s.targets[t.key] = t
+	for _, h := range t.hosts {
+		s.hosts[h.Name] = hostRef{target: t.key, host: h}
+		s.hosts[h.Private] = hostRef{target: t.key, host: h, private: true}
+	}
+}
+
+func (s *snapshot) dropTarget(key string) {
+	o := s.targets[key]
+	if o == nil {
+		return
+	}
+	delete(s.targets, key)
+	for _, h := range o.hosts {
+		for _, n := range []string{h.Name, h.Private} {
+			if s.hosts[n].target == key {
+				delete(s.hosts, n)
+			}
+		}
+	}
 }
 
 type hostRef struct {
@@ -37,7 +129,6 @@ type cluster struct {
 	identity bool // it has a managed identity (system- or user-assigned)
 	subnet   netip.Prefix
 	gateway  netip.Addr
-	eps      []*endpoint
 }
 
 type endpoint struct {
@@ -100,55 +191,29 @@ func (t *target) trusts(c *cluster) bool {
 // backendsExt is the target's Meta entry with its bound backends.
 const backendsExt = "dataplane.backends"
 
-// load reads the state of the data path from c's transaction.
-func load(c *resource.Ctx, tbl *addrTable) (*snapshot, error) {
-	s := &snapshot{clusters: map[string]*cluster{}, endpoints: map[string]*endpoint{}, targets: map[string]*target{}, hosts: map[string]hostRef{}, addrs: map[netip.Addr]*endpoint{}}
-	for _, typ := range targetTypes {
-		docs, err := listType(c, typ)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range docs {
-			t := readTarget(c, d)
-			s.targets[t.key] = t
-			for _, h := range t.hosts {
-				s.hosts[h.Name] = hostRef{target: t.key, host: h}
-				s.hosts[h.Private] = hostRef{target: t.key, host: h, private: true}
-			}
-			if typ == kustoType {
-				s.clusters[t.key] = readCluster(d)
-			}
+// readEndpoint parses a managed private endpoint's record.
+func readEndpoint(d *resource.Doc) *endpoint {
+	e := &endpoint{id: d.ID, key: d.ID.Key(), cluster: d.ID.Parent().Key(), provisioning: d.State()}
+	e.targetID, _, _ = d.Props().String("privateLinkResourceId")
+	e.target = arm.KeyOf(e.targetID)
+	e.group, _, _ = d.Props().String("groupId")
+	if l, ok := privatelink.LinkOf(d); ok {
+		e.connection, e.description = l.Status, l.Description
+		if l.GroupID != "" {
+			e.group = l.GroupID
 		}
 	}
-	eps, err := listType(c, kusto.EndpointType)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range eps {
-		e := &endpoint{id: d.ID, key: d.ID.Key(), cluster: d.ID.Parent().Key(), provisioning: d.State()}
-		e.targetID, _, _ = d.Props().String("privateLinkResourceId")
-		e.target = arm.KeyOf(e.targetID)
-		e.group, _, _ = d.Props().String("groupId")
-		if l, ok := privatelink.LinkOf(d); ok {
-			e.connection, e.description = l.Status, l.Description
-			if l.GroupID != "" {
-				e.group = l.GroupID
-			}
-		}
-		cl := s.clusters[e.cluster]
-		if cl == nil {
-			continue
-		}
-		cl.eps = append(cl.eps, e)
-		s.endpoints[e.key] = e
-	}
-	tbl.assign(s)
-	for _, e := range s.endpoints {
-		if e.addr.IsValid() {
-			s.addrs[e.addr] = e
+	return e
+}
+
+// isTargetType reports whether typ (any case) is one the data path reads as a target.
+func isTargetType(typ string) bool {
+	for _, t := range targetTypes {
+		if strings.EqualFold(t, typ) {
+			return true
 		}
 	}
-	return s, nil
+	return false
 }
 
 // listType reads every resource of one type, in every subscription.
@@ -240,5 +305,3 @@ func boolStr(b bool) string {
 	}
 	return "0"
 }
-
-func slicesSort(s []string) { sort.Strings(s) }
