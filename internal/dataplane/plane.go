@@ -54,12 +54,12 @@ type Plane struct {
 	smu sync.RWMutex // guards st's maps: readers RLock (read), refreshes Lock
 	st  *snapshot
 
-	mu       sync.Mutex // serializes refreshes and the listeners
+	mu sync.Mutex // serializes refreshes and the listeners
 	// lmu guards the maps clusters and privates for readers (Network):
 	// taken last and alone, never while waiting for mu or smu.
 	lmu      sync.Mutex
 	alloc    *allocator
-	loaded   bool // the first full load is done
+	loaded   bool                   // the first full load is done
 	clusters map[string]*clusterNet // by cluster key
 	privates map[string]*privateNet // by endpoint key
 	public   *listener              // the public side
