@@ -25,6 +25,9 @@ type ClusterNetwork struct {
 	// PublicAddress is the address of privlink's public side, where
 	// public names resolve.
 	PublicAddress string `json:"publicAddress"`
+	// PublicListen is the HOST:PORT where the public side listens (port
+	// 443, or one the kernel picked).
+	PublicListen string `json:"publicListen,omitempty"`
 	// Endpoints are the cluster's managed private endpoints.
 	Endpoints []EndpointNetwork `json:"endpoints"`
 }
@@ -75,6 +78,9 @@ func (p *Plane) Network(clusterID arm.ResourceID) (*ClusterNetwork, error) {
 	if cn := p.clusters[c.key]; cn != nil {
 		out.Egress = cn.egress.Addr().String()
 		out.DNS = cn.dnsAddr
+	}
+	if p.public != nil {
+		out.PublicListen = p.public.Addr().String()
 	}
 	p.lmu.Unlock()
 	for _, e := range s.eps(c.key) {

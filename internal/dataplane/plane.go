@@ -599,7 +599,9 @@ func (p *Plane) openPublic() {
 		p.log.Error("dataplane: public side", "addr", p.alloc.public(), "err", err)
 		return
 	}
+	p.lmu.Lock()
 	p.public = ln
+	p.lmu.Unlock()
 	p.serve(ln, p.servePublic)
 }
 

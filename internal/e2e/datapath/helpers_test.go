@@ -148,6 +148,7 @@ type network struct {
 	Egress        string `json:"egress"`
 	DNS           string `json:"dns"`
 	PublicAddress string `json:"publicAddress"`
+	PublicListen  string `json:"publicListen"`
 	Endpoints     []struct {
 		ID               string `json:"id"`
 		GroupID          string `json:"groupId"`

@@ -2,6 +2,7 @@ package datapath
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"strings"
 	"testing"
@@ -103,6 +104,21 @@ func TestPathsAndReasons(t *testing.T) {
 	env.GetJSON(t, "/_privlink/network/decide?cluster="+a+"&host=acctbypass.blob.core.windows.net", &dec)
 	if !dec.Decision.Allowed || dec.Decision.Path != "trusted service" || !strings.Contains(dec.Decision.Via, "AzureServices") {
 		t.Fatalf("decision for the bypass account = %+v, want the trusted service path naming AzureServices", dec.Decision)
+	}
+
+	// The public side, reached directly (the address public names resolve
+	// to): it carries a connection by its TLS server name to targets that
+	// allow public access, and closes the others.
+	pub := &tls.Config{RootCAs: caPool(t, env), ServerName: "acctpub.blob.core.windows.net"}
+	pc, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", na.PublicListen, pub)
+	if err != nil {
+		t.Fatalf("the public side, to a public account: %v", err)
+	}
+	pc.Close()
+	pub.ServerName = "acctnone.blob.core.windows.net"
+	if pc, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", na.PublicListen, pub); err == nil {
+		pc.Close()
+		t.Fatal("the public side carried a connection to an account with public network access disabled")
 	}
 
 	// SOCKS5: the refusal's code, and a tunnel that works.
