@@ -116,7 +116,7 @@ func (p *Plane) decide(s *snapshot, ck, host string, port int) Verdict {
 			why = "dfs without blob: the managed private endpoint '" + exact.id.Name() + "' to " + noun + " is for its dfs sub-resource, but dfs traffic also needs an approved managed private endpoint to its 'blob' sub-resource, which cluster " + c.id.Name() + " does not have"
 			break
 		}
-		v.Allowed, v.Path, v.Via = true, PathPrivate, "private endpoint "+exact.id.Name()+" ("+exact.addr.String()+")"
+		v.Allowed, v.Path, v.Via = true, PathPrivate, "managed private endpoint "+exact.id.Name()+" at "+exact.addr.String()
 		v.Backend = p.backendName(t, h.Group)
 		return v
 	case exact != nil:
@@ -130,7 +130,7 @@ func (p *Plane) decide(s *snapshot, ck, host string, port int) Verdict {
 	}
 	if t.trusts(c) {
 		v.Allowed, v.Path = true, PathTrusted
-		v.Via = "trusted service: cluster " + c.id.Name() + "'s managed identity, "
+		v.Via = "cluster " + c.id.Name() + "'s managed identity; "
 		if t.bypass {
 			v.Via += "networkAcls.bypass includes AzureServices"
 		} else {
@@ -141,7 +141,7 @@ func (p *Plane) decide(s *snapshot, ck, host string, port int) Verdict {
 		return v
 	}
 	if !t.publicDisabled() {
-		v.Allowed, v.Path, v.Via = true, PathPublic, "public network ("+why+")"
+		v.Allowed, v.Path, v.Via = true, PathPublic, noun+" allows public network access ("+why+")"
 		v.Backend = p.backendName(t, h.Group)
 		v.ep = nil
 		return v

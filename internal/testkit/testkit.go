@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
@@ -86,6 +87,9 @@ func WithoutAccessControl() Option { return func(c *app.Config) { c.NoAccessCont
 // WithAddr listens on addr instead of a free port (to restart a server on
 // the address of one that stopped).
 func WithAddr(addr string) Option { return func(c *app.Config) { c.Addr = addr } }
+
+// WithLogger sends the server's log (the egress log included) to l.
+func WithLogger(l *slog.Logger) Option { return func(c *app.Config) { c.Logger = l } }
 
 // WithPrivateRange holds the clusters' managed networks in r.
 func WithPrivateRange(r netip.Prefix) Option { return func(c *app.Config) { c.PrivateRange = r } }
