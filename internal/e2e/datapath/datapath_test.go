@@ -115,6 +115,16 @@ func TestApproveRejectRemoveRestart(t *testing.T) {
 	if _, st := tunnel(t, n2.Egress, blob1+":443"); !strings.Contains(st, "rejected") {
 		t.Fatalf("after restart, rejected acct1: %q, want the rejected refusal", st)
 	}
+
+	// Deleting the target cuts the tunnels through its endpoints.
+	c3, _ := tunnel(t, n2.Egress, "acct3.blob.core.windows.net:443")
+	if c3 == nil {
+		t.Fatal("no tunnel to acct3 after restart")
+	}
+	defer c3.Close()
+	ac := must(armstorage.NewAccountsClient(env.Subscription, env.Cred, env.Options))
+	must(ac.Delete(ctx, "rg", "acct3", nil))
+	awaitClosed(t, c3, time.Second)
 }
 
 type answer struct {
