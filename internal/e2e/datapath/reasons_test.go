@@ -47,6 +47,14 @@ func TestPathsAndReasons(t *testing.T) {
 	if na.Subnet == nb.Subnet || na.Egress == nb.Egress {
 		t.Fatalf("two clusters share a network: %+v %+v", na, nb)
 	}
+	// Each cluster has its own view of the same name.
+	kusto := "kustotgt.westus.kusto.windows.net"
+	if a := resolve(t, na.DNS, kusto); a.cname != "kustotgt.privatelink.westus.kusto.windows.net." || !strings.HasPrefix(a.addr, strings.TrimSuffix(na.Subnet, "0/24")) {
+		t.Fatalf("%s from cluster A (approved endpoint) = %+v, want the CNAME and an address in %s", kusto, a, na.Subnet)
+	}
+	if a := resolve(t, nb.DNS, kusto); a.cname != "" || a.addr != nb.PublicAddress {
+		t.Fatalf("%s from cluster B (no endpoint) = %+v, want the public address %s", kusto, a, nb.PublicAddress)
+	}
 
 	for _, tc := range []struct {
 		name, cluster, host, want string
