@@ -54,6 +54,9 @@ func TestDataPathCLI(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stdout, "✗") || !strings.Contains(r.stdout, "✓ TCP to "+host+":443 through the egress: connected (private endpoint") {
 		t.Fatalf("diagnose once approved: exit %d, want 0 with every check passing\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	if r := c.ok(args([]string{"mpe", "show", "toLocked"}, mpeFlags())...); parseOrdered(t, r.stdout).field("privlink", "network", "customDnsConfigs") == nil || !strings.Contains(r.stdout, `"fqdn": "`+host+`"`) {
+		t.Fatalf("mpe show has no network details:\n%s", r.stdout)
+	}
 	r = c.ok(args([]string{"network"}, mpeFlags())...)
 	if !strings.Contains(r.stdout, "toLocked") || !strings.Contains(r.stdout, host) || !strings.Contains(r.stdout, "Approved") {
 		t.Fatalf("network:\n%s", r.stdout)
