@@ -2,7 +2,8 @@
 // (env), and an armclient-style client (login, get, put, patch, post, delete)
 // with task commands for managed private endpoints (mpe), private endpoint
 // connections (pec), deployments (deploy), the directory's service
-// principals and users (sp, user) and role-based access control (role).
+// principals and users (sp, user), role-based access control (role), and
+// the data path (network, egress, backend, diagnose).
 package main
 
 import (
@@ -80,7 +81,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		g.clientFlags(c)
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{mpeCmd(g), pecCmd(g), deployCmd(g), spCmd(g), userCmd(g), roleCmd(g)} {
+	for _, c := range []*cobra.Command{mpeCmd(g), pecCmd(g), deployCmd(g), spCmd(g), userCmd(g), roleCmd(g), networkCmd(g), egressCmd(g), backendCmd(g), diagnoseCmd(g)} {
 		g.clientFlags(c) // persistent: every sub-command has them
 		root.AddCommand(c)
 	}

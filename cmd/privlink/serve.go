@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	_ "net/http/pprof" // --pprof-addr
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/privlink/privlink/internal/app"
+	"github.com/privlink/privlink/internal/dataplane"
 	"github.com/privlink/privlink/internal/logbuf"
 	"github.com/spf13/cobra"
 )
@@ -29,6 +31,7 @@ func serveCmd(g *globals) *cobra.Command {
 	accessControl := true
 	var level, format, pprofAddr string
 	var hosts []string
+	var privateRange string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the privlink server (HTTPS, embedded storage in the data directory)",
@@ -50,6 +53,14 @@ func serveCmd(g *globals) *cobra.Command {
 			}
 			cfg.Logger = slog.New(logbuf.Handler(h, lw, slog.LevelWarn))
 			cfg.Hosts = hosts
+			r, err := netip.ParsePrefix(privateRange)
+			if err == nil {
+				err = dataplane.CheckRange(r)
+			}
+			if err != nil {
+				return fmt.Errorf("--private-range: %w", err)
+			}
+			cfg.PrivateRange = r
 			cfg.NoAccessControl = !accessControl
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -66,6 +77,7 @@ func serveCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(g.stdout, "plain HTTP at %s\n", u)
 			}
 			fmt.Fprintf(g.stdout, "transparent proxy (HTTPS_PROXY) at %s for %s\n", s.ProxyURL(), strings.Join(app.PublicHosts, ", "))
+			fmt.Fprintf(g.stdout, "clusters' managed networks in %s (privlink egress --cluster ID)\n", r)
 			fmt.Fprintf(g.stdout, "CA certificate: %s\n", s.CAPath())
 			fmt.Fprintf(g.stdout, "point your tools at it with: eval \"$(%s env --addr %s --data %s)\"\n", selfCommand(), strings.TrimPrefix(s.URL(), "https://"), s.DataDir())
 			<-ctx.Done()
@@ -88,6 +100,7 @@ func serveCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.TemplateRoot, "template-root", "", "directory that linked template URIs (templateLink, parametersLink, relativePath) are read from; off when empty")
 	f.BoolVar(&accessControl, "access-control", true, "enforce role-based access control (false: every valid token may do everything, and every new endpoint is approved at once)")
 	f.BoolVar(&cfg.Offline, "offline", false, "the transparent proxy refuses hosts privlink does not serve, instead of tunnelling them to the network")
+	f.StringVar(&privateRange, "private-range", dataplane.DefaultRange.String(), "loopback addresses (inside 127.0.0.0/8, at least a /23) for the clusters' managed networks: a /24 per cluster, private endpoint addresses, egress and DNS")
 	f.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof/ profiler on this (local) address, for performance work")
 	return cmd
 }

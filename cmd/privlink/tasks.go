@@ -260,7 +260,7 @@ func mpeShow(g *globals) *cobra.Command {
 	var ref clusterRef
 	cmd := &cobra.Command{
 		Use:   "show NAME --cluster CLUSTER",
-		Short: "Show a managed private endpoint; the \"privlink\" member adds its connection state and notes",
+		Short: "Show a managed private endpoint; the \"privlink\" member adds its connection state, notes and network details (address, customDnsConfigs)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, cid, err := ref.connect(g)
@@ -276,7 +276,17 @@ func mpeShow(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			doc["privlink"] = st
+			// privlink's view: the connection state and notes, and the
+			// endpoint's network details (its private address and
+			// customDnsConfigs), which the Kusto API does not have.
+			var extra map[string]any
+			sb, _ := json.Marshal(st)
+			_ = json.Unmarshal(sb, &extra)
+			var network map[string]any
+			if err := c.getJSON("/_privlink/network?id="+url.QueryEscape(id), &network); err == nil {
+				extra["network"] = network
+			}
+			doc["privlink"] = extra
 			b, _ := arm.Marshal(doc)
 			printJSON(g.stdout, b)
 			for _, n := range st.Notes {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/privlink/privlink/internal/authz"
 	"github.com/privlink/privlink/internal/certs"
+	"github.com/privlink/privlink/internal/dataplane"
 	"github.com/privlink/privlink/internal/deploy"
 	"github.com/privlink/privlink/internal/deploy/plan"
 	"github.com/privlink/privlink/internal/deploy/template"
@@ -68,6 +70,9 @@ type Config struct {
 	// (role assignments are still kept, and enforced again when it is
 	// turned back on).
 	NoAccessControl bool
+	// PrivateRange holds the clusters' managed networks (loopback
+	// addresses; zero: dataplane.DefaultRange).
+	PrivateRange netip.Prefix
 }
 
 // PublicHosts are the public Azure host names privlink serves itself through
@@ -96,6 +101,7 @@ type Server struct {
 	servers []*http.Server
 	https   net.Listener
 	mux     *proxy.Mux
+	plane   *dataplane.Plane
 	http    net.Listener
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -215,6 +221,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := provs.Authorization.SeedOwners(ctx, s.engine, identity.DefaultSubscriptionID, identity.DefaultClientObjectID, identity.ManagedIdentityObjectID); err != nil {
 		return nil, fmt.Errorf("app: seeding the default owners: %w", err)
 	}
+	// The data path: every cluster's managed network, following the
+	// engine's commits.
 	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: db.Err,
 		Info: httpapi.Info{DataDir: dir, CAFile: certs.CAPath(dir), PublicHosts: PublicHosts}}
 	var targets []portal.Target
@@ -240,6 +248,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.mux = proxy.NewMux(s.https, &proxy.Proxy{Policy: hosts, Log: cfg.Logger}, 30*time.Second)
 	hosts.Serve = func(c net.Conn) { _ = s.mux.Inject(c) }
+	// The data path: every cluster's managed network, following the
+	// engine's commits. Its egress decides for names that are no target's
+	// as the transparent proxy does.
+	if s.plane, err = dataplane.New(dataplane.Config{Engine: s.engine, Range: cfg.PrivateRange, DataDir: dir, Cert: cert, Fallback: hosts, Log: cfg.Logger}); err != nil {
+		return nil, fmt.Errorf("app: data path: %w", err)
+	}
+	if err := s.plane.Start(ctx); err != nil {
+		return nil, fmt.Errorf("app: data path: %w", err)
+	}
+	s.api.DataPlane = s.plane
 	s.api.Info.ProxyURL = s.ProxyURL()
 	if cfg.HTTPAddr != "" {
 		if s.http, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
@@ -320,6 +338,9 @@ func (s *Server) CAPath() string { return certs.CAPath(s.cfg.DataDir) }
 // Engine is the resource engine (for tests and tools in-process).
 func (s *Server) Engine() *resource.Engine { return s.engine }
 
+// DataPlane is the data path (clusters' managed networks).
+func (s *Server) DataPlane() *dataplane.Plane { return s.plane }
+
 // Identity is the identity service.
 func (s *Server) Identity() *identity.Service { return s.ident }
 
@@ -354,6 +375,9 @@ func (s *Server) close() error {
 	}
 	if s.mux != nil {
 		s.mux.Close()
+	}
+	if s.plane != nil {
+		s.plane.Close()
 	}
 	for _, l := range []net.Listener{s.https, s.http} {
 		if l != nil {

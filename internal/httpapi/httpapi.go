@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/dataplane"
 	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/resource"
 )
@@ -37,6 +38,9 @@ type Server struct {
 	// Portal, when set, serves every path that no API claims (the web UI
 	// at /); it is given the API's handler, which it calls in-process.
 	Portal Portal
+	// DataPlane, when set, serves the data path's endpoints
+	// (/_privlink/network, /_privlink/backends, /_privlink/diagnose).
+	DataPlane *dataplane.Plane
 
 	ready atomic.Bool
 }

@@ -17,6 +17,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /_privlink/health", s.health)
 	mux.HandleFunc("GET /_privlink/info", s.info)
 	mux.HandleFunc("GET /_privlink/endpoints", s.authenticated(s.endpointStates))
+	// The data path: managed networks, backends, the egress's decisions.
+	mux.HandleFunc("GET /_privlink/network", s.authenticated(s.network))
+	mux.HandleFunc("GET /_privlink/network/decide", s.authenticated(s.decide))
+	mux.HandleFunc("GET /_privlink/backends", s.authenticated(s.backends))
+	mux.HandleFunc("PUT /_privlink/backends", s.authenticated(s.setBackend))
+	mux.HandleFunc("DELETE /_privlink/backends", s.authenticated(s.setBackend))
 
 	// The directory: service principals, users, managed identities.
 	sp, users, mi := identity.KindServicePrincipal, identity.KindUser, identity.KindManagedIdentity

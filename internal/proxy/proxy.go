@@ -74,6 +74,23 @@ type Decision struct {
 	Reason string
 	// Status is the HTTP status of a refusal; 0 means 403 Forbidden.
 	Status int
+	// SOCKSCode is the SOCKS5 reply code of a refusal (RFC 1928 §6: 0x02
+	// not allowed by ruleset, 0x04 host unreachable, 0x05 connection
+	// refused, ...); 0 means 0x02.
+	SOCKSCode byte
+	// Dial, when set, connects a Tunnel instead of Addr and Proxy.Dial: a
+	// policy that knows more about the destination (the data path's
+	// backends) says in its error why it is unreachable; the error reaches
+	// the client as the refusal's reason (wrap syscall errors with %w so
+	// that SOCKS5 clients get the matching reply code).
+	Dial func(ctx context.Context) (net.Conn, error)
+	// Revoked, when not nil, ends a Tunnel when it is closed: the policy
+	// withdrew what allowed it (the data path's endpoint was rejected or
+	// removed), so both sides are closed at once.
+	Revoked <-chan struct{}
+	// Via names the path a Tunnel takes, for the log (the data path's
+	// "private endpoint NAME (ADDRESS)", "trusted service", "public").
+	Via string
 }
 
 // Policy decides what happens to each connection request. Decide must be
@@ -195,6 +212,15 @@ func (p *Proxy) log() *slog.Logger {
 	return p.Log
 }
 
+// logDecision writes the one line a decision gets.
+func (p *Proxy) logDecision(r Request, d Decision) {
+	args := []any{"protocol", r.Protocol, "destination", r.Addr(), "action", d.Action.String(), "reason", d.Reason, "client", clientString(r.Client)}
+	if d.Via != "" {
+		args = append(args, "via", d.Via)
+	}
+	p.log().Info("proxy", args...)
+}
+
 func (p *Proxy) decide(r Request) Decision {
 	ctx, cancel := context.WithTimeout(context.Background(), p.handshakeTimeout())
 	defer cancel()
@@ -217,6 +243,9 @@ func (p *Proxy) dial(r Request, d Decision) (net.Conn, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	if d.Dial != nil {
+		return d.Dial(ctx)
+	}
 	if p.Dial != nil {
 		return p.Dial(ctx, "tcp", addr)
 	}
@@ -229,15 +258,36 @@ func unreachable(r Request, err error) string {
 	return "privlink cannot reach " + r.Addr() + ": " + err.Error()
 }
 
-// splice copies bytes between client and server until both directions end,
-// then closes both. A side that ends its writing half-closes the other, so
-// protocols that shut down one direction first keep working.
-func (p *Proxy) splice(client, server net.Conn) {
+// splice copies bytes between client and server until both directions end
+// (or revoked is closed), then closes both.
+func (p *Proxy) splice(client, server net.Conn, revoked <-chan struct{}) {
 	if !p.track(server) {
 		server.Close()
 		return
 	}
 	defer p.untrack(server)
+	Join(client, server, revoked)
+}
+
+// Join copies bytes between client and server until both directions end,
+// then closes both: the tunnel of the proxy, and of anything else that
+// carries a connection on (the data path's private addresses). A side that
+// ends its writing half-closes the other, so protocols that shut down one
+// direction first keep working. Closing revoked (when not nil) closes both
+// at once. Between TCP connections the copies use the kernel's splice.
+func Join(client, server net.Conn, revoked <-chan struct{}) {
+	done := make(chan struct{})
+	if revoked != nil {
+		go func() {
+			select {
+			case <-revoked:
+				client.Close()
+				server.Close()
+			case <-done:
+			}
+		}()
+	}
+	defer close(done)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -315,7 +365,7 @@ func (p *Proxy) connect(c net.Conn, br *bufio.Reader, req *http.Request) bool {
 	}
 	r := Request{Host: host, Port: port, Protocol: "connect", Client: c.RemoteAddr()}
 	d := p.decide(r)
-	p.log().Info("proxy", "protocol", r.Protocol, "destination", r.Addr(), "action", d.Action.String(), "reason", d.Reason, "client", clientString(r.Client))
+	p.logDecision(r, d)
 	if d.Action == Refuse {
 		writeStatus(c, refusalStatus(d), d.Reason)
 		return false
@@ -364,7 +414,7 @@ func (p *Proxy) carry(c net.Conn, br *bufio.Reader, r Request, d Decision, accep
 		}
 		_, _ = br.Discard(n)
 	}
-	p.splice(c, server)
+	p.splice(c, server, d.Revoked)
 	return false
 }
 
@@ -391,7 +441,7 @@ func (p *Proxy) forward(c net.Conn, req *http.Request) bool {
 		// plain request in the middle of a proxy connection has no such form.
 		d = Decision{Action: Refuse, Status: http.StatusBadRequest, Reason: "privlink serves " + host + " over HTTPS only: use https://" + host + "/ (through HTTPS_PROXY)"}
 	}
-	p.log().Info("proxy", "protocol", r.Protocol, "destination", r.Addr(), "action", d.Action.String(), "reason", d.Reason, "client", clientString(r.Client))
+	p.logDecision(r, d)
 	if d.Action == Refuse {
 		writeStatus(c, refusalStatus(d), d.Reason)
 		return false

@@ -475,3 +475,72 @@ func FuzzSOCKSRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestDecisionDialRevokedSOCKSCode: a policy's own dial (its error reaching
+// the client), a revocation that ends an open tunnel, and a refusal's
+// SOCKS5 reply code.
+func TestDecisionDialRevokedSOCKSCode(t *testing.T) {
+	backend, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Close()
+	go func() {
+		for {
+			c, err := backend.Accept()
+			if err != nil {
+				return
+			}
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	revoked := make(chan struct{})
+	addr := startProxy(t, &Proxy{Policy: PolicyFunc(func(_ context.Context, r Request) Decision {
+		switch r.Host {
+		case "down.example":
+			return Decision{Action: Tunnel, Dial: func(context.Context) (net.Conn, error) {
+				return nil, errors.New("the bound backend does not answer")
+			}}
+		case "gated.example":
+			return Decision{Action: Tunnel, Revoked: revoked, Dial: func(ctx context.Context) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "tcp", backend.Addr().String())
+			}}
+		}
+		return Decision{Action: Refuse, Reason: "no", SOCKSCode: SOCKSHostUnreachable}
+	})})
+	connect := func(host string) (net.Conn, string) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "CONNECT "+host+":443 HTTP/1.1\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, resp.Status
+	}
+	if c, st := connect("down.example"); !strings.Contains(st, "502") || !strings.Contains(st, "the bound backend does not answer") {
+		t.Fatalf("failed Dial: %q", st)
+	} else {
+		c.Close()
+	}
+	c, st := connect("gated.example")
+	if !strings.HasPrefix(st, "200") {
+		t.Fatalf("gated: %q", st)
+	}
+	defer c.Close()
+	close(revoked)
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Fatalf("the tunnel outlived its revocation: %v", err)
+	}
+	d, err := xproxy.SOCKS5("tcp", addr, nil, &net.Dialer{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Dial("tcp", "refused.example:443"); err == nil || !strings.Contains(err.Error(), "host unreachable") {
+		t.Fatalf("SOCKS5 refusal: %v, want the policy's code (host unreachable)", err)
+	}
+}

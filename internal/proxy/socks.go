@@ -204,9 +204,9 @@ func (p *Proxy) socks(c net.Conn, br *bufio.Reader) bool {
 	}
 	r := Request{Host: sr.host, Port: sr.port, Protocol: "socks5", Client: c.RemoteAddr()}
 	d := p.decide(r)
-	p.log().Info("proxy", "protocol", r.Protocol, "destination", r.Addr(), "action", d.Action.String(), "reason", d.Reason, "client", clientString(r.Client))
+	p.logDecision(r, d)
 	if d.Action == Refuse {
-		_ = socksReply(c, socksNotAllowed, nil)
+		_ = socksReply(c, refusalCode(d), nil)
 		return false
 	}
 	return p.carry(c, br, r, d, func(bound net.Addr) error {
@@ -214,6 +214,16 @@ func (p *Proxy) socks(c net.Conn, br *bufio.Reader) bool {
 	}, func(err error) {
 		_ = socksReply(c, socksDialCode(err), nil)
 	})
+}
+
+// refusalCode is the SOCKS5 reply of a refusal: the policy's own code when
+// it gave one, else "connection not allowed by ruleset". SOCKS5 replies
+// carry no text; the code is what a client can show.
+func refusalCode(d Decision) byte {
+	if d.SOCKSCode != 0 {
+		return d.SOCKSCode
+	}
+	return socksNotAllowed
 }
 
 // socksDialCode maps a dial error to the reply code that best names it.
@@ -256,3 +266,12 @@ func SOCKSReplyText(code byte) string {
 	}
 	return "reply " + strconv.Itoa(int(code))
 }
+
+// SOCKS5 reply codes a Policy may give a refusal (Decision.SOCKSCode), as
+// RFC 1928 §6 names them.
+const (
+	SOCKSNotAllowed      byte = socksNotAllowed
+	SOCKSNetUnreachable  byte = socksNetUnreachable
+	SOCKSHostUnreachable byte = socksHostUnreachable
+	SOCKSConnRefused     byte = socksConnRefused
+)

@@ -208,7 +208,7 @@ func (e *Engine) runProvision(ctx context.Context, tx store.Tx, op *store.Operat
 	if err != nil {
 		return err
 	}
-	c := &Ctx{Context: ctx, E: e, Tx: tx, Now: now}
+	c := &Ctx{Context: ctx, E: e, Tx: e.watchTx(tx), Now: now}
 	d, err := c.LoadKey(op.Resource)
 	if IsNotFound(err) || (err == nil && d.Meta.Op != op.ID) {
 		operation.Finish(op, od, arm.StateCanceled, arm.Errorf("Canceled", "The resource changed or was deleted before the operation completed."), now)
@@ -234,6 +234,7 @@ func (e *Engine) runProvision(ctx context.Context, tx store.Tx, op *store.Operat
 		return err
 	}
 	c.forwardHooks()
+	c.notifyOnCommit()
 	operation.Finish(op, od, status, aerr, now)
 	return nil
 }
@@ -244,7 +245,7 @@ func (e *Engine) runDelete(ctx context.Context, tx store.Tx, op *store.Operation
 	if err != nil {
 		return err
 	}
-	c := &Ctx{Context: ctx, E: e, Tx: tx, Now: now}
+	c := &Ctx{Context: ctx, E: e, Tx: e.watchTx(tx), Now: now}
 	d, err := c.LoadKey(op.Resource)
 	if IsNotFound(err) {
 		operation.Finish(op, od, arm.StateSucceeded, nil, now)
@@ -265,6 +266,7 @@ func (e *Engine) runDelete(ctx context.Context, tx store.Tx, op *store.Operation
 		return err
 	}
 	c.forwardHooks()
+	c.notifyOnCommit()
 	operation.Finish(op, od, arm.StateSucceeded, nil, now)
 	return nil
 }

@@ -58,6 +58,8 @@ type Engine struct {
 	// subscriptions are the subscription ids known to exist (lower case).
 	// Subscriptions are never deleted, so the set only grows.
 	subscriptions sync.Map
+	// watchers run after commits (Watch).
+	watchers []func(keys []string)
 }
 
 // New returns an engine over s; ops runs its long-running operations.
@@ -475,7 +477,7 @@ func (k *Kind) servedName(id arm.ResourceID) string {
 func (e *Engine) update(ctx context.Context, r *Request, fn func(c *Ctx) error) error {
 	var c *Ctx
 	err := e.store.Update(ctx, func(tx store.Tx) error {
-		c = &Ctx{Context: ctx, E: e, Tx: tx, Req: r, Now: e.cfg.Now()}
+		c = &Ctx{Context: ctx, E: e, Tx: e.watchTx(tx), Req: r, Now: e.cfg.Now()}
 		if r != nil {
 			c.Principal = r.Principal
 		}
@@ -484,6 +486,7 @@ func (e *Engine) update(ctx context.Context, r *Request, fn func(c *Ctx) error) 
 	if err != nil {
 		return mapStoreError(err)
 	}
+	e.notify(c.Tx)
 	if c.started {
 		e.ops.Wake()
 	}

@@ -10,7 +10,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,6 +88,19 @@ func WithoutAccessControl() Option { return func(c *app.Config) { c.NoAccessCont
 // the address of one that stopped).
 func WithAddr(addr string) Option { return func(c *app.Config) { c.Addr = addr } }
 
+// WithLogger sends the server's log (the egress log included) to l.
+func WithLogger(l *slog.Logger) Option { return func(c *app.Config) { c.Logger = l } }
+
+// WithPrivateRange holds the clusters' managed networks in r.
+func WithPrivateRange(r netip.Prefix) Option { return func(c *app.Config) { c.PrivateRange = r } }
+
+// RandomRange is a /16 of loopback addresses that no other test server is
+// likely to use (127.100.0.0/16 to 127.249.0.0/16), so that each server's
+// managed networks listen on their usual ports.
+func RandomRange() netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{127, byte(100 + rand.IntN(150)), 0, 0}), 16)
+}
+
 // WithDataDir uses dir as the data directory (to restart on the same data).
 func WithDataDir(dir string) Option { return func(c *app.Config) { c.DataDir = dir } }
 
@@ -92,7 +108,7 @@ func WithDataDir(dir string) Option { return func(c *app.Config) { c.DataDir = d
 // zero provisioning delay unless an option says otherwise; it stops with the test.
 func Start(tb testing.TB, opts ...Option) *Env {
 	tb.Helper()
-	cfg := app.Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir()}
+	cfg := app.Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), PrivateRange: RandomRange()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -430,4 +446,18 @@ func (e *Env) NewUser(tb testing.TB, name, password string) *User {
 		tb.Fatal(err)
 	}
 	return &User{ObjectID: created.ID, UserPrincipalName: created.UserPrincipalName, Password: password, Cred: cred}
+}
+
+// Call sends a request to one of privlink's own endpoints (/_privlink/...)
+// as the default principal, fails tb unless the status is want, and
+// decodes the answer into out (when not nil).
+func (e *Env) Call(tb testing.TB, method, path, body string, want int, out any) {
+	tb.Helper()
+	e.call(tb, method, path, body, want, out)
+}
+
+// GetJSON is Call with GET and 200.
+func (e *Env) GetJSON(tb testing.TB, path string, out any) {
+	tb.Helper()
+	e.call(tb, http.MethodGet, path, "", http.StatusOK, out)
 }

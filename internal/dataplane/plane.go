@@ -1,0 +1,746 @@
+package dataplane
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/certs"
+	"github.com/privlink/privlink/internal/providers/kusto"
+	"github.com/privlink/privlink/internal/proxy"
+	"github.com/privlink/privlink/internal/resource"
+)
+
+// Config configures a Plane.
+type Config struct {
+	// Engine is the resource engine whose state the data path follows.
+	Engine *resource.Engine
+	// Range holds the managed networks (CheckRange); zero means DefaultRange.
+	Range netip.Prefix
+	// DataDir holds the CA that signs the built-in responder's certificates.
+	DataDir string
+	// Cert is served by the built-in responder to clients that name no
+	// target (privlink's own server certificate).
+	Cert tls.Certificate
+	// Fallback decides for destinations that are no target's names: the
+	// transparent mode's policy (proxy.Hosts), so that a program acting as
+	// the cluster still reaches privlink's Resource Manager and login
+	// names, and serve --offline holds. nil tunnels them.
+	Fallback proxy.Policy
+	// MaxConns bounds the connections each egress holds at once (default
+	// 4096); past it new ones are refused, so that memory stays bounded.
+	MaxConns int
+	// Log receives the egress log (one line per decision, with the path
+	// taken) and listener faults; nil discards.
+	Log *slog.Logger
+}
+
+// Plane is the running data path of one server.
+type Plane struct {
+	cfg Config
+	log *slog.Logger
+
+	smu sync.RWMutex // guards st's maps: readers RLock (read), refreshes Lock
+	st  *snapshot
+
+	mu sync.Mutex // serializes refreshes and the listeners
+	// lmu guards the maps clusters and privates for readers (Network):
+	// taken last and alone, never while waiting for mu or smu.
+	lmu      sync.Mutex
+	alloc    *allocator
+	loaded   bool                   // the first full load is done
+	clusters map[string]*clusterNet // by cluster key
+	privates map[string]*privateNet // by endpoint key
+	public   *listener              // the public side
+	resp     *listener              // the built-in responder
+	respSrv  *http.Server           // serves resp
+	closed   bool
+	dirty    atomic.Bool
+	wake     chan struct{}
+	done     chan struct{}
+	wg       sync.WaitGroup
+	issuer   *certs.Issuer
+	respAddr string
+}
+
+// clusterNet is what listens for one cluster: its egress and DNS server.
+type clusterNet struct {
+	gateway netip.Addr
+	egress  *listener
+	proxy   *proxy.Proxy
+	dnsUDP  *dns.Server
+	dnsTCP  *dns.Server
+	dnsAddr string
+}
+
+// privateNet is an endpoint's private address, listening.
+type privateNet struct {
+	addr netip.Addr
+	ln   *listener
+}
+
+// listener accepts connections and hands them to serve, holding at most
+// max at once.
+type listener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+// New returns a Plane; Start loads the stored state and opens the listeners.
+func New(cfg Config) (*Plane, error) {
+	if !cfg.Range.IsValid() {
+		cfg.Range = DefaultRange
+	}
+	if err := CheckRange(cfg.Range); err != nil {
+		return nil, err
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 4096
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Plane{cfg: cfg, log: log, clusters: map[string]*clusterNet{}, privates: map[string]*privateNet{},
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p.st = newSnapshot()
+	var err error
+	if p.issuer, err = certs.NewIssuer(cfg.DataDir, cfg.Cert, p.isTargetName); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Start loads the stored state, opens the public side, the built-in
+// responder and every cluster's listeners, and follows the engine's
+// commits from then on.
+func (p *Plane) Start(ctx context.Context) error {
+	var err error
+	if p.resp, err = listen("127.0.0.1:0", p.cfg.MaxConns); err != nil {
+		return fmt.Errorf("dataplane: built-in responder: %w", err)
+	}
+	p.respAddr = p.resp.Addr().String()
+	p.respSrv = &http.Server{Handler: http.HandlerFunc(p.respond), ReadHeaderTimeout: 30 * time.Second,
+		TLSConfig: &tls.Config{GetCertificate: p.issuer.GetCertificate, MinVersion: tls.VersionTLS12},
+		ErrorLog:  slog.NewLogLogger(p.log.Handler(), slog.LevelDebug)}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		_ = p.respSrv.Serve(tls.NewListener(p.resp, p.respSrv.TLSConfig))
+	}()
+	if err := p.Refresh(ctx); err != nil {
+		return err
+	}
+	p.openPublic()
+	p.cfg.Engine.Watch(p.changed)
+	p.wg.Add(1)
+	go p.retry()
+	return nil
+}
+
+// changed is the engine's commit hook: it refreshes at once when a commit
+// touched what the data path reads (clusters, their endpoints, the targets
+// and their connections).
+func (p *Plane) changed(keys []string) {
+	var mine []string
+	for _, k := range keys {
+		if relevant(k) {
+			mine = append(mine, k)
+		}
+	}
+	if len(mine) > 0 {
+		{
+			if err := p.update(context.Background(), mine); err != nil {
+				p.log.Error("dataplane: refresh", "err", err)
+				p.dirty.Store(true)
+				select {
+				case p.wake <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+}
+
+// retry refreshes again after a refresh failed (a store error), so that a
+// transient fault does not leave stale state until the next change.
+func (p *Plane) retry() {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-p.wake:
+		}
+		for p.dirty.Load() {
+			select {
+			case <-p.done:
+				return
+			case <-time.After(time.Second):
+			}
+			p.dirty.Store(false)
+			if err := p.Refresh(context.Background()); err != nil {
+				p.dirty.Store(true)
+			}
+		}
+	}
+}
+
+// relevant reports whether a record key is one the data path reads.
+func relevant(key string) bool {
+	if strings.HasPrefix(key, "/privlink/") {
+		return false
+	}
+	i := strings.Index(key, "/providers/")
+	if i < 0 {
+		return strings.Count(key, "/") <= 4 // a subscription or resource group (cascades)
+	}
+	rest := key[i+len("/providers/"):]
+	for _, t := range targetTypes {
+		if strings.HasPrefix(rest, t+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// read locks the state for reading; call done when finished with the maps
+// (entities taken from them stay valid after).
+func (p *Plane) read() (s *snapshot, done func()) {
+	p.smu.RLock()
+	return p.st, p.smu.RUnlock
+}
+
+// Refresh reads the whole data path from the store again and applies it:
+// start-up, and the retry after a failed update.
+func (p *Plane) Refresh(ctx context.Context) error { return p.update(ctx, nil) }
+
+// change is one resource read back after a commit: doc is nil when it is gone.
+type change struct {
+	key string
+	doc *resource.Doc
+	tgt *target // the target doc is, parsed in the same view
+}
+
+// update applies the records of keys (nil: everything) as they now are:
+// entities replaced or removed, addresses given and stored, gates of what
+// no longer may pass closed (cutting its tunnels), listeners opened and
+// closed. Its cost is that of the keys, not of the whole state, so that a
+// server with many endpoints still writes fast.
+func (p *Plane) update(ctx context.Context, keys []string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	full := keys == nil || !p.loaded
+	var changes []change
+	err := p.cfg.Engine.View(ctx, func(c *resource.Ctx) error {
+		if p.alloc == nil {
+			a := newAllocator(p.cfg.Range)
+			if err := a.load(c.Tx); err != nil {
+				return err
+			}
+			p.alloc = a
+		}
+		if full {
+			present := map[string]bool{}
+			for _, typ := range append(append([]string(nil), targetTypes...), kusto.EndpointType) {
+				docs, err := listType(c, typ)
+				if err != nil {
+					return err
+				}
+				for _, d := range docs {
+					changes = append(changes, newChange(c, d))
+					present[d.ID.Key()] = true
+				}
+			}
+			s, done := p.read()
+			for _, m := range []map[string]bool{keysOf(s.clusters), keysOf(s.targets), keysOf(s.endpoints)} {
+				for k := range m {
+					if !present[k] {
+						changes = append(changes, change{key: k})
+					}
+				}
+			}
+			done()
+			return nil
+		}
+		seen := map[string]bool{}
+		for _, k := range keys {
+			for _, rk := range []string{k, ownerKey(k)} {
+				if rk == "" || seen[rk] {
+					continue
+				}
+				seen[rk] = true
+				d, err := c.LoadKey(rk)
+				switch {
+				case resource.IsNotFound(err):
+					changes = append(changes, change{key: rk})
+				case err != nil:
+					return err
+				case isTargetType(d.Kind.Type) || strings.EqualFold(d.Kind.Type, kusto.EndpointType):
+					changes = append(changes, newChange(c, d))
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := p.apply(ctx, changes); err != nil {
+		return err
+	}
+	p.loaded = true
+	return nil
+}
+
+func newChange(c *resource.Ctx, d *resource.Doc) change {
+	ch := change{key: d.ID.Key(), doc: d}
+	if isTargetType(d.Kind.Type) {
+		ch.tgt = readTarget(c, d)
+	}
+	return ch
+}
+
+func keysOf[V any](m map[string]V) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+// ownerKey is the key of the top-level resource that key lies in or is
+// ("/subscriptions/s/resourcegroups/g/providers/ns/type/name"), or "".
+func ownerKey(key string) string {
+	i := strings.Index(key, "/providers/")
+	if i < 0 {
+		return ""
+	}
+	rest := strings.Split(key[i+len("/providers/"):], "/")
+	if len(rest) < 3 {
+		return ""
+	}
+	return key[:i] + "/providers/" + strings.Join(rest[:3], "/")
+}
+
+// apply publishes changes (see update).
+func (p *Plane) apply(ctx context.Context, changes []change) error {
+	a := p.alloc
+	s := p.st // read without smu: only apply (under mu) writes it
+	var clusters []*cluster
+	newTargets := map[string]*target{}
+	newClusters := map[string]*cluster{}
+	newEndpoints := map[string]*endpoint{}
+	gone := map[string]bool{}
+	for _, ch := range changes {
+		if ch.doc == nil {
+			gone[ch.key] = true
+			continue
+		}
+		typ := strings.ToLower(ch.doc.Kind.Type)
+		if strings.EqualFold(typ, kusto.EndpointType) {
+			newEndpoints[ch.key] = readEndpoint(ch.doc)
+			continue
+		}
+		newTargets[ch.key] = ch.tgt
+		if typ == kustoType {
+			newClusters[ch.key] = readCluster(ch.doc)
+		}
+	}
+	// A cluster that goes takes its endpoints along (the cascade lists
+	// them too; this is for certainty).
+	for k := range gone {
+		for ek := range s.byCluster[k] {
+			if newEndpoints[ek] == nil {
+				gone[ek] = true
+			}
+		}
+	}
+	// Addresses: clusters first, then their endpoints.
+	for k, c := range newClusters {
+		if sub, ok := a.clusterNet(k); ok {
+			c.subnet, c.gateway = sub, host(sub, 1)
+		} else {
+			p.log.Error("dataplane: the private range is full: cluster has no managed network", "cluster", c.id.String(), "range", p.cfg.Range.String())
+		}
+		clusters = append(clusters, c)
+	}
+	for k, e := range newEndpoints {
+		if newClusters[e.cluster] == nil && s.clusters[e.cluster] == nil {
+			delete(newEndpoints, k) // its cluster is gone
+			gone[k] = true
+			continue
+		}
+		e.addr = a.endpointAddr(e.cluster, k, strings.EqualFold(e.provisioning, arm.StateSucceeded))
+	}
+	for k := range gone {
+		if newEndpoints[k] == nil && newClusters[k] == nil {
+			a.release(k)
+		}
+	}
+	if len(a.pending) > 0 {
+		if err := p.cfg.Engine.Store().Update(ctx, a.flush); err != nil {
+			return fmt.Errorf("dataplane: storing addresses: %w", err)
+		}
+		clear(a.pending)
+	}
+
+	// Gates: what may go on as before keeps its gate.
+	var closing []chan struct{}
+	var cut []*endpoint
+	for k, t := range newTargets {
+		if o := s.targets[k]; o != nil && o.sig == t.sig {
+			t.gate = o.gate
+		} else {
+			t.gate = make(chan struct{})
+			if o != nil {
+				closing = append(closing, o.gate)
+			}
+		}
+	}
+	target := func(k string) *target {
+		if t := newTargets[k]; t != nil {
+			return t
+		}
+		if gone[k] {
+			return nil
+		}
+		return s.targets[k]
+	}
+	// Endpoints to a changed target are looked at again (their backend may
+	// have changed).
+	for tk, t := range newTargets {
+		if o := s.targets[tk]; o != nil && o.sig == t.sig {
+			continue // same backends and rules: its endpoints' traffic is as it was
+		}
+		for ek, e := range s.byTarget[tk] {
+			if newEndpoints[ek] == nil && !gone[ek] {
+				cp := *e
+				newEndpoints[ek] = &cp
+			}
+		}
+	}
+	for tk := range gone {
+		for ek, e := range s.byTarget[tk] {
+			if newEndpoints[ek] == nil && !gone[ek] {
+				cp := *e
+				newEndpoints[ek] = &cp
+			}
+		}
+	}
+	for k, e := range newEndpoints {
+		o := s.endpoints[k]
+		if o != nil && o.open() && e.open() && o.addr == e.addr && sameBackend(s.targets[e.target], target(e.target), e.group) {
+			e.gate = o.gate
+			continue
+		}
+		e.gate = make(chan struct{})
+		if o != nil {
+			closing = append(closing, o.gate)
+			if o.open() {
+				cut = append(cut, o)
+			}
+		}
+	}
+	for k := range gone {
+		if o := s.endpoints[k]; o != nil && newEndpoints[k] == nil {
+			closing = append(closing, o.gate)
+			if o.open() {
+				p.log.Info("egress", "action", "cut", "endpoint", o.id.String(), "reason", "the managed private endpoint was deleted")
+			}
+		}
+		if o := s.targets[k]; o != nil && newTargets[k] == nil {
+			closing = append(closing, o.gate)
+		}
+	}
+	for _, o := range cut {
+		p.log.Info("egress", "action", "cut", "endpoint", o.id.String(), "reason", cutReason(o, newEndpoints[o.key]))
+	}
+
+	// Publish.
+	p.smu.Lock()
+	s.public = a.public()
+	for k := range gone {
+		if newEndpoints[k] == nil {
+			s.dropEndpoint(k)
+		}
+		if newTargets[k] == nil {
+			s.dropTarget(k)
+		}
+		if newClusters[k] == nil {
+			delete(s.clusters, k)
+		}
+	}
+	for _, t := range newTargets {
+		s.putTarget(t)
+	}
+	for _, c := range clusters {
+		s.clusters[c.key] = c
+	}
+	for _, e := range newEndpoints {
+		s.putEndpoint(e)
+	}
+	p.smu.Unlock()
+	for _, g := range closing {
+		close(g)
+	}
+
+	// Listeners of what changed.
+	for k := range gone {
+		if cn := p.clusters[k]; cn != nil && newClusters[k] == nil {
+			cn.close()
+			p.lmu.Lock()
+			delete(p.clusters, k)
+			p.lmu.Unlock()
+		}
+		if pn := p.privates[k]; pn != nil && newEndpoints[k] == nil {
+			pn.ln.Close()
+			p.lmu.Lock()
+			delete(p.privates, k)
+			p.lmu.Unlock()
+		}
+	}
+	for _, c := range clusters {
+		if cn := p.clusters[c.key]; cn != nil {
+			if cn.gateway == c.gateway {
+				continue
+			}
+			cn.close()
+			p.lmu.Lock()
+			delete(p.clusters, c.key)
+			p.lmu.Unlock()
+		}
+		if !c.gateway.IsValid() {
+			continue
+		}
+		cn, err := p.openCluster(c)
+		if err != nil {
+			p.log.Error("dataplane: cluster network", "cluster", c.id.String(), "err", err)
+			continue
+		}
+		p.lmu.Lock()
+		p.clusters[c.key] = cn
+		p.lmu.Unlock()
+	}
+	for k, e := range newEndpoints {
+		if pn := p.privates[k]; pn != nil {
+			if pn.addr == e.addr {
+				continue
+			}
+			pn.ln.Close()
+			p.lmu.Lock()
+			delete(p.privates, k)
+			p.lmu.Unlock()
+		}
+		if !e.addr.IsValid() {
+			continue
+		}
+		port := 443
+		if t := target(e.target); t != nil {
+			if h, ok := t.host(e.group); ok {
+				port = h.Port
+			}
+		}
+		ln, err := listenPort(e.addr, port, p.cfg.MaxConns)
+		if err != nil {
+			p.log.Error("dataplane: private address", "endpoint", e.id.String(), "addr", e.addr, "err", err)
+			continue
+		}
+		key := k
+		p.lmu.Lock()
+		p.privates[k] = &privateNet{addr: e.addr, ln: ln}
+		p.lmu.Unlock()
+		p.serve(ln, func(c net.Conn) { p.servePrivate(key, c) })
+	}
+	return nil
+}
+
+func sameBackend(o, n *target, group string) bool {
+	if o == nil || n == nil {
+		return false
+	}
+	g := strings.ToLower(group)
+	return o.backends[g] == n.backends[g]
+}
+
+func cutReason(o, n *endpoint) string {
+	switch {
+	case n == nil:
+		return "the managed private endpoint was deleted"
+	case n.connection != o.connection:
+		return "the connection is now " + n.connection
+	}
+	return "the endpoint's address or backend changed"
+}
+
+// openPublic opens the public side.
+func (p *Plane) openPublic() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.public != nil || p.alloc == nil {
+		return
+	}
+	ln, err := listenPort(p.alloc.public(), 443, p.cfg.MaxConns)
+	if err != nil {
+		p.log.Error("dataplane: public side", "addr", p.alloc.public(), "err", err)
+		return
+	}
+	p.lmu.Lock()
+	p.public = ln
+	p.lmu.Unlock()
+	p.serve(ln, p.servePublic)
+}
+
+// host returns the target's first name of sub-resource group.
+func (t *target) host(group string) (Host, bool) {
+	for _, h := range t.hosts {
+		if strings.EqualFold(h.Group, group) {
+			return h, true
+		}
+	}
+	return Host{}, false
+}
+
+// openCluster starts a cluster's egress and DNS server on its gateway.
+func (p *Plane) openCluster(c *cluster) (*clusterNet, error) {
+	cn := &clusterNet{gateway: c.gateway}
+	ln, err := listenPort(c.gateway, 1080, p.cfg.MaxConns)
+	if err != nil {
+		return nil, fmt.Errorf("egress: %w", err)
+	}
+	cn.egress = ln
+	cn.proxy = &proxy.Proxy{Policy: &egress{p: p, cluster: c.key}, Log: p.log.With("egress", c.id.Name(), "cluster", c.id.String()), HandshakeTimeout: 30 * time.Second, DialTimeout: 5 * time.Second}
+	p.serve(ln, cn.proxy.ServeConn)
+	if err := p.startDNS(cn, c); err != nil {
+		cn.close()
+		return nil, fmt.Errorf("dns: %w", err)
+	}
+	return cn, nil
+}
+
+func (cn *clusterNet) close() {
+	if cn.egress != nil {
+		cn.egress.Close()
+	}
+	if cn.proxy != nil {
+		cn.proxy.Close()
+	}
+	for _, s := range []*dns.Server{cn.dnsUDP, cn.dnsTCP} {
+		if s != nil {
+			_ = s.Shutdown()
+		}
+	}
+}
+
+// listenPort listens on addr:port, or on a port the kernel picks when that
+// one is taken or privileged (port 443 needs root or
+// net.ipv4.ip_unprivileged_port_start): the API says where it listens.
+func listenPort(addr netip.Addr, port, max int) (*listener, error) {
+	ln, err := listen(netip.AddrPortFrom(addr, uint16(port)).String(), max)
+	if err != nil {
+		ln, err = listen(netip.AddrPortFrom(addr, 0).String(), max)
+	}
+	return ln, err
+}
+
+func listen(addr string, max int) (*listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &listener{Listener: ln, sem: make(chan struct{}, max)}, nil
+}
+
+// serve accepts on ln until it is closed, each connection on its own
+// goroutine; past the limit a connection is closed at once.
+func (p *Plane) serve(ln *listener, handle func(net.Conn)) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		var delay time.Duration
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+					time.Sleep(delay)
+					continue
+				}
+				return
+			}
+			delay = 0
+			select {
+			case ln.sem <- struct{}{}:
+			default:
+				p.log.Warn("dataplane: too many connections, refusing one", "listener", ln.Addr().String(), "max", cap(ln.sem))
+				c.Close()
+				continue
+			}
+			go func() {
+				defer func() { <-ln.sem }()
+				handle(c)
+			}()
+		}
+	}()
+}
+
+// Close stops every listener and cuts every tunnel.
+func (p *Plane) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	close(p.done)
+	for _, cn := range p.clusters {
+		cn.close()
+	}
+	for _, pn := range p.privates {
+		pn.ln.Close()
+	}
+	for _, ln := range []*listener{p.public, p.resp} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	if p.respSrv != nil {
+		p.respSrv.Close()
+	}
+	p.smu.Lock()
+	for _, e := range p.st.endpoints {
+		close(e.gate)
+	}
+	for _, t := range p.st.targets {
+		close(t.gate)
+	}
+	p.st = newSnapshot()
+	p.smu.Unlock()
+	p.mu.Unlock()
+	p.wg.Wait()
+	return nil
+}
+
+// isTargetName reports whether name is a target's public or private name
+// (the built-in responder's certificates cover those only).
+func (p *Plane) isTargetName(name string) bool {
+	s, done := p.read()
+	defer done()
+	_, ok := s.hosts[name]
+	return ok
+}

@@ -1,0 +1,74 @@
+package datapath
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
+	"github.com/privlink/privlink/internal/testkit"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestEgressLog: the egress log has one line per decision, naming the
+// cluster, the destination, the path taken or the reason of a refusal, and
+// the cut of open tunnels.
+func TestEgressLog(t *testing.T) {
+	var logs syncBuffer
+	env := testkit.Start(t, testkit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	createRG(t, env, "rg")
+	cl := createCluster(t, env, "rg", "adxlog", armkusto.PublicNetworkAccessEnabled)
+	a := createAccount(t, env, "rg", "acctlog", armstorage.PublicNetworkAccessDisabled, nil)
+	createAccount(t, env, "rg", "acctpublog", armstorage.PublicNetworkAccessEnabled, nil)
+	e := createMPE(t, env, "rg", "adxlog", "tolog", a, "blob")
+	n := networkOf(t, env, cl)
+	tunnel(t, n.Egress, "acctlog.blob.core.windows.net:443")
+	setState(t, env, "rg", "acctlog", e, armstorage.PrivateEndpointServiceConnectionStatusApproved)
+	c, _ := tunnel(t, n.Egress, "acctlog.blob.core.windows.net:443")
+	if c == nil {
+		t.Fatal("no tunnel once approved")
+	}
+	defer c.Close()
+	if c, _ := tunnel(t, n.Egress, "acctpublog.blob.core.windows.net:443"); c != nil {
+		c.Close()
+	}
+	setState(t, env, "rg", "acctlog", e, armstorage.PrivateEndpointServiceConnectionStatusRejected)
+	out := logs.String()
+	for _, want := range []string{
+		`egress=adxlog`,
+		`destination=acctlog.blob.core.windows.net:443 action=refuse reason="privlink egress: pending:`,
+		`destination=acctlog.blob.core.windows.net:443 action=tunnel`,
+		`via="private endpoint: managed private endpoint tolog at 127.`,
+		`destination=acctpublog.blob.core.windows.net:443 action=tunnel`,
+		`via="public network: storage account 'acctpublog' allows public network access (no endpoint:`,
+		`action=cut endpoint=`,
+		`reason="the connection is now Rejected"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log has no %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(out)
+	}
+}
