@@ -3,6 +3,7 @@ package portal
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -278,6 +279,25 @@ func (c *reqCtx) endpointEssentials(id arm.ResourceID) []essential {
 			{Label: "Connection state", Value: s.ConnectionState, State: true}}
 		if s.Description != "" {
 			out = append(out, essential{Label: "Description", Value: s.Description})
+		}
+		// The data path's view of it (privlink's own endpoint: ARM's
+		// schema has no such property): its private address and the
+		// names that resolve to it from the cluster.
+		var n struct {
+			PrivateIPAddress string `json:"privateIPAddress"`
+			CustomDNSConfigs []struct {
+				FQDN string `json:"fqdn"`
+			} `json:"customDnsConfigs"`
+		}
+		if c.api.get("/_privlink/network?id="+url.QueryEscape(id.String()), &n) == nil && n.PrivateIPAddress != "" {
+			out = append(out, essential{Label: "Private IP address", Value: n.PrivateIPAddress})
+			var names []string
+			for _, d := range n.CustomDNSConfigs {
+				names = append(names, d.FQDN)
+			}
+			if len(names) > 0 {
+				out = append(out, essential{Label: "DNS names (from the cluster)", Value: strings.Join(names, ", ")})
+			}
 		}
 		return out
 	}

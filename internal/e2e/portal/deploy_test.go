@@ -160,7 +160,9 @@ func TestPortalDeployCustomTemplate(t *testing.T) {
 	}
 	run(t, ctx, "opening the endpoint from the details", follow("portalcluster/toStorage"), waitText("Essentials"),
 		// Its essentials say where it leads and how its connection stands.
-		chromedp.WaitVisible(`//dl[@class='essentials'][dt='Target resource'][dd='portalstore1 (Storage account)'][dt='Target sub-resource'][dd='blob'][dt='Connection state'][dd='Approved']`))
+		chromedp.WaitVisible(`//dl[@class='essentials'][dt='Target resource'][dd='portalstore1 (Storage account)'][dt='Target sub-resource'][dd='blob'][dt='Connection state'][dd='Approved']`),
+		// and, from the data path, its private address and names.
+		chromedp.WaitVisible(`//dl[@class='essentials'][dt='Private IP address'][dt='DNS names (from the cluster)'][dd[contains(., 'portalstore1.blob.core.windows.net')]]`))
 	if u := location(t, ctx); !strings.HasSuffix(u, "/clusters/portalcluster/managedPrivateEndpoints/toStorage") {
 		t.Errorf("the endpoint's link leads to %s", u)
 	}
