@@ -288,7 +288,7 @@ func (s *Server) sweep(ctx context.Context) {
 			return
 		case <-t.C:
 			_ = s.store.Update(ctx, func(tx store.Tx) error {
-				_, err := tx.DeleteOperationsBefore(time.Now().Add(-24 * time.Hour))
+				_, err := tx.DeleteOperationsBefore(time.Now().Add(-24*time.Hour), 0)
 				return err
 			})
 		}

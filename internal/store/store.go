@@ -151,6 +151,9 @@ type Tx interface {
 	DueOperations(now time.Time, limit int) ([]*Operation, error)
 	// NextDue returns the earliest Due among running operations; ok is false when none.
 	NextDue() (due time.Time, ok bool, err error)
-	// DeleteOperationsBefore removes ended operations that ended before t and returns how many.
-	DeleteOperationsBefore(t time.Time) (int, error)
+	// DeleteOperationsBefore removes ended operations that ended before t
+	// (when the store wrote them as ended), oldest first, at most limit of
+	// them (0: all), and returns how many. The limit keeps one sweep's
+	// transaction small however many operations expired at once.
+	DeleteOperationsBefore(t time.Time, limit int) (int, error)
 }

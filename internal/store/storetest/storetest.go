@@ -446,7 +446,7 @@ func testOperations(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	mustUpdate(t, s, func(tx store.Tx) error {
-		n, err := tx.DeleteOperationsBefore(time.Now().Add(time.Hour))
+		n, err := tx.DeleteOperationsBefore(time.Now().Add(time.Hour), 0)
 		if err != nil {
 			return err
 		}
