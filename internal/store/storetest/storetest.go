@@ -40,6 +40,10 @@ func Run(t *testing.T, b Backend) {
 		{"CanceledContext", testCanceled},
 		{"ListSeesOwnWrites", testListOwnWrites},
 		{"ViewIsASnapshot", testSnapshot},
+		{"PagingOverUncommittedDeletes", testPagingOverDeletes},
+		{"PagingThroughManyRecords", testPagingMany},
+		{"ReadAfterAcknowledgedWrite", testReadAfterWrite},
+		{"DeleteOperationsBeforeLimit", testDeleteOperationsLimit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
@@ -612,5 +616,182 @@ func testSnapshot(t *testing.T, b Backend) {
 	}
 	if uerr != nil {
 		t.Fatal(uerr)
+	}
+}
+
+// testPagingOverDeletes: a page asked for inside a writing transaction is
+// full even when the transaction deleted the records that would have led it.
+func testPagingOverDeletes(t *testing.T, b Backend) {
+	s := b.Open(t)
+	rg := sub + "/resourceGroups/rg"
+	name := func(i int) string { return fmt.Sprintf("%s/providers/Microsoft.Test/things/t%02d", rg, i) }
+	mustUpdate(t, s, func(tx store.Tx) error {
+		for i := range 30 {
+			if err := tx.Create(rec(name(i), `{}`)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	mustUpdate(t, s, func(tx store.Tx) error {
+		for i := range 10 {
+			if err := tx.Delete(store.Key(name(i))); err != nil {
+				return err
+			}
+		}
+		page, err := tx.List(store.Query{Parent: store.Key(rg), Type: "Microsoft.Test/things", Limit: 5})
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, r := range page {
+			got = append(got, r.ID)
+		}
+		if want := []string{name(10), name(11), name(12), name(13), name(14)}; fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("page after deletes = %v, want %v", got, want)
+		}
+		return nil
+	})
+}
+
+// testPagingMany walks every page of a list with After and Limit, in a View,
+// and finds each record once, in key order.
+func testPagingMany(t *testing.T, b Backend) {
+	s := b.Open(t)
+	const n = 1000
+	rg := sub + "/resourceGroups/rg"
+	mustUpdate(t, s, func(tx store.Tx) error {
+		for i := range n {
+			if err := tx.Create(rec(fmt.Sprintf("%s/providers/Microsoft.Test/things/t%04d", rg, i), `{}`)); err != nil {
+				return err
+			}
+			// Another type under the same parent, which the query skips.
+			if err := tx.Create(&store.Record{ID: fmt.Sprintf("%s/providers/Microsoft.Other/stuff/s%04d", rg, i), Type: "Microsoft.Other/stuff", Body: []byte(`{}`)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	seen, after, pages := 0, "", 0
+	for {
+		var page []*store.Record
+		err := s.View(ctx, func(tx store.Tx) error {
+			var err error
+			page, err = tx.List(store.Query{Subscription: "00000000-0000-0000-0000-000000000001", Type: "Microsoft.Test/things", After: after, Limit: 100})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		pages++
+		for _, r := range page {
+			if want := fmt.Sprintf("%s/providers/Microsoft.Test/things/t%04d", rg, seen); r.ID != want {
+				t.Fatalf("record %d = %s, want %s", seen, r.ID, want)
+			}
+			seen++
+		}
+		after = page[len(page)-1].Key()
+	}
+	if seen != n || pages != n/100 {
+		t.Fatalf("paged through %d records in %d pages, want %d in %d", seen, pages, n, n/100)
+	}
+}
+
+// testReadAfterWrite: once Update returns, every View started afterwards
+// sees the write, from any goroutine.
+func testReadAfterWrite(t *testing.T, b Backend) {
+	s := b.Open(t)
+	id := sub + "/resourceGroups/rg/providers/Microsoft.Test/things/raw"
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Create(rec(id, "0")) })
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				body := fmt.Sprintf("%d", w*1000+i)
+				var wrote int64
+				if err := s.Update(ctx, func(tx store.Tx) error {
+					r, err := tx.Get(store.Key(id))
+					if err != nil {
+						return err
+					}
+					r.Body = []byte(body)
+					err = tx.Replace(r)
+					wrote = r.Version
+					return err
+				}); err != nil {
+					errs <- err
+					return
+				}
+				var got []byte
+				var version int64
+				if err := s.View(ctx, func(tx store.Tx) error {
+					r, err := tx.Get(store.Key(id))
+					if err == nil {
+						got, version = r.Body, r.Version
+					}
+					return err
+				}); err != nil {
+					errs <- err
+					return
+				}
+				// Another writer may have written since, never an older version.
+				if version < wrote || (version == wrote && string(got) != body) {
+					errs <- fmt.Errorf("read after write saw %s (version %d), want %s (version %d) or newer", got, version, body, wrote)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	r, err := get(t, s, store.Key(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Version, int64(1+8*50); got != want {
+		t.Fatalf("final version = %d, want %d", got, want)
+	}
+}
+
+// testDeleteOperationsLimit: the sweep removes at most limit operations per
+// call, oldest first, and never a running one.
+func testDeleteOperationsLimit(t *testing.T, b Backend) {
+	s := b.Open(t)
+	for i := range 5 {
+		mustUpdate(t, s, func(tx store.Tx) error {
+			return tx.PutOperation(&store.Operation{ID: fmt.Sprintf("ended%d", i), Kind: "k", Resource: "/r", Status: "Succeeded", Doc: []byte(`{}`)})
+		})
+	}
+	mustUpdate(t, s, func(tx store.Tx) error {
+		return tx.PutOperation(&store.Operation{ID: "run", Kind: "k", Resource: "/r", Status: "Running", Doc: []byte(`{}`), Due: time.Now().Add(time.Hour)})
+	})
+	later := time.Now().Add(time.Hour)
+	for _, want := range []int{2, 2, 1, 0} {
+		mustUpdate(t, s, func(tx store.Tx) error {
+			n, err := tx.DeleteOperationsBefore(later, 2)
+			if err == nil && n != want {
+				err = fmt.Errorf("DeleteOperationsBefore(limit 2) = %d, want %d", n, want)
+			}
+			return err
+		})
+	}
+	err := s.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetOperation("ended0"); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("ended0 after the sweeps: %v", err)
+		}
+		_, err := tx.GetOperation("run")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
