@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/privlink/privlink/internal/app"
+	"github.com/privlink/privlink/internal/operation"
 	"github.com/spf13/cobra"
 )
 
@@ -75,6 +76,7 @@ func serveCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data", defaultData, "data directory: database, certificates, keys")
 	f.DurationVar(&cfg.ProvisioningDelay, "provisioning-delay", 2*time.Second, "how long asynchronous operations (creating clusters and endpoints, deletes) take")
 	f.IntVar(&cfg.PageSize, "page-size", 100, "items per page of pageable lists")
+	f.DurationVar(&cfg.OperationRetention, "operation-retention", operation.DefaultRetention, "how long an ended long-running operation's status stays readable before its record is removed (Azure keeps them at least 24h; negative: forever)")
 	f.BoolVar(&cfg.AccessLog, "access-log", true, "log every request at info level")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&format, "log-format", "text", "log format: text or json")

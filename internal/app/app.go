@@ -64,6 +64,10 @@ type Config struct {
 	// TemplateRoot is the directory linked template URIs are read from
 	// (template.DirLinks); "" refuses linked templates.
 	TemplateRoot string
+	// OperationRetention is how long the record (and status URL) of an
+	// ended long-running operation is kept; 0 means
+	// operation.DefaultRetention (24 hours), negative keeps them forever.
+	OperationRetention time.Duration
 	// NoAccessControl lets every authenticated principal do everything
 	// (role assignments are still kept, and enforced again when it is
 	// turned back on).
@@ -138,6 +142,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	randPool.Do(uuid.EnableRandPool)
+	if cfg.OperationRetention == 0 {
+		cfg.OperationRetention = operation.DefaultRetention
+	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("app: no data directory")
 	}
@@ -250,7 +257,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.cancel = cancel
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.ops.Run(runCtx) }()
-	go func() { defer s.wg.Done(); s.sweep(runCtx) }()
+	go func() {
+		defer s.wg.Done()
+		s.ops.Sweep(runCtx, cfg.OperationRetention, sweepInterval(cfg.OperationRetention))
+	}()
 
 	errLog := slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.track,
@@ -278,21 +288,11 @@ func (s *Server) serve(h *http.Server, l net.Listener) {
 	}()
 }
 
-// sweep forgets operations that ended more than a day ago.
-func (s *Server) sweep(ctx context.Context) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_ = s.store.Update(ctx, func(tx store.Tx) error {
-				_, err := tx.DeleteOperationsBefore(time.Now().Add(-24*time.Hour), 0)
-				return err
-			})
-		}
-	}
+// sweepInterval is how often ended operations past their retention are
+// removed: a tenth of the retention (so one outlives it by at most 10%),
+// between a second and ten minutes.
+func sweepInterval(retention time.Duration) time.Duration {
+	return min(max(retention/10, time.Second), 10*time.Minute)
 }
 
 // URL is the HTTPS base URL ("https://127.0.0.1:8443").

@@ -112,7 +112,11 @@ type Operation struct {
 	// LeaseOwner and LeaseUntil record which worker holds it.
 	LeaseOwner string
 	LeaseUntil time.Time
-	Version    int64
+	// Ended is when the operation ended (by the clock of whoever ended it);
+	// zero while it runs. A backend given an ended operation without it
+	// records the time of the write instead. Retention counts from it.
+	Ended   time.Time
+	Version int64
 }
 
 // Store is a transactional store. Update's function runs at most once per
@@ -151,8 +155,8 @@ type Tx interface {
 	DueOperations(now time.Time, limit int) ([]*Operation, error)
 	// NextDue returns the earliest Due among running operations; ok is false when none.
 	NextDue() (due time.Time, ok bool, err error)
-	// DeleteOperationsBefore removes ended operations that ended before t
-	// (when the store wrote them as ended), oldest first, at most limit of
+	// DeleteOperationsBefore removes ended operations whose Ended is before
+	// t, oldest first, at most limit of
 	// them (0: all), and returns how many. The limit keeps one sweep's
 	// transaction small however many operations expired at once.
 	DeleteOperationsBefore(t time.Time, limit int) (int, error)

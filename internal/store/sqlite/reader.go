@@ -224,15 +224,15 @@ func (r *reader) list(f filter, limit int) ([]*store.Record, []string, error) {
 	return recs, keys, rows.Err()
 }
 
-const opSelect = `SELECT id, kind, resource, status, doc, due, lease_owner, lease_until, version FROM operations`
+const opSelect = `SELECT id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended FROM operations`
 
 func scanOp(s interface{ Scan(...any) error }) (*store.Operation, error) {
 	op := &store.Operation{}
-	var due, lease int64
-	if err := s.Scan(&op.ID, &op.Kind, &op.Resource, &op.Status, &op.Doc, &due, &op.LeaseOwner, &lease, &op.Version); err != nil {
+	var due, lease, ended int64
+	if err := s.Scan(&op.ID, &op.Kind, &op.Resource, &op.Status, &op.Doc, &due, &op.LeaseOwner, &lease, &op.Version, &ended); err != nil {
 		return nil, err
 	}
-	op.Due, op.LeaseUntil = fromNano(due), fromNano(lease)
+	op.Due, op.LeaseUntil, op.Ended = fromNano(due), fromNano(lease), fromNano(ended)
 	return op, nil
 }
 

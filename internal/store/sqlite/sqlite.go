@@ -552,7 +552,10 @@ func (c *conn) persist(ch *changes, seq uint64) (err error) {
 		}
 		var ended int64
 		if op.Status != running {
-			ended = now
+			ended = unixNano(op.Ended)
+			if ended == 0 {
+				ended = now
+			}
 		}
 		putOps = append(putOps, op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), op.LeaseOwner, unixNano(op.LeaseUntil), op.Version, ended)
 	}

@@ -44,6 +44,7 @@ func Run(t *testing.T, b Backend) {
 		{"PagingThroughManyRecords", testPagingMany},
 		{"ReadAfterAcknowledgedWrite", testReadAfterWrite},
 		{"DeleteOperationsBeforeLimit", testDeleteOperationsLimit},
+		{"OperationEndedTime", testOperationEnded},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
@@ -791,6 +792,45 @@ func testDeleteOperationsLimit(t *testing.T, b Backend) {
 		_, err := tx.GetOperation("run")
 		return err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testOperationEnded: an operation's Ended round-trips, and the sweep goes
+// by it, not by when the record was written.
+func testOperationEnded(t *testing.T, b Backend) {
+	s := b.Open(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	mustUpdate(t, s, func(tx store.Tx) error {
+		for id, ended := range map[string]time.Time{"two-days": now.Add(-48 * time.Hour), "an-hour": now.Add(-time.Hour)} {
+			if err := tx.PutOperation(&store.Operation{ID: id, Kind: "k", Resource: "/r", Status: "Succeeded", Doc: []byte(`{}`), Ended: ended}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := s.View(ctx, func(tx store.Tx) error {
+		op, err := tx.GetOperation("two-days")
+		if err != nil {
+			return err
+		}
+		if !op.Ended.Equal(now.Add(-48 * time.Hour)) {
+			return fmt.Errorf("ended = %v, want %v", op.Ended, now.Add(-48*time.Hour))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error {
+		n, err := tx.DeleteOperationsBefore(now.Add(-24*time.Hour), 0)
+		if err == nil && n != 1 {
+			err = fmt.Errorf("DeleteOperationsBefore(a day ago) = %d, want 1", n)
+		}
+		return err
+	})
+	err = s.View(ctx, func(tx store.Tx) error { _, err := tx.GetOperation("an-hour"); return err })
 	if err != nil {
 		t.Fatal(err)
 	}
