@@ -33,7 +33,16 @@ func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
 	return &reader{c: c, stmts: map[string]*sql.Stmt{}}, nil
 }
 
-func (r *reader) close() { r.c.Close() }
+// close ends the read transaction, if any, and the connection.
+func (r *reader) close() {
+	if !r.broken {
+		_ = r.unpin(context.Background())
+	}
+	for _, st := range r.stmts {
+		st.Close()
+	}
+	r.c.Close()
+}
 
 // stmt returns q prepared on this connection.
 func (r *reader) stmt(q string) (*sql.Stmt, error) {

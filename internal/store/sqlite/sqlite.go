@@ -171,6 +171,9 @@ func (d *DB) Close() error {
 			}
 			break
 		}
+		// Everything is committed: fold the WAL into the database so that a
+		// stopped server's data directory holds only the database.
+		_, _ = d.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	})
 	return d.db.Close()
 }
@@ -297,9 +300,10 @@ func (d *DB) writer() {
 
 // checkpointer copies the WAL into the database file every second without
 // blocking the persister (PASSIVE). Once a checkpoint has copied everything
-// and no reader still uses an older snapshot, SQLite's next commit writes the
-// WAL from its start again, so the WAL stays bounded. That is why it first
-// ends the read transactions of idle connections whose snapshot is stale.
+// and no reader holds a snapshot inside the WAL, SQLite's next commit writes
+// the WAL from its start again, so the WAL stays bounded. That is why it
+// first ends the read transactions of idle connections (the next View on
+// one starts a new one).
 func (d *DB) checkpointer(c *sql.Conn) {
 	defer d.wg.Done()
 	defer c.Close()
@@ -311,19 +315,23 @@ func (d *DB) checkpointer(c *sql.Conn) {
 		case <-d.closed:
 			return
 		case <-t.C:
-			for range len(d.idle) {
-				select {
-				case rd := <-d.idle:
-					if rd.pinned && rd.seq < d.seq.Load() {
-						if err := rd.unpin(ctx); err != nil {
-							rd.broken = true
-						}
-					}
-					d.release(rd)
-				default:
-				}
-			}
+			d.unpinIdle(ctx)
 			_, _ = c.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
+}
+
+// unpinIdle ends the read transactions of the idle read connections.
+func (d *DB) unpinIdle(ctx context.Context) {
+	for range len(d.idle) {
+		select {
+		case rd := <-d.idle:
+			if err := rd.unpin(ctx); err != nil {
+				rd.broken = true
+			}
+			d.release(rd)
+		default:
+			return
 		}
 	}
 }
