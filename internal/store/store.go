@@ -92,6 +92,10 @@ type Query struct {
 	After string
 	// Limit: at most this many (0 = no limit).
 	Limit int
+	// KeysOnly leaves Body and Meta nil (ID, Type, Version and Updated are
+	// set): for scans that pick a few records by type before loading them,
+	// without reading every document.
+	KeysOnly bool
 }
 
 // Operation is a durable long-running operation: what it does, to what, and

@@ -155,29 +155,48 @@ func resourceGroups() *resource.Kind {
 }
 
 // listResources lists the tracked resources in a subscription or group
-// (GET {scope}/resources), with ARM's GenericResource shape.
+// (GET {scope}/resources), with ARM's GenericResource shape, a page at a
+// time: it scans the scope's keys and types (not their documents) in key
+// order and loads only the tracked resources the caller may read, so a page
+// costs the same however many endpoints and connections lie in between.
 func listResources(c *resource.Ctx, id arm.ResourceID, r *resource.Request) (*resource.Response, error) {
-	q := store.Query{Prefix: id.Key()}
-	recs, err := c.Tx.List(q)
+	size, after, err := c.E.Page(r)
 	if err != nil {
 		return nil, err
 	}
+	const chunk = 1000
 	var docs []*resource.Doc
-	for _, rec := range recs {
-		k := c.Kind(rec.Type)
-		if k == nil || !k.Tracked || k.ARMOwned {
-			continue
-		}
-		d, err := c.LoadKey(rec.Key())
+	next := ""
+scan:
+	for {
+		recs, err := c.Tx.List(store.Query{Prefix: id.Key(), After: after, Limit: chunk, KeysOnly: true})
 		if err != nil {
 			return nil, err
 		}
-		if !c.Readable(d) {
-			continue // a caller with access to part of the scope sees that part
+		for _, rec := range recs {
+			after = rec.Key()
+			k := c.Kind(rec.Type)
+			if k == nil || !k.Tracked || k.ARMOwned {
+				continue
+			}
+			d, err := c.LoadKey(after)
+			if err != nil {
+				return nil, err
+			}
+			if !c.Readable(d) {
+				continue // a caller with access to part of the scope sees that part
+			}
+			docs = append(docs, d)
+			if len(docs) == size {
+				next = after
+				break scan
+			}
 		}
-		docs = append(docs, d)
+		if len(recs) < chunk {
+			break
+		}
 	}
-	return &resource.Response{Status: http.StatusOK, Body: resource.ListBody(docs), Header: http.Header{}}, nil
+	return &resource.Response{Status: http.StatusOK, Body: resource.ListPage(r, docs, next), Header: http.Header{}}, nil
 }
 
 type location struct {

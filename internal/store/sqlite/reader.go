@@ -97,7 +97,10 @@ func (r *reader) unpin(ctx context.Context) error {
 	return r.exec(ctx, "COMMIT")
 }
 
-const recSelect = `SELECT key, id, type, body, meta, version, updated FROM resources`
+const (
+	recSelect  = `SELECT key, id, type, body, meta, version, updated FROM resources`
+	keysSelect = `SELECT key, id, type, NULL, NULL, version, updated FROM resources`
+)
 
 func scanRecord(s interface{ Scan(...any) error }) (string, *store.Record, error) {
 	var key string
@@ -108,6 +111,9 @@ func scanRecord(s interface{ Scan(...any) error }) (string, *store.Record, error
 	}
 	if len(rec.Meta) == 0 {
 		rec.Meta = nil
+	}
+	if len(rec.Body) == 0 {
+		rec.Body = nil
 	}
 	rec.Updated = time.Unix(0, updated).UTC()
 	return key, rec, nil
@@ -132,6 +138,7 @@ type filter struct {
 	parent             bool
 	parentKey          string
 	lo, hi, after, typ string
+	keysOnly           bool
 }
 
 func newFilter(q store.Query) filter {
@@ -140,6 +147,7 @@ func newFilter(q store.Query) filter {
 		parentKey: strings.ToLower(q.Parent),
 		after:     q.After,
 		typ:       strings.ToLower(q.Type),
+		keysOnly:  q.KeysOnly,
 	}
 	narrow := func(p string) {
 		if l := p + "/"; l > f.lo {
@@ -209,7 +217,11 @@ func (f filter) sql() (string, []any) {
 // with their keys.
 func (r *reader) list(f filter, limit int) ([]*store.Record, []string, error) {
 	where, args := f.sql()
-	st, err := r.stmt(recSelect + where + ` ORDER BY key LIMIT ?`)
+	sel := recSelect
+	if f.keysOnly {
+		sel = keysSelect
+	}
+	st, err := r.stmt(sel + where + ` ORDER BY key LIMIT ?`)
 	if err != nil {
 		return nil, nil, err
 	}

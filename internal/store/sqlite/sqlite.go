@@ -794,6 +794,9 @@ func (t *tx) List(q store.Query) ([]*store.Record, error) {
 			continue
 		}
 		cp := *r
+		if q.KeysOnly {
+			cp.Body, cp.Meta = nil, nil
+		}
 		out = append(out, &cp)
 		last = k
 		if q.Limit > 0 && len(out) == q.Limit {

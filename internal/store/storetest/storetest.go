@@ -45,6 +45,7 @@ func Run(t *testing.T, b Backend) {
 		{"ReadAfterAcknowledgedWrite", testReadAfterWrite},
 		{"DeleteOperationsBeforeLimit", testDeleteOperationsLimit},
 		{"OperationEndedTime", testOperationEnded},
+		{"ListKeysOnly", testKeysOnly},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
@@ -834,4 +835,40 @@ func testOperationEnded(t *testing.T, b Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// testKeysOnly: a KeysOnly list names the records without their documents,
+// in a View and in a writing transaction (over its own writes).
+func testKeysOnly(t *testing.T, b Backend) {
+	s := b.Open(t)
+	rg := sub + "/resourceGroups/rg"
+	mustUpdate(t, s, func(tx store.Tx) error {
+		r := rec(rg+"/providers/Microsoft.Test/things/a", `{"big":true}`)
+		r.Meta = []byte(`{"m":1}`)
+		return tx.Create(r)
+	})
+	check := func(tx store.Tx, want int) error {
+		rs, err := tx.List(store.Query{Prefix: store.Key(rg), KeysOnly: true})
+		if err != nil {
+			return err
+		}
+		if len(rs) != want {
+			return fmt.Errorf("KeysOnly list has %d records, want %d", len(rs), want)
+		}
+		for _, r := range rs {
+			if r.Body != nil || r.Meta != nil || r.ID == "" || r.Type != "Microsoft.Test/things" || r.Version != 1 {
+				return fmt.Errorf("KeysOnly record = %+v", r)
+			}
+		}
+		return nil
+	}
+	if err := s.View(ctx, func(tx store.Tx) error { return check(tx, 1) }); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error {
+		if err := tx.Create(rec(rg+"/providers/Microsoft.Test/things/b", `{}`)); err != nil {
+			return err
+		}
+		return check(tx, 2)
+	})
 }
