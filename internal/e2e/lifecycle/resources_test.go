@@ -44,7 +44,9 @@ func TestResourcesListPages(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	inGroup, pages := all(ac.NewListByResourceGroupPager("paged", nil), func(p armresources.ClientListByResourceGroupResponse) []*armresources.GenericResourceExpanded { return p.Value })
+	inGroup, pages := all(ac.NewListByResourceGroupPager("paged", nil), func(p armresources.ClientListByResourceGroupResponse) []*armresources.GenericResourceExpanded {
+		return p.Value
+	})
 	if got := ids(inGroup); !slices.Equal(got, want) {
 		t.Fatalf("group's resources = %v, want %v", got, want)
 	}
