@@ -447,4 +447,3 @@ func fromNano(n int64) time.Time {
 	}
 	return time.Unix(0, n).UTC()
 }
-
