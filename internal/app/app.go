@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -35,6 +36,7 @@ import (
 	"github.com/privlink/privlink/internal/proxy"
 	"github.com/privlink/privlink/internal/resource"
 	"github.com/privlink/privlink/internal/store"
+	"github.com/privlink/privlink/internal/store/postgres"
 	"github.com/privlink/privlink/internal/store/sqlite"
 )
 
@@ -64,6 +66,9 @@ type Config struct {
 	// TemplateRoot is the directory linked template URIs are read from
 	// (template.DirLinks); "" refuses linked templates.
 	TemplateRoot string
+	// Store selects the store: "" for the embedded SQLite database in the
+	// data directory, or a PostgreSQL URL ("postgres://user@host/db").
+	Store string
 	// OperationRetention is how long the record (and status URL) of an
 	// ended long-running operation is kept; 0 means
 	// operation.DefaultRetention (24 hours), negative keeps them forever.
@@ -176,7 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: server certificate: %w", err)
 	}
-	db, err := sqlite.Open(filepath.Join(dir, DataFileName), sqlite.Options{})
+	db, err := openStore(ctx, cfg.Store, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +227,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := provs.Authorization.SeedOwners(ctx, s.engine, identity.DefaultSubscriptionID, identity.DefaultClientObjectID, identity.ManagedIdentityObjectID); err != nil {
 		return nil, fmt.Errorf("app: seeding the default owners: %w", err)
 	}
-	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: db.Err,
+	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: storeCheck(db),
 		Info: httpapi.Info{DataDir: dir, CAFile: certs.CAPath(dir), PublicHosts: PublicHosts}}
 	var targets []portal.Target
 	for _, typ := range provs.Links.Types() {
@@ -293,6 +298,26 @@ func (s *Server) serve(h *http.Server, l net.Listener) {
 // between a second and ten minutes.
 func sweepInterval(retention time.Duration) time.Duration {
 	return min(max(retention/10, time.Second), 10*time.Minute)
+}
+
+// openStore opens the store cfg.Store names (see Config.Store).
+func openStore(ctx context.Context, url, dir string) (store.Store, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return postgres.Open(ctx, url, postgres.Options{})
+	}
+	if url != "" {
+		return nil, fmt.Errorf("app: unknown store %q (want a postgres:// URL, or nothing for the data directory's SQLite database)", url)
+	}
+	return sqlite.Open(filepath.Join(dir, DataFileName), sqlite.Options{})
+}
+
+// storeCheck is the readiness check of a store that can fail for good
+// (sqlite refuses writes after a failed commit), or nil.
+func storeCheck(db store.Store) func() error {
+	if c, ok := db.(interface{ Err() error }); ok {
+		return c.Err
+	}
+	return nil
 }
 
 // URL is the HTTPS base URL ("https://127.0.0.1:8443").

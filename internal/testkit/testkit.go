@@ -85,6 +85,10 @@ func WithoutAccessControl() Option { return func(c *app.Config) { c.NoAccessCont
 // the address of one that stopped).
 func WithAddr(addr string) Option { return func(c *app.Config) { c.Addr = addr } }
 
+// WithStore keeps resources and operations in the store url names (a
+// PostgreSQL URL; app.Config.Store) instead of the data directory's SQLite.
+func WithStore(url string) Option { return func(c *app.Config) { c.Store = url } }
+
 // WithDataDir uses dir as the data directory (to restart on the same data).
 func WithDataDir(dir string) Option { return func(c *app.Config) { c.DataDir = dir } }
 
