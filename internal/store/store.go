@@ -92,9 +92,10 @@ type Query struct {
 	After string
 	// Limit: at most this many (0 = no limit).
 	Limit int
-	// KeysOnly leaves Body and Meta nil (ID, Type, Version and Updated are
-	// set): for scans that pick a few records by type before loading them,
-	// without reading every document.
+	// KeysOnly sets only ID, to the record's key (lower case), and Type, in
+	// lower case: for scans that pick a few records by type before loading
+	// them, which a backend can serve from an index without reading any
+	// document.
 	KeysOnly bool
 }
 

@@ -174,7 +174,9 @@ func scanRecord(row pgx.Row) (*store.Record, error) {
 	if len(r.Body) == 0 {
 		r.Body = nil
 	}
-	r.Updated = time.Unix(0, updated).UTC()
+	if updated != 0 {
+		r.Updated = time.Unix(0, updated).UTC()
+	}
 	return r, nil
 }
 
@@ -308,7 +310,7 @@ func where(q store.Query) (string, []any) {
 func (t *ptx) List(q store.Query) ([]*store.Record, error) {
 	cols := recCols
 	if q.KeysOnly {
-		cols = `key, id, type, NULL, NULL, version, updated`
+		cols = `key, key, ltype, NULL, NULL, 0::bigint, 0::bigint`
 	}
 	w, args := where(q)
 	sql := `SELECT ` + cols + ` FROM resources` + w + ` ORDER BY key`

@@ -42,6 +42,8 @@ CREATE TABLE operations (
 CREATE INDEX operations_running ON operations (due) WHERE status = 'Running';
 CREATE INDEX operations_ended ON operations (ended) WHERE status <> 'Running';
 `,
+	// 1 -> 2: keys and types for index-only scans (Query.KeysOnly).
+	`CREATE INDEX resources_keys ON resources (key, ltype)`,
 }
 
 // schemaVersion is the version this code writes and reads.

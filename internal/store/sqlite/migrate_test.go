@@ -179,6 +179,10 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("%s: sorts instead of reading an index in order: %s", name, plan)
 		}
 	}
+	where, args := newFilter(store.Query{Prefix: "/subscriptions/s", After: "/subscriptions/s/x", KeysOnly: true}).sql()
+	if plan := explain(t, db.db, keysSelect+where+` ORDER BY key LIMIT ?`, append(args, 1000)...); !strings.Contains(plan, "COVERING INDEX resources_keys") {
+		t.Errorf("keys only: not from the covering index: %s", plan)
+	}
 	for _, q := range []string{
 		opSelect + ` WHERE status = 'Running' AND due <= 1 AND lease_until < 1 ORDER BY due LIMIT 64`,
 		`SELECT id FROM operations WHERE status <> 'Running' AND ended < 1 ORDER BY ended LIMIT 10`,

@@ -98,8 +98,9 @@ func (r *reader) unpin(ctx context.Context) error {
 }
 
 const (
-	recSelect  = `SELECT key, id, type, body, meta, version, updated FROM resources`
-	keysSelect = `SELECT key, id, type, NULL, NULL, version, updated FROM resources`
+	recSelect = `SELECT key, id, type, body, meta, version, updated FROM resources`
+	// keysSelect reads only what the resources_keys index holds.
+	keysSelect = `SELECT key, key, ltype, NULL, NULL, 0, 0 FROM resources`
 )
 
 func scanRecord(s interface{ Scan(...any) error }) (string, *store.Record, error) {
@@ -115,7 +116,9 @@ func scanRecord(s interface{ Scan(...any) error }) (string, *store.Record, error
 	if len(rec.Body) == 0 {
 		rec.Body = nil
 	}
-	rec.Updated = time.Unix(0, updated).UTC()
+	if updated != 0 {
+		rec.Updated = time.Unix(0, updated).UTC()
+	}
 	return key, rec, nil
 }
 

@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS operations (
 	// queries, and meta holds the commit sequence number that snapshots
 	// are compared by.
 	migrate2,
+	// 2 -> 3: a covering index of keys and types, so that a scan of a
+	// scope's names and types (Query.KeysOnly: GET {scope}/resources picks
+	// its tracked resources from them) reads the index alone, in key order,
+	// instead of a table row per key.
+	execMigration(`CREATE INDEX resources_keys ON resources (key, ltype)`),
 }
 
 // schemaVersion is the version this code writes and reads.

@@ -795,7 +795,7 @@ func (t *tx) List(q store.Query) ([]*store.Record, error) {
 		}
 		cp := *r
 		if q.KeysOnly {
-			cp.Body, cp.Meta = nil, nil
+			cp = store.Record{ID: k, Type: strings.ToLower(r.Type)}
 		}
 		out = append(out, &cp)
 		last = k

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -856,7 +857,7 @@ func testKeysOnly(t *testing.T, b Backend) {
 			return fmt.Errorf("KeysOnly list has %d records, want %d", len(rs), want)
 		}
 		for _, r := range rs {
-			if r.Body != nil || r.Meta != nil || r.ID == "" || r.Type != "Microsoft.Test/things" || r.Version != 1 {
+			if r.Body != nil || r.Meta != nil || r.ID != store.Key(r.ID) || !strings.HasPrefix(r.ID, store.Key(rg)+"/") || r.Type != "microsoft.test/things" {
 				return fmt.Errorf("KeysOnly record = %+v", r)
 			}
 		}
