@@ -86,6 +86,9 @@ type Query struct {
 	Prefix string
 	// Type: only records of this type (compared case-insensitively).
 	Type string
+	// Types: only records of one of these types, in lower case (a filter
+	// the backend applies in its query, e.g. the tracked types).
+	Types []string
 	// Subscription: only records in this subscription (case-insensitive).
 	Subscription string
 	// After: only keys greater than this, for paging.

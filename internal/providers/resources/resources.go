@@ -156,20 +156,20 @@ func resourceGroups() *resource.Kind {
 
 // listResources lists the tracked resources in a subscription or group
 // (GET {scope}/resources), with ARM's GenericResource shape, a page at a
-// time: it scans the scope's keys and types (not their documents) in key
-// order and loads only the tracked resources the caller may read, so a page
-// costs the same however many endpoints and connections lie in between.
+// time: the store picks the tracked types' keys in the scope from an index,
+// in key order, and only the page's resources are loaded, so a page costs
+// about the same however many endpoints and connections the scope holds.
 func listResources(c *resource.Ctx, id arm.ResourceID, r *resource.Request) (*resource.Response, error) {
 	size, after, err := c.E.Page(r)
 	if err != nil {
 		return nil, err
 	}
-	const chunk = 1000
 	var docs []*resource.Doc
-	next := ""
+	next, last := "", ""
 scan:
 	for {
-		recs, err := c.Tx.List(store.Query{Prefix: id.Key(), After: after, Limit: chunk, KeysOnly: true})
+		// One more than a page tells whether another page follows.
+		recs, err := c.Tx.List(store.Query{Prefix: id.Key(), Types: c.E.TrackedTypes(), After: after, Limit: size + 1, KeysOnly: true})
 		if err != nil {
 			return nil, err
 		}
@@ -186,13 +186,14 @@ scan:
 			if !c.Readable(d) {
 				continue // a caller with access to part of the scope sees that part
 			}
-			docs = append(docs, d)
 			if len(docs) == size {
-				next = after
+				next = last
 				break scan
 			}
+			docs = append(docs, d)
+			last = after
 		}
-		if len(recs) < chunk {
+		if len(recs) <= size {
 			break
 		}
 	}

@@ -301,6 +301,9 @@ func where(q store.Query) (string, []any) {
 	if q.After != "" {
 		add("key > $%d", q.After)
 	}
+	if q.Types != nil {
+		add("ltype = ANY($%d)", q.Types)
+	}
 	if len(conds) == 0 {
 		return "", nil
 	}

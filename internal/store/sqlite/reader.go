@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -142,6 +143,9 @@ type filter struct {
 	parentKey          string
 	lo, hi, after, typ string
 	keysOnly           bool
+	// types is Query.Types as a set (nil: any).
+	types    map[string]bool
+	typeList []string
 }
 
 func newFilter(q store.Query) filter {
@@ -151,6 +155,13 @@ func newFilter(q store.Query) filter {
 		after:     q.After,
 		typ:       strings.ToLower(q.Type),
 		keysOnly:  q.KeysOnly,
+		typeList:  q.Types,
+	}
+	if q.Types != nil {
+		f.types = make(map[string]bool, len(q.Types))
+		for _, t := range q.Types {
+			f.types[t] = true
+		}
 	}
 	narrow := func(p string) {
 		if l := p + "/"; l > f.lo {
@@ -187,6 +198,9 @@ func (f filter) match(key, typ string) bool {
 	if f.parent && store.ParentKey(key) != f.parentKey {
 		return false
 	}
+	if f.types != nil && !f.types[strings.ToLower(typ)] {
+		return false
+	}
 	return f.typ == "" || strings.EqualFold(typ, f.typ)
 }
 
@@ -209,6 +223,11 @@ func (f filter) sql() (string, []any) {
 	}
 	if f.after != "" {
 		add("key > ?", f.after)
+	}
+	if f.types != nil {
+		conds = append(conds, "ltype IN (SELECT value FROM json_each(?))")
+		b, _ := json.Marshal(f.typeList)
+		args = append(args, string(b))
 	}
 	if len(conds) == 0 {
 		return "", nil

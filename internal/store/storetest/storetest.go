@@ -234,6 +234,9 @@ func testList(t *testing.T, b Backend) {
 		{"paging", store.Query{Subscription: "00000000-0000-0000-0000-000000000001", Type: "Microsoft.Test/things", Limit: 2}, []string{ids[6], ids[1]}},
 		{"paging after", store.Query{Subscription: "00000000-0000-0000-0000-000000000001", Type: "Microsoft.Test/things", After: store.Key(ids[1])}, []string{ids[2], ids[5]}},
 		{"subscription roots", store.Query{Parent: store.Key(sub)}, []string{rg}},
+		{"types in a scope", store.Query{Prefix: store.Key(rg), Types: []string{"microsoft.other/stuff", "microsoft.test/things/children"}}, []string{ids[4], ids[3]}},
+		{"types, paged", store.Query{Prefix: store.Key(sub), Types: []string{"microsoft.test/things", "microsoft.resources/resourcegroups"}, After: store.Key(ids[1]), Limit: 2}, []string{ids[2], ids[5]}},
+		{"no types", store.Query{Prefix: store.Key(rg), Types: []string{}}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
