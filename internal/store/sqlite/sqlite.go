@@ -417,6 +417,11 @@ func (d *DB) runBatch(batch []*writeReq) *flight {
 	}
 	d.fmu.Unlock()
 	f := &flight{ch: newChanges(), reqs: batch, errs: make([]error, 0, len(batch))}
+	// Committed records read during this batch, absent ones as nil: a key
+	// no uncommitted batch touches stays as it is in SQLite until a later
+	// batch writes it, so a second read in the batch (a Get, then the
+	// Create that checks again) needs no second query.
+	memo := map[string]*store.Record{}
 	for _, r := range batch {
 		if failed != nil {
 			f.errs = append(f.errs, failed)
@@ -426,7 +431,7 @@ func (d *DB) runBatch(batch []*writeReq) *flight {
 			f.errs = append(f.errs, err)
 			continue
 		}
-		t := &tx{d: d, rd: d.wr, snap: math.MaxUint64, write: true, own: newChanges(), layers: append([]*changes{f.ch}, layers...)}
+		t := &tx{d: d, rd: d.wr, snap: math.MaxUint64, write: true, own: newChanges(), layers: append([]*changes{f.ch}, layers...), memo: memo}
 		err := safeRun(r.fn, t)
 		if err == nil {
 			f.ch.merge(t.own)
@@ -609,6 +614,8 @@ type tx struct {
 	// layers are the uncommitted changes under own, newest first: the
 	// batch so far, then the flights being committed.
 	layers []*changes
+	// memo holds the batch's reads of committed records (writers only).
+	memo map[string]*store.Record
 }
 
 var errReadOnly = errors.New("sqlite: write in a read-only transaction")
@@ -632,13 +639,22 @@ func (t *tx) record(key string) (*store.Record, error) {
 				return r, nil
 			}
 		}
+		if r, ok := t.memo[key]; ok {
+			return r, nil
+		}
 	}
 	if r := t.d.cache.get(key, t.snap); r != nil {
 		return r, nil
 	}
 	r, err := t.rd.get(key)
-	if err != nil || r == nil {
+	if err != nil {
 		return nil, err
+	}
+	if t.write {
+		t.memo[key] = r
+	}
+	if r == nil {
+		return nil, nil
 	}
 	// A writer reaches here only for keys no uncommitted batch touches, so
 	// what it read is the newest version.
