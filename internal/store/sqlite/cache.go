@@ -84,11 +84,10 @@ func (c *cache) apply(ch *changes, seq uint64) {
 			delete(c.cur, k)
 			continue
 		}
-		// Only records already hot are kept fresh: a burst of creates
-		// should not push out what every request reads.
-		if _, ok := c.cur[k]; ok {
-			c.cur[k] = entry{rec: r, from: seq}
-		}
+		// What was just written is read again soon (the operation that
+		// completes a create reads the new record); records every request
+		// reads stay, because each read moves them to the new generation.
+		c.insert(k, entry{rec: r, from: seq})
 	}
 }
 
