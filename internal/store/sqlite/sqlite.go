@@ -61,6 +61,15 @@ const pageCacheKiB = 8192
 // idleReaders is how many read connections are kept between Views.
 const idleReaders = 8
 
+// walFrames is the WAL's length, in pages, past which the checkpointer makes
+// writers wait for a full checkpoint that restarts it (about 40 MB of 4 KiB
+// pages: a pause of a few hundred milliseconds at most).
+const walFrames = 10000
+
+// walLimit is the size the WAL file is cut back to after SQLite restarts it
+// (journal_size_limit), so that a burst of writes does not leave a huge file.
+const walLimit = 64 << 20
+
 // DB is a SQLite-backed store.Store.
 type DB struct {
 	db     *sql.DB
@@ -84,6 +93,11 @@ type DB struct {
 	wr *reader
 	// idle holds read connections between Views.
 	idle chan *reader
+	// drain reports whether a checkpoint waits to restart the WAL: Views
+	// then end their read transactions as they finish, so that no reader
+	// keeps SQLite from writing the WAL from its start again (see
+	// checkpointer).
+	drain atomic.Bool
 }
 
 var _ store.Store = (*DB)(nil)
@@ -101,7 +115,7 @@ func Open(path string, opt Options) (*DB, error) {
 	// into the database (which made every few hundredth commit slow); the
 	// checkpointer does that on its own connection, beside it.
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=wal_autocheckpoint(0)" +
-		fmt.Sprintf("&_pragma=cache_size(-%d)", pageCacheKiB)
+		fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=journal_size_limit(%d)", pageCacheKiB, walLimit)
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
@@ -222,6 +236,11 @@ func (d *DB) acquire(ctx context.Context) (*reader, error) {
 
 // release keeps rd for the next View, or closes it when enough are kept.
 func (d *DB) release(rd *reader) {
+	if !rd.broken && d.drain.Load() {
+		if err := rd.unpin(context.Background()); err != nil {
+			rd.broken = true
+		}
+	}
 	if rd.broken {
 		rd.close()
 		return
@@ -303,7 +322,8 @@ func (d *DB) writer() {
 // and no reader holds a snapshot inside the WAL, SQLite's next commit writes
 // the WAL from its start again, so the WAL stays bounded. That is why it
 // first ends the read transactions of idle connections (the next View on
-// one starts a new one).
+// one starts a new one). When the WAL is longer than walFrames anyway, it
+// runs a RESTART checkpoint, for which Views let go of their snapshots.
 func (d *DB) checkpointer(c *sql.Conn) {
 	defer d.wg.Done()
 	defer c.Close()
@@ -316,7 +336,20 @@ func (d *DB) checkpointer(c *sql.Conn) {
 			return
 		case <-t.C:
 			d.unpinIdle(ctx)
-			_, _ = c.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+			var busy, log, done int
+			err := c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+			if err == nil && log > walFrames {
+				// Commits outran the checkpoints (under steady writes a
+				// PASSIVE one never finds the WAL fully copied when the
+				// next commit begins, and every page read searches a
+				// longer WAL index). Copy the rest while the persister
+				// waits, with Views letting go of their snapshots, so
+				// that the next commit starts the WAL again.
+				d.drain.Store(true)
+				d.unpinIdle(ctx)
+				_, _ = c.ExecContext(ctx, "PRAGMA wal_checkpoint(RESTART)")
+				d.drain.Store(false)
+			}
 		}
 	}
 }
