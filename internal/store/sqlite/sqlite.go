@@ -64,7 +64,7 @@ const idleReaders = 8
 // walFrames is the WAL's length, in pages, past which the checkpointer makes
 // writers wait for a full checkpoint that restarts it (about 40 MB of 4 KiB
 // pages: a pause of a few hundred milliseconds at most).
-const walFrames = 10000
+var walFrames = 10000
 
 // walLimit is the size the WAL file is cut back to after SQLite restarts it
 // (journal_size_limit), so that a burst of writes does not leave a huge file.
@@ -98,6 +98,8 @@ type DB struct {
 	// keeps SQLite from writing the WAL from its start again (see
 	// checkpointer).
 	drain atomic.Bool
+	// restarts counts RESTART checkpoints that completed (for tests).
+	restarts atomic.Int64
 }
 
 var _ store.Store = (*DB)(nil)
@@ -347,7 +349,9 @@ func (d *DB) checkpointer(c *sql.Conn) {
 				// that the next commit starts the WAL again.
 				d.drain.Store(true)
 				d.unpinIdle(ctx)
-				_, _ = c.ExecContext(ctx, "PRAGMA wal_checkpoint(RESTART)")
+				if c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &log, &done) == nil && busy == 0 {
+					d.restarts.Add(1)
+				}
 				d.drain.Store(false)
 			}
 		}
