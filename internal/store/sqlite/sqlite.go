@@ -55,8 +55,12 @@ type Options struct {
 // DefaultCacheRecords is the hot record cache's size when Options leaves it 0.
 const DefaultCacheRecords = 8192
 
-// pageCacheKiB is SQLite's page cache per connection (cache_size), in KiB.
-const pageCacheKiB = 8192
+// pageCacheKiB is SQLite's page cache per read connection (cache_size), in
+// KiB; writerCacheKiB the persister's and the writer's.
+const (
+	pageCacheKiB   = 8192
+	writerCacheKiB = 65536
+)
 
 // idleReaders is how many read connections are kept between Views.
 const idleReaders = 8
@@ -152,6 +156,10 @@ func Open(path string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	if d.wr, err = newReader(ctx, db); err != nil {
+		return fail(err)
+	}
+	// The writer looks up every key a write creates: the same reason.
+	if err := d.wr.exec(ctx, fmt.Sprintf("PRAGMA cache_size(-%d)", writerCacheKiB)); err != nil {
 		return fail(err)
 	}
 	w, err := newConn(ctx, db)
@@ -502,6 +510,13 @@ type conn struct {
 func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 	sc, err := db.Conn(ctx)
 	if err != nil {
+		return nil, err
+	}
+	// Every write updates the table and four indexes at keys spread over
+	// them: a larger page cache than readers have keeps their inner pages
+	// at hand as they grow.
+	if _, err := sc.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size(-%d)", writerCacheKiB)); err != nil {
+		sc.Close()
 		return nil, err
 	}
 	c := &conn{c: sc, stmts: map[string]*sql.Stmt{}}
