@@ -66,9 +66,15 @@ const (
 const idleReaders = 8
 
 // walFrames is the WAL's length, in pages, past which the checkpointer makes
-// writers wait for a full checkpoint that restarts it (about 40 MB of 4 KiB
-// pages: a pause of a few hundred milliseconds at most).
-var walFrames = 10000
+// writers wait for a full checkpoint that restarts it (about 80 MB of 4 KiB
+// pages); the wait copies only what the last checkpoint did not.
+var walFrames = 20000
+
+// checkpointEvery is how often the checkpointer copies the WAL: often
+// enough that, when a RESTART checkpoint is due, little is left to copy
+// while writers wait (a PASSIVE checkpoint with nothing to copy costs
+// next to nothing).
+const checkpointEvery = 200 * time.Millisecond
 
 // walLimit is the size the WAL file is cut back to after SQLite restarts it
 // (journal_size_limit), so that a burst of writes does not leave a huge file.
@@ -327,7 +333,7 @@ func (d *DB) writer() {
 	}
 }
 
-// checkpointer copies the WAL into the database file every second without
+// checkpointer copies the WAL into the database file every checkpointEvery without
 // blocking the persister (PASSIVE). Once a checkpoint has copied everything
 // and no reader holds a snapshot inside the WAL, SQLite's next commit writes
 // the WAL from its start again, so the WAL stays bounded. That is why it
@@ -337,7 +343,7 @@ func (d *DB) writer() {
 func (d *DB) checkpointer(c *sql.Conn) {
 	defer d.wg.Done()
 	defer c.Close()
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
 	ctx := context.Background()
 	for {
