@@ -29,7 +29,10 @@ bench: ## go test benchmarks, then the wrk load run (needs wrk)
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./internal/bench/ ./internal/store/sqlite/
 	bash bench/run.sh 10
 
+bench-scale: ## the embedded store with 100,000 endpoints beside the baseline revision (bench/scale.sh)
+	bash bench/scale.sh 100000 ae4f1a3 100
+
 screenshots: ## regenerate docs/screenshots/*.png: the portal's main pages, walked in headless Chromium
 	PRIVLINK_SLOW_TESTS=1 PRIVLINK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./internal/e2e/portal/
 
-.PHONY: help build run test lint catalog roles bench screenshots
+.PHONY: help build run test lint catalog roles bench bench-scale screenshots

@@ -17,6 +17,7 @@ import (
 	"github.com/privlink/privlink/internal/app"
 	"github.com/privlink/privlink/internal/dataplane"
 	"github.com/privlink/privlink/internal/logbuf"
+	"github.com/privlink/privlink/internal/operation"
 	"github.com/spf13/cobra"
 )
 
@@ -91,8 +92,10 @@ func serveCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.Addr, "addr", defaultAddr, "HTTPS listen address")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", "", "also serve plain HTTP on this address (off when empty)")
 	f.StringVar(&cfg.DataDir, "data", defaultData, "data directory: database, certificates, keys")
+	f.StringVar(&cfg.Store, "store", os.Getenv("PRIVLINK_STORE"), "where resources and operations are kept: empty for the SQLite database in the data directory, or a PostgreSQL URL postgres://user@host/db (default $PRIVLINK_STORE)")
 	f.DurationVar(&cfg.ProvisioningDelay, "provisioning-delay", 2*time.Second, "how long asynchronous operations (creating clusters and endpoints, deletes) take")
 	f.IntVar(&cfg.PageSize, "page-size", 100, "items per page of pageable lists")
+	f.DurationVar(&cfg.OperationRetention, "operation-retention", operation.DefaultRetention, "how long an ended long-running operation's status stays readable before its record is removed (Azure keeps them at least 24h; negative: forever)")
 	f.BoolVar(&cfg.AccessLog, "access-log", true, "log every request at info level")
 	f.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&format, "log-format", "text", "log format: text or json")

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -37,6 +38,7 @@ import (
 	"github.com/privlink/privlink/internal/proxy"
 	"github.com/privlink/privlink/internal/resource"
 	"github.com/privlink/privlink/internal/store"
+	"github.com/privlink/privlink/internal/store/postgres"
 	"github.com/privlink/privlink/internal/store/sqlite"
 )
 
@@ -66,6 +68,13 @@ type Config struct {
 	// TemplateRoot is the directory linked template URIs are read from
 	// (template.DirLinks); "" refuses linked templates.
 	TemplateRoot string
+	// Store selects the store: "" for the embedded SQLite database in the
+	// data directory, or a PostgreSQL URL ("postgres://user@host/db").
+	Store string
+	// OperationRetention is how long the record (and status URL) of an
+	// ended long-running operation is kept; 0 means
+	// operation.DefaultRetention (24 hours), negative keeps them forever.
+	OperationRetention time.Duration
 	// NoAccessControl lets every authenticated principal do everything
 	// (role assignments are still kept, and enforced again when it is
 	// turned back on).
@@ -144,6 +153,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	randPool.Do(uuid.EnableRandPool)
+	if cfg.OperationRetention == 0 {
+		cfg.OperationRetention = operation.DefaultRetention
+	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("app: no data directory")
 	}
@@ -175,7 +187,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: server certificate: %w", err)
 	}
-	db, err := sqlite.Open(filepath.Join(dir, DataFileName), sqlite.Options{})
+	db, err := openStore(ctx, cfg.Store, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +235,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// The data path: every cluster's managed network, following the
 	// engine's commits.
-	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: db.Err,
+	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: storeCheck(db),
 		Info: httpapi.Info{DataDir: dir, CAFile: certs.CAPath(dir), PublicHosts: PublicHosts}}
 	var targets []portal.Target
 	for _, typ := range provs.Links.Types() {
@@ -268,7 +280,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.cancel = cancel
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.ops.Run(runCtx) }()
-	go func() { defer s.wg.Done(); s.sweep(runCtx) }()
+	go func() {
+		defer s.wg.Done()
+		s.ops.Sweep(runCtx, cfg.OperationRetention, sweepInterval(cfg.OperationRetention))
+	}()
 
 	errLog := slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.track,
@@ -296,21 +311,31 @@ func (s *Server) serve(h *http.Server, l net.Listener) {
 	}()
 }
 
-// sweep forgets operations that ended more than a day ago.
-func (s *Server) sweep(ctx context.Context) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_ = s.store.Update(ctx, func(tx store.Tx) error {
-				_, err := tx.DeleteOperationsBefore(time.Now().Add(-24 * time.Hour))
-				return err
-			})
-		}
+// sweepInterval is how often ended operations past their retention are
+// removed: a tenth of the retention (so one outlives it by at most 10%),
+// between a second and ten minutes.
+func sweepInterval(retention time.Duration) time.Duration {
+	return min(max(retention/10, time.Second), 10*time.Minute)
+}
+
+// openStore opens the store cfg.Store names (see Config.Store).
+func openStore(ctx context.Context, url, dir string) (store.Store, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return postgres.Open(ctx, url, postgres.Options{})
 	}
+	if url != "" {
+		return nil, fmt.Errorf("app: unknown store %q (want a postgres:// URL, or nothing for the data directory's SQLite database)", url)
+	}
+	return sqlite.Open(filepath.Join(dir, DataFileName), sqlite.Options{})
+}
+
+// storeCheck is the readiness check of a store that can fail for good
+// (sqlite refuses writes after a failed commit), or nil.
+func storeCheck(db store.Store) func() error {
+	if c, ok := db.(interface{ Err() error }); ok {
+		return c.Err
+	}
+	return nil
 }
 
 // URL is the HTTPS base URL ("https://127.0.0.1:8443").

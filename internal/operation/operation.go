@@ -64,7 +64,7 @@ func Finish(op *store.Operation, d *Doc, status string, err *arm.Error, now time
 	d.Status, d.Error = status, err
 	t := now.UTC()
 	d.EndTime = &t
-	op.Due = time.Time{}
+	op.Due, op.Ended = time.Time{}, t
 	Encode(op, d)
 }
 
@@ -451,5 +451,60 @@ func (e *Engine) Ended(id string) {
 	e.mu.Unlock()
 	for _, ch := range ws {
 		close(ch)
+	}
+}
+
+// DefaultRetention is how long an ended operation's record (and so its
+// status URL) is kept: the Azure REST API guidelines require a service to
+// keep an operation's status monitor for at least 24 hours after it
+// completes (lro-status-monitor-retention), and clients poll only while an
+// operation runs, so privlink keeps them exactly that long by default.
+const DefaultRetention = 24 * time.Hour
+
+// expireBatch bounds one expiry transaction, so that a sweep after a long
+// stop (or of a million operations that ended together) never makes one
+// huge commit that other writers wait behind.
+const expireBatch = 5000
+
+// Expire removes the records of operations that ended more than retention
+// before now (by the engine's clock), in transactions of at most a few
+// thousand each, and returns how many it removed. Only operation records
+// go: the resources they acted on stay.
+func (e *Engine) Expire(ctx context.Context, retention time.Duration) (int, error) {
+	before := e.now().Add(-retention)
+	total := 0
+	for {
+		var n int
+		err := e.store.Update(ctx, func(tx store.Tx) error {
+			var err error
+			n, err = tx.DeleteOperationsBefore(before, expireBatch)
+			return err
+		})
+		total += n
+		if err != nil || n < expireBatch {
+			return total, err
+		}
+	}
+}
+
+// Sweep calls Expire every interval until ctx ends; retention 0 or less
+// keeps ended operations forever.
+func (e *Engine) Sweep(ctx context.Context, retention, interval time.Duration) {
+	if retention <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := e.Expire(ctx, retention); err != nil && ctx.Err() == nil {
+				e.log.Error("operation retention", "err", err)
+			} else if n > 0 {
+				e.log.Debug("operation retention", "expired", n)
+			}
+		}
 	}
 }

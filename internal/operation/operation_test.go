@@ -708,3 +708,87 @@ func TestStaleListingDoesNotRunTwice(t *testing.T) {
 		})
 	}
 }
+
+// TestExpire: an ended operation stays readable for the retention period
+// (by the engine's clock), then its record goes; running ones and the
+// resources stay.
+func TestExpire(t *testing.T) {
+	s := newStore(t)
+	c := newClock()
+	e := newEngine(s, c, 0)
+	e.Handle(kind, succeed(&counter{}))
+	res := "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Test/things/kept"
+	if err := s.Update(context.Background(), func(tx store.Tx) error {
+		return tx.Create(&store.Record{ID: res, Type: "Microsoft.Test/things", Body: []byte(`{}`)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	start(t, s, e, "early", t0)
+	runDue(t, e)
+	c.Advance(time.Hour)
+	start(t, s, e, "late", t0.Add(time.Hour))
+	runDue(t, e)
+	start(t, s, e, "running", t0.Add(48*time.Hour))
+
+	tests := []struct {
+		name    string
+		advance time.Duration
+		expired int
+		gone    []string
+		kept    []string
+	}{
+		{"within retention", 23 * time.Hour, 0, nil, []string{"early", "late", "running"}},
+		{"first past retention", time.Minute, 1, []string{"early"}, []string{"late", "running"}},
+		{"second past retention", time.Hour, 1, []string{"late"}, []string{"running"}},
+	}
+	for _, tc := range tests {
+		c.Advance(tc.advance)
+		n, err := e.Expire(context.Background(), operation.DefaultRetention)
+		if err != nil {
+			t.Fatalf("%s: Expire: %v", tc.name, err)
+		}
+		if n != tc.expired {
+			t.Errorf("%s: Expire removed %d, want %d", tc.name, n, tc.expired)
+		}
+		for _, id := range tc.gone {
+			if _, _, err := e.Get(context.Background(), id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: %s err = %v, want ErrNotFound", tc.name, id, err)
+			}
+		}
+		for _, id := range tc.kept {
+			get(t, e, id)
+		}
+	}
+	if err := s.View(context.Background(), func(tx store.Tx) error { _, err := tx.Get(store.Key(res)); return err }); err != nil {
+		t.Fatalf("the resource after expiry: %v", err)
+	}
+}
+
+// TestExpireInBatches: more expired operations than one transaction takes
+// all go in one Expire call.
+func TestExpireInBatches(t *testing.T) {
+	s := newStore(t)
+	c := newClock()
+	e := newEngine(s, c, 0)
+	const n = 12000
+	for i := 0; i < n; i += 1000 {
+		if err := s.Update(context.Background(), func(tx store.Tx) error {
+			for j := i; j < i+1000; j++ {
+				if err := tx.PutOperation(&store.Operation{ID: fmt.Sprintf("op%05d", j), Kind: kind, Resource: "/r", Status: arm.StateSucceeded, Doc: []byte(`{}`), Ended: t0}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Advance(25 * time.Hour)
+	got, err := e.Expire(context.Background(), operation.DefaultRetention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != n {
+		t.Fatalf("Expire removed %d, want %d", got, n)
+	}
+}

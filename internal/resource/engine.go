@@ -48,10 +48,14 @@ type Namespace struct {
 
 // Engine serves ARM requests for all registered kinds.
 type Engine struct {
-	cfg        Config
-	store      store.Store
-	ops        *operation.Engine
-	kinds      map[string]*Kind
+	cfg   Config
+	store store.Store
+	ops   *operation.Engine
+	kinds map[string]*Kind
+	// tracked caches TrackedTypes for the kinds registered so far.
+	trackedMu  sync.Mutex
+	tracked    []string
+	trackedN   int
 	byNS       map[string][]*Kind // lower-cased namespace -> kinds, sorted by type
 	namespaces map[string]*Namespace
 	decoded    decodeCache
@@ -147,6 +151,25 @@ func (e *Engine) Namespaces() []*Namespace {
 // Kinds returns the kinds of a namespace, sorted by type.
 func (e *Engine) Kinds(namespace string) []*Kind {
 	return slices.Clone(e.byNS[arm.KeyOf(namespace)])
+}
+
+// TrackedTypes returns the types, in lower case, of the tracked kinds that
+// ARM lists in {scope}/resources (not its own, like resource groups), for a
+// store query to pick them from everything else stored in a scope.
+func (e *Engine) TrackedTypes() []string {
+	e.trackedMu.Lock()
+	defer e.trackedMu.Unlock()
+	if e.tracked == nil || e.trackedN != len(e.kinds) {
+		e.tracked = e.tracked[:0]
+		for key, k := range e.kinds {
+			if k.Tracked && !k.ARMOwned {
+				e.tracked = append(e.tracked, key)
+			}
+		}
+		sort.Strings(e.tracked)
+		e.trackedN = len(e.kinds)
+	}
+	return e.tracked
 }
 
 // Kind returns the kind registered for a type, or nil.

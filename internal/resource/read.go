@@ -237,18 +237,11 @@ func (e *Engine) list(ctx context.Context, k *Kind, scope arm.ResourceID, r *Req
 			q = store.Query{Subscription: scope.Subscription, Type: k.Type}
 		}
 		if k.Pageable {
-			size := e.cfg.PageSize
-			if top, err := strconv.Atoi(r.Query.Get("$top")); err == nil && top > 0 && top < size {
-				size = top
+			size, after, err := e.Page(r)
+			if err != nil {
+				return err
 			}
-			q.Limit = size + 1
-			if tok := r.Query.Get("$skipToken"); tok != "" {
-				after, err := base64.RawURLEncoding.DecodeString(tok)
-				if err != nil {
-					return arm.Errorf(arm.CodeInvalidParameter, "The $skipToken '%s' is invalid.", tok)
-				}
-				q.After = string(after)
-			}
+			q.Limit, q.After = size+1, after
 			recs, err := c.Tx.List(q)
 			if err != nil {
 				return err
@@ -326,6 +319,39 @@ func ListBody(docs []*Doc) []byte {
 		bodies[i] = d.Body()
 	}
 	return listBody(bodies, "")
+}
+
+// Page reads the paging a pageable list was asked for: how many items (the
+// server's page size, or a smaller $top) and the key to continue after (from
+// $skipToken, "" for the first page). A token privlink did not make is
+// InvalidParameter.
+func (e *Engine) Page(r *Request) (size int, after string, err error) {
+	size = e.cfg.PageSize
+	if top, err := strconv.Atoi(r.Query.Get("$top")); err == nil && top > 0 && top < size {
+		size = top
+	}
+	if tok := r.Query.Get("$skipToken"); tok != "" {
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil {
+			return 0, "", arm.Errorf(arm.CodeInvalidParameter, "The $skipToken '%s' is invalid.", tok)
+		}
+		after = string(b)
+	}
+	return size, after, nil
+}
+
+// ListPage is a page of a list: docs, and when more may follow, a nextLink
+// whose $skipToken continues after the key next ("" for the last page).
+func ListPage(r *Request, docs []*Doc, next string) []byte {
+	bodies := make([][]byte, len(docs))
+	for i, d := range docs {
+		bodies[i] = d.Body()
+	}
+	link := ""
+	if next != "" {
+		link = nextLink(r, base64.RawURLEncoding.EncodeToString([]byte(next)))
+	}
+	return listBody(bodies, link)
 }
 
 func nextLink(r *Request, token string) string {

@@ -86,12 +86,20 @@ type Query struct {
 	Prefix string
 	// Type: only records of this type (compared case-insensitively).
 	Type string
+	// Types: only records of one of these types, in lower case (a filter
+	// the backend applies in its query, e.g. the tracked types).
+	Types []string
 	// Subscription: only records in this subscription (case-insensitive).
 	Subscription string
 	// After: only keys greater than this, for paging.
 	After string
 	// Limit: at most this many (0 = no limit).
 	Limit int
+	// KeysOnly sets only ID, to the record's key (lower case), and Type, in
+	// lower case: for scans that pick a few records by type before loading
+	// them, which a backend can serve from an index without reading any
+	// document.
+	KeysOnly bool
 }
 
 // Operation is a durable long-running operation: what it does, to what, and
@@ -112,7 +120,11 @@ type Operation struct {
 	// LeaseOwner and LeaseUntil record which worker holds it.
 	LeaseOwner string
 	LeaseUntil time.Time
-	Version    int64
+	// Ended is when the operation ended (by the clock of whoever ended it);
+	// zero while it runs. A backend given an ended operation without it
+	// records the time of the write instead. Retention counts from it.
+	Ended   time.Time
+	Version int64
 }
 
 // Store is a transactional store. Update's function runs at most once per
@@ -151,6 +163,9 @@ type Tx interface {
 	DueOperations(now time.Time, limit int) ([]*Operation, error)
 	// NextDue returns the earliest Due among running operations; ok is false when none.
 	NextDue() (due time.Time, ok bool, err error)
-	// DeleteOperationsBefore removes ended operations that ended before t and returns how many.
-	DeleteOperationsBefore(t time.Time) (int, error)
+	// DeleteOperationsBefore removes ended operations whose Ended is before
+	// t, oldest first, at most limit of
+	// them (0: all), and returns how many. The limit keeps one sweep's
+	// transaction small however many operations expired at once.
+	DeleteOperationsBefore(t time.Time, limit int) (int, error)
 }

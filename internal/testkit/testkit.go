@@ -101,6 +101,10 @@ func RandomRange() netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{127, byte(100 + rand.IntN(150)), 0, 0}), 16)
 }
 
+// WithStore keeps resources and operations in the store url names (a
+// PostgreSQL URL; app.Config.Store) instead of the data directory's SQLite.
+func WithStore(url string) Option { return func(c *app.Config) { c.Store = url } }
+
 // WithDataDir uses dir as the data directory (to restart on the same data).
 func WithDataDir(dir string) Option { return func(c *app.Config) { c.DataDir = dir } }
 

@@ -155,29 +155,49 @@ func resourceGroups() *resource.Kind {
 }
 
 // listResources lists the tracked resources in a subscription or group
-// (GET {scope}/resources), with ARM's GenericResource shape.
+// (GET {scope}/resources), with ARM's GenericResource shape, a page at a
+// time: the store picks the tracked types' keys in the scope from an index,
+// in key order, and only the page's resources are loaded, so a page costs
+// about the same however many endpoints and connections the scope holds.
 func listResources(c *resource.Ctx, id arm.ResourceID, r *resource.Request) (*resource.Response, error) {
-	q := store.Query{Prefix: id.Key()}
-	recs, err := c.Tx.List(q)
+	size, after, err := c.E.Page(r)
 	if err != nil {
 		return nil, err
 	}
 	var docs []*resource.Doc
-	for _, rec := range recs {
-		k := c.Kind(rec.Type)
-		if k == nil || !k.Tracked || k.ARMOwned {
-			continue
-		}
-		d, err := c.LoadKey(rec.Key())
+	next, last := "", ""
+scan:
+	for {
+		// One more than a page tells whether another page follows.
+		recs, err := c.Tx.List(store.Query{Prefix: id.Key(), Types: c.E.TrackedTypes(), After: after, Limit: size + 1, KeysOnly: true})
 		if err != nil {
 			return nil, err
 		}
-		if !c.Readable(d) {
-			continue // a caller with access to part of the scope sees that part
+		for _, rec := range recs {
+			after = rec.Key()
+			k := c.Kind(rec.Type)
+			if k == nil || !k.Tracked || k.ARMOwned {
+				continue
+			}
+			d, err := c.LoadKey(after)
+			if err != nil {
+				return nil, err
+			}
+			if !c.Readable(d) {
+				continue // a caller with access to part of the scope sees that part
+			}
+			if len(docs) == size {
+				next = last
+				break scan
+			}
+			docs = append(docs, d)
+			last = after
 		}
-		docs = append(docs, d)
+		if len(recs) <= size {
+			break
+		}
 	}
-	return &resource.Response{Status: http.StatusOK, Body: resource.ListBody(docs), Header: http.Header{}}, nil
+	return &resource.Response{Status: http.StatusOK, Body: resource.ListPage(r, docs, next), Header: http.Header{}}, nil
 }
 
 type location struct {

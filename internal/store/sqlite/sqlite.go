@@ -2,22 +2,29 @@
 // database (modernc.org/sqlite) in WAL mode with synchronous=FULL, so every
 // acknowledged write is on disk.
 //
-// A DB owns its file (privlink locks the data directory), which allows a
-// simple and fast shape: the committed state lives in memory (a map and a
-// B-tree ordered by key), all reads are served from it, and SQLite is where
-// writes become durable. One writer goroutine runs the callers' transaction
-// functions one after another against the in-memory state, buffering their
-// writes; a function that fails leaves no trace. The writes of every caller
-// queued at that moment then go to SQLite in one transaction with one fsync
-// ("group commit"), and only after that commit are they applied to memory
-// and acknowledged. That lets durable writes outrun the disk's fsync rate.
+// Reads are served by SQLite through indexes (by key, by parent, by type,
+// by key range), so memory does not grow with what is stored: only a bounded
+// cache of hot records (see cache) and SQLite's page caches stay in memory,
+// and opening a database reads nothing but its schema version.
 //
-// The commit of one batch runs on a second goroutine (the persister) while
-// the writer already runs the next batch's functions on top of it, so that
-// SQLite's work and the callers' work use both cores. A batch's callers are
-// answered only once every batch before it, and it, are durable. If a commit
-// ever fails (disk full, I/O error), the store stops accepting writes: what
-// later batches computed on top of it cannot be trusted.
+// Writes: one writer goroutine runs the callers' transaction functions one
+// after another, each reading its own buffered writes, then those of the
+// batches not yet committed, then the committed state; a function that fails
+// leaves no trace. The writes of every caller queued at that moment then go
+// to SQLite in one transaction with one fsync ("group commit"), and only
+// after that commit are the callers acknowledged. That lets durable writes
+// outrun the disk's fsync rate. The commit of one batch runs on a second
+// goroutine (the persister) while the writer already runs the next batch's
+// functions on top of it, so that SQLite's work and the callers' work use
+// both cores. If a commit ever fails (disk full, I/O error), the store stops
+// accepting writes: what later batches computed on top of it cannot be
+// trusted.
+//
+// Views: each View runs on a pooled connection holding an SQLite read
+// transaction, which is a snapshot. Every batch carries a commit number
+// (stored in the meta table in the same transaction); a connection whose
+// snapshot is older than the newest commit starts a new read transaction, so
+// an acknowledged write is visible to every View that starts after it.
 package sqlite
 
 import (
@@ -25,12 +32,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/google/btree"
 	"github.com/privlink/privlink/internal/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -39,7 +47,38 @@ import (
 type Options struct {
 	// MaxBatch caps how many callers' transactions share one commit (default 512).
 	MaxBatch int
+	// CacheRecords bounds the cache of hot records (default 8192 records;
+	// negative turns it off). A record is about a kilobyte.
+	CacheRecords int
 }
+
+// DefaultCacheRecords is the hot record cache's size when Options leaves it 0.
+const DefaultCacheRecords = 8192
+
+// pageCacheKiB is SQLite's page cache per read connection (cache_size), in
+// KiB; writerCacheKiB the persister's and the writer's.
+const (
+	pageCacheKiB   = 8192
+	writerCacheKiB = 65536
+)
+
+// idleReaders is how many read connections are kept between Views.
+const idleReaders = 8
+
+// walFrames is the WAL's length, in pages, past which the checkpointer makes
+// writers wait for a full checkpoint that restarts it (about 80 MB of 4 KiB
+// pages); the wait copies only what the last checkpoint did not.
+var walFrames = 20000
+
+// checkpointEvery is how often the checkpointer copies the WAL: often
+// enough that, when a RESTART checkpoint is due, little is left to copy
+// while writers wait (a PASSIVE checkpoint with nothing to copy costs
+// next to nothing).
+const checkpointEvery = 200 * time.Millisecond
+
+// walLimit is the size the WAL file is cut back to after SQLite restarts it
+// (journal_size_limit), so that a burst of writes does not leave a huge file.
+const walLimit = 64 << 20
 
 // DB is a SQLite-backed store.Store.
 type DB struct {
@@ -52,74 +91,58 @@ type DB struct {
 
 	persistQ chan *flight
 	// fmu guards flights (batches handed to the persister and not yet
-	// applied, oldest first) and failed.
+	// acknowledged, oldest first) and failed.
 	fmu     sync.Mutex
 	flights []*changes
 	failed  error
 
-	// mu guards the committed state below. Views hold it shared for their
-	// whole run, which makes each View one consistent snapshot; the
-	// persister holds it exclusively only to apply a committed batch.
-	mu      sync.RWMutex
-	recs    map[string]*store.Record
-	order   *btree.BTreeG[string]
-	ops     map[string]*store.Operation
-	running map[string]bool
-	// endedAt is when each ended operation was written as ended.
-	endedAt map[string]time.Time
+	// seq is the number of the newest committed batch.
+	seq   atomic.Uint64
+	cache *cache
+	// wr is the writer goroutine's connection for reads of committed state.
+	wr *reader
+	// idle holds read connections between Views.
+	idle chan *reader
+	// drain reports whether a checkpoint waits to restart the WAL: Views
+	// then end their read transactions as they finish, so that no reader
+	// keeps SQLite from writing the WAL from its start again (see
+	// checkpointer).
+	drain atomic.Bool
+	// restarts counts RESTART checkpoints that completed (for tests).
+	restarts atomic.Int64
 }
 
 var _ store.Store = (*DB)(nil)
 
-// Rowid tables, not WITHOUT ROWID: documents are around a kilobyte, and new
-// rows appended at the end of the rowid tree touch far fewer pages per commit
-// than rows spread through a key-ordered tree (SQLite advises WITHOUT ROWID
-// only for rows much smaller than a page).
-const schema = `
-CREATE TABLE IF NOT EXISTS resources (
-	key        TEXT PRIMARY KEY,
-	id         TEXT NOT NULL,
-	type       TEXT NOT NULL,
-	body       BLOB NOT NULL,
-	meta       BLOB,
-	version    INTEGER NOT NULL,
-	updated    INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS operations (
-	id          TEXT PRIMARY KEY,
-	kind        TEXT NOT NULL,
-	resource    TEXT NOT NULL,
-	status      TEXT NOT NULL,
-	doc         BLOB NOT NULL,
-	due         INTEGER NOT NULL,
-	lease_owner TEXT NOT NULL,
-	lease_until INTEGER NOT NULL,
-	version     INTEGER NOT NULL,
-	ended       INTEGER NOT NULL
-);
-PRAGMA user_version = 1;
-`
-
-// Open opens (creating if needed) the database file at path and loads it.
+// Open opens (creating if needed) the database file at path and brings its
+// schema to the current version. It reads no records.
 func Open(path string, opt Options) (*DB, error) {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 512
 	}
+	if opt.CacheRecords == 0 {
+		opt.CacheRecords = DefaultCacheRecords
+	}
 	// wal_autocheckpoint=0: the persister never stops to copy the WAL back
 	// into the database (which made every few hundredth commit slow); the
 	// checkpointer does that on its own connection, beside it.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=wal_autocheckpoint(0)"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=wal_autocheckpoint(0)" +
+		fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=journal_size_limit(%d)", pageCacheKiB, walLimit)
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
-	// Two connections: the persister's and the checkpointer's.
-	db.SetMaxOpenConns(2)
+	db.SetMaxIdleConns(0)
 	db.SetConnMaxLifetime(0)
 	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: schema: %w", err)
+	}
+	var seq uint64
+	if err := db.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = 'seq'`).Scan(&seq); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: commit number: %w", err)
 	}
 	d := &DB{
 		db:       db,
@@ -127,76 +150,38 @@ func Open(path string, opt Options) (*DB, error) {
 		persistQ: make(chan *flight, 2),
 		closed:   make(chan struct{}),
 		max:      opt.MaxBatch,
-		recs:     map[string]*store.Record{},
-		order:    btree.NewG(32, func(a, b string) bool { return a < b }),
-		ops:      map[string]*store.Operation{},
-		running:  map[string]bool{},
-		endedAt:  map[string]time.Time{},
+		cache:    newCache(opt.CacheRecords, seq),
+		idle:     make(chan *reader, idleReaders),
 	}
-	if err := d.load(ctx); err != nil {
+	d.seq.Store(seq)
+	fail := func(err error) (*DB, error) {
+		if d.wr != nil {
+			d.wr.close()
+		}
 		db.Close()
 		return nil, err
+	}
+	if d.wr, err = newReader(ctx, db); err != nil {
+		return fail(err)
+	}
+	// The writer looks up every key a write creates: the same reason.
+	if err := d.wr.exec(ctx, fmt.Sprintf("PRAGMA cache_size(-%d)", writerCacheKiB)); err != nil {
+		return fail(err)
 	}
 	w, err := newConn(ctx, db)
 	if err != nil {
-		db.Close()
-		return nil, err
+		return fail(err)
 	}
 	cp, err := db.Conn(ctx)
 	if err != nil {
 		w.close()
-		db.Close()
-		return nil, err
+		return fail(err)
 	}
 	d.wg.Add(3)
 	go d.writer()
 	go d.persister(w)
 	go d.checkpointer(cp)
 	return d, nil
-}
-
-// load reads the whole database into memory.
-func (d *DB) load(ctx context.Context) error {
-	rows, err := d.db.QueryContext(ctx, "SELECT key, id, type, body, meta, version, updated FROM resources")
-	if err != nil {
-		return fmt.Errorf("sqlite: load: %w", err)
-	}
-	for rows.Next() {
-		var key string
-		var updated int64
-		r := &store.Record{}
-		if err := rows.Scan(&key, &r.ID, &r.Type, &r.Body, &r.Meta, &r.Version, &updated); err != nil {
-			rows.Close()
-			return fmt.Errorf("sqlite: load: %w", err)
-		}
-		r.Updated = time.Unix(0, updated).UTC()
-		d.recs[key] = r
-		d.order.ReplaceOrInsert(key)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows, err = d.db.QueryContext(ctx, "SELECT id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended FROM operations")
-	if err != nil {
-		return fmt.Errorf("sqlite: load: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		op := &store.Operation{}
-		var due, lease, ended int64
-		if err := rows.Scan(&op.ID, &op.Kind, &op.Resource, &op.Status, &op.Doc, &due, &op.LeaseOwner, &lease, &op.Version, &ended); err != nil {
-			return fmt.Errorf("sqlite: load: %w", err)
-		}
-		op.Due, op.LeaseUntil = fromNano(due), fromNano(lease)
-		d.ops[op.ID] = op
-		if op.Status == running {
-			d.running[op.ID] = true
-		} else {
-			d.endedAt[op.ID] = fromNano(ended)
-		}
-	}
-	return rows.Err()
 }
 
 const running = "Running"
@@ -206,6 +191,19 @@ func (d *DB) Close() error {
 	d.once.Do(func() {
 		close(d.closed)
 		d.wg.Wait()
+		d.wr.close()
+		for {
+			select {
+			case rd := <-d.idle:
+				rd.close()
+				continue
+			default:
+			}
+			break
+		}
+		// Everything is committed: fold the WAL into the database so that a
+		// stopped server's data directory holds only the database.
+		_, _ = d.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	})
 	return d.db.Close()
 }
@@ -217,7 +215,8 @@ func (d *DB) Err() error {
 	return d.failed
 }
 
-// View runs fn on a consistent snapshot of the committed state.
+// View runs fn on a snapshot of the committed state that includes every
+// write acknowledged before View was called.
 func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	select {
 	case <-d.closed:
@@ -227,9 +226,46 @@ func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return fn(&tx{d: d})
+	rd, err := d.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer d.release(rd)
+	if !rd.pinned || rd.seq < d.seq.Load() {
+		if err := rd.pin(ctx); err != nil {
+			rd.broken = true
+			return err
+		}
+	}
+	return fn(&tx{d: d, rd: rd, snap: rd.seq})
+}
+
+// acquire takes an idle read connection or opens another.
+func (d *DB) acquire(ctx context.Context) (*reader, error) {
+	select {
+	case rd := <-d.idle:
+		return rd, nil
+	default:
+		return newReader(ctx, d.db)
+	}
+}
+
+// release keeps rd for the next View, or closes it when enough are kept.
+func (d *DB) release(rd *reader) {
+	if !rd.broken && d.drain.Load() {
+		if err := rd.unpin(context.Background()); err != nil {
+			rd.broken = true
+		}
+	}
+	if rd.broken {
+		rd.close()
+		return
+	}
+	select {
+	case d.idle <- rd:
+	default:
+		rd.close()
+	}
 }
 
 type writeReq struct {
@@ -297,14 +333,17 @@ func (d *DB) writer() {
 	}
 }
 
-// checkpointer copies the WAL into the database file every second without
-// blocking the persister (PASSIVE). Once a checkpoint has copied everything,
-// SQLite's next commit writes the WAL from its start again, so the WAL stays
-// bounded.
+// checkpointer copies the WAL into the database file every checkpointEvery without
+// blocking the persister (PASSIVE). Once a checkpoint has copied everything
+// and no reader holds a snapshot inside the WAL, SQLite's next commit writes
+// the WAL from its start again, so the WAL stays bounded. That is why it
+// first ends the read transactions of idle connections (the next View on
+// one starts a new one). When the WAL is longer than walFrames anyway, it
+// runs a RESTART checkpoint, for which Views let go of their snapshots.
 func (d *DB) checkpointer(c *sql.Conn) {
 	defer d.wg.Done()
 	defer c.Close()
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
 	ctx := context.Background()
 	for {
@@ -312,7 +351,38 @@ func (d *DB) checkpointer(c *sql.Conn) {
 		case <-d.closed:
 			return
 		case <-t.C:
-			_, _ = c.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+			d.unpinIdle(ctx)
+			var busy, log, done int
+			err := c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+			if err == nil && log > walFrames {
+				// Commits outran the checkpoints (under steady writes a
+				// PASSIVE one never finds the WAL fully copied when the
+				// next commit begins, and every page read searches a
+				// longer WAL index). Copy the rest while the persister
+				// waits, with Views letting go of their snapshots, so
+				// that the next commit starts the WAL again.
+				d.drain.Store(true)
+				d.unpinIdle(ctx)
+				if c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &log, &done) == nil && busy == 0 {
+					d.restarts.Add(1)
+				}
+				d.drain.Store(false)
+			}
+		}
+	}
+}
+
+// unpinIdle ends the read transactions of the idle read connections.
+func (d *DB) unpinIdle(ctx context.Context) {
+	for range len(d.idle) {
+		select {
+		case rd := <-d.idle:
+			if err := rd.unpin(ctx); err != nil {
+				rd.broken = true
+			}
+			d.release(rd)
+		default:
+			return
 		}
 	}
 }
@@ -327,8 +397,10 @@ type flight struct {
 
 func (f *flight) empty() bool { return len(f.ch.recs) == 0 && len(f.ch.ops) == 0 }
 
-// persister commits flights in order, applies them to memory, and answers
-// their callers.
+// persister commits flights in order and answers their callers. A batch's
+// records go into the hot cache under its number before the commit (Views
+// with older snapshots do not use them), and the number becomes the newest
+// committed one after it.
 func (d *DB) persister(c *conn) {
 	defer d.wg.Done()
 	defer c.close()
@@ -337,13 +409,16 @@ func (d *DB) persister(c *conn) {
 		failed := d.failed
 		d.fmu.Unlock()
 		if failed == nil && !f.empty() {
-			if err := c.persist(f.ch); err != nil {
+			seq := d.seq.Load() + 1
+			d.cache.apply(f.ch, seq)
+			if err := c.persist(f.ch, seq); err != nil {
+				d.cache.clear()
 				failed = fmt.Errorf("sqlite: commit: %w", err)
 				d.fmu.Lock()
 				d.failed = failed
 				d.fmu.Unlock()
 			} else {
-				d.apply(f.ch)
+				d.seq.Store(seq)
 			}
 		}
 		if !f.empty() {
@@ -380,8 +455,8 @@ func (c *changes) merge(o *changes) {
 	}
 }
 
-// runBatch runs each request's function against memory (the committed state,
-// the flights still being committed, and the batch so far) and returns the
+// runBatch runs each request's function (over the committed state, the
+// flights still being committed, and the batch so far) and returns the
 // successful ones' writes as a flight.
 func (d *DB) runBatch(batch []*writeReq) *flight {
 	d.fmu.Lock()
@@ -393,6 +468,11 @@ func (d *DB) runBatch(batch []*writeReq) *flight {
 	}
 	d.fmu.Unlock()
 	f := &flight{ch: newChanges(), reqs: batch, errs: make([]error, 0, len(batch))}
+	// Committed records read during this batch, absent ones as nil: a key
+	// no uncommitted batch touches stays as it is in SQLite until a later
+	// batch writes it, so a second read in the batch (a Get, then the
+	// Create that checks again) needs no second query.
+	memo := map[string]*store.Record{}
 	for _, r := range batch {
 		if failed != nil {
 			f.errs = append(f.errs, failed)
@@ -402,7 +482,7 @@ func (d *DB) runBatch(batch []*writeReq) *flight {
 			f.errs = append(f.errs, err)
 			continue
 		}
-		t := &tx{d: d, write: true, own: newChanges(), layers: append([]*changes{f.ch}, layers...)}
+		t := &tx{d: d, rd: d.wr, snap: math.MaxUint64, write: true, own: newChanges(), layers: append([]*changes{f.ch}, layers...), memo: memo}
 		err := safeRun(r.fn, t)
 		if err == nil {
 			f.ch.merge(t.own)
@@ -410,41 +490,6 @@ func (d *DB) runBatch(batch []*writeReq) *flight {
 		f.errs = append(f.errs, err)
 	}
 	return f
-}
-
-// apply makes committed changes visible to readers.
-func (d *DB) apply(ch *changes) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for k, v := range ch.recs {
-		if v == nil {
-			delete(d.recs, k)
-			d.order.Delete(k)
-			continue
-		}
-		if _, ok := d.recs[k]; !ok {
-			d.order.ReplaceOrInsert(k)
-		}
-		d.recs[k] = v
-	}
-	now := time.Now()
-	for id, op := range ch.ops {
-		if op == nil {
-			delete(d.ops, id)
-			delete(d.running, id)
-			delete(d.endedAt, id)
-			continue
-		}
-		d.ops[id] = op
-		if op.Status == running {
-			d.running[id] = true
-		} else {
-			delete(d.running, id)
-			if _, ok := d.endedAt[id]; !ok {
-				d.endedAt[id] = now
-			}
-		}
-	}
 }
 
 // safeRun turns a panic in a caller's function into its error, so that one
@@ -462,6 +507,7 @@ func safeRun(fn func(store.Tx) error, t store.Tx) (err error) {
 type conn struct {
 	c                       *sql.Conn
 	begin, commit, rollback *sql.Stmt
+	setSeq                  *sql.Stmt
 	// Multi-row statements by row count: one statement per chunk of a batch
 	// costs far less than one per row.
 	stmts map[string]*sql.Stmt
@@ -470,6 +516,13 @@ type conn struct {
 func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 	sc, err := db.Conn(ctx)
 	if err != nil {
+		return nil, err
+	}
+	// Every write updates the table and four indexes at keys spread over
+	// them: a larger page cache than readers have keeps their inner pages
+	// at hand as they grow.
+	if _, err := sc.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size(-%d)", writerCacheKiB)); err != nil {
+		sc.Close()
 		return nil, err
 	}
 	c := &conn{c: sc, stmts: map[string]*sql.Stmt{}}
@@ -482,6 +535,7 @@ func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 	prep(&c.begin, "BEGIN IMMEDIATE")
 	prep(&c.commit, "COMMIT")
 	prep(&c.rollback, "ROLLBACK")
+	prep(&c.setSeq, "UPDATE meta SET v = ? WHERE k = 'seq'")
 	if err != nil {
 		sc.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
@@ -491,13 +545,13 @@ func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 
 func (c *conn) close() { c.c.Close() }
 
-// chunk is the most rows one statement carries (10 columns each, well under
-// SQLite's limit of 32766 parameters).
+// chunk is the most rows one statement carries (at most 10 columns each,
+// well under SQLite's limit of 32766 parameters).
 const chunk = 128
 
 const (
-	recCols = "(key, id, type, body, meta, version, updated)"
-	recSet  = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated"
+	recCols = "(key, id, type, body, meta, version, updated, parent, ltype)"
+	recSet  = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated, parent=excluded.parent, ltype=excluded.ltype"
 	opCols  = "(id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended)"
 	opSet   = " ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, resource=excluded.resource, status=excluded.status, doc=excluded.doc, due=excluded.due, lease_owner=excluded.lease_owner, lease_until=excluded.lease_until, version=excluded.version, ended=excluded.ended"
 )
@@ -511,7 +565,7 @@ func (c *conn) stmt(ctx context.Context, shape string, n int) (*sql.Stmt, error)
 	var q string
 	switch shape {
 	case "putRec":
-		q = "INSERT INTO resources " + recCols + " VALUES " + placeholders(n, 7) + recSet
+		q = "INSERT INTO resources " + recCols + " VALUES " + placeholders(n, 9) + recSet
 	case "putOp":
 		q = "INSERT INTO operations " + opCols + " VALUES " + placeholders(n, 10) + opSet
 	case "delRec":
@@ -549,8 +603,9 @@ func (c *conn) execChunks(ctx context.Context, shape string, args []any, rowArgs
 	return nil
 }
 
-// persist writes changes in one transaction; its commit syncs the WAL.
-func (c *conn) persist(ch *changes) (err error) {
+// persist writes changes, and seq as the newest commit's number, in one
+// transaction; its commit syncs the WAL.
+func (c *conn) persist(ch *changes, seq uint64) (err error) {
 	ctx := context.Background()
 	var putRecs, delRecs, putOps, delOps []any
 	for k, r := range ch.recs {
@@ -558,7 +613,7 @@ func (c *conn) persist(ch *changes) (err error) {
 			delRecs = append(delRecs, k)
 			continue
 		}
-		putRecs = append(putRecs, k, r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano())
+		putRecs = append(putRecs, k, r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano(), store.ParentKey(k), strings.ToLower(r.Type))
 	}
 	now := time.Now().UnixNano()
 	for id, op := range ch.ops {
@@ -568,7 +623,10 @@ func (c *conn) persist(ch *changes) (err error) {
 		}
 		var ended int64
 		if op.Status != running {
-			ended = now
+			ended = unixNano(op.Ended)
+			if ended == 0 {
+				ended = now
+			}
 		}
 		putOps = append(putOps, op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), op.LeaseOwner, unixNano(op.LeaseUntil), op.Version, ended)
 	}
@@ -580,7 +638,7 @@ func (c *conn) persist(ch *changes) (err error) {
 			_, _ = c.rollback.ExecContext(ctx)
 		}
 	}()
-	if err = c.execChunks(ctx, "putRec", putRecs, 7); err != nil {
+	if err = c.execChunks(ctx, "putRec", putRecs, 9); err != nil {
 		return err
 	}
 	if err = c.execChunks(ctx, "delRec", delRecs, 1); err != nil {
@@ -592,66 +650,95 @@ func (c *conn) persist(ch *changes) (err error) {
 	if err = c.execChunks(ctx, "delOp", delOps, 1); err != nil {
 		return err
 	}
+	if _, err = c.setSeq.ExecContext(ctx, int64(seq)); err != nil {
+		return err
+	}
 	_, err = c.commit.ExecContext(ctx)
 	return err
 }
 
-// tx implements store.Tx over the in-memory state. A write transaction sees
-// its own buffered writes, then its batch's, then the committed state.
+// tx implements store.Tx. A View's reads go to its connection's snapshot
+// (and the hot cache, for entries no newer than it). A write transaction
+// sees its own buffered writes, then its batch's, then the batches being
+// committed, then the committed state.
 type tx struct {
-	d     *DB
+	d  *DB
+	rd *reader
+	// snap is the snapshot's commit number: cache entries up to it are
+	// usable. Writers see the newest committed state (MaxUint64).
+	snap  uint64
 	write bool
 	own   *changes
 	// layers are the uncommitted changes under own, newest first: the
 	// batch so far, then the flights being committed.
 	layers []*changes
-}
-
-// committedRecord reads the committed state; the writer takes the read lock
-// because the persister applies batches concurrently (a View already holds it).
-func (t *tx) committedRecord(key string) *store.Record {
-	if !t.write {
-		return t.d.recs[key]
-	}
-	t.d.mu.RLock()
-	defer t.d.mu.RUnlock()
-	return t.d.recs[key]
+	// memo holds the batch's reads of committed records (writers only).
+	memo map[string]*store.Record
 }
 
 var errReadOnly = errors.New("sqlite: write in a read-only transaction")
 
-func (t *tx) record(key string) *store.Record {
+// overlays are the uncommitted changes a writer sees, oldest first, own last.
+func (t *tx) overlays() []*changes {
+	out := make([]*changes, 0, len(t.layers)+1)
+	for i := len(t.layers) - 1; i >= 0; i-- {
+		out = append(out, t.layers[i])
+	}
+	return append(out, t.own)
+}
+
+func (t *tx) record(key string) (*store.Record, error) {
 	if t.write {
 		if r, ok := t.own.recs[key]; ok {
-			return r
+			return r, nil
 		}
 		for _, l := range t.layers {
 			if r, ok := l.recs[key]; ok {
-				return r
+				return r, nil
 			}
 		}
+		if r, ok := t.memo[key]; ok {
+			return r, nil
+		}
 	}
-	return t.committedRecord(key)
+	if r := t.d.cache.get(key, t.snap); r != nil {
+		return r, nil
+	}
+	r, err := t.rd.get(key)
+	if err != nil {
+		return nil, err
+	}
+	if t.write {
+		t.memo[key] = r
+	}
+	if r == nil {
+		return nil, nil
+	}
+	// A writer reaches here only for keys no uncommitted batch touches, so
+	// what it read is the newest version.
+	t.d.cache.fill(key, r, t.snap, t.write)
+	return r, nil
 }
 
-func (t *tx) operation(id string) *store.Operation {
+func (t *tx) operation(id string) (*store.Operation, error) {
 	if t.write {
 		if op, ok := t.own.ops[id]; ok {
-			return op
+			return op, nil
 		}
 		for _, l := range t.layers {
 			if op, ok := l.ops[id]; ok {
-				return op
+				return op, nil
 			}
 		}
-		t.d.mu.RLock()
-		defer t.d.mu.RUnlock()
 	}
-	return t.d.ops[id]
+	return t.rd.getOp(id)
 }
 
 func (t *tx) Get(key string) (*store.Record, error) {
-	r := t.record(key)
+	r, err := t.record(key)
+	if err != nil {
+		return nil, err
+	}
 	if r == nil {
 		return nil, store.ErrNotFound
 	}
@@ -664,7 +751,11 @@ func (t *tx) Create(r *store.Record) error {
 		return errReadOnly
 	}
 	key := r.Key()
-	if t.record(key) != nil {
+	cur, err := t.record(key)
+	if err != nil {
+		return err
+	}
+	if cur != nil {
 		return store.ErrExists
 	}
 	if r.Updated.IsZero() {
@@ -680,7 +771,10 @@ func (t *tx) Replace(r *store.Record) error {
 		return errReadOnly
 	}
 	key := r.Key()
-	cur := t.record(key)
+	cur, err := t.record(key)
+	if err != nil {
+		return err
+	}
 	if cur == nil {
 		return store.ErrNotFound
 	}
@@ -699,7 +793,11 @@ func (t *tx) Delete(key string) error {
 	if !t.write {
 		return errReadOnly
 	}
-	if t.record(key) == nil {
+	cur, err := t.record(key)
+	if err != nil {
+		return err
+	}
+	if cur == nil {
 		return store.ErrNotFound
 	}
 	t.own.recs[key] = nil
@@ -716,95 +814,65 @@ func (t *tx) keep(key string, r *store.Record) {
 	t.own.recs[key] = &cp
 }
 
-// List scans the committed keys in the query's range, then overlays the
-// transaction's buffered writes.
+// List runs the query in SQLite; a writer's uncommitted changes are laid
+// over the result.
 func (t *tx) List(q store.Query) ([]*store.Record, error) {
-	parentFilter := q.Parent != "" || (q.Prefix == "" && q.Subscription == "" && q.Type == "")
-	parent := strings.ToLower(q.Parent)
-	lo, hi := "", ""
-	narrow := func(p string) {
-		if l := p + "/"; l > lo {
-			lo = l
-		}
-		if h := p + "0"; hi == "" || h < hi {
-			hi = h
-		}
+	f := newFilter(q)
+	if !t.write {
+		recs, _, err := t.rd.list(f, q.Limit)
+		return recs, err
 	}
-	if q.Prefix != "" {
-		narrow(strings.ToLower(q.Prefix))
-	}
-	if parentFilter && parent != "" {
-		narrow(parent)
-	}
-	if q.Subscription != "" {
-		narrow("/subscriptions/" + strings.ToLower(q.Subscription))
-	}
-	match := func(key string, r *store.Record) bool {
-		if key < lo || (hi != "" && key >= hi) || (q.After != "" && key <= q.After) {
-			return false
-		}
-		if parentFilter && store.ParentKey(key) != parent {
-			return false
-		}
-		return q.Type == "" || strings.EqualFold(r.Type, q.Type)
-	}
-	if t.write {
-		t.d.mu.RLock()
-		defer t.d.mu.RUnlock()
-	}
-	found := map[string]*store.Record{}
-	var keys []string
-	visit := func(key string) bool {
-		if r := t.d.recs[key]; match(key, r) {
-			found[key] = r
-			keys = append(keys, key)
-		}
-		return true
-	}
-	start := lo
-	if q.After != "" && q.After >= start {
-		start = q.After + "\x00"
-	}
-	if hi == "" {
-		t.d.order.AscendGreaterOrEqual(start, visit)
-	} else if start < hi {
-		t.d.order.AscendRange(start, hi, visit)
-	}
-	if t.write {
-		// Oldest first, so that newer changes win.
-		overlays := make([]*changes, 0, len(t.layers)+1)
-		for i := len(t.layers) - 1; i >= 0; i-- {
-			overlays = append(overlays, t.layers[i])
-		}
-		for _, ch := range append(overlays, t.own) {
-			for key, r := range ch.recs {
-				_, had := found[key]
-				switch {
-				case r == nil && had:
-					delete(found, key)
-				case r != nil && match(key, r):
-					if !had {
-						keys = append(keys, key)
-					}
-					found[key] = r
-				case r != nil && had:
-					delete(found, key)
+	overlays := t.overlays()
+	// Each overlaid key in range can hide at most one row, so this many
+	// more rows still fill a page.
+	limit := q.Limit
+	if limit > 0 {
+		for _, ch := range overlays {
+			for key := range ch.recs {
+				if f.inRange(key) {
+					limit++
 				}
 			}
 		}
-		sort.Strings(keys)
 	}
+	recs, keys, err := t.rd.list(f, limit)
+	if err != nil {
+		return nil, err
+	}
+	found := make(map[string]*store.Record, len(recs))
+	for i, r := range recs {
+		found[keys[i]] = r
+	}
+	for _, ch := range overlays {
+		for key, r := range ch.recs {
+			_, had := found[key]
+			switch {
+			case r == nil && had:
+				delete(found, key)
+			case r != nil && f.match(key, r.Type):
+				if !had {
+					keys = append(keys, key)
+				}
+				found[key] = r
+			case r != nil && had:
+				delete(found, key)
+			}
+		}
+	}
+	sort.Strings(keys)
 	out := make([]*store.Record, 0, len(found))
+	last := ""
 	for _, k := range keys {
 		r, ok := found[k]
-		if !ok {
-			continue
-		}
-		if len(out) > 0 && out[len(out)-1].Key() == k {
+		if !ok || (len(out) > 0 && last == k) {
 			continue
 		}
 		cp := *r
+		if q.KeysOnly {
+			cp = store.Record{ID: k, Type: strings.ToLower(r.Type)}
+		}
 		out = append(out, &cp)
+		last = k
 		if q.Limit > 0 && len(out) == q.Limit {
 			break
 		}
@@ -813,7 +881,10 @@ func (t *tx) List(q store.Query) ([]*store.Record, error) {
 }
 
 func (t *tx) GetOperation(id string) (*store.Operation, error) {
-	op := t.operation(id)
+	op, err := t.operation(id)
+	if err != nil {
+		return nil, err
+	}
 	if op == nil {
 		return nil, store.ErrNotFound
 	}
@@ -825,7 +896,10 @@ func (t *tx) PutOperation(op *store.Operation) error {
 	if !t.write {
 		return errReadOnly
 	}
-	cur := t.operation(op.ID)
+	cur, err := t.operation(op.ID)
+	if err != nil {
+		return err
+	}
 	switch {
 	case cur == nil && op.Version != 0:
 		return store.ErrNotFound
@@ -841,40 +915,38 @@ func (t *tx) PutOperation(op *store.Operation) error {
 	return nil
 }
 
-// runningOps returns the running operations this transaction sees.
-func (t *tx) runningOps() []*store.Operation {
-	var out []*store.Operation
-	seen := map[string]bool{}
-	if t.write {
-		t.d.mu.RLock()
-		defer t.d.mu.RUnlock()
-		for _, ch := range append([]*changes{t.own}, t.layers...) {
-			for id, op := range ch.ops {
-				if seen[id] {
-					continue
-				}
-				seen[id] = true
-				if op != nil && op.Status == running {
-					out = append(out, op)
-				}
-			}
+// overlaidOps is the newest uncommitted state of each operation a writer
+// changed (nil: deleted).
+func (t *tx) overlaidOps() map[string]*store.Operation {
+	m := map[string]*store.Operation{}
+	for _, ch := range t.overlays() {
+		for id, op := range ch.ops {
+			m[id] = op
 		}
 	}
-	for id := range t.d.running {
-		if !seen[id] {
-			out = append(out, t.d.ops[id])
-		}
-	}
-	return out
+	return m
 }
 
 func (t *tx) DueOperations(now time.Time, limit int) ([]*store.Operation, error) {
 	if limit <= 0 {
 		limit = 100
 	}
+	if !t.write {
+		return t.rd.dueOps(now, limit)
+	}
+	over := t.overlaidOps()
+	ops, err := t.rd.dueOps(now, limit+len(over))
+	if err != nil {
+		return nil, err
+	}
 	var out []*store.Operation
-	for _, op := range t.runningOps() {
-		if !op.Due.After(now) && op.LeaseUntil.Before(now) {
+	for _, op := range ops {
+		if _, ok := over[op.ID]; !ok {
+			out = append(out, op)
+		}
+	}
+	for _, op := range over {
+		if op != nil && op.Status == running && !op.Due.After(now) && op.LeaseUntil.Before(now) {
 			cp := *op
 			out = append(out, &cp)
 		}
@@ -887,9 +959,18 @@ func (t *tx) DueOperations(now time.Time, limit int) ([]*store.Operation, error)
 }
 
 func (t *tx) NextDue() (time.Time, bool, error) {
-	var next time.Time
-	ok := false
-	for _, op := range t.runningOps() {
+	if !t.write {
+		return t.rd.nextDue(nil)
+	}
+	over := t.overlaidOps()
+	next, ok, err := t.rd.nextDue(over)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	for _, op := range over {
+		if op == nil || op.Status != running {
+			continue
+		}
 		at := op.Due
 		if op.LeaseUntil.After(at) {
 			at = op.LeaseUntil
@@ -901,21 +982,23 @@ func (t *tx) NextDue() (time.Time, bool, error) {
 	return next, ok, nil
 }
 
-func (t *tx) DeleteOperationsBefore(before time.Time) (int, error) {
+func (t *tx) DeleteOperationsBefore(before time.Time, limit int) (int, error) {
 	if !t.write {
 		return 0, errReadOnly
 	}
-	// Ended operations carry their end in their document only; the store
-	// knows when it last wrote them, which is when they ended.
+	over := t.overlaidOps()
+	ids, err := t.rd.endedBefore(before, limit)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	for id, op := range t.d.ops {
-		if op.Status == running || t.operation(id) == nil {
+	for _, id := range ids {
+		// One being written in this batch is not old.
+		if _, ok := over[id]; ok {
 			continue
 		}
-		if e := t.d.endedAt[id]; !e.IsZero() && e.Before(before) {
-			t.own.ops[id] = nil
-			n++
-		}
+		t.own.ops[id] = nil
+		n++
 	}
 	return n, nil
 }

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -9,33 +10,39 @@ import (
 	"github.com/privlink/privlink/internal/store/storetest"
 )
 
+// TestConformance runs the suite with the default hot-record cache, with a
+// tiny one (every path of eviction and refill) and with none.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, storetest.Backend{
-		Open: func(t *testing.T) store.Store {
-			path := filepath.Join(t.TempDir(), "privlink.db")
-			s, err := sqlite.Open(path, sqlite.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			paths[s] = path
-			return s
-		},
-		Reopen: func(t *testing.T, s store.Store) store.Store {
-			path := paths[s]
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			s2, err := sqlite.Open(path, sqlite.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s2.Close() })
-			return s2
-		},
-	})
+	for _, cache := range []int{0, 4, -1} {
+		t.Run(fmt.Sprintf("cache=%d", cache), func(t *testing.T) {
+			opt := sqlite.Options{CacheRecords: cache}
+			// paths remembers each test store's file so Reopen can open it
+			// again; the suite runs its subtests sequentially.
+			paths := map[store.Store]string{}
+			storetest.Run(t, storetest.Backend{
+				Open: func(t *testing.T) store.Store {
+					path := filepath.Join(t.TempDir(), "privlink.db")
+					s, err := sqlite.Open(path, opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { s.Close() })
+					paths[s] = path
+					return s
+				},
+				Reopen: func(t *testing.T, s store.Store) store.Store {
+					path := paths[s]
+					if err := s.Close(); err != nil {
+						t.Fatal(err)
+					}
+					s2, err := sqlite.Open(path, opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { s2.Close() })
+					return s2
+				},
+			})
+		})
+	}
 }
-
-// paths remembers each test store's file so Reopen can open it again; the
-// suite runs its subtests sequentially.
-var paths = map[store.Store]string{}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +41,12 @@ func Run(t *testing.T, b Backend) {
 		{"CanceledContext", testCanceled},
 		{"ListSeesOwnWrites", testListOwnWrites},
 		{"ViewIsASnapshot", testSnapshot},
+		{"PagingOverUncommittedDeletes", testPagingOverDeletes},
+		{"PagingThroughManyRecords", testPagingMany},
+		{"ReadAfterAcknowledgedWrite", testReadAfterWrite},
+		{"DeleteOperationsBeforeLimit", testDeleteOperationsLimit},
+		{"OperationEndedTime", testOperationEnded},
+		{"ListKeysOnly", testKeysOnly},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
@@ -227,6 +234,9 @@ func testList(t *testing.T, b Backend) {
 		{"paging", store.Query{Subscription: "00000000-0000-0000-0000-000000000001", Type: "Microsoft.Test/things", Limit: 2}, []string{ids[6], ids[1]}},
 		{"paging after", store.Query{Subscription: "00000000-0000-0000-0000-000000000001", Type: "Microsoft.Test/things", After: store.Key(ids[1])}, []string{ids[2], ids[5]}},
 		{"subscription roots", store.Query{Parent: store.Key(sub)}, []string{rg}},
+		{"types in a scope", store.Query{Prefix: store.Key(rg), Types: []string{"microsoft.other/stuff", "microsoft.test/things/children"}}, []string{ids[4], ids[3]}},
+		{"types, paged", store.Query{Prefix: store.Key(sub), Types: []string{"microsoft.test/things", "microsoft.resources/resourcegroups"}, After: store.Key(ids[1]), Limit: 2}, []string{ids[2], ids[5]}},
+		{"no types", store.Query{Prefix: store.Key(rg), Types: []string{}}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -446,7 +456,7 @@ func testOperations(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	mustUpdate(t, s, func(tx store.Tx) error {
-		n, err := tx.DeleteOperationsBefore(time.Now().Add(time.Hour))
+		n, err := tx.DeleteOperationsBefore(time.Now().Add(time.Hour), 0)
 		if err != nil {
 			return err
 		}
@@ -613,4 +623,256 @@ func testSnapshot(t *testing.T, b Backend) {
 	if uerr != nil {
 		t.Fatal(uerr)
 	}
+}
+
+// testPagingOverDeletes: a page asked for inside a writing transaction is
+// full even when the transaction deleted the records that would have led it.
+func testPagingOverDeletes(t *testing.T, b Backend) {
+	s := b.Open(t)
+	rg := sub + "/resourceGroups/rg"
+	name := func(i int) string { return fmt.Sprintf("%s/providers/Microsoft.Test/things/t%02d", rg, i) }
+	mustUpdate(t, s, func(tx store.Tx) error {
+		for i := range 30 {
+			if err := tx.Create(rec(name(i), `{}`)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	mustUpdate(t, s, func(tx store.Tx) error {
+		for i := range 10 {
+			if err := tx.Delete(store.Key(name(i))); err != nil {
+				return err
+			}
+		}
+		page, err := tx.List(store.Query{Parent: store.Key(rg), Type: "Microsoft.Test/things", Limit: 5})
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, r := range page {
+			got = append(got, r.ID)
+		}
+		if want := []string{name(10), name(11), name(12), name(13), name(14)}; fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("page after deletes = %v, want %v", got, want)
+		}
+		return nil
+	})
+}
+
+// testPagingMany walks every page of a list with After and Limit, in a View,
+// and finds each record once, in key order.
+func testPagingMany(t *testing.T, b Backend) {
+	s := b.Open(t)
+	const n = 1000
+	rg := sub + "/resourceGroups/rg"
+	mustUpdate(t, s, func(tx store.Tx) error {
+		for i := range n {
+			if err := tx.Create(rec(fmt.Sprintf("%s/providers/Microsoft.Test/things/t%04d", rg, i), `{}`)); err != nil {
+				return err
+			}
+			// Another type under the same parent, which the query skips.
+			if err := tx.Create(&store.Record{ID: fmt.Sprintf("%s/providers/Microsoft.Other/stuff/s%04d", rg, i), Type: "Microsoft.Other/stuff", Body: []byte(`{}`)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	seen, after, pages := 0, "", 0
+	for {
+		var page []*store.Record
+		err := s.View(ctx, func(tx store.Tx) error {
+			var err error
+			page, err = tx.List(store.Query{Subscription: "00000000-0000-0000-0000-000000000001", Type: "Microsoft.Test/things", After: after, Limit: 100})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		pages++
+		for _, r := range page {
+			if want := fmt.Sprintf("%s/providers/Microsoft.Test/things/t%04d", rg, seen); r.ID != want {
+				t.Fatalf("record %d = %s, want %s", seen, r.ID, want)
+			}
+			seen++
+		}
+		after = page[len(page)-1].Key()
+	}
+	if seen != n || pages != n/100 {
+		t.Fatalf("paged through %d records in %d pages, want %d in %d", seen, pages, n, n/100)
+	}
+}
+
+// testReadAfterWrite: once Update returns, every View started afterwards
+// sees the write, from any goroutine.
+func testReadAfterWrite(t *testing.T, b Backend) {
+	s := b.Open(t)
+	id := sub + "/resourceGroups/rg/providers/Microsoft.Test/things/raw"
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Create(rec(id, "0")) })
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				body := fmt.Sprintf("%d", w*1000+i)
+				var wrote int64
+				if err := s.Update(ctx, func(tx store.Tx) error {
+					r, err := tx.Get(store.Key(id))
+					if err != nil {
+						return err
+					}
+					r.Body = []byte(body)
+					err = tx.Replace(r)
+					wrote = r.Version
+					return err
+				}); err != nil {
+					errs <- err
+					return
+				}
+				var got []byte
+				var version int64
+				if err := s.View(ctx, func(tx store.Tx) error {
+					r, err := tx.Get(store.Key(id))
+					if err == nil {
+						got, version = r.Body, r.Version
+					}
+					return err
+				}); err != nil {
+					errs <- err
+					return
+				}
+				// Another writer may have written since, never an older version.
+				if version < wrote || (version == wrote && string(got) != body) {
+					errs <- fmt.Errorf("read after write saw %s (version %d), want %s (version %d) or newer", got, version, body, wrote)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	r, err := get(t, s, store.Key(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Version, int64(1+8*50); got != want {
+		t.Fatalf("final version = %d, want %d", got, want)
+	}
+}
+
+// testDeleteOperationsLimit: the sweep removes at most limit operations per
+// call, oldest first, and never a running one.
+func testDeleteOperationsLimit(t *testing.T, b Backend) {
+	s := b.Open(t)
+	for i := range 5 {
+		mustUpdate(t, s, func(tx store.Tx) error {
+			return tx.PutOperation(&store.Operation{ID: fmt.Sprintf("ended%d", i), Kind: "k", Resource: "/r", Status: "Succeeded", Doc: []byte(`{}`)})
+		})
+	}
+	mustUpdate(t, s, func(tx store.Tx) error {
+		return tx.PutOperation(&store.Operation{ID: "run", Kind: "k", Resource: "/r", Status: "Running", Doc: []byte(`{}`), Due: time.Now().Add(time.Hour)})
+	})
+	later := time.Now().Add(time.Hour)
+	for _, want := range []int{2, 2, 1, 0} {
+		mustUpdate(t, s, func(tx store.Tx) error {
+			n, err := tx.DeleteOperationsBefore(later, 2)
+			if err == nil && n != want {
+				err = fmt.Errorf("DeleteOperationsBefore(limit 2) = %d, want %d", n, want)
+			}
+			return err
+		})
+	}
+	err := s.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetOperation("ended0"); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("ended0 after the sweeps: %v", err)
+		}
+		_, err := tx.GetOperation("run")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testOperationEnded: an operation's Ended round-trips, and the sweep goes
+// by it, not by when the record was written.
+func testOperationEnded(t *testing.T, b Backend) {
+	s := b.Open(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	mustUpdate(t, s, func(tx store.Tx) error {
+		for id, ended := range map[string]time.Time{"two-days": now.Add(-48 * time.Hour), "an-hour": now.Add(-time.Hour)} {
+			if err := tx.PutOperation(&store.Operation{ID: id, Kind: "k", Resource: "/r", Status: "Succeeded", Doc: []byte(`{}`), Ended: ended}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := s.View(ctx, func(tx store.Tx) error {
+		op, err := tx.GetOperation("two-days")
+		if err != nil {
+			return err
+		}
+		if !op.Ended.Equal(now.Add(-48 * time.Hour)) {
+			return fmt.Errorf("ended = %v, want %v", op.Ended, now.Add(-48*time.Hour))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error {
+		n, err := tx.DeleteOperationsBefore(now.Add(-24*time.Hour), 0)
+		if err == nil && n != 1 {
+			err = fmt.Errorf("DeleteOperationsBefore(a day ago) = %d, want 1", n)
+		}
+		return err
+	})
+	err = s.View(ctx, func(tx store.Tx) error { _, err := tx.GetOperation("an-hour"); return err })
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testKeysOnly: a KeysOnly list names the records without their documents,
+// in a View and in a writing transaction (over its own writes).
+func testKeysOnly(t *testing.T, b Backend) {
+	s := b.Open(t)
+	rg := sub + "/resourceGroups/rg"
+	mustUpdate(t, s, func(tx store.Tx) error {
+		r := rec(rg+"/providers/Microsoft.Test/things/a", `{"big":true}`)
+		r.Meta = []byte(`{"m":1}`)
+		return tx.Create(r)
+	})
+	check := func(tx store.Tx, want int) error {
+		rs, err := tx.List(store.Query{Prefix: store.Key(rg), KeysOnly: true})
+		if err != nil {
+			return err
+		}
+		if len(rs) != want {
+			return fmt.Errorf("KeysOnly list has %d records, want %d", len(rs), want)
+		}
+		for _, r := range rs {
+			if r.Body != nil || r.Meta != nil || r.ID != store.Key(r.ID) || !strings.HasPrefix(r.ID, store.Key(rg)+"/") || r.Type != "microsoft.test/things" {
+				return fmt.Errorf("KeysOnly record = %+v", r)
+			}
+		}
+		return nil
+	}
+	if err := s.View(ctx, func(tx store.Tx) error { return check(tx, 1) }); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error {
+		if err := tx.Create(rec(rg+"/providers/Microsoft.Test/things/b", `{}`)); err != nil {
+			return err
+		}
+		return check(tx, 2)
+	})
 }

@@ -1,0 +1,213 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/privlink/privlink/internal/store"
+)
+
+// oldSchema is the schema privlink wrote before schema_version existed
+// (user_version 1, every record in memory), copied from that code.
+const oldSchema = `
+CREATE TABLE IF NOT EXISTS resources (
+	key        TEXT PRIMARY KEY,
+	id         TEXT NOT NULL,
+	type       TEXT NOT NULL,
+	body       BLOB NOT NULL,
+	meta       BLOB,
+	version    INTEGER NOT NULL,
+	updated    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS operations (
+	id          TEXT PRIMARY KEY,
+	kind        TEXT NOT NULL,
+	resource    TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	doc         BLOB NOT NULL,
+	due         INTEGER NOT NULL,
+	lease_owner TEXT NOT NULL,
+	lease_until INTEGER NOT NULL,
+	version     INTEGER NOT NULL,
+	ended       INTEGER NOT NULL
+);
+PRAGMA user_version = 1;
+`
+
+// TestMigrateFromOldFormat opens a data file written in the old format and
+// checks that every record and operation is there, found by the new indexed
+// queries, and that the file then records the current schema version.
+func TestMigrateFromOldFormat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "privlink.db")
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(oldSchema); err != nil {
+		t.Fatal(err)
+	}
+	const rg = "/subscriptions/s1/resourceGroups/RG"
+	ids := map[string]string{
+		rg: "Microsoft.Resources/resourceGroups",
+		rg + "/providers/Microsoft.Kusto/clusters/c":                                  "Microsoft.Kusto/clusters",
+		rg + "/providers/Microsoft.Kusto/clusters/c/managedPrivateEndpoints/m1":       "Microsoft.Kusto/clusters/managedPrivateEndpoints",
+		rg + "/providers/Microsoft.Kusto/clusters/c/managedPrivateEndpoints/m2":       "Microsoft.Kusto/clusters/managedPrivateEndpoints",
+		"/subscriptions/s2/resourceGroups/x/providers/Microsoft.Kusto/clusters/other": "Microsoft.Kusto/clusters",
+	}
+	now := time.Now()
+	for id, typ := range ids {
+		if _, err := raw.Exec(`INSERT INTO resources (key, id, type, body, meta, version, updated) VALUES (?, ?, ?, ?, NULL, 3, ?)`,
+			strings.ToLower(id), id, typ, []byte(`{"id":"`+id+`"}`), now.UnixNano()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended := now.Add(-48 * time.Hour).UnixNano()
+	for _, op := range []struct {
+		id, status string
+		due, ended int64
+	}{{"running", "Running", now.UnixNano(), 0}, {"old", "Succeeded", 0, ended}} {
+		if _, err := raw.Exec(`INSERT INTO operations VALUES (?, 'k', '/r', ?, '{}', ?, '', 0, 1, ?)`, op.id, op.status, op.due, op.ended); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("Open of an old-format file: %v", err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	err = db.View(ctx, func(tx store.Tx) error {
+		r, err := tx.Get(strings.ToLower(rg + "/providers/Microsoft.Kusto/clusters/c"))
+		if err != nil {
+			return err
+		}
+		if r.Version != 3 || r.Type != "Microsoft.Kusto/clusters" {
+			t.Errorf("cluster after migration = %+v", r)
+		}
+		kids, err := tx.List(store.Query{Parent: strings.ToLower(rg + "/providers/Microsoft.Kusto/clusters/c"), Type: "microsoft.kusto/clusters/managedprivateendpoints"})
+		if err != nil {
+			return err
+		}
+		if got, want := len(kids), 2; got != want {
+			t.Errorf("children by parent and type = %d, want %d", got, want)
+		}
+		clusters, err := tx.List(store.Query{Type: "Microsoft.Kusto/clusters", Subscription: "S1"})
+		if err != nil {
+			return err
+		}
+		if len(clusters) != 1 || clusters[0].ID != rg+"/providers/Microsoft.Kusto/clusters/c" {
+			t.Errorf("clusters in s1 = %v", clusters)
+		}
+		due, err := tx.DueOperations(now.Add(time.Second), 10)
+		if err != nil {
+			return err
+		}
+		if len(due) != 1 || due[0].ID != "running" {
+			t.Errorf("due after migration = %v", due)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The old file's ended operation keeps its end time: it expires.
+	err = db.Update(ctx, func(tx store.Tx) error {
+		n, err := tx.DeleteOperationsBefore(now.Add(-24*time.Hour), 0)
+		if err == nil && n != 1 {
+			t.Errorf("expired operations = %d, want 1", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	if err := db.db.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v != schemaVersion {
+		t.Fatalf("schema_version = %d, want %d", v, schemaVersion)
+	}
+}
+
+// TestRefusesNewerSchema: a file from a newer privlink is not misread.
+func TestRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "privlink.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.Exec(`UPDATE schema_version SET version = ?`, schemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if db, err := Open(path, Options{}); err == nil {
+		db.Close()
+		t.Fatal("Open of a newer schema succeeded")
+	}
+}
+
+// TestQueryPlans checks that every query List and the operation worker
+// send is served by an index, never a scan of a whole table: that is what
+// keeps reads fast whatever is stored.
+func TestQueryPlans(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "privlink.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	queries := map[string]store.Query{
+		"parent":             {Parent: "/subscriptions/s/resourcegroups/rg"},
+		"parent and type":    {Parent: "/subscriptions/s/resourcegroups/rg", Type: "Microsoft.Kusto/clusters", After: "x", Limit: 10},
+		"prefix":             {Prefix: "/subscriptions/s/resourcegroups/rg"},
+		"subscription, type": {Subscription: "s", Type: "Microsoft.Kusto/clusters", Limit: 101},
+		"type":               {Type: "Microsoft.Authorization/roleAssignments"},
+	}
+	for name, q := range queries {
+		where, args := newFilter(q).sql()
+		plan := explain(t, db.db, recSelect+where+` ORDER BY key LIMIT ?`, append(args, q.Limit)...)
+		if strings.Contains(plan, "SCAN resources") && !strings.Contains(plan, "USING") {
+			t.Errorf("%s: full scan: %s", name, plan)
+		}
+		if strings.Contains(plan, "TEMP B-TREE") && q.Type != "" {
+			t.Errorf("%s: sorts instead of reading an index in order: %s", name, plan)
+		}
+	}
+	where, args := newFilter(store.Query{Prefix: "/subscriptions/s", After: "/subscriptions/s/x", KeysOnly: true}).sql()
+	if plan := explain(t, db.db, keysSelect+where+` ORDER BY key LIMIT ?`, append(args, 1000)...); !strings.Contains(plan, "COVERING INDEX resources_keys") {
+		t.Errorf("keys only: not from the covering index: %s", plan)
+	}
+	for _, q := range []string{
+		opSelect + ` WHERE status = 'Running' AND due <= 1 AND lease_until < 1 ORDER BY due LIMIT 64`,
+		`SELECT id FROM operations WHERE status <> 'Running' AND ended < 1 ORDER BY ended LIMIT 10`,
+	} {
+		if plan := explain(t, db.db, q); !strings.Contains(plan, "USING INDEX") {
+			t.Errorf("%s: no index: %s", q, plan)
+		}
+	}
+}
+
+func explain(t *testing.T, db *sql.DB, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, detail)
+	}
+	return strings.Join(out, "; ")
+}

@@ -1,0 +1,368 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/privlink/privlink/internal/store"
+)
+
+// reader is one connection that serves reads, with its prepared statements.
+// A View's reader holds a read transaction (pinned), which is its snapshot;
+// the writer's reader runs each statement on its own, on the newest commit.
+type reader struct {
+	c     *sql.Conn
+	stmts map[string]*sql.Stmt
+	// pinned reports whether a read transaction is open, whose commit
+	// number is seq.
+	pinned bool
+	seq    uint64
+	// broken reports whether a statement failed in a way that leaves the
+	// connection's state unknown: it is closed, not reused.
+	broken bool
+}
+
+func newReader(ctx context.Context, db *sql.DB) (*reader, error) {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &reader{c: c, stmts: map[string]*sql.Stmt{}}, nil
+}
+
+// close ends the read transaction, if any, and the connection.
+func (r *reader) close() {
+	if !r.broken {
+		_ = r.unpin(context.Background())
+	}
+	for _, st := range r.stmts {
+		st.Close()
+	}
+	r.c.Close()
+}
+
+// stmt returns q prepared on this connection.
+func (r *reader) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := r.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := r.c.PrepareContext(context.Background(), q)
+	if err != nil {
+		return nil, err
+	}
+	r.stmts[q] = st
+	return st, nil
+}
+
+func (r *reader) exec(ctx context.Context, q string) error {
+	st, err := r.stmt(q)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx)
+	return err
+}
+
+// pin starts a new read transaction on the newest commit; SQLite takes the
+// snapshot at its first read, which is the commit number's.
+func (r *reader) pin(ctx context.Context) error {
+	if err := r.unpin(ctx); err != nil {
+		return err
+	}
+	if err := r.exec(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	st, err := r.stmt(`SELECT v FROM meta WHERE k = 'seq'`)
+	if err != nil {
+		return err
+	}
+	var seq int64
+	if err := st.QueryRowContext(ctx).Scan(&seq); err != nil {
+		_ = r.exec(ctx, "ROLLBACK")
+		return err
+	}
+	r.pinned, r.seq = true, uint64(seq)
+	return nil
+}
+
+// unpin ends the read transaction, if any.
+func (r *reader) unpin(ctx context.Context) error {
+	if !r.pinned {
+		return nil
+	}
+	r.pinned = false
+	return r.exec(ctx, "COMMIT")
+}
+
+const (
+	recSelect = `SELECT key, id, type, body, meta, version, updated FROM resources`
+	// keysSelect reads only what the resources_keys index holds.
+	keysSelect = `SELECT key, key, ltype, NULL, NULL, 0, 0 FROM resources`
+)
+
+func scanRecord(s interface{ Scan(...any) error }) (string, *store.Record, error) {
+	var key string
+	var updated int64
+	rec := &store.Record{}
+	if err := s.Scan(&key, &rec.ID, &rec.Type, &rec.Body, &rec.Meta, &rec.Version, &updated); err != nil {
+		return "", nil, err
+	}
+	if len(rec.Meta) == 0 {
+		rec.Meta = nil
+	}
+	if len(rec.Body) == 0 {
+		rec.Body = nil
+	}
+	if updated != 0 {
+		rec.Updated = time.Unix(0, updated).UTC()
+	}
+	return key, rec, nil
+}
+
+// get returns the record with key, or nil.
+func (r *reader) get(key string) (*store.Record, error) {
+	st, err := r.stmt(recSelect + ` WHERE key = ?`)
+	if err != nil {
+		return nil, err
+	}
+	_, rec, err := scanRecord(st.QueryRow(key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return rec, err
+}
+
+// filter is a store.Query as conditions: in SQL for the database, in Go for
+// a writer's uncommitted records.
+type filter struct {
+	parent             bool
+	parentKey          string
+	lo, hi, after, typ string
+	keysOnly           bool
+	// types is Query.Types as a set (nil: any).
+	types    map[string]bool
+	typeList []string
+}
+
+func newFilter(q store.Query) filter {
+	f := filter{
+		parent:    q.Parent != "" || (q.Prefix == "" && q.Subscription == "" && q.Type == ""),
+		parentKey: strings.ToLower(q.Parent),
+		after:     q.After,
+		typ:       strings.ToLower(q.Type),
+		keysOnly:  q.KeysOnly,
+		typeList:  q.Types,
+	}
+	if q.Types != nil {
+		f.types = make(map[string]bool, len(q.Types))
+		for _, t := range q.Types {
+			f.types[t] = true
+		}
+	}
+	narrow := func(p string) {
+		if l := p + "/"; l > f.lo {
+			f.lo = l
+		}
+		// '0' follows '/': keys below p are exactly those in [p/, p0).
+		if h := p + "0"; f.hi == "" || h < f.hi {
+			f.hi = h
+		}
+	}
+	if q.Prefix != "" {
+		narrow(strings.ToLower(q.Prefix))
+	}
+	if f.parent && f.parentKey != "" {
+		narrow(f.parentKey)
+	}
+	if q.Subscription != "" {
+		narrow("/subscriptions/" + strings.ToLower(q.Subscription))
+	}
+	return f
+}
+
+// inRange reports whether key lies in the filter's key range (a superset
+// of the matches).
+func (f filter) inRange(key string) bool {
+	return key >= f.lo && (f.hi == "" || key < f.hi) && (f.after == "" || key > f.after)
+}
+
+// match reports whether the record with key and typ matches.
+func (f filter) match(key, typ string) bool {
+	if !f.inRange(key) {
+		return false
+	}
+	if f.parent && store.ParentKey(key) != f.parentKey {
+		return false
+	}
+	if f.types != nil && !f.types[strings.ToLower(typ)] {
+		return false
+	}
+	return f.typ == "" || strings.EqualFold(typ, f.typ)
+}
+
+// sql is the WHERE clause and its arguments.
+func (f filter) sql() (string, []any) {
+	var conds []string
+	var args []any
+	add := func(c string, a any) { conds = append(conds, c); args = append(args, a) }
+	if f.parent {
+		add("parent = ?", f.parentKey)
+	}
+	if f.typ != "" {
+		add("ltype = ?", f.typ)
+	}
+	if f.lo != "" {
+		add("key >= ?", f.lo)
+	}
+	if f.hi != "" {
+		add("key < ?", f.hi)
+	}
+	if f.after != "" {
+		add("key > ?", f.after)
+	}
+	if f.types != nil {
+		conds = append(conds, "ltype IN (SELECT value FROM json_each(?))")
+		b, _ := json.Marshal(f.typeList)
+		args = append(args, string(b))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// list returns the matching records in key order, at most limit (0: all),
+// with their keys.
+func (r *reader) list(f filter, limit int) ([]*store.Record, []string, error) {
+	where, args := f.sql()
+	sel := recSelect
+	if f.keysOnly {
+		sel = keysSelect
+	}
+	st, err := r.stmt(sel + where + ` ORDER BY key LIMIT ?`)
+	if err != nil {
+		return nil, nil, err
+	}
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := st.Query(append(args, limit)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var recs []*store.Record
+	var keys []string
+	for rows.Next() {
+		key, rec, err := scanRecord(rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		recs, keys = append(recs, rec), append(keys, key)
+	}
+	return recs, keys, rows.Err()
+}
+
+const opSelect = `SELECT id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended FROM operations`
+
+func scanOp(s interface{ Scan(...any) error }) (*store.Operation, error) {
+	op := &store.Operation{}
+	var due, lease, ended int64
+	if err := s.Scan(&op.ID, &op.Kind, &op.Resource, &op.Status, &op.Doc, &due, &op.LeaseOwner, &lease, &op.Version, &ended); err != nil {
+		return nil, err
+	}
+	op.Due, op.LeaseUntil, op.Ended = fromNano(due), fromNano(lease), fromNano(ended)
+	return op, nil
+}
+
+// getOp returns the operation with id, or nil.
+func (r *reader) getOp(id string) (*store.Operation, error) {
+	st, err := r.stmt(opSelect + ` WHERE id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	op, err := scanOp(st.QueryRow(id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return op, err
+}
+
+// dueOps returns running operations due at now with a free lease, oldest
+// first (the partial index on due keeps this proportional to what is due).
+func (r *reader) dueOps(now time.Time, limit int) ([]*store.Operation, error) {
+	st, err := r.stmt(opSelect + ` WHERE status = 'Running' AND due <= ? AND lease_until < ? ORDER BY due LIMIT ?`)
+	if err != nil {
+		return nil, err
+	}
+	n := now.UnixNano()
+	rows, err := st.Query(n, n, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*store.Operation
+	for rows.Next() {
+		op, err := scanOp(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, op)
+	}
+	return out, rows.Err()
+}
+
+// nextDue returns when the next running operation falls due (its due time
+// or, if later, the end of its lease), ignoring the operations in skip.
+func (r *reader) nextDue(skip map[string]*store.Operation) (time.Time, bool, error) {
+	st, err := r.stmt(`SELECT id, max(due, lease_until) AS at FROM operations WHERE status = 'Running' ORDER BY at LIMIT ?`)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	rows, err := st.Query(len(skip) + 1)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return time.Time{}, false, err
+		}
+		if _, ok := skip[id]; !ok {
+			return fromNano(at), true, nil
+		}
+	}
+	return time.Time{}, false, rows.Err()
+}
+
+// endedBefore returns the ids of operations that ended before t, oldest
+// first, at most limit (0: all).
+func (r *reader) endedBefore(t time.Time, limit int) ([]string, error) {
+	st, err := r.stmt(`SELECT id FROM operations WHERE status <> 'Running' AND ended < ? ORDER BY ended LIMIT ?`)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := st.Query(t.UnixNano(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -1,0 +1,187 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/privlink/privlink/internal/store"
+)
+
+// migrations bring a database from version i to i+1 (migrations[i]), each in
+// one transaction that also records the new version in schema_version. A
+// data directory made by any earlier privlink upgrades on start; a newer one
+// is refused rather than misread.
+var migrations = []func(ctx context.Context, tx *sql.Tx) error{
+	// 0 -> 1: the first schema (privlink before schema_version existed made
+	// exactly these tables and set user_version = 1).
+	execMigration(`
+CREATE TABLE IF NOT EXISTS resources (
+	key        TEXT PRIMARY KEY,
+	id         TEXT NOT NULL,
+	type       TEXT NOT NULL,
+	body       BLOB NOT NULL,
+	meta       BLOB,
+	version    INTEGER NOT NULL,
+	updated    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS operations (
+	id          TEXT PRIMARY KEY,
+	kind        TEXT NOT NULL,
+	resource    TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	doc         BLOB NOT NULL,
+	due         INTEGER NOT NULL,
+	lease_owner TEXT NOT NULL,
+	lease_until INTEGER NOT NULL,
+	version     INTEGER NOT NULL,
+	ended       INTEGER NOT NULL
+);`),
+	// 1 -> 2: reads are served by SQLite, no longer from a copy in memory:
+	// the parent key and lower-case type become columns with indexes for
+	// List, operations get indexes for the worker's and the sweeper's
+	// queries, and meta holds the commit sequence number that snapshots
+	// are compared by.
+	migrate2,
+	// 2 -> 3: a covering index of keys and types, so that a scan of a
+	// scope's names and types (Query.KeysOnly: GET {scope}/resources picks
+	// its tracked resources from them) reads the index alone, in key order,
+	// instead of a table row per key.
+	execMigration(`CREATE INDEX resources_keys ON resources (key, ltype)`),
+}
+
+// schemaVersion is the version this code writes and reads.
+var schemaVersion = len(migrations)
+
+func execMigration(q string) func(context.Context, *sql.Tx) error {
+	return func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, q)
+		return err
+	}
+}
+
+func migrate2(ctx context.Context, tx *sql.Tx) error {
+	for _, q := range []string{
+		`ALTER TABLE resources ADD COLUMN parent TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE resources ADD COLUMN ltype TEXT NOT NULL DEFAULT ''`,
+		`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)`,
+		`INSERT OR IGNORE INTO meta (k, v) VALUES ('seq', 0)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	// The parent key is Go's rule (store.ParentKey), so existing rows are
+	// filled in here rather than in SQL, in chunks of rowids so that a large
+	// database is not held in memory.
+	st, err := tx.PrepareContext(ctx, `UPDATE resources SET parent = ?, ltype = ? WHERE rowid = ?`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	type fix struct {
+		rowid         int64
+		parent, ltype string
+	}
+	var last int64 = -1 << 62
+	for {
+		rows, err := tx.QueryContext(ctx, `SELECT rowid, key, type FROM resources WHERE rowid > ? ORDER BY rowid LIMIT 10000`, last)
+		if err != nil {
+			return err
+		}
+		var fixes []fix
+		for rows.Next() {
+			var f fix
+			var key, typ string
+			if err := rows.Scan(&f.rowid, &key, &typ); err != nil {
+				rows.Close()
+				return err
+			}
+			f.parent, f.ltype = store.ParentKey(key), strings.ToLower(typ)
+			fixes = append(fixes, f)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(fixes) == 0 {
+			break
+		}
+		for _, f := range fixes {
+			if _, err := st.ExecContext(ctx, f.parent, f.ltype, f.rowid); err != nil {
+				return err
+			}
+		}
+		last = fixes[len(fixes)-1].rowid
+	}
+	for _, q := range []string{
+		// Children of a parent, of one type or all, in key order.
+		`CREATE INDEX resources_parent ON resources (parent, ltype, key)`,
+		// One type, in a subscription (a key range) or everywhere.
+		`CREATE INDEX resources_type ON resources (ltype, key)`,
+		// The worker's due operations; the sweeper's ended ones.
+		`CREATE INDEX operations_running ON operations (due) WHERE status = 'Running'`,
+		`CREATE INDEX operations_ended ON operations (ended) WHERE status <> 'Running'`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrate brings the database at db to schemaVersion.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	for {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		v, err := currentVersion(ctx, tx)
+		if err == nil && v > schemaVersion {
+			err = fmt.Errorf("the database has schema version %d, newer than this privlink's %d", v, schemaVersion)
+		}
+		if err != nil || v == schemaVersion {
+			_ = tx.Rollback()
+			return err
+		}
+		if err := migrations[v](ctx, tx); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("migration to version %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM schema_version`); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, v+1); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+}
+
+// currentVersion reads schema_version; a database without a row there is
+// version 1 if it has the first schema's tables (made before versions were
+// recorded), else new (0).
+func currentVersion(ctx context.Context, tx *sql.Tx) (int, error) {
+	var v int
+	err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	if err == nil {
+		return v, nil
+	}
+	if err != sql.ErrNoRows {
+		return 0, err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'resources'`).Scan(&n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
