@@ -72,6 +72,18 @@ type Plane struct {
 	wg       sync.WaitGroup
 	issuer   *certs.Issuer
 	respAddr string
+
+	// batch gathers the keys of commits that happen while a refresh runs,
+	// so that concurrent writers share one refresh instead of queueing on
+	// mu one by one (each still returns only once its keys are applied).
+	batch struct {
+		sync.Mutex
+		cond    *sync.Cond
+		pending map[string]bool
+		gen     uint64 // the batch now gathering keys
+		done    uint64 // batches before this one are applied
+		running bool
+	}
 }
 
 // clusterNet is what listens for one cluster: its egress and DNS server.
@@ -114,6 +126,8 @@ func New(cfg Config) (*Plane, error) {
 	}
 	p := &Plane{cfg: cfg, log: log, clusters: map[string]*clusterNet{}, privates: map[string]*privateNet{},
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p.batch.cond = sync.NewCond(&p.batch)
+	p.batch.pending = map[string]bool{}
 	p.st = newSnapshot()
 	var err error
 	if p.issuer, err = certs.NewIssuer(cfg.DataDir, cfg.Cert, p.isTargetName); err != nil {
@@ -159,15 +173,44 @@ func (p *Plane) changed(keys []string) {
 			mine = append(mine, k)
 		}
 	}
-	if len(mine) > 0 {
-		{
-			if err := p.update(context.Background(), mine); err != nil {
-				p.log.Error("dataplane: refresh", "err", err)
-				p.dirty.Store(true)
-				select {
-				case p.wake <- struct{}{}:
-				default:
-				}
+	if len(mine) == 0 {
+		return
+	}
+	b := &p.batch
+	b.Lock()
+	defer b.Unlock()
+	for _, k := range mine {
+		b.pending[k] = true
+	}
+	// These keys are applied by batch number my: the refresh that starts
+	// after this moment. Whoever finds no refresh running runs the next
+	// one, for everyone's keys gathered so far.
+	my := b.gen
+	for b.done <= my {
+		if b.running {
+			b.cond.Wait()
+			continue
+		}
+		b.running = true
+		keys := make([]string, 0, len(b.pending))
+		for k := range b.pending {
+			keys = append(keys, k)
+		}
+		b.pending = map[string]bool{}
+		g := b.gen
+		b.gen++
+		b.Unlock()
+		err := p.update(context.Background(), keys)
+		b.Lock()
+		b.running = false
+		b.done = g + 1
+		b.cond.Broadcast()
+		if err != nil {
+			p.log.Error("dataplane: refresh", "err", err)
+			p.dirty.Store(true)
+			select {
+			case p.wake <- struct{}{}:
+			default:
 			}
 		}
 	}
