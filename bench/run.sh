@@ -13,7 +13,7 @@ go build -o "$work/bare" ./bench/bare
 export PRIVLINK_PROFILE="$work/profile.json"
 # Default settings (the access log on), its log going to a file as a
 # service manager's would; only the provisioning delay is removed.
-"$work/privlink" serve --addr 127.0.0.1:19443 --data "$work/data" --provisioning-delay 0s 2>"$work/privlink.log" >/dev/null &
+"$work/privlink" serve --addr 127.0.0.1:19443 --data "$work/data" --provisioning-delay 0s ${PRIVLINK_BENCH_FLAGS:-} 2>"$work/privlink.log" >/dev/null &
 PID=$!
 # cpu prints the server's CPU time so far (user+system), in clock ticks.
 cpu() { awk '{print $14+$15}' "/proc/$PID/stat"; }
