@@ -305,6 +305,27 @@ func (f *biFixture) snapshot(t testing.TB) string {
 	return b.String()
 }
 
+// settledSnapshot is the snapshot once no resource in it is still being
+// provisioned (an earlier case's asynchronous PATCH, say), so that what
+// the failing requests are compared with is not still changing by itself.
+func (f *biFixture) settledSnapshot(t testing.TB) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := f.snapshot(t)
+		busy := false
+		for _, st := range []string{"Running", "Creating", "Updating", "Deleting", "Accepted"} {
+			if strings.Contains(s, `"provisioningState":"`+st+`"`) {
+				busy = true
+			}
+		}
+		if !busy || time.Now().After(deadline) {
+			return s
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // biCase is one request that must fail.
 type biCase struct {
 	name   string
@@ -327,7 +348,7 @@ type biCase struct {
 // run sends every case, then checks that nothing changed.
 func (f *biFixture) run(t *testing.T, cases []biCase) {
 	t.Helper()
-	before := f.snapshot(t)
+	before := f.settledSnapshot(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var r biResult

@@ -52,6 +52,10 @@ type Options struct {
 	CacheRecords int
 }
 
+// absentMax bounds the writer's set of keys known to be absent (about
+// 100 bytes each).
+const absentMax = 16384
+
 // DefaultCacheRecords is the hot record cache's size when Options leaves it 0.
 const DefaultCacheRecords = 8192
 
@@ -101,6 +105,13 @@ type DB struct {
 	cache *cache
 	// wr is the writer goroutine's connection for reads of committed state.
 	wr *reader
+	// absent holds keys the writer read and found in no record, so that a
+	// key every write looks up and nobody creates (a provider's
+	// registration kept at its default, say) costs one query, not one per
+	// write. Only the writer goroutine touches it; the writer's own
+	// Create or Replace of a key removes it (the writer is the only one
+	// that writes records), and it is emptied when it reaches absentMax.
+	absent map[string]struct{}
 	// idle holds read connections between Views.
 	idle chan *reader
 	// drain reports whether a checkpoint waits to restart the WAL: Views
@@ -161,6 +172,7 @@ func Open(path string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	d.absent = map[string]struct{}{}
 	if d.wr, err = newReader(ctx, db); err != nil {
 		return fail(err)
 	}
@@ -700,6 +712,9 @@ func (t *tx) record(key string) (*store.Record, error) {
 		if r, ok := t.memo[key]; ok {
 			return r, nil
 		}
+		if _, ok := t.d.absent[key]; ok {
+			return nil, nil
+		}
 	}
 	if r := t.d.cache.get(key, t.snap); r != nil {
 		return r, nil
@@ -710,6 +725,12 @@ func (t *tx) record(key string) (*store.Record, error) {
 	}
 	if t.write {
 		t.memo[key] = r
+		if r == nil {
+			if len(t.d.absent) >= absentMax {
+				clear(t.d.absent)
+			}
+			t.d.absent[key] = struct{}{}
+		}
 	}
 	if r == nil {
 		return nil, nil
@@ -812,6 +833,9 @@ func (t *tx) keep(key string, r *store.Record) {
 		cp.Meta = nil
 	}
 	t.own.recs[key] = &cp
+	if t.write {
+		delete(t.d.absent, key)
+	}
 }
 
 // List runs the query in SQLite; a writer's uncommitted changes are laid

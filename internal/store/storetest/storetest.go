@@ -47,6 +47,7 @@ func Run(t *testing.T, b Backend) {
 		{"DeleteOperationsBeforeLimit", testDeleteOperationsLimit},
 		{"OperationEndedTime", testOperationEnded},
 		{"ListKeysOnly", testKeysOnly},
+		{"AbsentThenCreated", testAbsentThenCreated},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
@@ -875,4 +876,66 @@ func testKeysOnly(t *testing.T, b Backend) {
 		}
 		return check(tx, 2)
 	})
+}
+
+// testAbsentThenCreated: a key read while absent, in one write and then in
+// others, is seen once created, gone once deleted, and seen when created
+// again; also when a rolled-back write created it in between. (A backend
+// may remember absent keys to spare queries: this is what it must not
+// get wrong.)
+func testAbsentThenCreated(t *testing.T, b Backend) {
+	s := b.Open(t)
+	const key = "/subscriptions/s/providers/microsoft.test/things/ghost"
+	absent := func(what string) {
+		t.Helper()
+		mustUpdate(t, s, func(tx store.Tx) error {
+			if _, err := tx.Get(key); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: Get in a write = %v, want ErrNotFound", what, err)
+			}
+			return nil
+		})
+		if _, err := get(t, s, key); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: Get in a view = %v, want ErrNotFound", what, err)
+		}
+	}
+	present := func(what, body string) {
+		t.Helper()
+		mustUpdate(t, s, func(tx store.Tx) error {
+			r, err := tx.Get(key)
+			if err != nil || string(r.Body) != body {
+				t.Errorf("%s: Get in a write = %v, %v; want the record %s", what, r, err, body)
+			}
+			return nil
+		})
+	}
+	absent("at first")
+	absent("again")
+	// A write that creates it and fails: still absent.
+	errNo := errors.New("no")
+	if err := s.Update(context.Background(), func(tx store.Tx) error {
+		if err := tx.Create(rec(key, `{"n":0}`)); err != nil {
+			return err
+		}
+		return errNo
+	}); !errors.Is(err, errNo) {
+		t.Fatalf("the failing write: %v", err)
+	}
+	absent("after a rolled-back create")
+	mustUpdate(t, s, func(tx store.Tx) error {
+		if _, err := tx.Get(key); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Get before Create in one write = %v", err)
+		}
+		if err := tx.Create(rec(key, `{"n":1}`)); err != nil {
+			return err
+		}
+		if r, err := tx.Get(key); err != nil || string(r.Body) != `{"n":1}` {
+			t.Errorf("Get after Create in one write = %v, %v", r, err)
+		}
+		return nil
+	})
+	present("after the create", `{"n":1}`)
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Delete(key) })
+	absent("after the delete")
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Create(rec(key, `{"n":2}`)) })
+	present("created again", `{"n":2}`)
 }
