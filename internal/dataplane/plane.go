@@ -216,6 +216,30 @@ func (p *Plane) changed(keys []string) {
 	}
 }
 
+// Settle waits until the commits whose keys reached the plane are applied
+// (a refresh running or keys waiting for one), so that a reader of the
+// plane's state (the network and decide endpoints, hence diagnose) sees
+// what a client that just saw the API's answer expects. A commit's keys
+// reach the plane right after it commits, on the committing goroutine, so
+// what remains unseen is that instant. Never call it from a refresh.
+func (p *Plane) Settle() {
+	b := &p.batch
+	b.Lock()
+	defer b.Unlock()
+	var target uint64
+	switch {
+	case len(b.pending) > 0:
+		target = b.gen // the batch gathering now
+	case b.running:
+		target = b.gen - 1 // the batch being applied
+	default:
+		return
+	}
+	for b.done <= target {
+		b.cond.Wait()
+	}
+}
+
 // retry refreshes again after a refresh failed (a store error), so that a
 // transient fault does not leave stale state until the next change.
 func (p *Plane) retry() {

@@ -55,6 +55,7 @@ func (s *Server) network(w http.ResponseWriter, r *http.Request) {
 	if s.noDataPlane(w) {
 		return
 	}
+	s.DataPlane.Settle()
 	if r.URL.Query().Get("id") != "" {
 		id, ok := s.idParam(w, r, "id", kusto.EndpointType+"/read")
 		if !ok {
@@ -87,6 +88,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	if s.noDataPlane(w) {
 		return
 	}
+	s.DataPlane.Settle()
 	id, ok := s.idParam(w, r, "cluster", kusto.ClusterType+"/read")
 	if !ok {
 		return
