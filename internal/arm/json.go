@@ -43,7 +43,7 @@ func UnescapeHTML(b []byte) []byte {
 		// and the character after it belongs to the escape: skipping it
 		// keeps "\\u003c" (a backslash, then u003c) as it is.
 		if i+5 < len(b) && b[i+1] == 'u' && b[i+2] == '0' && b[i+3] == '0' {
-			if c := htmlChar(b[i+4], b[i+5]); c != 0 {
+			if c := HTMLChar(b[i+4], b[i+5]); c != 0 {
 				if out == nil {
 					out = make([]byte, 0, len(b))
 				}
@@ -62,9 +62,10 @@ func UnescapeHTML(b []byte) []byte {
 	return append(out, b[last:]...)
 }
 
-// htmlChar returns the character of the escape \u00{hi}{lo} when it is one
-// of encoding/json's HTML escapes, or 0.
-func htmlChar(hi, lo byte) byte {
+// HTMLChar returns the character of the escape \u00{hi}{lo} when it is one
+// of encoding/json's HTML escapes (\u003c, \u003e, \u0026, either case),
+// or 0.
+func HTMLChar(hi, lo byte) byte {
 	switch {
 	case hi == '3' && (lo == 'c' || lo == 'C'):
 		return '<'

@@ -394,7 +394,7 @@ func deployCompact(text string) ([]byte, []int) {
 			in = false
 		case ch == '\\':
 			if i+5 < len(text) && text[i+1] == 'u' && text[i+2] == '0' && text[i+3] == '0' {
-				if c := deployHTMLEscape(text[i+4], text[i+5]); c != 0 {
+				if c := arm.HTMLChar(text[i+4], text[i+5]); c != 0 {
 					out, offsets = append(out, c), append(offsets, i)
 					i += 5
 					continue
@@ -411,18 +411,6 @@ func deployCompact(text string) ([]byte, []int) {
 		return nil, nil
 	}
 	return out, offsets
-}
-
-func deployHTMLEscape(hi, lo byte) byte {
-	switch {
-	case hi == '3' && (lo == 'c' || lo == 'C'):
-		return '<'
-	case hi == '3' && (lo == 'e' || lo == 'E'):
-		return '>'
-	case hi == '2' && lo == '6':
-		return '&'
-	}
-	return 0
 }
 
 // deployParameters reads a parameters file ({"$schema", "contentVersion",

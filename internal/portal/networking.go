@@ -328,10 +328,8 @@ func (p *Portal) netEndpointsOfPerms(c *reqCtx, id arm.ResourceID, more int, per
 	if !perms.may(netEndpointType + "/delete") {
 		e.CanDelete = netAllowed{Reason: "You may not delete managed private endpoints of " + id.Name() + ": none of your roles there grants " + netEndpointType + "/delete (the Owner and Contributor roles do)."}
 	}
-	var out struct {
-		Value []netEndpointState `json:"value"`
-	}
-	if err := c.api.get("/_privlink/endpoints?cluster="+url.QueryEscape(id.String()), &out); err != nil {
+	states, err := c.netEndpointStatesErr(id)
+	if err != nil {
 		e.Problem = "The managed private endpoints could not be read. " + plain(err)
 		if ae, ok := err.(*APIError); ok {
 			e.ProblemJSON = ae.Raw
@@ -339,7 +337,7 @@ func (p *Portal) netEndpointsOfPerms(c *reqCtx, id arm.ResourceID, more int, per
 		return e
 	}
 	changing := 0
-	for _, s := range out.Value {
+	for _, s := range states {
 		r := netEndpointRow{Name: lastSegment(s.ID), ID: s.ID, Target: s.PrivateLinkResourceID, Group: s.GroupID,
 			State: s.ProvisioningState, ConnState: s.ConnectionState, Description: s.Description}
 		if tid, err := arm.ParseResourceID(s.PrivateLinkResourceID); err == nil {
@@ -579,18 +577,24 @@ func (p *Portal) netGroupFieldOf(c *reqCtx, typ, resource, group string) *netGro
 	return g
 }
 
-// strOf is the string at a path of keys in a JSON document.
+// strOf is the string at a path of keys in a JSON document ("" when it
+// is missing or no string).
 func strOf(m map[string]any, keys ...string) string {
+	s, _ := valueAt(m, keys...).(string)
+	return s
+}
+
+// valueAt is the value at a path of keys in a JSON document, or nil.
+func valueAt(m map[string]any, keys ...string) any {
 	var v any = m
 	for _, k := range keys {
 		mm, ok := v.(map[string]any)
 		if !ok {
-			return ""
+			return nil
 		}
 		v = mm[k]
 	}
-	s, _ := v.(string)
-	return s
+	return v
 }
 
 // netPaneStep handles the pane's Next, Back and Create: it returns the
@@ -714,13 +718,17 @@ func (p *Portal) netHasBlob(c *reqCtx, cluster arm.ResourceID, account string) b
 // netEndpointStates are the cluster's endpoints with the states read from
 // their targets (nil when they cannot be read).
 func (c *reqCtx) netEndpointStates(cluster arm.ResourceID) []netEndpointState {
+	states, _ := c.netEndpointStatesErr(cluster)
+	return states
+}
+
+// netEndpointStatesErr is netEndpointStates with the API's refusal.
+func (c *reqCtx) netEndpointStatesErr(cluster arm.ResourceID) ([]netEndpointState, error) {
 	var out struct {
 		Value []netEndpointState `json:"value"`
 	}
-	if c.api.get("/_privlink/endpoints?cluster="+url.QueryEscape(cluster.String()), &out) != nil {
-		return nil
-	}
-	return out.Value
+	err := c.api.get("/_privlink/endpoints?cluster="+url.QueryEscape(cluster.String()), &out)
+	return out.Value, err
 }
 
 // netApprovalText says what will become of the new endpoint's connection:

@@ -88,18 +88,10 @@ var funcs = template.FuncMap{
 		return rid.ResourceGroupName()
 	},
 	"str": func(m map[string]any, keys ...string) string {
-		var v any = m
-		for _, k := range keys {
-			mm, ok := v.(map[string]any)
-			if !ok {
-				return ""
-			}
-			v = mm[k]
+		if v := valueAt(m, keys...); v != nil {
+			return fmt.Sprint(v)
 		}
-		if v == nil {
-			return ""
-		}
-		return fmt.Sprint(v)
+		return ""
 	},
 	"final": func(state string) bool {
 		switch strings.ToLower(state) {
