@@ -5,14 +5,12 @@ package e2e
 // each kind of input is a table, run against a real server.
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -244,26 +242,8 @@ func TestInputsMalformedSubscriptionID(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that a server's goroutines may write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestInputsAccessLogErrorCode(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	env := testkit.Start(t, func(c *app.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 		c.AccessLog = true
@@ -314,7 +294,7 @@ func TestInputsAccessLogErrorCode(t *testing.T) {
 }
 
 // accessLogLine waits for the access log line of request rid and returns it.
-func accessLogLine(t *testing.T, logs *syncBuffer, rid string) map[string]any {
+func accessLogLine(t *testing.T, logs *testkit.SyncBuffer, rid string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -4,6 +4,7 @@
 package testkit
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -464,4 +465,25 @@ func (e *Env) Call(tb testing.TB, method, path, body string, want int, out any) 
 func (e *Env) GetJSON(tb testing.TB, path string, out any) {
 	tb.Helper()
 	e.call(tb, http.MethodGet, path, "", http.StatusOK, out)
+}
+
+// SyncBuffer is a bytes.Buffer that a server's goroutines may write to
+// while a test reads it: where a test sends a server's log (WithLogger).
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String is everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

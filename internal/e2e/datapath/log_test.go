@@ -1,10 +1,8 @@
 package datapath
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
@@ -12,29 +10,11 @@ import (
 	"github.com/privlink/privlink/internal/testkit"
 )
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestEgressLog: the egress log has one line per decision, naming the
 // cluster, the destination, the path taken or the reason of a refusal, and
 // the cut of open tunnels.
 func TestEgressLog(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	env := testkit.Start(t, testkit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	createRG(t, env, "rg")
 	cl := createCluster(t, env, "rg", "adxlog", armkusto.PublicNetworkAccessEnabled)
