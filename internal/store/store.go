@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -168,4 +169,18 @@ type Tx interface {
 	// them (0: all), and returns how many. The limit keeps one sweep's
 	// transaction small however many operations expired at once.
 	DeleteOperationsBefore(t time.Time, limit int) (int, error)
+}
+
+// SafeRun runs a transaction's function and turns a panic in it into its
+// error (named after backend, "sqlite: transaction function panicked: …"),
+// so that one bad request cannot take a backend's writer, and every other
+// caller with it, down; the transaction is then rolled back like any
+// failed one.
+func SafeRun(backend string, fn func(Tx) error, t Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s: transaction function panicked: %v", backend, p)
+		}
+	}()
+	return fn(t)
 }

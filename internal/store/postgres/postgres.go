@@ -104,7 +104,7 @@ func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	defer tx.Rollback(context.Background())
-	return safeRun(fn, &ptx{ctx: ctx, tx: tx})
+	return store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx})
 }
 
 // Update runs fn in a read-write transaction; nil means it is committed.
@@ -128,24 +128,13 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLock); err != nil {
 		return fmt.Errorf("postgres: write lock: %w", err)
 	}
-	if err := safeRun(fn, &ptx{ctx: ctx, tx: tx, write: true}); err != nil {
+	if err := store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx, write: true}); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)
 	}
 	return nil
-}
-
-// safeRun turns a panic in a caller's function into its error; the
-// transaction is then rolled back.
-func safeRun(fn func(store.Tx) error, t store.Tx) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("postgres: transaction function panicked: %v", p)
-		}
-	}()
-	return fn(t)
 }
 
 const running = "Running"

@@ -495,24 +495,13 @@ func (d *DB) runBatch(batch []*writeReq) *flight {
 			continue
 		}
 		t := &tx{d: d, rd: d.wr, snap: math.MaxUint64, write: true, own: newChanges(), layers: append([]*changes{f.ch}, layers...), memo: memo}
-		err := safeRun(r.fn, t)
+		err := store.SafeRun("sqlite", r.fn, t)
 		if err == nil {
 			f.ch.merge(t.own)
 		}
 		f.errs = append(f.errs, err)
 	}
 	return f
-}
-
-// safeRun turns a panic in a caller's function into its error, so that one
-// bad request cannot take the writer (and every other caller) down with it.
-func safeRun(fn func(store.Tx) error, t store.Tx) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("sqlite: transaction function panicked: %v", p)
-		}
-	}()
-	return fn(t)
 }
 
 // conn is the persister's connection with its prepared statements.
