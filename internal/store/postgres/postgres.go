@@ -22,6 +22,9 @@ import (
 	"sync"
 	"time"
 
+	"log/slog"
+
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/privlink/privlink/internal/store"
@@ -31,11 +34,21 @@ import (
 type Options struct {
 	// MaxConns bounds the connection pool (default 16).
 	MaxConns int32
+	// Logger reports the commit feed's and leadership's connection
+	// troubles (default: discarded).
+	Logger *slog.Logger
 }
 
 // DB is a PostgreSQL-backed store.Store.
 type DB struct {
 	pool *pgxpool.Pool
+	cfg  *pgxpool.Config
+	// id tells this process's notifications from the others' (store.Feed).
+	id       string
+	logger   *slog.Logger
+	feed     *feed
+	feedOnce sync.Once
+	wg       sync.WaitGroup
 	// wmu keeps this process's writers from each holding a connection
 	// while they wait for the database-wide write lock.
 	wmu    sync.Mutex
@@ -62,25 +75,36 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 16
 	}
+	// A server that is down must make requests fail fast (503), not hang:
+	// the default has no connect timeout.
+	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > 5*time.Second {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: schema: %w", err)
+		return nil, fmt.Errorf("postgres: schema: %w", classify(err))
 	}
-	return &DB{pool: pool, closed: make(chan struct{})}, nil
+	return &DB{pool: pool, cfg: cfg, id: uuid.NewString(), logger: opt.Logger, closed: make(chan struct{})}, nil
 }
 
 // Close closes the pool; later calls return store.ErrClosed.
 func (d *DB) Close() error {
 	d.once.Do(func() {
 		close(d.closed)
+		d.wg.Wait()
 		d.pool.Close()
 	})
 	return nil
 }
+
+func (d *DB) log(msg string, err error) { d.logger.Warn("postgres: "+msg, "err", err) }
 
 func (d *DB) isClosed() bool {
 	select {
@@ -101,10 +125,10 @@ func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return fmt.Errorf("postgres: %w", classify(err))
 	}
 	defer tx.Rollback(context.Background())
-	return store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx})
+	return broken(tx, store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx}))
 }
 
 // Update runs fn in a read-write transaction; nil means it is committed.
@@ -122,17 +146,23 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return fmt.Errorf("postgres: %w", classify(err))
 	}
 	defer tx.Rollback(context.Background())
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLock); err != nil {
-		return fmt.Errorf("postgres: write lock: %w", err)
+		return fmt.Errorf("postgres: write lock: %w", classify(err))
 	}
-	if err := store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx, write: true}); err != nil {
-		return err
+	t := &ptx{ctx: ctx, tx: tx, write: true}
+	if err := store.SafeRun("postgres", fn, t); err != nil {
+		return broken(tx, err)
+	}
+	if len(t.keys) > 0 || len(t.ended) > 0 || t.started {
+		if err := d.announce(ctx, t); err != nil {
+			return fmt.Errorf("postgres: announcing the commit: %w", classify(err))
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
+		return fmt.Errorf("postgres: commit: %w", classify(err))
 	}
 	return nil
 }
@@ -146,6 +176,23 @@ type ptx struct {
 	ctx   context.Context
 	tx    pgx.Tx
 	write bool
+	// What a write transaction wrote, for its notification (store.Feed).
+	keys    []string
+	ended   []string
+	started bool
+}
+
+// broken turns a transaction function's error into ErrUnavailable when the
+// transaction's connection failed under it (the function saw some driver
+// error and returned it as it was).
+func broken(tx pgx.Tx, err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	if tx.Conn().IsClosed() || unreachable(err) {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	}
+	return err
 }
 
 const recCols = `key, id, type, body, meta, version, updated`
@@ -202,6 +249,7 @@ func (t *ptx) Create(r *store.Record) error {
 		return store.ErrExists
 	}
 	r.Version = 1
+	t.keys = append(t.keys, key)
 	return nil
 }
 
@@ -228,6 +276,7 @@ func (t *ptx) Replace(r *store.Record) error {
 		return err
 	}
 	r.Version = cur + 1
+	t.keys = append(t.keys, key)
 	return nil
 }
 
@@ -242,6 +291,7 @@ func (t *ptx) Delete(key string) error {
 	if tag.RowsAffected() == 0 {
 		return store.ErrNotFound
 	}
+	t.keys = append(t.keys, key)
 	return nil
 }
 
@@ -376,6 +426,11 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 		return err
 	}
 	op.Version = cur + 1
+	if op.Status == running {
+		t.started = true
+	} else {
+		t.ended = append(t.ended, op.ID)
+	}
 	return nil
 }
 
