@@ -187,8 +187,11 @@ func (d *Engine) trim(ctx context.Context, scope arm.ResourceID, r *resource.Req
 	switch {
 	case err != nil && ctx.Err() == nil:
 		d.cfg.Logger.Warn("deployment history", "scope", scope.String(), "deleted", n, "err", err)
-	case n > 0 || why != "":
+	case n > 0:
 		d.cfg.Logger.Info("deployment history", "scope", scope.String(), "deleted", n, "kept", why)
+	case why != "":
+		// At every deployment while the history stays full: not worth more.
+		d.cfg.Logger.Debug("deployment history", "scope", scope.String(), "deleted", 0, "kept", why)
 	}
 }
 
