@@ -20,7 +20,7 @@ import (
 // deletes the oldest down to 8 (Azure: 800, 700, 600).
 var small = deploy.History{Limit: 20, Trigger: 12, Target: 8}
 
-// identity is a resource that deploys at once (no provisioning delay), so
+// identityResource is a resource that deploys at once (no provisioning delay), so
 // that each deployment of it has a deployment operation.
 func identityResource(name string) map[string]any {
 	return map[string]any{"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31", "name": name, "location": "westus"}
