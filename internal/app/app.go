@@ -68,6 +68,9 @@ type Config struct {
 	// TemplateRoot is the directory linked template URIs are read from
 	// (template.DirLinks); "" refuses linked templates.
 	TemplateRoot string
+	// DeploymentHistory bounds each scope's deployment history (zero:
+	// Azure's numbers; tests give smaller ones).
+	DeploymentHistory deploy.History
 	// Store selects the store: "" for the embedded SQLite database in the
 	// data directory, or a PostgreSQL URL ("postgres://user@host/db").
 	Store string
@@ -247,7 +250,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if binder == nil {
 		binder = template.NewBinder(links)
 	}
-	deploy.Register(s.engine, deploy.Config{Binder: binder, Links: links, Secrets: keyvault.SecretValue, Logger: cfg.Logger})
+	deploy.Register(s.engine, deploy.Config{Binder: binder, Links: links, Secrets: keyvault.SecretValue, History: cfg.DeploymentHistory, Logger: cfg.Logger})
 	if err := resources.Bootstrap(ctx, s.engine, identity.DefaultTenantID, identity.DefaultSubscriptionID, "privlink default subscription"); err != nil {
 		return nil, fmt.Errorf("app: seeding the default subscription: %w", err)
 	}

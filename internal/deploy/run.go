@@ -566,10 +566,18 @@ func (x *execution) deployNested(r *plan.Resource) (int, error) {
 	return status, nil
 }
 
-// startNested writes a nested deployment's record, Running.
+// startNested writes a nested deployment's record, Running: a deployment
+// of its scope's history like any other (see History), made as the
+// deploying principal.
 func (d *Engine) startNested(ctx context.Context, id arm.ResourceID, st *state, p plan.Plan) (int, error) {
+	principal := st.Principal
+	req := &resource.Request{Principal: &principal}
+	full, err := d.admit(ctx, id, req)
+	if err != nil {
+		return 0, err
+	}
 	status := http.StatusCreated
-	err := d.res.Update(ctx, func(c *resource.Ctx) error {
+	err = d.res.Update(ctx, func(c *resource.Ctx) error {
 		doc, replaced, err := d.newRecord(c, id, p, st, "Running")
 		if err != nil {
 			return err
@@ -579,6 +587,9 @@ func (d *Engine) startNested(ctx context.Context, id arm.ResourceID, st *state, 
 		}
 		return c.Save(doc)
 	})
+	if err == nil && full {
+		d.trim(ctx, scopeOf(id), req)
+	}
 	return status, err
 }
 
