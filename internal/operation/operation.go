@@ -165,7 +165,11 @@ func (e *Engine) Wake() {
 func (e *Engine) Run(ctx context.Context) {
 	for {
 		if _, err := e.RunDue(ctx); err != nil && ctx.Err() == nil {
-			e.log.Error("operation worker", "err", err)
+			if errors.Is(err, store.ErrUnavailable) {
+				e.log.Warn("operation worker: the database is unavailable", "err", err)
+			} else {
+				e.log.Error("operation worker", "err", err)
+			}
 		}
 		wait := e.poll
 		var next time.Time
