@@ -160,6 +160,11 @@ func (d *DB) Barrier(ctx context.Context) error {
 	if err := d.pool.QueryRow(ctx, `SELECT seq FROM commits`).Scan(&seq); err != nil {
 		return classify(err)
 	}
+	// Bounded: a feed that is down (reconnecting) or behind for longer
+	// makes the request fail with ErrUnavailable (a 503 the client
+	// retries) rather than hang.
+	t := time.NewTimer(barrierWait)
+	defer t.Stop()
 	for {
 		f.mu.Lock()
 		done, up, moved := f.applied >= seq, f.up, f.moved
@@ -169,14 +174,19 @@ func (d *DB) Barrier(ctx context.Context) error {
 		}
 		select {
 		case <-moved:
-		case <-ctx.Done():
+		case <-t.C:
 			if !up {
 				return fmt.Errorf("%w: the commit feed is not connected", store.ErrUnavailable)
 			}
+			return fmt.Errorf("%w: the commit feed is behind", store.ErrUnavailable)
+		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
+
+// barrierWait bounds how long a request waits for the commit feed.
+const barrierWait = 3 * time.Second
 
 // ClaimDue implements store.Claimer with FOR UPDATE SKIP LOCKED: two
 // workers claiming at once take different operations. It runs outside the
