@@ -49,9 +49,10 @@ type DB struct {
 	feed     *feed
 	feedOnce sync.Once
 	wg       sync.WaitGroup
-	// wmu keeps this process's writers from each holding a connection
-	// while they wait for the database-wide write lock.
-	wmu    sync.Mutex
+	// queue feeds the writer goroutine, which runs this process's Updates
+	// in batches (one transaction, one write lock, one commit each), so
+	// that waiting writers hold no connection and share a commit.
+	queue  chan *write
 	closed chan struct{}
 	once   sync.Once
 }
@@ -91,7 +92,10 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: schema: %w", classify(err))
 	}
-	return &DB{pool: pool, cfg: cfg, id: uuid.NewString(), logger: opt.Logger, closed: make(chan struct{})}, nil
+	d := &DB{pool: pool, cfg: cfg, id: uuid.NewString(), logger: opt.Logger, closed: make(chan struct{}), queue: make(chan *write, 4096)}
+	d.wg.Add(1)
+	go d.writer()
+	return d, nil
 }
 
 // Close closes the pool; later calls return store.ErrClosed.
@@ -132,6 +136,11 @@ func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // Update runs fn in a read-write transaction; nil means it is committed.
+// This process's writer goroutine runs queued Updates in batches: one
+// PostgreSQL transaction under the database-wide write lock, each function
+// behind a savepoint of its own (a failed one is rolled back alone), one
+// commit for all. Writers across processes still run one at a time, each
+// seeing everything committed before it.
 func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if d.isClosed() {
 		return store.ErrClosed
@@ -139,32 +148,149 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d.wmu.Lock()
-	defer d.wmu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return err
+	w := &write{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case d.queue <- w:
+	case <-d.closed:
+		return store.ErrClosed
+	}
+	// Wait for the answer even if ctx ends meanwhile: a function the
+	// writer has started may still commit, and the caller must not be
+	// told otherwise.
+	return <-w.done
+}
+
+// write is one queued Update.
+type write struct {
+	ctx  context.Context
+	fn   func(store.Tx) error
+	done chan error
+}
+
+// maxBatch bounds the functions in one transaction: each savepoint that
+// writes is a subtransaction, and past 64 of them PostgreSQL's snapshots
+// of the transaction overflow into slower lookups for every session.
+const maxBatch = 32
+
+// writer runs queued Updates until the store closes.
+func (d *DB) writer() {
+	defer d.wg.Done()
+	batch := make([]*write, 0, maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case w := <-d.queue:
+			batch = append(batch, w)
+		case <-d.closed:
+			d.drain()
+			return
+		}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case w := <-d.queue:
+				batch = append(batch, w)
+			default:
+				break gather
+			}
+		}
+		d.runBatch(batch)
+	}
+}
+
+// drain fails the Updates still queued when the store closes.
+func (d *DB) drain() {
+	for {
+		select {
+		case w := <-d.queue:
+			w.done <- store.ErrClosed
+		default:
+			return
+		}
+	}
+}
+
+// batchTimeout bounds one batch's transaction: the statements run under
+// the writer's context, not a caller's (a caller that goes away must not
+// break the connection under the others), so a stuck database is cut off
+// here.
+const batchTimeout = 30 * time.Second
+
+// runBatch runs the functions of batch in one transaction and answers
+// each caller.
+func (d *DB) runBatch(batch []*write) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	errs := make([]error, len(batch))
+	failAll := func(err error) {
+		for _, w := range batch {
+			w.done <- err
+		}
 	}
 	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		return fmt.Errorf("postgres: %w", classify(err))
+		failAll(fmt.Errorf("postgres: %w", classify(err)))
+		return
 	}
 	defer tx.Rollback(context.Background())
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLock); err != nil {
-		return fmt.Errorf("postgres: write lock: %w", classify(err))
+		failAll(fmt.Errorf("postgres: write lock: %w", classify(err)))
+		return
 	}
-	t := &ptx{ctx: ctx, tx: tx, write: true}
-	if err := store.SafeRun("postgres", fn, t); err != nil {
-		return broken(tx, err)
+	all := &ptx{ctx: ctx, tx: tx, write: true}
+	ok := 0
+	single := len(batch) == 1
+	for i, w := range batch {
+		if err := w.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if !single {
+			if _, err := tx.Exec(ctx, `SAVEPOINT w`); err != nil {
+				failAll(fmt.Errorf("postgres: %w", classify(err)))
+				return
+			}
+		}
+		t := &ptx{ctx: ctx, tx: tx, write: true}
+		if err := store.SafeRun("postgres", w.fn, t); err != nil {
+			errs[i] = broken(tx, err)
+			if single {
+				break
+			}
+			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT w`); err != nil {
+				failAll(fmt.Errorf("postgres: %w", classify(err)))
+				return
+			}
+			continue
+		}
+		ok++
+		all.keys = append(all.keys, t.keys...)
+		all.ended = append(all.ended, t.ended...)
+		all.started = all.started || t.started
 	}
-	if len(t.keys) > 0 || len(t.ended) > 0 || t.started {
-		if err := d.announce(ctx, t); err != nil {
-			return fmt.Errorf("postgres: announcing the commit: %w", classify(err))
+	if ok > 0 {
+		var cerr error
+		if len(all.keys) > 0 || len(all.ended) > 0 || all.started {
+			if err := d.announce(ctx, all); err != nil {
+				cerr = fmt.Errorf("postgres: announcing the commit: %w", classify(err))
+			}
+		}
+		if cerr == nil {
+			if err := tx.Commit(ctx); err != nil {
+				cerr = fmt.Errorf("postgres: commit: %w", classify(err))
+			}
+		}
+		if cerr != nil {
+			for i := range errs {
+				if errs[i] == nil {
+					errs[i] = cerr
+				}
+			}
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", classify(err))
+	for i, w := range batch {
+		w.done <- errs[i]
 	}
-	return nil
 }
 
 const running = "Running"
