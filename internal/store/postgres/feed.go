@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"net"
 	"strconv"
@@ -17,9 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/privlink/privlink/internal/store"
 )
-
-// channel is the LISTEN/NOTIFY channel every committed write is announced on.
-const channel = "privlink_commits"
 
 // maxPayload keeps a notification under PostgreSQL's 8,000-byte payload
 // limit; a bigger change is announced as "everything" (store.Change.All).
@@ -38,7 +34,7 @@ type notice struct {
 // which PostgreSQL delivers to every listener when (and only if) the
 // transaction commits, in commit order. Writers hold the write lock, so
 // commit numbers follow commit order too. One round trip.
-func (d *DB) announce(ctx context.Context, t *ptx) error {
+func (d *DB) announce(ctx context.Context, t *ptx) (seq int64, err error) {
 	n := notice{From: d.id, Started: t.started}
 	seen := map[string]bool{}
 	for _, k := range t.keys {
@@ -52,9 +48,9 @@ func (d *DB) announce(ctx context.Context, t *ptx) error {
 	if len(b) > maxPayload {
 		b, _ = json.Marshal(notice{From: d.id, All: true})
 	}
-	_, err := t.tx.Exec(ctx, `WITH c AS (UPDATE commits SET seq = seq + 1 RETURNING seq)
-		SELECT pg_notify('`+channel+`', c.seq::text || '|' || $1) FROM c`, string(b))
-	return err
+	err = t.tx.QueryRow(ctx, `WITH c AS (UPDATE commits SET seq = seq + 1 RETURNING seq)
+		SELECT c.seq, pg_notify($2, c.seq::text || '|' || $1) FROM c`, string(b), d.space.channel).Scan(&seq, nil)
+	return seq, err
 }
 
 // feed follows the other processes' commits for Follow and Barrier.
@@ -117,7 +113,7 @@ func (d *DB) listenOnce(ctx context.Context, fn func(store.Change)) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, `LISTEN `+channel); err != nil {
+	if _, err := conn.Exec(ctx, `LISTEN `+d.space.channel); err != nil {
 		return err
 	}
 	var seq int64
@@ -222,9 +218,7 @@ func (d *DB) ClaimDue(ctx context.Context, owner string, now, until time.Time, l
 // so a process that dies (or loses the database) leaves the leadership to
 // another within about a second.
 func (d *DB) Lead(ctx context.Context, name string) (context.Context, func(), error) {
-	h := fnv.New64a()
-	io.WriteString(h, "privlink-lead:"+name)
-	key := int64(h.Sum64())
+	key := lockKey(d.space.name, "lead:"+name)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err

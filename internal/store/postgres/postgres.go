@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"hash/fnv"
+	"io"
 	"log/slog"
 
 	"github.com/google/uuid"
@@ -41,8 +43,9 @@ type Options struct {
 
 // DB is a PostgreSQL-backed store.Store.
 type DB struct {
-	pool *pgxpool.Pool
-	cfg  *pgxpool.Config
+	pool  *pgxpool.Pool
+	cfg   *pgxpool.Config
+	space space
 	// id tells this process's notifications from the others' (store.Feed).
 	id       string
 	logger   *slog.Logger
@@ -52,18 +55,48 @@ type DB struct {
 	// queue feeds the writer goroutine, which runs this process's Updates
 	// in batches (one transaction, one write lock, one commit each), so
 	// that waiting writers hold no connection and share a commit.
-	queue  chan *write
-	closed chan struct{}
-	once   sync.Once
+	queue chan *write
+	// cache holds records the writer read or wrote (nil: known absent),
+	// valid while the database's commit number is cacheSeq: only the
+	// writer goroutine touches them (see runBatch).
+	cache    map[string]*store.Record
+	cacheSeq int64
+	closed   chan struct{}
+	once     sync.Once
 }
 
 var _ store.Store = (*DB)(nil)
 
-// Advisory lock keys (arbitrary, fixed): one for writers, one for migrations.
-const (
-	writeLock   int64 = 0x70726976_6c6e6b01
-	migrateLock int64 = 0x70726976_6c6e6b02
-)
+// Advisory locks and notification channels are the database's, not a
+// schema's, while privlink's tables are in the schema the URL's
+// search_path picks: so every lock key and the channel are made from the
+// schema's name (space), and privlinks in two schemas of one database
+// neither wait for each other's writes nor hear each other's commits.
+type space struct {
+	name    string
+	write   int64  // the write lock
+	migrate int64  // the migration lock
+	channel string // the commit feed's LISTEN/NOTIFY channel
+}
+
+func newSpace(name string) space {
+	return space{name: name, write: lockKey(name, "write"), migrate: lockKey(name, "migrate"),
+		channel: fmt.Sprintf("privlink_%x", uint64(lockKey(name, "channel"))>>16)}
+}
+
+// lockKey is the advisory lock key for what in the space named name.
+func lockKey(name, what string) int64 {
+	h := fnv.New64a()
+	io.WriteString(h, "privlink:"+name+":"+what)
+	return int64(h.Sum64())
+}
+
+// spaceOf names the database and schema the pool's connections use.
+func spaceOf(ctx context.Context, pool *pgxpool.Pool) (space, error) {
+	var name string
+	err := pool.QueryRow(ctx, `SELECT current_database() || '.' || coalesce(current_schema(), '')`).Scan(&name)
+	return newSpace(name), err
+}
 
 // Open connects to the database at url (a postgres:// URL or key=value DSN),
 // creates or migrates the schema, and returns the store.
@@ -88,11 +121,17 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if err := migrate(ctx, pool); err != nil {
+	sp, err := spaceOf(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", classify(err))
+	}
+	if err := migrate(ctx, pool, sp); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: schema: %w", classify(err))
 	}
-	d := &DB{pool: pool, cfg: cfg, id: uuid.NewString(), logger: opt.Logger, closed: make(chan struct{}), queue: make(chan *write, 4096)}
+	d := &DB{pool: pool, cfg: cfg, space: sp, id: uuid.NewString(), logger: opt.Logger, closed: make(chan struct{}), queue: make(chan *write, 4096),
+		cache: map[string]*store.Record{}, cacheSeq: -1}
 	d.wg.Add(1)
 	go d.writer()
 	return d, nil
@@ -167,6 +206,10 @@ type write struct {
 	done chan error
 }
 
+// maxCache bounds the writer's cache (records); past it the cache is
+// emptied at the next batch.
+const maxCache = 16384
+
 // maxBatch bounds the functions in one transaction: each savepoint that
 // writes is a subtransaction, and past 64 of them PostgreSQL's snapshots
 // of the transaction overflow into slower lookups for every session.
@@ -233,10 +276,22 @@ func (d *DB) runBatch(batch []*write) {
 		return
 	}
 	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLock); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, d.space.write); err != nil {
 		failAll(fmt.Errorf("postgres: write lock: %w", classify(err)))
 		return
 	}
+	// The writer's cache is valid if nobody committed since this
+	// process's last batch: the commit number says so (read after the
+	// lock, so no write can slip in between).
+	var seq int64
+	if err := tx.QueryRow(ctx, `SELECT seq FROM commits`).Scan(&seq); err != nil {
+		failAll(fmt.Errorf("postgres: %w", classify(err)))
+		return
+	}
+	if seq != d.cacheSeq || len(d.cache) > maxCache {
+		clear(d.cache)
+	}
+	d.cacheSeq = -1 // until this batch ends well
 	all := &ptx{ctx: ctx, tx: tx, write: true}
 	ok := 0
 	single := len(batch) == 1
@@ -251,9 +306,13 @@ func (d *DB) runBatch(batch []*write) {
 				return
 			}
 		}
-		t := &ptx{ctx: ctx, tx: tx, write: true}
+		t := &ptx{ctx: ctx, tx: tx, write: true, cache: d.cache}
 		if err := store.SafeRun("postgres", w.fn, t); err != nil {
 			errs[i] = broken(tx, err)
+			// Its writes are rolled back: forget what the cache learnt of them.
+			for _, k := range t.keys {
+				delete(d.cache, k)
+			}
 			if single {
 				break
 			}
@@ -271,7 +330,7 @@ func (d *DB) runBatch(batch []*write) {
 	if ok > 0 {
 		var cerr error
 		if len(all.keys) > 0 || len(all.ended) > 0 || all.started {
-			if err := d.announce(ctx, all); err != nil {
+			if seq, err = d.announce(ctx, all); err != nil {
 				cerr = fmt.Errorf("postgres: announcing the commit: %w", classify(err))
 			}
 		}
@@ -286,7 +345,15 @@ func (d *DB) runBatch(batch []*write) {
 					errs[i] = cerr
 				}
 			}
+		} else {
+			d.cacheSeq = seq
 		}
+	} else {
+		// Everything rolled back: the cache holds only what was read.
+		d.cacheSeq = seq
+	}
+	if d.cacheSeq < 0 {
+		clear(d.cache)
 	}
 	for i, w := range batch {
 		w.done <- errs[i]
@@ -302,6 +369,8 @@ type ptx struct {
 	ctx   context.Context
 	tx    pgx.Tx
 	write bool
+	// cache is the writer's (write transactions only; nil in Views).
+	cache map[string]*store.Record
 	// What a write transaction wrote, for its notification (store.Feed).
 	keys    []string
 	ended   []string
@@ -343,11 +412,49 @@ func scanRecord(row pgx.Row) (*store.Record, error) {
 }
 
 func (t *ptx) Get(key string) (*store.Record, error) {
+	if t.cache != nil {
+		if r, ok := t.cache[key]; ok {
+			if r == nil {
+				return nil, store.ErrNotFound
+			}
+			c := *r
+			return &c, nil
+		}
+	}
 	r, err := scanRecord(t.tx.QueryRow(t.ctx, `SELECT `+recCols+` FROM resources WHERE key = $1`, key))
 	if errors.Is(err, pgx.ErrNoRows) {
+		t.remember(key, nil)
 		return nil, store.ErrNotFound
 	}
+	if err == nil {
+		t.remember(key, r)
+	}
 	return r, err
+}
+
+// remember keeps a copy of r (nil: absent) in the writer's cache. Callers
+// own the records they are given, so the cache keeps its own copy; the
+// bytes are shared, and nobody changes a record's bytes in place.
+func (t *ptx) remember(key string, r *store.Record) {
+	if t.cache == nil {
+		return
+	}
+	if r == nil {
+		t.cache[key] = nil
+		return
+	}
+	c := *r
+	// As scanRecord would read it back.
+	if len(c.Meta) == 0 {
+		c.Meta = nil
+	}
+	if len(c.Body) == 0 {
+		c.Body = nil
+	}
+	if !c.Updated.IsZero() {
+		c.Updated = time.Unix(0, c.Updated.UnixNano()).UTC()
+	}
+	t.cache[key] = &c
 }
 
 func nullable(b []byte) any {
@@ -376,6 +483,7 @@ func (t *ptx) Create(r *store.Record) error {
 	}
 	r.Version = 1
 	t.keys = append(t.keys, key)
+	t.remember(key, r)
 	return nil
 }
 
@@ -384,25 +492,31 @@ func (t *ptx) Replace(r *store.Record) error {
 		return errReadOnly
 	}
 	key := r.Key()
-	var cur int64
-	if err := t.tx.QueryRow(t.ctx, `SELECT version FROM resources WHERE key = $1`, key).Scan(&cur); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return store.ErrNotFound
-		}
-		return err
-	}
-	if r.Version != 0 && r.Version != cur {
-		return store.ErrConflict
-	}
 	if r.Updated.IsZero() {
 		r.Updated = time.Now()
 	}
-	if _, err := t.tx.Exec(t.ctx, `UPDATE resources SET id = $2, type = $3, body = $4, meta = $5, version = $6, updated = $7, ltype = $8 WHERE key = $1`,
-		key, r.ID, r.Type, r.Body, nullable(r.Meta), cur+1, r.Updated.UnixNano(), strings.ToLower(r.Type)); err != nil {
+	// One round trip: the version check is in the UPDATE; only a miss
+	// asks which of not-found and conflict it was.
+	var next int64
+	err := t.tx.QueryRow(t.ctx, `UPDATE resources SET id = $2, type = $3, body = $4, meta = $5, version = version + 1, updated = $6, ltype = $7
+		WHERE key = $1 AND ($8 = 0 OR version = $8) RETURNING version`,
+		key, r.ID, r.Type, r.Body, nullable(r.Meta), r.Updated.UnixNano(), strings.ToLower(r.Type), r.Version).Scan(&next)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var cur int64
+		if err := t.tx.QueryRow(t.ctx, `SELECT version FROM resources WHERE key = $1`, key).Scan(&cur); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return store.ErrNotFound
+			}
+			return err
+		}
+		return store.ErrConflict
+	}
+	if err != nil {
 		return err
 	}
-	r.Version = cur + 1
+	r.Version = next
 	t.keys = append(t.keys, key)
+	t.remember(key, r)
 	return nil
 }
 
@@ -418,6 +532,7 @@ func (t *ptx) Delete(key string) error {
 		return store.ErrNotFound
 	}
 	t.keys = append(t.keys, key)
+	t.remember(key, nil)
 	return nil
 }
 

@@ -45,7 +45,7 @@ CREATE INDEX operations_ended ON operations (ended) WHERE status <> 'Running';
 	// 1 -> 2: keys and types for index-only scans (Query.KeysOnly).
 	`CREATE INDEX resources_keys ON resources (key, ltype)`,
 	// 2 -> 3: the commit number every write transaction advances and
-	// announces (NOTIFY privlink_commits), so that other replicas know how
+	// announces (NOTIFY on the schema's channel), so that other replicas know how
 	// far they have followed (store.Feed).
 	`CREATE TABLE commits (seq BIGINT NOT NULL); INSERT INTO commits (seq) VALUES (0)`,
 }
@@ -55,16 +55,16 @@ var schemaVersion = len(migrations)
 
 // migrate brings the schema to schemaVersion. Replicas starting together
 // take turns through a session advisory lock.
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+func migrate(ctx context.Context, pool *pgxpool.Pool, sp space) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrateLock); err != nil {
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, sp.migrate); err != nil {
 		return err
 	}
-	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, migrateLock)
+	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, sp.migrate)
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return err
 	}
