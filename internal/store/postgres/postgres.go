@@ -641,18 +641,6 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 	if !t.write {
 		return errReadOnly
 	}
-	var cur int64
-	err := t.tx.QueryRow(t.ctx, `SELECT version FROM operations WHERE id = $1`, op.ID).Scan(&cur)
-	exists := err == nil
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return err
-	}
-	switch {
-	case !exists && op.Version != 0:
-		return store.ErrNotFound
-	case exists && op.Version != 0 && op.Version != cur:
-		return store.ErrConflict
-	}
 	var ended int64
 	if op.Status != running {
 		ended = unixNano(op.Ended)
@@ -660,13 +648,34 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 			ended = time.Now().UnixNano()
 		}
 	}
-	if _, err := t.tx.Exec(t.ctx, `INSERT INTO operations (`+opCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, resource = excluded.resource, status = excluded.status, doc = excluded.doc,
-		due = excluded.due, lease_owner = excluded.lease_owner, lease_until = excluded.lease_until, version = excluded.version, ended = excluded.ended`,
-		op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), op.LeaseOwner, unixNano(op.LeaseUntil), cur+1, ended); err != nil {
+	args := []any{op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), op.LeaseOwner, unixNano(op.LeaseUntil), op.Version, ended}
+	var next int64
+	var err error
+	if op.Version == 0 {
+		// Insert or replace, in one round trip.
+		err = t.tx.QueryRow(t.ctx, `INSERT INTO operations (`+opCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $10)
+			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, resource = excluded.resource, status = excluded.status, doc = excluded.doc,
+			due = excluded.due, lease_owner = excluded.lease_owner, lease_until = excluded.lease_until, version = operations.version + 1, ended = excluded.ended
+			RETURNING version, $9::bigint`, args...).Scan(&next, nil)
+	} else {
+		// The version check is in the UPDATE; only a miss asks why.
+		err = t.tx.QueryRow(t.ctx, `UPDATE operations SET kind = $2, resource = $3, status = $4, doc = $5, due = $6, lease_owner = $7,
+			lease_until = $8, version = version + 1, ended = $10 WHERE id = $1 AND version = $9 RETURNING version`, args...).Scan(&next)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var cur int64
+			if err := t.tx.QueryRow(t.ctx, `SELECT version FROM operations WHERE id = $1`, op.ID).Scan(&cur); err != nil {
+				if errors.Is(err, pgx.ErrNoRows) {
+					return store.ErrNotFound
+				}
+				return err
+			}
+			return store.ErrConflict
+		}
+	}
+	if err != nil {
 		return err
 	}
-	op.Version = cur + 1
+	op.Version = next
 	if op.Status == running {
 		t.started = true
 	} else {
