@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
 	"github.com/jackc/pgx/v5"
+	pstore "github.com/privlink/privlink/internal/store"
 	"github.com/privlink/privlink/internal/testkit"
 )
 
@@ -134,4 +137,95 @@ func TestTwoReplicas(t *testing.T) {
 	if !strings.Contains(bodies[0], `"Approved"`) && !strings.Contains(bodies[0], "127.") {
 		t.Fatalf("network answer without the endpoint's address: %s", bodies[0])
 	}
+}
+
+// TestDeploymentMovesToAnotherReplica stops the replica whose runner works
+// on a template deployment half-way; another replica on the same database
+// takes the deployment over once the runner's claim lapses and finishes
+// it, each resource deployed once (one deployment operation each), while
+// no two runners ever work on it at once.
+func TestDeploymentMovesToAnotherReplica(t *testing.T) {
+	defer failOnPanic(t)
+	store := pgSchema(t)
+	a := testkit.Start(t, testkit.WithStore(store), testkit.WithDelay(600*time.Millisecond))
+	b := testkit.Start(t, testkit.WithStore(store), testkit.WithDelay(600*time.Millisecond))
+	createRG(t, a, a.Subscription, "adx")
+	cluster := func(name string, after ...string) map[string]any {
+		return map[string]any{"type": "Microsoft.Kusto/clusters", "apiVersion": "2024-04-13", "name": name,
+			"location": "[resourceGroup().location]", "sku": map[string]any{"name": "Standard_E2a_v4", "tier": "Standard"}, "dependsOn": after}
+	}
+	tmpl := map[string]any{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+		"contentVersion": "1.0.0.0",
+		"resources":      []any{cluster("first1"), cluster("second2", "first1"), cluster("third3", "second2")}}
+	deps := must(armresources.NewDeploymentsClient(a.Subscription, a.Cred, a.Options))
+	must(deps.BeginCreateOrUpdate(ctx, "adx", "moved", armresources.Deployment{Properties: &armresources.DeploymentProperties{
+		Mode: to.Ptr(armresources.DeploymentModeIncremental), Template: tmpl}}, nil))
+	time.Sleep(900 * time.Millisecond)
+	// Which replica's runner holds it? Stop that one.
+	holder, other := a, b
+	switch runner := deploymentRunner(t, a, "moved"); runner {
+	case a.Server.Replica():
+	case b.Server.Replica():
+		holder, other = b, a
+	default:
+		t.Fatalf("the deployment's runner is %q, neither replica (%s, %s)", runner, a.Server.Replica(), b.Server.Replica())
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := holder.Server.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	deps = must(armresources.NewDeploymentsClient(other.Subscription, other.Cred, other.Options))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d := must(deps.Get(ctx, "adx", "moved", nil))
+		s := *d.Properties.ProvisioningState
+		if s == armresources.ProvisioningStateSucceeded {
+			break
+		}
+		if s == armresources.ProvisioningStateFailed || s == armresources.ProvisioningStateCanceled || time.Now().After(deadline) {
+			t.Fatalf("after its replica stopped the deployment is %s: %+v", s, d.Properties.Error)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ops := 0
+	pager := must(armresources.NewDeploymentOperationsClient(other.Subscription, other.Cred, other.Options)).NewListPager("adx", "moved", nil)
+	for pager.More() {
+		ops += len(must(pager.NextPage(ctx)).Value)
+	}
+	if ops != 3 {
+		t.Fatalf("%d deployment operations, want one per resource (3)", ops)
+	}
+}
+
+// deploymentRunner reads which replica's runner holds a deployment, from
+// its operation's document in the store.
+func deploymentRunner(t *testing.T, env *testkit.Env, name string) string {
+	t.Helper()
+	var runner string
+	err := env.Server.Engine().Store().View(ctx, func(tx pstore.Tx) error {
+		key := pstore.Key("/subscriptions/" + env.Subscription + "/resourceGroups/adx/providers/Microsoft.Resources/deployments/" + name)
+		rec, err := tx.Get(key)
+		if err != nil {
+			return err
+		}
+		var meta struct{ Op string }
+		if err := json.Unmarshal(rec.Meta, &meta); err != nil || meta.Op == "" {
+			return fmt.Errorf("deployment %s has no operation in its meta (%s)", name, rec.Meta)
+		}
+		op, err := tx.GetOperation(meta.Op)
+		if err != nil {
+			return err
+		}
+		var doc struct{ Runner string }
+		if err := json.Unmarshal(op.Doc, &doc); err != nil {
+			return err
+		}
+		runner = doc.Runner
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runner
 }
