@@ -153,7 +153,13 @@ func (d *DB) Barrier(ctx context.Context) error {
 		return nil
 	}
 	var seq int64
-	if err := d.pool.QueryRow(ctx, `SELECT seq FROM commits`).Scan(&seq); err != nil {
+	qctx, cancel := context.WithTimeout(ctx, barrierWait)
+	err := d.pool.QueryRow(qctx, `SELECT seq FROM commits`).Scan(&seq)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil && qctx.Err() != nil {
+			return fmt.Errorf("%w: the database did not answer within %s", store.ErrUnavailable, barrierWait)
+		}
 		return classify(err)
 	}
 	// Bounded: a feed that is down (reconnecting) or behind for longer
@@ -194,6 +200,8 @@ func (d *DB) ClaimDue(ctx context.Context, owner string, now, until time.Time, l
 	if limit <= 0 {
 		limit = 100
 	}
+	ctx, cancel := context.WithTimeout(ctx, viewTimeout)
+	defer cancel()
 	rows, err := d.pool.Query(ctx, `UPDATE operations SET lease_owner = $1, lease_until = $2
 		WHERE id IN (SELECT id FROM operations WHERE status = 'Running' AND due <= $3 AND lease_until < $3
 			ORDER BY due LIMIT $4 FOR UPDATE SKIP LOCKED)

@@ -166,6 +166,11 @@ func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Bounded, so that a database that stops answering (frozen, cut off
+	// by the network) makes the request fail with ErrUnavailable rather
+	// than hang.
+	ctx, cancel := context.WithTimeout(ctx, viewTimeout)
+	defer cancel()
 	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return fmt.Errorf("postgres: %w", classify(err))
@@ -257,7 +262,10 @@ func (d *DB) drain() {
 // the writer's context, not a caller's (a caller that goes away must not
 // break the connection under the others), so a stuck database is cut off
 // here.
-const batchTimeout = 30 * time.Second
+const batchTimeout = 10 * time.Second
+
+// viewTimeout bounds one View.
+const viewTimeout = 10 * time.Second
 
 // runBatch runs the functions of batch in one transaction and answers
 // each caller.
