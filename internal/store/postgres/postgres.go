@@ -28,6 +28,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/privlink/privlink/internal/store"
 )
@@ -308,13 +309,7 @@ func (d *DB) runBatch(batch []*write) {
 			errs[i] = err
 			continue
 		}
-		if !single {
-			if _, err := tx.Exec(ctx, `SAVEPOINT w`); err != nil {
-				failAll(fmt.Errorf("postgres: %w", classify(err)))
-				return
-			}
-		}
-		t := &ptx{ctx: ctx, tx: tx, write: true, cache: d.cache}
+		t := &ptx{ctx: ctx, tx: tx, write: true, cache: d.cache, savepoint: !single}
 		if err := store.SafeRun("postgres", w.fn, t); err != nil {
 			errs[i] = broken(tx, err)
 			// Its writes are rolled back: forget what the cache learnt of them.
@@ -323,6 +318,9 @@ func (d *DB) runBatch(batch []*write) {
 			}
 			if single {
 				break
+			}
+			if !t.taken {
+				continue // it sent no statement: nothing to undo
 			}
 			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT w`); err != nil {
 				failAll(fmt.Errorf("postgres: %w", classify(err)))
@@ -379,10 +377,103 @@ type ptx struct {
 	write bool
 	// cache is the writer's (write transactions only; nil in Views).
 	cache map[string]*store.Record
+	// savepoint: a savepoint must be taken before the next statement (a
+	// function of a batch); it is sent in the same round trip as that
+	// statement. taken: it was.
+	savepoint, taken bool
 	// What a write transaction wrote, for its notification (store.Feed).
 	keys    []string
 	ended   []string
 	started bool
+}
+
+// The statements of a ptx go through queryRow, exec and query, which send
+// a pending savepoint (ptx.savepoint) in one pipelined round trip with the
+// statement: a function of a batch costs no round trip of its own.
+
+func (t *ptx) batch(sql string, args []any) (pgx.BatchResults, error) {
+	t.savepoint, t.taken = false, true
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT w`)
+	b.Queue(sql, args...)
+	br := t.tx.SendBatch(t.ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, err
+	}
+	return br, nil
+}
+
+func (t *ptx) queryRow(sql string, args ...any) pgx.Row {
+	if !t.savepoint {
+		return t.tx.QueryRow(t.ctx, sql, args...)
+	}
+	br, err := t.batch(sql, args)
+	if err != nil {
+		return errRow{err}
+	}
+	return &batchRow{br: br, row: br.QueryRow()}
+}
+
+func (t *ptx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
+	if !t.savepoint {
+		return t.tx.Exec(t.ctx, sql, args...)
+	}
+	br, err := t.batch(sql, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+func (t *ptx) query(sql string, args ...any) (pgx.Rows, error) {
+	if !t.savepoint {
+		return t.tx.Query(t.ctx, sql, args...)
+	}
+	br, err := t.batch(sql, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// errRow is a row whose statement failed to be sent.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// batchRow scans a pipelined statement's row and ends its batch.
+type batchRow struct {
+	br  pgx.BatchResults
+	row pgx.Row
+}
+
+func (r *batchRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// batchRows ends its batch when closed.
+type batchRows struct {
+	pgx.Rows
+	br pgx.BatchResults
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	r.br.Close()
 }
 
 // broken turns a transaction function's error into ErrUnavailable when the
@@ -429,7 +520,7 @@ func (t *ptx) Get(key string) (*store.Record, error) {
 			return &c, nil
 		}
 	}
-	r, err := scanRecord(t.tx.QueryRow(t.ctx, `SELECT `+recCols+` FROM resources WHERE key = $1`, key))
+	r, err := scanRecord(t.queryRow(`SELECT `+recCols+` FROM resources WHERE key = $1`, key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		t.remember(key, nil)
 		return nil, store.ErrNotFound
@@ -480,7 +571,7 @@ func (t *ptx) Create(r *store.Record) error {
 		r.Updated = time.Now()
 	}
 	key := r.Key()
-	tag, err := t.tx.Exec(t.ctx, `INSERT INTO resources (key, id, type, body, meta, version, updated, parent, ltype)
+	tag, err := t.exec(`INSERT INTO resources (key, id, type, body, meta, version, updated, parent, ltype)
 		VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8) ON CONFLICT (key) DO NOTHING`,
 		key, r.ID, r.Type, r.Body, nullable(r.Meta), r.Updated.UnixNano(), store.ParentKey(key), strings.ToLower(r.Type))
 	if err != nil {
@@ -506,12 +597,12 @@ func (t *ptx) Replace(r *store.Record) error {
 	// One round trip: the version check is in the UPDATE; only a miss
 	// asks which of not-found and conflict it was.
 	var next int64
-	err := t.tx.QueryRow(t.ctx, `UPDATE resources SET id = $2, type = $3, body = $4, meta = $5, version = version + 1, updated = $6, ltype = $7
+	err := t.queryRow(`UPDATE resources SET id = $2, type = $3, body = $4, meta = $5, version = version + 1, updated = $6, ltype = $7
 		WHERE key = $1 AND ($8 = 0 OR version = $8) RETURNING version`,
 		key, r.ID, r.Type, r.Body, nullable(r.Meta), r.Updated.UnixNano(), strings.ToLower(r.Type), r.Version).Scan(&next)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var cur int64
-		if err := t.tx.QueryRow(t.ctx, `SELECT version FROM resources WHERE key = $1`, key).Scan(&cur); err != nil {
+		if err := t.queryRow(`SELECT version FROM resources WHERE key = $1`, key).Scan(&cur); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return store.ErrNotFound
 			}
@@ -532,7 +623,7 @@ func (t *ptx) Delete(key string) error {
 	if !t.write {
 		return errReadOnly
 	}
-	tag, err := t.tx.Exec(t.ctx, `DELETE FROM resources WHERE key = $1`, key)
+	tag, err := t.exec(`DELETE FROM resources WHERE key = $1`, key)
 	if err != nil {
 		return err
 	}
@@ -609,7 +700,7 @@ func (t *ptx) List(q store.Query) ([]*store.Record, error) {
 		args = append(args, q.Limit)
 		sql += fmt.Sprintf(" LIMIT $%d", len(args))
 	}
-	rows, err := t.tx.Query(t.ctx, sql, args...)
+	rows, err := t.query(sql, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -638,7 +729,7 @@ func scanOp(row pgx.Row) (*store.Operation, error) {
 }
 
 func (t *ptx) GetOperation(id string) (*store.Operation, error) {
-	op, err := scanOp(t.tx.QueryRow(t.ctx, `SELECT `+opCols+` FROM operations WHERE id = $1`, id))
+	op, err := scanOp(t.queryRow(`SELECT `+opCols+` FROM operations WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -661,17 +752,17 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 	var err error
 	if op.Version == 0 {
 		// Insert or replace, in one round trip.
-		err = t.tx.QueryRow(t.ctx, `INSERT INTO operations (`+opCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $10)
+		err = t.queryRow(`INSERT INTO operations (`+opCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $10)
 			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, resource = excluded.resource, status = excluded.status, doc = excluded.doc,
 			due = excluded.due, lease_owner = excluded.lease_owner, lease_until = excluded.lease_until, version = operations.version + 1, ended = excluded.ended
 			RETURNING version, $9::bigint`, args...).Scan(&next, nil)
 	} else {
 		// The version check is in the UPDATE; only a miss asks why.
-		err = t.tx.QueryRow(t.ctx, `UPDATE operations SET kind = $2, resource = $3, status = $4, doc = $5, due = $6, lease_owner = $7,
+		err = t.queryRow(`UPDATE operations SET kind = $2, resource = $3, status = $4, doc = $5, due = $6, lease_owner = $7,
 			lease_until = $8, version = version + 1, ended = $10 WHERE id = $1 AND version = $9 RETURNING version`, args...).Scan(&next)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var cur int64
-			if err := t.tx.QueryRow(t.ctx, `SELECT version FROM operations WHERE id = $1`, op.ID).Scan(&cur); err != nil {
+			if err := t.queryRow(`SELECT version FROM operations WHERE id = $1`, op.ID).Scan(&cur); err != nil {
 				if errors.Is(err, pgx.ErrNoRows) {
 					return store.ErrNotFound
 				}
@@ -697,7 +788,7 @@ func (t *ptx) DueOperations(now time.Time, limit int) ([]*store.Operation, error
 		limit = 100
 	}
 	n := now.UnixNano()
-	rows, err := t.tx.Query(t.ctx, `SELECT `+opCols+` FROM operations WHERE status = 'Running' AND due <= $1 AND lease_until < $1 ORDER BY due LIMIT $2`, n, limit)
+	rows, err := t.query(`SELECT `+opCols+` FROM operations WHERE status = 'Running' AND due <= $1 AND lease_until < $1 ORDER BY due LIMIT $2`, n, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -715,7 +806,7 @@ func (t *ptx) DueOperations(now time.Time, limit int) ([]*store.Operation, error
 
 func (t *ptx) NextDue() (time.Time, bool, error) {
 	var at *int64
-	if err := t.tx.QueryRow(t.ctx, `SELECT min(greatest(due, lease_until)) FROM operations WHERE status = 'Running'`).Scan(&at); err != nil {
+	if err := t.queryRow(`SELECT min(greatest(due, lease_until)) FROM operations WHERE status = 'Running'`).Scan(&at); err != nil {
 		return time.Time{}, false, err
 	}
 	if at == nil {
@@ -734,7 +825,7 @@ func (t *ptx) DeleteOperationsBefore(before time.Time, limit int) (int, error) {
 		sql += ` LIMIT $2`
 		args = append(args, limit)
 	}
-	tag, err := t.tx.Exec(t.ctx, sql+`)`, args...)
+	tag, err := t.exec(sql+`)`, args...)
 	if err != nil {
 		return 0, err
 	}
