@@ -200,6 +200,7 @@ func (d *DB) ClaimDue(ctx context.Context, owner string, now, until time.Time, l
 	if limit <= 0 {
 		limit = 100
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, viewTimeout)
 	defer cancel()
 	rows, err := d.pool.Query(ctx, `UPDATE operations SET lease_owner = $1, lease_until = $2
@@ -207,18 +208,18 @@ func (d *DB) ClaimDue(ctx context.Context, owner string, now, until time.Time, l
 			ORDER BY due LIMIT $4 FOR UPDATE SKIP LOCKED)
 		RETURNING `+opCols, owner, until.UnixNano(), now.UnixNano(), limit)
 	if err != nil {
-		return nil, classify(err)
+		return nil, timedOut(parent, ctx, classify(err))
 	}
 	defer rows.Close()
 	var out []*store.Operation
 	for rows.Next() {
 		op, err := scanOp(rows)
 		if err != nil {
-			return nil, classify(err)
+			return nil, timedOut(parent, ctx, classify(err))
 		}
 		out = append(out, op)
 	}
-	return out, classify(rows.Err())
+	return out, timedOut(parent, ctx, classify(rows.Err()))
 }
 
 // Lead implements store.Elector with a session advisory lock held on a

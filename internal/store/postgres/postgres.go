@@ -170,14 +170,25 @@ func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	// Bounded, so that a database that stops answering (frozen, cut off
 	// by the network) makes the request fail with ErrUnavailable rather
 	// than hang.
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, viewTimeout)
 	defer cancel()
 	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return fmt.Errorf("postgres: %w", classify(err))
+		return fmt.Errorf("postgres: %w", timedOut(parent, ctx, classify(err)))
 	}
 	defer tx.Rollback(context.Background())
-	return broken(tx, store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx}))
+	return timedOut(parent, ctx, broken(tx, store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx})))
+}
+
+// timedOut turns err into ErrUnavailable when bounded (a context this
+// package derived from parent to bound a database call) ran out while
+// parent did not: the database did not answer in time.
+func timedOut(parent, bounded context.Context, err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) || parent.Err() != nil || bounded.Err() == nil {
+		return err
+	}
+	return fmt.Errorf("%w: the database did not answer in time (%v)", store.ErrUnavailable, err)
 }
 
 // Update runs fn in a read-write transaction; nil means it is committed.
@@ -275,6 +286,7 @@ func (d *DB) runBatch(batch []*write) {
 	defer cancel()
 	errs := make([]error, len(batch))
 	failAll := func(err error) {
+		err = timedOut(context.Background(), ctx, err)
 		for _, w := range batch {
 			w.done <- err
 		}
@@ -362,7 +374,7 @@ func (d *DB) runBatch(batch []*write) {
 		clear(d.cache)
 	}
 	for i, w := range batch {
-		w.done <- errs[i]
+		w.done <- timedOut(context.Background(), ctx, errs[i])
 	}
 }
 
