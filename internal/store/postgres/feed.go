@@ -53,45 +53,116 @@ func (d *DB) announce(ctx context.Context, t *ptx) (seq int64, err error) {
 	return seq, err
 }
 
-// feed follows the other processes' commits for Follow and Barrier.
+// feed follows the other processes' commits for Follow and Barrier. A
+// receiver goroutine reads notifications as fast as they come and merges
+// them into pending; an applier goroutine hands what is pending to the
+// follower as one change: under a stream of commits the follower works
+// once per burst, not once per commit, so it keeps up.
 type feed struct {
 	mu      sync.Mutex
 	applied int64         // the last commit number whose change was handled
 	up      bool          // listening now
 	moved   chan struct{} // closed (and replaced) when applied or up changes
+
+	pending store.Change    // merged changes not yet handed over
+	keys    map[string]bool // pending.Keys, as a set
+	has     bool            // pending holds a change to hand over
+	heard   int64           // the newest commit number the receiver heard
+	wake    chan struct{}   // the applier has work (capacity 1)
 }
 
-func (f *feed) set(applied int64, up bool) {
-	f.mu.Lock()
-	if applied > f.applied {
-		f.applied = applied
-	}
-	f.up = up
+// maxPendingKeys bounds pending: past it the change becomes "everything".
+const maxPendingKeys = 10000
+
+func (f *feed) broadcast() {
 	close(f.moved)
 	f.moved = make(chan struct{})
+}
+
+// heardChange merges a change (nil: only a commit number, this process's
+// own commit) heard at commit number seq into pending.
+func (f *feed) heardChange(ch *store.Change, seq int64) {
+	f.mu.Lock()
+	if seq > f.heard {
+		f.heard = seq
+	}
+	if ch != nil {
+		f.has = true
+		switch {
+		case ch.All || f.pending.All || len(f.keys)+len(ch.Keys) > maxPendingKeys:
+			f.pending = store.Change{All: true}
+			clear(f.keys)
+		default:
+			for _, k := range ch.Keys {
+				if !f.keys[k] {
+					f.keys[k] = true
+					f.pending.Keys = append(f.pending.Keys, k)
+				}
+			}
+			f.pending.Ended = append(f.pending.Ended, ch.Ended...)
+			f.pending.Started = f.pending.Started || ch.Started
+		}
+	}
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *feed) setUp(up bool) {
+	f.mu.Lock()
+	f.up = up
+	f.broadcast()
 	f.mu.Unlock()
 }
 
+// apply hands pending changes to fn until done closes.
+func (f *feed) apply(fn func(store.Change), done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-f.wake:
+		}
+		f.mu.Lock()
+		ch, has, seq := f.pending, f.has, f.heard
+		f.pending, f.has = store.Change{}, false
+		clear(f.keys)
+		f.mu.Unlock()
+		if has {
+			fn(ch)
+		}
+		f.mu.Lock()
+		if seq > f.applied {
+			f.applied = seq
+		}
+		f.broadcast()
+		f.mu.Unlock()
+	}
+}
+
 // Follow implements store.Feed: a goroutine LISTENs on a connection of its
-// own and hands every other process's commit to fn; after a lost
+// own and another hands every other process's commit to fn; after a lost
 // connection it connects again (every 200 ms to 2 s) and starts with
 // Change{All: true}, since notifications sent meanwhile are lost.
 func (d *DB) Follow(fn func(store.Change)) {
 	d.feedOnce.Do(func() {
-		d.feed = &feed{moved: make(chan struct{})}
-		d.wg.Add(1)
-		go d.listen(fn)
+		d.feed = &feed{moved: make(chan struct{}), keys: map[string]bool{}, wake: make(chan struct{}, 1)}
+		d.wg.Add(2)
+		go d.listen()
+		go func() { defer d.wg.Done(); d.feed.apply(fn, d.closed) }()
 	})
 }
 
-func (d *DB) listen(fn func(store.Change)) {
+func (d *DB) listen() {
 	defer d.wg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-d.closed; cancel() }()
 	wait := 200 * time.Millisecond
 	for ctx.Err() == nil {
-		err := d.listenOnce(ctx, fn)
-		d.feed.set(0, false)
+		err := d.listenOnce(ctx)
+		d.feed.setUp(false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -105,7 +176,7 @@ func (d *DB) listen(fn func(store.Change)) {
 	}
 }
 
-func (d *DB) listenOnce(ctx context.Context, fn func(store.Change)) error {
+func (d *DB) listenOnce(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	conn, err := pgx.ConnectConfig(cctx, d.cfg.ConnConfig.Copy())
 	cancel()
@@ -121,8 +192,8 @@ func (d *DB) listenOnce(ctx context.Context, fn func(store.Change)) error {
 		return err
 	}
 	// What was committed before LISTEN took effect is not named: all of it.
-	fn(store.Change{All: true})
-	d.feed.set(seq, true)
+	d.feed.heardChange(&store.Change{All: true}, seq)
+	d.feed.setUp(true)
 	for {
 		nt, err := conn.WaitForNotification(ctx)
 		if err != nil {
@@ -132,16 +203,18 @@ func (d *DB) listenOnce(ctx context.Context, fn func(store.Change)) error {
 		s, perr := strconv.ParseInt(num, 10, 64)
 		var n notice
 		if !ok || perr != nil || json.Unmarshal([]byte(body), &n) != nil {
-			fn(store.Change{All: true})
+			d.feed.heardChange(&store.Change{All: true}, seq)
 			continue
 		}
-		if n.From != d.id && s > seq {
-			fn(store.Change{Keys: n.Keys, Ended: n.Ended, Started: n.Started, All: n.All})
+		if s <= seq {
+			continue
 		}
-		if s > seq {
-			seq = s
+		seq = s
+		if n.From == d.id {
+			d.feed.heardChange(nil, s)
+		} else {
+			d.feed.heardChange(&store.Change{Keys: n.Keys, Ended: n.Ended, Started: n.Started, All: n.All}, s)
 		}
-		d.feed.set(seq, true)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hash/fnv"
@@ -210,17 +211,41 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	case <-d.closed:
 		return store.ErrClosed
 	}
-	// Wait for the answer even if ctx ends meanwhile: a function the
-	// writer has started may still commit, and the caller must not be
-	// told otherwise.
+	// A write the writer has not started within queueWait (the database
+	// stopped answering, so the batches before it hang until their
+	// timeout) is given up: the caller hears ErrUnavailable at once and
+	// the writer skips it. Once started, its answer is awaited even if
+	// ctx ends meanwhile: the function may still commit, and the caller
+	// must not be told otherwise.
+	t := time.NewTimer(queueWait)
+	defer t.Stop()
+	select {
+	case err := <-w.done:
+		return err
+	case <-t.C:
+		if w.state.CompareAndSwap(queued, abandoned) {
+			return fmt.Errorf("%w: the database did not take the write within %s", store.ErrUnavailable, queueWait)
+		}
+	}
 	return <-w.done
 }
 
+// queueWait bounds how long a write waits for the writer to start it.
+const queueWait = 5 * time.Second
+
+// A write's state: the writer starts it, or its caller abandons it first.
+const (
+	queued int32 = iota
+	started
+	abandoned
+)
+
 // write is one queued Update.
 type write struct {
-	ctx  context.Context
-	fn   func(store.Tx) error
-	done chan error
+	ctx   context.Context
+	fn    func(store.Tx) error
+	done  chan error
+	state atomic.Int32
 }
 
 // maxCache bounds the writer's cache (records); past it the cache is
@@ -274,7 +299,7 @@ func (d *DB) drain() {
 // the writer's context, not a caller's (a caller that goes away must not
 // break the connection under the others), so a stuck database is cut off
 // here.
-const batchTimeout = 10 * time.Second
+const batchTimeout = 5 * time.Second
 
 // viewTimeout bounds one View.
 const viewTimeout = 10 * time.Second
@@ -317,6 +342,10 @@ func (d *DB) runBatch(batch []*write) {
 	ok := 0
 	single := len(batch) == 1
 	for i, w := range batch {
+		if !w.state.CompareAndSwap(queued, started) {
+			errs[i] = store.ErrUnavailable // its caller has gone: nobody reads this
+			continue
+		}
 		if err := w.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
