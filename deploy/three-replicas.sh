@@ -17,7 +17,10 @@ pids=()
 pg_stop() { :; }
 cleanup() {
 	trap - EXIT INT TERM
-	[ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null && wait "${pids[@]}" 2>/dev/null
+	if [ ${#pids[@]} -gt 0 ]; then
+		kill "${pids[@]}" 2>/dev/null || true
+		wait "${pids[@]}" 2>/dev/null || true
+	fi
 	pg_stop
 }
 trap cleanup EXIT
