@@ -27,7 +27,7 @@ type outcome struct {
 }
 
 func (o outcome) String() string {
-	s := fmt.Sprintf("%s %s at +%v", o.method, o.name, o.end.Sub(o.start).Round(time.Millisecond))
+	s := fmt.Sprintf("%s %s at %s (%v)", o.method, o.name, o.start.Format("15:04:05.000"), o.end.Sub(o.start).Round(time.Millisecond))
 	if o.err != nil {
 		return s + ": " + o.err.Error()
 	}
