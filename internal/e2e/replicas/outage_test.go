@@ -34,17 +34,33 @@ func (o outcome) String() string {
 	return fmt.Sprintf("%s: %d %s (Retry-After %q)", s, o.status, o.code, o.retryAfter)
 }
 
-// TestPostgresOutage stops PostgreSQL for 10 seconds while clients create
-// and read managed private endpoints through three replicas. During the
-// outage every answer is a 2xx or a 503 ServiceUnavailable with
+// TestPostgresOutage takes PostgreSQL away while clients create and read
+// managed private endpoints through three replicas: stopped for 10 s
+// (pg_ctl stop: connections refused at once), then frozen for 20 s
+// (SIGSTOP, as in a network partition: connections and queries hang,
+// longer than the clients wait).
+// During the outage every answer is a 2xx or a 503 ServiceUnavailable with
 // Retry-After, never another error, a dropped connection or a wait past the
 // clients' 15 s timeout; once PostgreSQL is back, every replica serves
 // again without a restart, every acknowledged create is there and its
 // operation ends.
 func TestPostgresOutage(t *testing.T) {
+	testkit.SkipUnlessSlow(t, "taking PostgreSQL away under load")
+	for _, tc := range []struct {
+		name       string
+		away, back func(*testkit.Postgres, testing.TB)
+		d          time.Duration
+	}{
+		{"stopped", (*testkit.Postgres).Stop, (*testkit.Postgres).Start, 10 * time.Second},
+		{"frozen", (*testkit.Postgres).Freeze, (*testkit.Postgres).Thaw, 20 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) { outage(t, tc.away, tc.back, tc.d) })
+	}
+}
+
+func outage(t *testing.T, away, back func(*testkit.Postgres, testing.TB), d time.Duration) {
 	defer failOnPanic(t)
-	testkit.SkipUnlessSlow(t, "stopping PostgreSQL under load")
-	// A server of the test's own: it is stopped, which PRIVLINK_TEST_POSTGRES's may not be.
+	// A server of the test's own: it is taken away, which PRIVLINK_TEST_POSTGRES's may not be.
 	pg := testkit.StartPostgres(t)
 	store := testkit.FreshSchema(t, pg.URL, "privlink_replicas_outage")
 	const clientTimeout = 15 * time.Second
@@ -103,12 +119,12 @@ func TestPostgresOutage(t *testing.T) {
 
 	time.Sleep(2 * time.Second)
 	down := time.Now()
-	pg.Stop(t)
-	t.Logf("PostgreSQL stopped")
-	time.Sleep(10 * time.Second)
-	pg.Start(t)
+	away(pg, t)
+	t.Logf("PostgreSQL away")
+	time.Sleep(d)
+	back(pg, t)
 	up := time.Now()
-	t.Logf("PostgreSQL started again after %v", up.Sub(down).Round(time.Millisecond))
+	t.Logf("PostgreSQL back after %v", up.Sub(down).Round(time.Millisecond))
 
 	// Every replica serves a write and a read again, by itself.
 	direct := &http.Client{Transport: f.rr.base, Timeout: clientTimeout}
@@ -192,7 +208,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Errorf("%d answers were wrong: %s", len(bad), firstFew(bad))
 	}
 	if unavailable == 0 {
-		t.Errorf("no request was answered 503 while PostgreSQL was stopped: the load did not reach the outage")
+		t.Errorf("no request was answered 503 while PostgreSQL was away: the load did not reach the outage")
 	}
 	if before == 0 || after == 0 {
 		t.Errorf("the load sent %d requests before the outage and %d after, want some of each", before, after)
