@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/privlink/privlink/internal/app"
 	"github.com/privlink/privlink/internal/certs"
 	"github.com/privlink/privlink/internal/httpapi"
 	"github.com/privlink/privlink/internal/identity"
@@ -28,7 +32,7 @@ const (
 )
 
 func envCmd(g *globals) *cobra.Command {
-	var addr, data, mode string
+	var addr, data, mode, storeURL string
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print export lines that point Azure SDKs, Terraform and privlink's client at a server",
@@ -51,7 +55,12 @@ for programs configured with privlink's address explicitly.
 When a server is listening at --addr, env uses the data directory whose CA signed
 that server's certificate (--data, else the server's own) and refuses a --data that
 does not match; when none is, it creates the CA in --data, so that 'serve' and 'env'
-may run in either order.`,
+may run in either order.
+
+With --store (the PostgreSQL URL replicas share), env reads the CA and the managed
+identity secret from the database into --data (default: a directory per store under
+the user's cache directory), so it prints the environment of any replica, or of
+their load balancer, on any machine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if mode != modeTransparent && mode != modeDirect {
@@ -65,7 +74,21 @@ may run in either order.`,
 				host = "127.0.0.1"
 			}
 			hostport := net.JoinHostPort(host, port)
-			dir, err := envDataDir(hostport, data, cmd.Flags().Changed("data"), g.stderr)
+			explicit := cmd.Flags().Changed("data")
+			if storeURL != "" {
+				if !explicit {
+					if data, err = storeCacheDir(storeURL); err != nil {
+						return err
+					}
+					explicit = true
+				}
+				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+				defer cancel()
+				if err := app.FetchShared(ctx, storeURL, data); err != nil {
+					return fmt.Errorf("--store: %w", err)
+				}
+			}
+			dir, err := envDataDir(hostport, data, explicit, g.stderr)
 			if err != nil {
 				return err
 			}
@@ -98,8 +121,20 @@ may run in either order.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", defaultAddr, "the server's HTTPS address")
 	cmd.Flags().StringVar(&data, "data", defaultData, "the server's data directory (default: the running server's, else ./"+defaultData+")")
+	cmd.Flags().StringVar(&storeURL, "store", "", "the PostgreSQL URL that replicas share: read their CA and secrets from it")
 	cmd.Flags().StringVar(&mode, "mode", modeTransparent, "transparent (Azure's host names reach privlink through its proxy) or direct (custom-cloud variables)")
 	return cmd
+}
+
+// storeCacheDir is where env keeps what it read from a shared store: one
+// directory per store URL under the user's cache directory.
+func storeCacheDir(storeURL string) (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(storeURL))
+	return filepath.Join(base, "privlink", "store-"+hex.EncodeToString(sum[:6])), nil
 }
 
 // envDataDir decides which data directory's CA and secrets env prints.

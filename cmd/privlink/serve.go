@@ -7,6 +7,7 @@ import (
 	"net/http"
 	_ "net/http/pprof" // --pprof-addr
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -26,6 +27,18 @@ const (
 	defaultAddr = "127.0.0.1:8443"
 	defaultData = "privlink-data"
 )
+
+// redactURL hides the password of a store URL for printing.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
 
 func serveCmd(g *globals) *cobra.Command {
 	var cfg app.Config
@@ -74,13 +87,24 @@ func serveCmd(g *globals) *cobra.Command {
 				go func() { cfg.Logger.Warn("pprof", "err", http.ListenAndServe(pprofAddr, nil)) }()
 			}
 			fmt.Fprintf(g.stdout, "privlink is serving Azure Resource Manager at %s\n", s.URL())
+			// One line naming this process among the replicas of its store
+			// (distinct per replica: host and port by default).
+			if s.Shared() {
+				fmt.Fprintf(g.stdout, "replica %s (store shared with the other replicas on %s)\n", s.Replica(), redactURL(cfg.Store))
+			} else {
+				fmt.Fprintf(g.stdout, "replica %s (embedded store)\n", s.Replica())
+			}
 			if u := s.HTTPURL(); u != "" {
 				fmt.Fprintf(g.stdout, "plain HTTP at %s\n", u)
 			}
 			fmt.Fprintf(g.stdout, "transparent proxy (HTTPS_PROXY) at %s for %s\n", s.ProxyURL(), strings.Join(app.PublicHosts, ", "))
 			fmt.Fprintf(g.stdout, "clusters' managed networks in %s (privlink egress --cluster ID)\n", r)
 			fmt.Fprintf(g.stdout, "CA certificate: %s\n", s.CAPath())
-			fmt.Fprintf(g.stdout, "point your tools at it with: eval \"$(%s env --addr %s --data %s)\"\n", selfCommand(), strings.TrimPrefix(s.URL(), "https://"), s.DataDir())
+			if s.Shared() {
+				fmt.Fprintf(g.stdout, "point your tools at it (or at any replica, or their load balancer) with: eval \"$(%s env --addr %s --store %s)\"\n", selfCommand(), strings.TrimPrefix(s.URL(), "https://"), shellQuote(redactURL(cfg.Store)))
+			} else {
+				fmt.Fprintf(g.stdout, "point your tools at it with: eval \"$(%s env --addr %s --data %s)\"\n", selfCommand(), strings.TrimPrefix(s.URL(), "https://"), s.DataDir())
+			}
 			<-ctx.Done()
 			cfg.Logger.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -103,6 +127,7 @@ func serveCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.TemplateRoot, "template-root", "", "directory that linked template URIs (templateLink, parametersLink, relativePath) are read from; off when empty")
 	f.BoolVar(&accessControl, "access-control", true, "enforce role-based access control (false: every valid token may do everything, and every new endpoint is approved at once)")
 	f.BoolVar(&cfg.Offline, "offline", false, "the transparent proxy refuses hosts privlink does not serve, instead of tunnelling them to the network")
+	f.StringVar(&cfg.Replica, "replica-name", "", "this process's name among the replicas sharing a --store (default: host name and HTTPS port)")
 	f.StringVar(&privateRange, "private-range", dataplane.DefaultRange.String(), "loopback addresses (inside 127.0.0.0/8, at least a /23) for the clusters' managed networks: a /24 per cluster, private endpoint addresses, egress and DNS")
 	f.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof/ profiler on this (local) address, for performance work")
 	return cmd

@@ -68,6 +68,9 @@ type Config struct {
 	// TemplateRoot is the directory linked template URIs are read from
 	// (template.DirLinks); "" refuses linked templates.
 	TemplateRoot string
+	// DeploymentHistory bounds each scope's deployment history (zero:
+	// Azure's numbers; tests give smaller ones).
+	DeploymentHistory deploy.History
 	// Store selects the store: "" for the embedded SQLite database in the
 	// data directory, or a PostgreSQL URL ("postgres://user@host/db").
 	Store string
@@ -82,6 +85,10 @@ type Config struct {
 	// PrivateRange holds the clusters' managed networks (loopback
 	// addresses; zero: dataplane.DefaultRange).
 	PrivateRange netip.Prefix
+	// Replica names this process among the replicas sharing a store
+	// (default: the host name and the HTTPS port, "host:8443"): it owns
+	// the operations it claims and is printed at start.
+	Replica string
 }
 
 // PublicHosts are the public Azure host names privlink serves itself through
@@ -110,7 +117,12 @@ type Server struct {
 	servers []*http.Server
 	https   net.Listener
 	mux     *proxy.Mux
+	// plane is the data path this process runs: always with the embedded
+	// store; with a shared one only while this replica leads it (see
+	// leadDataPlane). pmu guards it.
+	pmu     sync.Mutex
 	plane   *dataplane.Plane
+	replica string
 	http    net.Listener
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -182,20 +194,36 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if s.lock, err = lockDir(dir); err != nil {
 		return nil, err
 	}
+	s.replica = cfg.Replica
+	if s.replica == "" {
+		s.replica = defaultReplica(s.https.Addr())
+	}
+	db, err := openStore(ctx, cfg.Store, dir, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	s.store = db
+	// Replicas sharing a store share the CA, the server certificate and
+	// the keys through it, created by whichever starts first.
+	feed, shared := db.(store.Feed)
+	if shared {
+		if err := shareDataDir(ctx, db, dir); err != nil {
+			return nil, err
+		}
+	}
 	host, _, _ := net.SplitHostPort(cfg.Addr)
 	cert, err := certs.ServerCertificate(dir, certs.DefaultHosts(append(cfg.Hosts, host)...))
 	if err != nil {
 		return nil, fmt.Errorf("app: server certificate: %w", err)
 	}
-	db, err := openStore(ctx, cfg.Store, dir)
-	if err != nil {
-		return nil, err
-	}
-	s.store = db
 	if s.ident, err = identity.Open(ctx, dir, identity.Options{Store: db}); err != nil {
 		return nil, err
 	}
-	s.ops = operation.New(db, operation.Options{Logger: cfg.Logger})
+	owner := "local" // the only process on its store: after a restart it is the same owner
+	if shared {
+		owner = s.replica
+	}
+	s.ops = operation.New(db, operation.Options{Logger: cfg.Logger, Owner: owner})
 	// Access control: the index of role assignments is built from the
 	// store once and kept current by the Microsoft.Authorization rules; it
 	// decides every request unless access control is off.
@@ -222,7 +250,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if binder == nil {
 		binder = template.NewBinder(links)
 	}
-	deploy.Register(s.engine, deploy.Config{Binder: binder, Links: links, Secrets: keyvault.SecretValue, Logger: cfg.Logger})
+	deploy.Register(s.engine, deploy.Config{Binder: binder, Links: links, Secrets: keyvault.SecretValue, History: cfg.DeploymentHistory, Logger: cfg.Logger})
 	if err := resources.Bootstrap(ctx, s.engine, identity.DefaultTenantID, identity.DefaultSubscriptionID, "privlink default subscription"); err != nil {
 		return nil, fmt.Errorf("app: seeding the default subscription: %w", err)
 	}
@@ -263,13 +291,24 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// The data path: every cluster's managed network, following the
 	// engine's commits. Its egress decides for names that are no target's
 	// as the transparent proxy does.
-	if s.plane, err = dataplane.New(dataplane.Config{Engine: s.engine, Range: cfg.PrivateRange, DataDir: dir, Cert: cert, Fallback: hosts, Log: cfg.Logger}); err != nil {
-		return nil, fmt.Errorf("app: data path: %w", err)
+	pc := dataplane.Config{Engine: s.engine, Range: cfg.PrivateRange, DataDir: dir, Cert: cert, Fallback: hosts, Log: cfg.Logger, Delivered: true}
+	s.engine.Watch(func(keys []string) {
+		if p := s.dataPlane(); p != nil {
+			p.Changed(keys)
+		}
+	})
+	el, canLead := db.(store.Elector)
+	if !shared || !canLead {
+		p, err := dataplane.New(pc)
+		if err != nil {
+			return nil, fmt.Errorf("app: data path: %w", err)
+		}
+		s.setDataPlane(p)
+		if err := p.Start(ctx); err != nil {
+			return nil, fmt.Errorf("app: data path: %w", err)
+		}
+		s.api.SetDataPlane(p)
 	}
-	if err := s.plane.Start(ctx); err != nil {
-		return nil, fmt.Errorf("app: data path: %w", err)
-	}
-	s.api.DataPlane = s.plane
 	s.api.Info.ProxyURL = s.ProxyURL()
 	if cfg.HTTPAddr != "" {
 		if s.http, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
@@ -278,6 +317,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	if shared {
+		// Other replicas' commits reach what this one keeps beside the
+		// store (pollers, the worker, access control, the data path), and
+		// every request waits until they have (no stale read).
+		feed.Follow(func(ch store.Change) { s.follow(ch) })
+		s.api.Barrier = feed.Barrier
+		if canLead {
+			s.api.DataPlaneAt = s.dataPlaneAt
+			s.api.Forward = forwardTransport(dir)
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); s.leadDataPlane(runCtx, el, pc) }()
+		}
+	}
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.ops.Run(runCtx) }()
 	go func() {
@@ -297,7 +349,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.api.SetReady(true)
 	ok = true
-	cfg.Logger.Info("privlink ready", "https", s.URL(), "http", s.HTTPURL(), "data", dir, "ca", s.CAPath())
+	cfg.Logger.Info("privlink ready", "replica", s.replica, "https", s.URL(), "http", s.HTTPURL(), "data", dir, "ca", s.CAPath())
 	return s, nil
 }
 
@@ -319,9 +371,9 @@ func sweepInterval(retention time.Duration) time.Duration {
 }
 
 // openStore opens the store cfg.Store names (see Config.Store).
-func openStore(ctx context.Context, url, dir string) (store.Store, error) {
+func openStore(ctx context.Context, url, dir string, log *slog.Logger) (store.Store, error) {
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
-		return postgres.Open(ctx, url, postgres.Options{})
+		return postgres.Open(ctx, url, postgres.Options{Logger: log})
 	}
 	if url != "" {
 		return nil, fmt.Errorf("app: unknown store %q (want a postgres:// URL, or nothing for the data directory's SQLite database)", url)
@@ -363,8 +415,18 @@ func (s *Server) CAPath() string { return certs.CAPath(s.cfg.DataDir) }
 // Engine is the resource engine (for tests and tools in-process).
 func (s *Server) Engine() *resource.Engine { return s.engine }
 
-// DataPlane is the data path (clusters' managed networks).
-func (s *Server) DataPlane() *dataplane.Plane { return s.plane }
+// DataPlane is the data path (clusters' managed networks) this process
+// runs, or nil (a replica that does not lead it).
+func (s *Server) DataPlane() *dataplane.Plane { return s.dataPlane() }
+
+// Replica is this process's name among the replicas sharing its store.
+func (s *Server) Replica() string { return s.replica }
+
+// Shared reports whether the store is shared with other replicas.
+func (s *Server) Shared() bool {
+	_, ok := s.store.(store.Feed)
+	return ok
+}
 
 // Identity is the identity service.
 func (s *Server) Identity() *identity.Service { return s.ident }
@@ -401,8 +463,8 @@ func (s *Server) close() error {
 	if s.mux != nil {
 		s.mux.Close()
 	}
-	if s.plane != nil {
-		s.plane.Close()
+	if p := s.dataPlane(); p != nil {
+		p.Close()
 	}
 	for _, l := range []net.Listener{s.https, s.http} {
 		if l != nil {

@@ -30,6 +30,9 @@ const (
 	CodeDeploymentJobSizeExceeded = "DeploymentJobSizeExceeded"
 	// CodeDeploymentOutputEvaluationFailed: an output could not be evaluated.
 	CodeDeploymentOutputEvaluationFailed = "DeploymentOutputEvaluationFailed"
+	// CodeDeploymentQuotaExceeded: a new deployment at a scope whose
+	// history holds its limit of 800 (400).
+	CodeDeploymentQuotaExceeded = "DeploymentQuotaExceeded"
 	// CodeKeyVaultSecretRetrieveFailed: a parameter's Key Vault reference
 	// could not be read (400).
 	CodeKeyVaultSecretRetrieveFailed = "KeyVaultParameterReferenceSecretRetrieveFailed"
@@ -49,6 +52,7 @@ func init() {
 		CodeDeploymentJobSizeExceeded:         http.StatusBadRequest,
 		CodeDeploymentOutputEvaluationFailed:  http.StatusBadRequest,
 		CodeKeyVaultSecretRetrieveFailed:      http.StatusBadRequest,
+		CodeDeploymentQuotaExceeded:           http.StatusBadRequest,
 	} {
 		codeStatus[code] = status
 	}

@@ -211,6 +211,40 @@ func (r *RBAC) Refresh(ctx context.Context, keys ...string) error {
 	})
 }
 
+// Follow brings the index up to date with a transaction another process
+// committed (store.Feed): the assignments and definitions it wrote are
+// read again; for a change that names nothing (ch.All) the whole index is
+// built again from the store and swapped in.
+func (r *RBAC) Follow(ctx context.Context, ch store.Change) error {
+	if ch.All {
+		return r.reload(ctx)
+	}
+	var keys []string
+	for _, k := range ch.Keys {
+		if strings.Contains(k, assignmentSegment) || strings.Contains(k, definitionSegment) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return r.Refresh(ctx, keys...)
+}
+
+// reload builds the index again from the store and replaces this one.
+func (r *RBAC) reload(ctx context.Context) error {
+	r.refresh.Lock()
+	defer r.refresh.Unlock()
+	fresh := NewRBAC(r.store, nil)
+	if err := fresh.Load(ctx); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.custom, r.customKeys, r.assignments, r.byPrincipal = fresh.custom, fresh.customKeys, fresh.assignments, fresh.byPrincipal
+	r.mu.Unlock()
+	return nil
+}
+
 // apply sets (rec != nil) or removes (rec == nil) the record with key k in the index.
 func (r *RBAC) apply(k string, rec *store.Record) error {
 	switch {

@@ -38,6 +38,11 @@ const (
 	renewAhead = 30 * 24 * time.Hour
 )
 
+// Files are the data directory's files this package creates (the CA's
+// certificate and key, the server's certificate and key), for replicas
+// that share them through their store.
+var Files = []string{caKeyFile, CAFile, serverKey, certFile}
+
 // CAPath is where the CA certificate lives in dir.
 func CAPath(dir string) string { return filepath.Join(dir, CAFile) }
 

@@ -44,6 +44,11 @@ type Config struct {
 	// Log receives the egress log (one line per decision, with the path
 	// taken) and listener faults; nil discards.
 	Log *slog.Logger
+	// Delivered means the caller hands the plane the keys of every commit
+	// (Changed) instead of Start registering with Engine.Watch: replicas
+	// start and stop planes while serving (Watch is for start-up wiring),
+	// and hand them other replicas' commits too.
+	Delivered bool
 }
 
 // Plane is the running data path of one server.
@@ -157,10 +162,30 @@ func (p *Plane) Start(ctx context.Context) error {
 		return err
 	}
 	p.openPublic()
-	p.cfg.Engine.Watch(p.changed)
+	if !p.cfg.Delivered {
+		p.cfg.Engine.Watch(p.changed)
+	}
 	p.wg.Add(1)
 	go p.retry()
 	return nil
+}
+
+// Changed applies the keys a commit wrote (Config.Delivered): a commit of
+// this process or, with replicas, of another. keys nil reads everything
+// again (another replica's change that named nothing).
+func (p *Plane) Changed(keys []string) {
+	if keys == nil {
+		if err := p.Refresh(context.Background()); err != nil {
+			p.log.Error("dataplane: refresh", "err", err)
+			p.dirty.Store(true)
+			select {
+			case p.wake <- struct{}{}:
+			default:
+			}
+		}
+		return
+	}
+	p.changed(keys)
 }
 
 // changed is the engine's commit hook: it refreshes at once when a commit

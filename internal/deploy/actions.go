@@ -138,15 +138,22 @@ func (d *Engine) delete(ctx context.Context, e *resource.Engine, r *resource.Req
 		if err != nil {
 			return err
 		}
-		if s, _, _ := doc.Props().String("provisioningState"); !terminal(s) {
-			return arm.Errorf(arm.CodeDeploymentActive, "The deployment '%s' cannot be deleted while it is active (state: %s). Cancel it first.", id.Name(), s)
-		}
-		return c.Remove(doc)
+		return removeDeployment(c, doc)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &resource.Response{Status: status, Header: http.Header{}}, nil
+}
+
+// removeDeployment deletes a deployment's record and its operations, what
+// both a DELETE and the history's automatic deletions do; a running one
+// cannot be deleted (DeploymentActive).
+func removeDeployment(c *resource.Ctx, doc *resource.Doc) error {
+	if s, _, _ := doc.Props().String("provisioningState"); !terminal(s) {
+		return arm.Errorf(arm.CodeDeploymentActive, "The deployment '%s' cannot be deleted while it is active (state: %s). Cancel it first.", doc.ID.Name(), s)
+	}
+	return c.Remove(doc)
 }
 
 // cancel stops a running deployment: resources not yet started are not
@@ -186,6 +193,8 @@ func (d *Engine) validate(ctx context.Context, e *resource.Engine, r *resource.R
 	if err := e.Authorize(ctx, r, Type+"/validate/action", id); err != nil {
 		return nil, err
 	}
+	// A validate deletes from a full history too (see History).
+	defer d.trim(ctx, scopeOf(id), r)
 	p, req, err := d.prepare(ctx, id, r)
 	if err != nil {
 		return nil, err

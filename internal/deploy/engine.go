@@ -56,8 +56,11 @@ type Config struct {
 	// Lease is how long a runner holds a deployment before another step of
 	// its operation checks on it (default 1 s): a deployment in flight when
 	// its process died resumes that long after the next one starts.
-	Lease  time.Duration
-	Logger *slog.Logger
+	Lease time.Duration
+	// History bounds each scope's deployment history (zero: Azure's 800,
+	// deleting from 700 down to 600; see History).
+	History History
+	Logger  *slog.Logger
 }
 
 // SecretFunc reads the value of a Key Vault secret (vault id, secret name,
@@ -71,6 +74,8 @@ type Engine struct {
 
 	mu      sync.Mutex
 	running map[string]*run // by deployment key, in this process
+	// trimming holds the scopes whose history is being trimmed (by key).
+	trimming map[string]bool
 }
 
 // Register adds the deployment types to e and returns the engine that runs them.
@@ -84,7 +89,8 @@ func Register(e *resource.Engine, cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Engine{res: e, cfg: cfg, running: map[string]*run{}}
+	cfg.History = cfg.History.withDefaults()
+	d := &Engine{res: e, cfg: cfg, running: map[string]*run{}, trimming: map[string]bool{}}
 	k := &resource.Kind{
 		Type:             Type,
 		APIVersions:      APIVersions,

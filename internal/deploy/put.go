@@ -264,6 +264,10 @@ func (d *Engine) put(ctx context.Context, e *resource.Engine, r *resource.Reques
 	if err := d.preflight(ctx, r, p); err != nil {
 		return nil, err
 	}
+	full, err := d.admit(ctx, id, r)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		status = http.StatusCreated
 		opID   string
@@ -309,6 +313,9 @@ func (d *Engine) put(ctx context.Context, e *resource.Engine, r *resource.Reques
 		return nil, err
 	}
 	e.Operations().Wake()
+	if full {
+		d.trim(ctx, scopeOf(id), r)
+	}
 	resp := &resource.Response{Status: status, Body: body, Header: http.Header{}}
 	resp.Header.Set("Azure-AsyncOperation", statusURL(r, id, opID))
 	resp.Header.Set("Retry-After", "0")
@@ -351,6 +358,7 @@ func (d *Engine) newRecord(c *resource.Ctx, id arm.ResourceID, p plan.Plan, st *
 	props.SetValue("providers", providers(p))
 	props.SetValue("dependencies", dependencies(p))
 	doc.SetExt(extState, st)
+	doc.SetExt(extPlace, newPlace())
 	return doc, replaced, nil
 }
 

@@ -32,29 +32,106 @@ type run struct {
 // runner works on the deployment in this process (after a restart, the
 // first step starts one again: that is how a deployment resumes) and asks
 // to be called again after a lease, in case this process dies.
+//
+// Processes sharing a store (replicas) step the same operation in turn, so
+// the operation records whose runner works on it (Doc.Runner, the
+// stepping process's name) until when (Doc.RunnerUntil, which the runner
+// renews every lease while it works): a step elsewhere leaves a live
+// runner alone, and takes the deployment over once its runner's process
+// stopped renewing (it died), so one runner works on a deployment at a time.
 func (d *Engine) step(ctx context.Context, tx store.Tx, op *store.Operation, now time.Time) error {
+	doc, err := operation.Decode(op)
+	if err != nil {
+		return err
+	}
+	me := operation.Owner(ctx)
+	if doc.Runner != "" && doc.Runner != me && doc.RunnerUntil != nil && doc.RunnerUntil.After(now) {
+		op.Due = *doc.RunnerUntil
+		return nil
+	}
 	d.mu.Lock()
 	if _, ok := d.running[op.Resource]; !ok {
 		r := &run{d: d, key: op.Resource, opID: op.ID}
 		d.running[op.Resource] = r
-		go r.start(ctx)
+		go r.start(ctx, me)
 	}
 	d.mu.Unlock()
+	until := now.Add(d.holdFor()).UTC()
+	doc.Runner, doc.RunnerUntil = me, &until
+	operation.Encode(op, doc)
 	op.Due = now.Add(d.cfg.Lease)
 	return nil
 }
 
+// holdFor is how long a runner's claim on its deployment lasts without
+// renewal: three leases, so a late renewal is not mistaken for a death.
+func (d *Engine) holdFor() time.Duration { return 3 * d.cfg.Lease }
+
 // start runs the deployment to its end, unless ctx ends first (the server
 // is shutting down): the operation then stays due and the next process
-// resumes it.
-func (r *run) start(ctx context.Context) {
+// resumes it. While it runs it renews its claim (see step); if another
+// process took the deployment over, it stops.
+func (r *run) start(ctx context.Context, me string) {
+	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
+		cancel()
 		r.d.mu.Lock()
 		delete(r.d.running, r.key)
 		r.d.mu.Unlock()
 	}()
+	go r.renew(ctx, cancel, me)
 	if err := r.execute(ctx); err != nil && ctx.Err() == nil {
 		r.d.cfg.Logger.Error("deployment runner", "deployment", r.key, "err", err)
+	}
+}
+
+// renew keeps the runner's claim on its operation alive every lease until
+// ctx ends or the operation ends; it cancels the runner when another
+// process holds the claim.
+func (r *run) renew(ctx context.Context, cancel context.CancelFunc, me string) {
+	t := time.NewTicker(r.d.cfg.Lease)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var lost, over bool
+		err := r.d.res.Store().Update(ctx, func(tx store.Tx) error {
+			lost, over = false, false
+			op, err := tx.GetOperation(r.opID)
+			if err != nil {
+				return err
+			}
+			if op.Status != arm.StateRunning {
+				over = true
+				return nil
+			}
+			doc, err := operation.Decode(op)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			if doc.Runner != me && doc.Runner != "" && doc.RunnerUntil != nil && doc.RunnerUntil.After(now) {
+				lost = true
+				return nil
+			}
+			until := now.Add(r.d.holdFor()).UTC()
+			doc.Runner, doc.RunnerUntil = me, &until
+			operation.Encode(op, doc)
+			return tx.PutOperation(op)
+		})
+		switch {
+		case lost:
+			r.d.cfg.Logger.Warn("deployment runner: another process took the deployment over", "deployment", r.key)
+			cancel()
+			return
+		case over, errors.Is(err, store.ErrNotFound):
+			return
+		case err != nil && ctx.Err() == nil:
+			r.d.cfg.Logger.Warn("deployment runner: renewing its claim", "deployment", r.key, "err", err)
+		}
 	}
 }
 
@@ -489,10 +566,18 @@ func (x *execution) deployNested(r *plan.Resource) (int, error) {
 	return status, nil
 }
 
-// startNested writes a nested deployment's record, Running.
+// startNested writes a nested deployment's record, Running: a deployment
+// of its scope's history like any other (see History), made as the
+// deploying principal.
 func (d *Engine) startNested(ctx context.Context, id arm.ResourceID, st *state, p plan.Plan) (int, error) {
+	principal := st.Principal
+	req := &resource.Request{Principal: &principal}
+	full, err := d.admit(ctx, id, req)
+	if err != nil {
+		return 0, err
+	}
 	status := http.StatusCreated
-	err := d.res.Update(ctx, func(c *resource.Ctx) error {
+	err = d.res.Update(ctx, func(c *resource.Ctx) error {
 		doc, replaced, err := d.newRecord(c, id, p, st, "Running")
 		if err != nil {
 			return err
@@ -502,6 +587,9 @@ func (d *Engine) startNested(ctx context.Context, id arm.ResourceID, st *state, 
 		}
 		return c.Save(doc)
 	})
+	if err == nil && full {
+		d.trim(ctx, scopeOf(id), req)
+	}
 	return status, err
 }
 

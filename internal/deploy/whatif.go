@@ -42,6 +42,8 @@ func (d *Engine) whatIf(ctx context.Context, e *resource.Engine, r *resource.Req
 	if err := e.Authorize(ctx, r, Type+"/whatIf/action", id); err != nil {
 		return nil, err
 	}
+	// A what-if deletes from a full history too (see History).
+	defer d.trim(ctx, scopeOf(id), r)
 	p, _, err := d.prepare(ctx, id, r)
 	if err != nil {
 		return nil, err

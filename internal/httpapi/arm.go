@@ -33,6 +33,12 @@ func (s *Server) authenticated(next http.HandlerFunc) http.HandlerFunc {
 			unauthorized(w, r, aerr)
 			return
 		}
+		if s.Barrier != nil {
+			if err := s.Barrier(r.Context()); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/privlink/privlink/internal/dataplane"
 	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/resource"
+	"github.com/privlink/privlink/internal/store"
 )
 
 // MaxBody is the largest request body accepted (ARM's limit is 4 MB).
@@ -40,8 +41,24 @@ type Server struct {
 	Portal Portal
 	// DataPlane, when set, serves the data path's endpoints
 	// (/_privlink/network, /_privlink/backends, /_privlink/diagnose).
+	// Replicas sharing a store run the data path on one of them at a time
+	// (the data path's addresses exist once per machine): app swaps it
+	// with SetDataPlane, and the others forward those endpoints to the one
+	// that runs it (DataPlaneAt).
 	DataPlane *dataplane.Plane
+	// DataPlaneAt, when set, gives the base URL of the replica that runs
+	// the data path now ("" while none does), for a replica without one.
+	DataPlaneAt func(ctx context.Context) (string, error)
+	// Forward is the transport that reaches DataPlaneAt (it trusts the
+	// replicas' shared CA).
+	Forward http.RoundTripper
+	// Barrier, when set, runs before every authenticated request: it
+	// returns once what this process keeps beside the store (the access
+	// control index, the data path) has followed every write committed
+	// anywhere before the request (store.Feed).
+	Barrier func(ctx context.Context) error
 
+	plane atomic.Pointer[dataplane.Plane]
 	ready atomic.Bool
 }
 
@@ -52,6 +69,18 @@ type Portal interface {
 	Claims(r *http.Request) bool
 	// Attach gives the portal the handler of the API it calls.
 	Attach(api http.Handler)
+}
+
+// SetDataPlane sets (or, with nil, removes) the data path this process
+// runs, while requests are served.
+func (s *Server) SetDataPlane(p *dataplane.Plane) { s.plane.Store(p) }
+
+// dataPlane is the data path this process runs now, or nil.
+func (s *Server) dataPlane() *dataplane.Plane {
+	if p := s.plane.Load(); p != nil {
+		return p
+	}
+	return s.DataPlane
 }
 
 // SetReady marks the server ready (health answers 200 from then on).
@@ -160,6 +189,13 @@ func authority(r *http.Request) string {
 // as an InternalServerError whose cause goes to the log only.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := arm.AsError(err)
+	if ae == nil && errors.Is(err, store.ErrUnavailable) {
+		// The shared database is down or unreachable: ARM's answer to a
+		// dependency that is out for a while, which clients retry after
+		// Retry-After (writeARMError), instead of a 500.
+		s.Log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()), "err", err)
+		ae = &arm.Error{Code: arm.CodeServiceUnavailable, Message: "The service is temporarily unavailable: its database cannot be reached. Please retry the request later."}
+	}
 	if ae == nil {
 		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 			return // the client went away; nobody reads an answer
@@ -178,7 +214,12 @@ func writeARMError(w http.ResponseWriter, ae *arm.Error) {
 	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		challenge(w, "https://login.windows.net/"+identity.DefaultTenantID, ae)
 	}
-	if ae.Code == arm.CodeTooManyRequests || status == http.StatusServiceUnavailable {
+	switch {
+	case ae.Code == arm.CodeServiceUnavailable:
+		// Long enough that the SDKs' three retries outlast a database
+		// restart of ten seconds or so.
+		w.Header().Set("Retry-After", "5")
+	case ae.Code == arm.CodeTooManyRequests || status == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, arm.ErrorResponse{Error: ae})

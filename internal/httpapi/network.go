@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/dataplane"
 	"github.com/privlink/privlink/internal/providers/kusto"
 	"github.com/privlink/privlink/internal/resource"
 )
@@ -39,29 +42,67 @@ func (s *Server) idParam(w http.ResponseWriter, r *http.Request, name, action st
 	return id, true
 }
 
-func (s *Server) noDataPlane(w http.ResponseWriter) bool {
-	if s.DataPlane == nil {
-		writeARMError(w, arm.Errorf(arm.CodeBadRequest, "This server runs no data path."))
-		return true
+// noDataPlane answers a data path request this process cannot serve
+// itself: it forwards it to the replica that runs the data path, or
+// answers that none does. It reports whether it answered.
+func (s *Server) noDataPlane(w http.ResponseWriter, r *http.Request) (*dataplane.Plane, bool) {
+	if p := s.dataPlane(); p != nil {
+		return p, false
 	}
-	return false
+	if s.DataPlaneAt == nil {
+		writeARMError(w, arm.Errorf(arm.CodeBadRequest, "This server runs no data path."))
+		return nil, true
+	}
+	at, err := s.DataPlaneAt(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, true
+	}
+	if at == "" || r.Header.Get(forwardedHeader) != "" {
+		writeARMError(w, &arm.Error{Code: arm.CodeServiceUnavailable, Message: "No replica runs the data path at the moment (one takes it over within seconds of the last one stopping). Please retry the request later."})
+		return nil, true
+	}
+	u, err := url.Parse(at)
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, true
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(u)
+			pr.Out.Host = pr.In.Host
+			// One hop only: a replica that lost the data path meanwhile
+			// answers 503 instead of forwarding again.
+			pr.Out.Header.Set(forwardedHeader, "1")
+		},
+		Transport: s.Forward,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeARMError(w, &arm.Error{Code: arm.CodeServiceUnavailable, Message: "The replica that runs the data path cannot be reached: " + err.Error() + ". Please retry the request later."})
+		},
+	}
+	rp.ServeHTTP(w, r)
+	return nil, true
 }
+
+// forwardedHeader marks a data path request one replica forwarded to another.
+const forwardedHeader = "X-Privlink-Forwarded"
 
 // network serves GET /_privlink/network?cluster={id} (the cluster's
 // managed network: egress, DNS server, its endpoints' addresses and
 // customDnsConfigs) or ?id={managed private endpoint id} (one endpoint's).
 // Reading needs the read permission the Kusto API asks for the same thing.
 func (s *Server) network(w http.ResponseWriter, r *http.Request) {
-	if s.noDataPlane(w) {
+	dp, done := s.noDataPlane(w, r)
+	if done {
 		return
 	}
-	s.DataPlane.Settle()
+	dp.Settle()
 	if r.URL.Query().Get("id") != "" {
 		id, ok := s.idParam(w, r, "id", kusto.EndpointType+"/read")
 		if !ok {
 			return
 		}
-		n, err := s.DataPlane.EndpointNetworkOf(id)
+		n, err := dp.EndpointNetworkOf(id)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -73,7 +114,7 @@ func (s *Server) network(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n, err := s.DataPlane.Network(id)
+	n, err := dp.Network(id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -85,15 +126,16 @@ func (s *Server) network(w http.ResponseWriter, r *http.Request) {
 // what the cluster's egress would do with a connection to host:port and
 // why, and what the name resolves to from the cluster (diagnose's checks).
 func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
-	if s.noDataPlane(w) {
+	dp, done := s.noDataPlane(w, r)
+	if done {
 		return
 	}
-	s.DataPlane.Settle()
+	dp.Settle()
 	id, ok := s.idParam(w, r, "cluster", kusto.ClusterType+"/read")
 	if !ok {
 		return
 	}
-	if _, err := s.DataPlane.Network(id); err != nil {
+	if _, err := dp.Network(id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -111,21 +153,22 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		}
 		port = n
 	}
-	v := s.DataPlane.Decide(id.String(), host, port)
-	writeJSON(w, http.StatusOK, map[string]any{"decision": v, "dns": s.DataPlane.Resolve(id.String(), host)})
+	v := dp.Decide(id.String(), host, port)
+	writeJSON(w, http.StatusOK, map[string]any{"decision": v, "dns": dp.Resolve(id.String(), host)})
 }
 
 // backends serves GET /_privlink/backends?resource={target id}: the
 // services bound to the target's sub-resources ({"value": {groupId: HOST:PORT}}).
 func (s *Server) backends(w http.ResponseWriter, r *http.Request) {
-	if s.noDataPlane(w) {
+	dp, done := s.noDataPlane(w, r)
+	if done {
 		return
 	}
 	id, ok := s.idParam(w, r, "resource", "")
 	if !ok {
 		return
 	}
-	b, err := s.DataPlane.Backends(r.Context(), id)
+	b, err := dp.Backends(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -144,7 +187,8 @@ type backendBody struct {
 // "HOST:PORT"} (bind) and DELETE /_privlink/backends?resource=&groupId=
 // (unbind). Either needs the write permission on the target.
 func (s *Server) setBackend(w http.ResponseWriter, r *http.Request) {
-	if s.noDataPlane(w) {
+	dp, done := s.noDataPlane(w, r)
+	if done {
 		return
 	}
 	var in backendBody
@@ -177,11 +221,11 @@ func (s *Server) setBackend(w http.ResponseWriter, r *http.Request) {
 		writeARMError(w, arm.Errorf(arm.CodeBadRequest, "Give 'groupId': the sub-resource to bind (blob, dfs, namespace, ...)."))
 		return
 	}
-	if err := s.DataPlane.SetBackend(r.Context(), id, in.GroupID, in.To); err != nil {
+	if err := dp.SetBackend(r.Context(), id, in.GroupID, in.To); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	b, err := s.DataPlane.Backends(r.Context(), id)
+	b, err := dp.Backends(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

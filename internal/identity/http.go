@@ -56,6 +56,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // oauthError writes an Entra ID style error, which MSAL parses.
+// unavailable answers a token request while the shared database cannot
+// be reached: Entra ID's transient error (AADSTS90033, OAuth's
+// temporarily_unavailable) with Retry-After, which MSAL and the Azure
+// Identity libraries retry, instead of a server error.
+func unavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "5")
+	oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
+}
+
 func oauthError(w http.ResponseWriter, status int, code string, aadsts int, desc string) {
 	writeJSON(w, status, map[string]any{
 		"error":             code,
@@ -223,6 +232,10 @@ func (s *Service) Token(w http.ResponseWriter, r *http.Request) {
 	var ae *AuthError
 	if errors.As(err, &ae) {
 		oauthError(w, ae.Status, ae.Code, ae.AADSTS, ae.Description)
+		return
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		unavailable(w)
 		return
 	}
 	if err != nil {
@@ -437,6 +450,10 @@ func (s *Service) msi(w http.ResponseWriter, r *http.Request, imds bool) {
 		} else {
 			writeJSON(w, http.StatusBadRequest, map[string]any{"statusCode": 400, "message": "Unable to load the proper Managed Identity.", "correlationId": randomID()})
 		}
+		return
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		unavailable(w)
 		return
 	}
 	if err != nil {

@@ -85,7 +85,7 @@ func Open(ctx context.Context, dir string, o Options) (*Service, error) {
 	if o.TokenTTL <= 0 {
 		o.TokenTTL = time.Hour
 	}
-	key, err := loadOrCreateKey(filepath.Join(dir, "signing-key.pem"))
+	key, err := loadOrCreateKey(filepath.Join(dir, SigningKeyFile))
 	if err != nil {
 		return nil, err
 	}
@@ -366,6 +366,25 @@ func validAudience(aud string) bool {
 // PublicKey is the token signing key, for the JWKS document.
 func (s *Service) PublicKey() (*rsa.PublicKey, string) { return &s.key.PublicKey, s.kid }
 
+// SigningKeyFile is the token signing key's file in the data directory
+// (PKCS#8 PEM, RSA 2048).
+const SigningKeyFile = "signing-key.pem"
+
+// MSISecretFile is the managed identity header secret's file in the data
+// directory.
+const MSISecretFile = "msi-secret"
+
+// EnsureKeys creates the token signing key and the managed identity
+// secret in dir unless they exist (what Open would create), so that
+// replicas can share them before any of them opens the service.
+func EnsureKeys(dir string) error {
+	if _, err := loadOrCreateKey(filepath.Join(dir, SigningKeyFile)); err != nil {
+		return err
+	}
+	_, err := MSISecret(dir)
+	return err
+}
+
 func loadOrCreateKey(path string) (*rsa.PrivateKey, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		blk, _ := pem.Decode(b)
@@ -399,7 +418,7 @@ func loadOrCreateKey(path string) (*rsa.PrivateKey, error) {
 // MSISecret returns the managed identity header secret kept in dir,
 // creating it on first use.
 func MSISecret(dir string) (string, error) {
-	path := filepath.Join(dir, "msi-secret")
+	path := filepath.Join(dir, MSISecretFile)
 	if b, err := os.ReadFile(path); err == nil {
 		return strings.TrimSpace(string(b)), nil
 	} else if !errors.Is(err, os.ErrNotExist) {

@@ -35,6 +35,11 @@ type Doc struct {
 	// its access away (deleting a resource group deletes the role
 	// assignments in it).
 	StartedBy string `json:"startedBy,omitempty"`
+	// Runner and RunnerUntil: which process works on the operation
+	// outside its steps, and until when its claim lasts unless renewed
+	// (deployments; see deploy's step).
+	Runner      string     `json:"runner,omitempty"`
+	RunnerUntil *time.Time `json:"runnerUntil,omitempty"`
 	// Payload is the handler's own data.
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
@@ -82,6 +87,10 @@ type Options struct {
 	Poll time.Duration
 	// MaxAttempts is how many failed steps fail the operation (default 10).
 	MaxAttempts int
+	// Owner names this process among those sharing the store (the
+	// replica's name): the lease owner of the operations it claims, and
+	// what Owner(ctx) tells a handler (default "local").
+	Owner string
 }
 
 // Engine schedules and runs operations.
@@ -93,6 +102,7 @@ type Engine struct {
 	attempts int
 	handlers map[string]Handler
 	wake     chan struct{}
+	owner    string
 
 	mu      sync.Mutex
 	waiters map[string][]chan struct{}
@@ -112,10 +122,14 @@ func New(s store.Store, o Options) *Engine {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 10
 	}
+	if o.Owner == "" {
+		o.Owner = "local"
+	}
 	return &Engine{
 		store: s, now: o.Now, log: o.Logger, poll: o.Poll, attempts: o.MaxAttempts,
 		handlers: map[string]Handler{},
 		wake:     make(chan struct{}, 1),
+		owner:    o.Owner,
 		waiters:  map[string][]chan struct{}{},
 	}
 }
@@ -151,7 +165,11 @@ func (e *Engine) Wake() {
 func (e *Engine) Run(ctx context.Context) {
 	for {
 		if _, err := e.RunDue(ctx); err != nil && ctx.Err() == nil {
-			e.log.Error("operation worker", "err", err)
+			if errors.Is(err, store.ErrUnavailable) {
+				e.log.Warn("operation worker: the database is unavailable", "err", err)
+			} else {
+				e.log.Error("operation worker", "err", err)
+			}
 		}
 		wait := e.poll
 		var next time.Time
@@ -178,17 +196,29 @@ func (e *Engine) Run(ctx context.Context) {
 	}
 }
 
-// RunDue runs every operation due now and reports how many steps ran.
+// claimLease is how long a claimed operation is left to its claimer
+// before another process may take it (a claimer that died).
+const claimLease = 10 * time.Second
+
+// RunDue runs every operation due now and reports how many steps ran. On
+// a store that several processes share (store.Claimer) it first claims the
+// operations in the database, so each is stepped by one free process.
 func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	total := 0
+	claimer, _ := e.store.(store.Claimer)
 	for {
 		var due []*store.Operation
 		now := e.now()
-		err := e.store.View(ctx, func(tx store.Tx) error {
-			var err error
-			due, err = tx.DueOperations(now, 64)
-			return err
-		})
+		var err error
+		if claimer != nil {
+			due, err = claimer.ClaimDue(ctx, e.owner, now, now.Add(claimLease), 64)
+		} else {
+			err = e.store.View(ctx, func(tx store.Tx) error {
+				var err error
+				due, err = tx.DueOperations(now, 64)
+				return err
+			})
+		}
 		if err != nil {
 			return total, err
 		}
@@ -222,7 +252,7 @@ func (e *Engine) stepAll(ctx context.Context, ids []string) {
 		return
 	}
 	var ended []string
-	ctx, hooks := withHooks(ctx)
+	ctx, hooks := withHooks(e.withOwner(ctx))
 	err := e.store.Update(ctx, func(tx store.Tx) error {
 		ended = ended[:0]
 		hooks.fns = nil
@@ -235,7 +265,7 @@ func (e *Engine) stepAll(ctx context.Context, ids []string) {
 			if err != nil {
 				return err
 			}
-			if op.Status != arm.StateRunning || op.Due.IsZero() || op.Due.After(now) {
+			if !e.mine(op, now) {
 				continue
 			}
 			h := e.handlers[op.Kind]
@@ -275,7 +305,7 @@ func (e *Engine) stepAll(ctx context.Context, ids []string) {
 func (e *Engine) step(ctx context.Context, id string) {
 	var final *store.Operation
 	var herr error
-	ctx, hooks := withHooks(ctx)
+	ctx, hooks := withHooks(e.withOwner(ctx))
 	err := e.store.Update(ctx, func(tx store.Tx) error {
 		hooks.fns = nil
 		op, err := tx.GetOperation(id)
@@ -283,7 +313,7 @@ func (e *Engine) step(ctx context.Context, id string) {
 			return err
 		}
 		now := e.now()
-		if op.Status != arm.StateRunning || op.Due.IsZero() || op.Due.After(now) {
+		if !e.mine(op, now) {
 			return errSkip
 		}
 		h := e.handlers[op.Kind]
@@ -316,6 +346,51 @@ func (e *Engine) step(ctx context.Context, id string) {
 	e.backoff(ctx, id, err)
 }
 
+// mine reports whether this process may step op now: it is running and
+// due, and no other process holds a live claim on it.
+func (e *Engine) mine(op *store.Operation, now time.Time) bool {
+	if op.Status != arm.StateRunning || op.Due.IsZero() || op.Due.After(now) {
+		return false
+	}
+	return op.LeaseOwner == "" || op.LeaseOwner == e.owner || !op.LeaseUntil.After(now)
+}
+
+// Owner is the name of the process stepping the operation whose step ctx
+// is (Options.Owner), or "" outside a step: a handler that works outside
+// its steps (a deployment's runner) records it to know whose work it is.
+func Owner(ctx context.Context) string {
+	s, _ := ctx.Value(ownerKey{}).(string)
+	return s
+}
+
+type ownerKey struct{}
+
+// Follow keeps this process's pollers and worker in step with operations
+// other processes write (store.Feed): pollers of an operation that ended
+// elsewhere are woken, and the worker looks for due work when another
+// process started an operation (it may be the free one).
+func (e *Engine) Follow(ch store.Change) {
+	for _, id := range ch.Ended {
+		e.Ended(id)
+	}
+	if ch.All {
+		e.mu.Lock()
+		ids := make([]string, 0, len(e.waiters))
+		for id := range e.waiters {
+			ids = append(ids, id)
+		}
+		e.mu.Unlock()
+		// Wake every poller: each reads its operation again and waits
+		// once more if it still runs.
+		for _, id := range ids {
+			e.Ended(id)
+		}
+	}
+	if ch.Started || ch.All {
+		e.Wake()
+	}
+}
+
 // commitHooks collects what a step's handler asks to run after its
 // transaction commits (OnCommit).
 type commitHooks struct{ fns []func() }
@@ -326,6 +401,10 @@ type hooksKey struct{}
 func withHooks(ctx context.Context) (context.Context, *commitHooks) {
 	h := &commitHooks{}
 	return context.WithValue(ctx, hooksKey{}, h), h
+}
+
+func (e *Engine) withOwner(ctx context.Context) context.Context {
+	return context.WithValue(ctx, ownerKey{}, e.owner)
 }
 
 func (h *commitHooks) run() {
@@ -371,6 +450,7 @@ func (e *Engine) backoff(ctx context.Context, id string, cause error) {
 		}
 		d.Attempts++
 		now := e.now()
+		op.LeaseOwner, op.LeaseUntil = "", time.Time{}
 		if d.Attempts >= e.attempts {
 			Finish(op, d, arm.StateFailed, arm.Errorf(arm.CodeInternalServerError, "The operation failed after %d attempts.", d.Attempts), now)
 			ended = true

@@ -42,10 +42,21 @@ type session struct {
 // sealer seals and opens session cookies with AES-256-GCM.
 type sealer struct{ aead cipher.AEAD }
 
+// KeyFile is the file in the data directory that holds the key sealing
+// session cookies (32 bytes).
+const KeyFile = "portal-key"
+
+// EnsureKey creates the portal's key in dir unless it exists (what New
+// would create), so that replicas can share it.
+func EnsureKey(dir string) error {
+	_, err := loadSealer(dir)
+	return err
+}
+
 // loadSealer reads the portal's key from dir (portal-key), creating it on
 // first use; a key kept on disk keeps sessions across restarts.
 func loadSealer(dir string) (*sealer, error) {
-	path := filepath.Join(dir, "portal-key")
+	path := filepath.Join(dir, KeyFile)
 	key, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		k := make([]byte, 32)

@@ -77,3 +77,15 @@ func (c *Ctx) notifyOnCommit() {
 		operation.OnCommit(c, func() { c.E.notify(tx) })
 	}
 }
+
+// Changed runs the watchers with keys that another process's transaction
+// wrote (store.Feed), as a commit of this engine would: state kept beside a
+// store that several replicas share follows all of them.
+func (e *Engine) Changed(keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	for _, fn := range e.watchers {
+		fn(keys)
+	}
+}

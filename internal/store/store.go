@@ -184,3 +184,65 @@ func SafeRun(backend string, fn func(Tx) error, t Tx) (err error) {
 	}()
 	return fn(t)
 }
+
+// ErrUnavailable wraps a backend's failure to reach its database (a
+// PostgreSQL server that is down or unreachable): the request may succeed
+// if tried again later, so the API answers 503 with Retry-After
+// (ServiceUnavailable) instead of an internal error.
+var ErrUnavailable = errors.New("store: database unavailable")
+
+// Change is what one transaction committed by another process wrote, as a
+// Feed reports it.
+type Change struct {
+	// Keys are the records the transaction created, replaced or deleted.
+	Keys []string
+	// Ended are the operations it ended (Status no longer Running).
+	Ended []string
+	// Started is true when it wrote an operation that is still running: a
+	// worker may have something to do.
+	Started bool
+	// All is true when the feed cannot say what changed (it lost its
+	// connection for a while, or the change was too large to name): treat
+	// every record and operation as possibly changed.
+	All bool
+}
+
+// Feed is implemented by stores that several processes share (postgres):
+// what one process keeps beside the store (the access-control index, the
+// data path, pollers waiting for an operation) follows the others' writes
+// through it.
+type Feed interface {
+	// Follow calls fn for every transaction committed by another process,
+	// one call at a time and in commit order, until the store closes. It
+	// starts with a Change{All: true} (what was committed before the call
+	// is not named). Call it once, at start-up.
+	Follow(fn func(Change))
+	// Barrier returns once fn has returned for every transaction committed
+	// by any process before Barrier was called, so that state kept beside
+	// the store is as fresh as the store itself for the caller's request
+	// (no stale read after a write acknowledged elsewhere). It fails with
+	// ErrUnavailable when the database cannot be reached, or with ctx's
+	// error.
+	Barrier(ctx context.Context) error
+}
+
+// Claimer is implemented by stores that several processes share: ClaimDue
+// leases up to limit running operations due at or before now, whose lease
+// is free, to owner until until, and returns them, skipping operations
+// another process is claiming at that moment; so each due operation is
+// taken by one free worker. A lease is advisory (a step still checks the
+// operation in its own transaction) and does not change an operation's
+// Version.
+type Claimer interface {
+	ClaimDue(ctx context.Context, owner string, now, until time.Time, limit int) ([]*Operation, error)
+}
+
+// Elector is implemented by stores that several processes share: Lead
+// blocks until this process holds the leadership named name (at most one
+// process at a time does), and returns a context that ends when it loses
+// it (its database connection failed) or ctx ends; release ends it on
+// purpose. The data path, whose addresses exist once per machine, runs
+// only where Lead returned.
+type Elector interface {
+	Lead(ctx context.Context, name string) (lost context.Context, release func(), err error)
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/google/uuid"
 	"github.com/privlink/privlink/internal/app"
+	"github.com/privlink/privlink/internal/deploy"
 	"github.com/privlink/privlink/internal/deploy/plan"
 	"github.com/privlink/privlink/internal/identity"
 )
@@ -77,6 +78,12 @@ func WithOffline() Option { return func(c *app.Config) { c.Offline = true } }
 
 // WithBinder serves deployments with b as their template language.
 func WithBinder(b plan.Binder) Option { return func(c *app.Config) { c.Binder = b } }
+
+// WithDeploymentHistory bounds each scope's deployment history at h
+// instead of Azure's 800 (deleting from 700 down to 600).
+func WithDeploymentHistory(h deploy.History) Option {
+	return func(c *app.Config) { c.DeploymentHistory = h }
+}
 
 // WithTemplateRoot reads linked templates from files below dir.
 func WithTemplateRoot(dir string) Option { return func(c *app.Config) { c.TemplateRoot = dir } }

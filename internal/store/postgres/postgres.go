@@ -22,6 +22,9 @@ import (
 	"sync"
 	"time"
 
+	"log/slog"
+
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/privlink/privlink/internal/store"
@@ -31,14 +34,25 @@ import (
 type Options struct {
 	// MaxConns bounds the connection pool (default 16).
 	MaxConns int32
+	// Logger reports the commit feed's and leadership's connection
+	// troubles (default: discarded).
+	Logger *slog.Logger
 }
 
 // DB is a PostgreSQL-backed store.Store.
 type DB struct {
 	pool *pgxpool.Pool
-	// wmu keeps this process's writers from each holding a connection
-	// while they wait for the database-wide write lock.
-	wmu    sync.Mutex
+	cfg  *pgxpool.Config
+	// id tells this process's notifications from the others' (store.Feed).
+	id       string
+	logger   *slog.Logger
+	feed     *feed
+	feedOnce sync.Once
+	wg       sync.WaitGroup
+	// queue feeds the writer goroutine, which runs this process's Updates
+	// in batches (one transaction, one write lock, one commit each), so
+	// that waiting writers hold no connection and share a commit.
+	queue  chan *write
 	closed chan struct{}
 	once   sync.Once
 }
@@ -62,25 +76,39 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 16
 	}
+	// A server that is down must make requests fail fast (503), not hang:
+	// the default has no connect timeout.
+	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > 5*time.Second {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: schema: %w", err)
+		return nil, fmt.Errorf("postgres: schema: %w", classify(err))
 	}
-	return &DB{pool: pool, closed: make(chan struct{})}, nil
+	d := &DB{pool: pool, cfg: cfg, id: uuid.NewString(), logger: opt.Logger, closed: make(chan struct{}), queue: make(chan *write, 4096)}
+	d.wg.Add(1)
+	go d.writer()
+	return d, nil
 }
 
 // Close closes the pool; later calls return store.ErrClosed.
 func (d *DB) Close() error {
 	d.once.Do(func() {
 		close(d.closed)
+		d.wg.Wait()
 		d.pool.Close()
 	})
 	return nil
 }
+
+func (d *DB) log(msg string, err error) { d.logger.Warn("postgres: "+msg, "err", err) }
 
 func (d *DB) isClosed() bool {
 	select {
@@ -101,13 +129,18 @@ func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return fmt.Errorf("postgres: %w", classify(err))
 	}
 	defer tx.Rollback(context.Background())
-	return store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx})
+	return broken(tx, store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx}))
 }
 
 // Update runs fn in a read-write transaction; nil means it is committed.
+// This process's writer goroutine runs queued Updates in batches: one
+// PostgreSQL transaction under the database-wide write lock, each function
+// behind a savepoint of its own (a failed one is rolled back alone), one
+// commit for all. Writers across processes still run one at a time, each
+// seeing everything committed before it.
 func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if d.isClosed() {
 		return store.ErrClosed
@@ -115,26 +148,149 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d.wmu.Lock()
-	defer d.wmu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return err
+	w := &write{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case d.queue <- w:
+	case <-d.closed:
+		return store.ErrClosed
+	}
+	// Wait for the answer even if ctx ends meanwhile: a function the
+	// writer has started may still commit, and the caller must not be
+	// told otherwise.
+	return <-w.done
+}
+
+// write is one queued Update.
+type write struct {
+	ctx  context.Context
+	fn   func(store.Tx) error
+	done chan error
+}
+
+// maxBatch bounds the functions in one transaction: each savepoint that
+// writes is a subtransaction, and past 64 of them PostgreSQL's snapshots
+// of the transaction overflow into slower lookups for every session.
+const maxBatch = 32
+
+// writer runs queued Updates until the store closes.
+func (d *DB) writer() {
+	defer d.wg.Done()
+	batch := make([]*write, 0, maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case w := <-d.queue:
+			batch = append(batch, w)
+		case <-d.closed:
+			d.drain()
+			return
+		}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case w := <-d.queue:
+				batch = append(batch, w)
+			default:
+				break gather
+			}
+		}
+		d.runBatch(batch)
+	}
+}
+
+// drain fails the Updates still queued when the store closes.
+func (d *DB) drain() {
+	for {
+		select {
+		case w := <-d.queue:
+			w.done <- store.ErrClosed
+		default:
+			return
+		}
+	}
+}
+
+// batchTimeout bounds one batch's transaction: the statements run under
+// the writer's context, not a caller's (a caller that goes away must not
+// break the connection under the others), so a stuck database is cut off
+// here.
+const batchTimeout = 30 * time.Second
+
+// runBatch runs the functions of batch in one transaction and answers
+// each caller.
+func (d *DB) runBatch(batch []*write) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	errs := make([]error, len(batch))
+	failAll := func(err error) {
+		for _, w := range batch {
+			w.done <- err
+		}
 	}
 	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		failAll(fmt.Errorf("postgres: %w", classify(err)))
+		return
 	}
 	defer tx.Rollback(context.Background())
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLock); err != nil {
-		return fmt.Errorf("postgres: write lock: %w", err)
+		failAll(fmt.Errorf("postgres: write lock: %w", classify(err)))
+		return
 	}
-	if err := store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx, write: true}); err != nil {
-		return err
+	all := &ptx{ctx: ctx, tx: tx, write: true}
+	ok := 0
+	single := len(batch) == 1
+	for i, w := range batch {
+		if err := w.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if !single {
+			if _, err := tx.Exec(ctx, `SAVEPOINT w`); err != nil {
+				failAll(fmt.Errorf("postgres: %w", classify(err)))
+				return
+			}
+		}
+		t := &ptx{ctx: ctx, tx: tx, write: true}
+		if err := store.SafeRun("postgres", w.fn, t); err != nil {
+			errs[i] = broken(tx, err)
+			if single {
+				break
+			}
+			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT w`); err != nil {
+				failAll(fmt.Errorf("postgres: %w", classify(err)))
+				return
+			}
+			continue
+		}
+		ok++
+		all.keys = append(all.keys, t.keys...)
+		all.ended = append(all.ended, t.ended...)
+		all.started = all.started || t.started
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
+	if ok > 0 {
+		var cerr error
+		if len(all.keys) > 0 || len(all.ended) > 0 || all.started {
+			if err := d.announce(ctx, all); err != nil {
+				cerr = fmt.Errorf("postgres: announcing the commit: %w", classify(err))
+			}
+		}
+		if cerr == nil {
+			if err := tx.Commit(ctx); err != nil {
+				cerr = fmt.Errorf("postgres: commit: %w", classify(err))
+			}
+		}
+		if cerr != nil {
+			for i := range errs {
+				if errs[i] == nil {
+					errs[i] = cerr
+				}
+			}
+		}
 	}
-	return nil
+	for i, w := range batch {
+		w.done <- errs[i]
+	}
 }
 
 const running = "Running"
@@ -146,6 +302,23 @@ type ptx struct {
 	ctx   context.Context
 	tx    pgx.Tx
 	write bool
+	// What a write transaction wrote, for its notification (store.Feed).
+	keys    []string
+	ended   []string
+	started bool
+}
+
+// broken turns a transaction function's error into ErrUnavailable when the
+// transaction's connection failed under it (the function saw some driver
+// error and returned it as it was).
+func broken(tx pgx.Tx, err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	if tx.Conn().IsClosed() || unreachable(err) {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	}
+	return err
 }
 
 const recCols = `key, id, type, body, meta, version, updated`
@@ -202,6 +375,7 @@ func (t *ptx) Create(r *store.Record) error {
 		return store.ErrExists
 	}
 	r.Version = 1
+	t.keys = append(t.keys, key)
 	return nil
 }
 
@@ -228,6 +402,7 @@ func (t *ptx) Replace(r *store.Record) error {
 		return err
 	}
 	r.Version = cur + 1
+	t.keys = append(t.keys, key)
 	return nil
 }
 
@@ -242,6 +417,7 @@ func (t *ptx) Delete(key string) error {
 	if tag.RowsAffected() == 0 {
 		return store.ErrNotFound
 	}
+	t.keys = append(t.keys, key)
 	return nil
 }
 
@@ -376,6 +552,11 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 		return err
 	}
 	op.Version = cur + 1
+	if op.Status == running {
+		t.started = true
+	} else {
+		t.ended = append(t.ended, op.ID)
+	}
 	return nil
 }
 

@@ -44,6 +44,10 @@ CREATE INDEX operations_ended ON operations (ended) WHERE status <> 'Running';
 `,
 	// 1 -> 2: keys and types for index-only scans (Query.KeysOnly).
 	`CREATE INDEX resources_keys ON resources (key, ltype)`,
+	// 2 -> 3: the commit number every write transaction advances and
+	// announces (NOTIFY privlink_commits), so that other replicas know how
+	// far they have followed (store.Feed).
+	`CREATE TABLE commits (seq BIGINT NOT NULL); INSERT INTO commits (seq) VALUES (0)`,
 }
 
 // schemaVersion is the version this code writes and reads.

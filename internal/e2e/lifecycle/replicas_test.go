@@ -1,0 +1,137 @@
+package lifecycle
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
+	"github.com/jackc/pgx/v5"
+	"github.com/privlink/privlink/internal/testkit"
+)
+
+// pgSchema makes a fresh schema on PRIVLINK_TEST_POSTGRES for one test
+// and returns the store URL that uses it; it skips the test without one.
+func pgSchema(t *testing.T) string {
+	t.Helper()
+	url := os.Getenv("PRIVLINK_TEST_POSTGRES")
+	if url == "" || !strings.HasPrefix(url, "postgres") {
+		t.Skip("PRIVLINK_TEST_POSTGRES is not set to a postgres:// URL: no PostgreSQL server to test against (.ci/run starts one)")
+	}
+	conn := must(pgx.Connect(ctx, url))
+	schema := fmt.Sprintf("privlink_%s_%d", strings.ToLower(t.Name()), time.Now().UnixNano())
+	must(conn.Exec(ctx, "CREATE SCHEMA "+schema))
+	conn.Close(ctx)
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(context.Background(), url); err == nil {
+			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(context.Background())
+		}
+	})
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + schema
+}
+
+// TestTwoReplicas runs the approval story across two in-process replicas on
+// one PostgreSQL database, each step's write on one and its read on the
+// other: the same CA, tokens from one valid at the other, access control
+// and the endpoint's state following the other replica's writes at once,
+// and the data path's endpoints answered by both (one runs it, the other
+// forwards).
+func TestTwoReplicas(t *testing.T) {
+	defer failOnPanic(t)
+	store := pgSchema(t)
+	a := testkit.Start(t, testkit.WithStore(store))
+	b := testkit.Start(t, testkit.WithStore(store))
+	if a.Server.Replica() == b.Server.Replica() {
+		t.Fatalf("both replicas are named %q", a.Server.Replica())
+	}
+	ca1 := must(os.ReadFile(a.Server.CAPath()))
+	ca2 := must(os.ReadFile(b.Server.CAPath()))
+	if !bytes.Equal(ca1, ca2) {
+		t.Fatal("the replicas have different CAs")
+	}
+	for _, name := range []string{"signing-key.pem", "portal-key", "msi-secret"} {
+		x := must(os.ReadFile(filepath.Join(a.Dir, name)))
+		y := must(os.ReadFile(filepath.Join(b.Dir, name)))
+		if !bytes.Equal(x, y) {
+			t.Fatalf("the replicas have different %s", name)
+		}
+	}
+
+	// Resources made at A; a requester (made at A: a role definition, a
+	// principal, an assignment) creates the endpoint at B with A's token.
+	createRG(t, a, a.Subscription, "adx")
+	createCluster(t, a, "adx", "rcluster1", nil)
+	sc := must(armstorage.NewAccountsClient(a.Subscription, a.Cred, a.Options))
+	sp := must(sc.BeginCreate(ctx, "adx", "shared1", armstorage.AccountCreateParameters{
+		Location: to.Ptr("westus"), Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},
+	}, nil))
+	target := *must(sp.PollUntilDone(ctx, testkit.PollOptions)).ID
+	req := a.Requester(t)
+	mc := must(armkusto.NewManagedPrivateEndpointsClient(b.Subscription, req.Cred, b.Options))
+	poller := must(mc.BeginCreateOrUpdate(ctx, "adx", "rcluster1", "mpe1", armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{
+		PrivateLinkResourceID: to.Ptr(target), GroupID: to.Ptr("blob"), RequestMessage: to.Ptr("Please approve."),
+	}}, nil))
+	mpe := must(poller.PollUntilDone(ctx, testkit.PollOptions))
+	if got := *mpe.Properties.ProvisioningState; got != armkusto.ProvisioningStateSucceeded {
+		t.Fatalf("endpoint provisioningState = %s", got)
+	}
+	if st := stateOf(t, a, *mpe.ID); st.ConnectionState != "Pending" {
+		t.Fatalf("read at A: connection state %q, want Pending (the requester may not approve)", st.ConnectionState)
+	}
+	// The owner approves at A; B answers Approved at once.
+	pc := must(armstorage.NewPrivateEndpointConnectionsClient(a.Subscription, a.Cred, a.Options))
+	conns := pc.NewListPager("adx", "shared1", nil)
+	page := must(conns.NextPage(ctx))
+	if len(page.Value) != 1 {
+		t.Fatalf("%d connections on the target, want 1", len(page.Value))
+	}
+	conn := page.Value[0]
+	conn.Properties.PrivateLinkServiceConnectionState.Status = to.Ptr(armstorage.PrivateEndpointServiceConnectionStatusApproved)
+	conn.Properties.PrivateLinkServiceConnectionState.Description = to.Ptr("ok")
+	must(pc.Put(ctx, "adx", "shared1", *conn.Name, *conn, nil))
+	if st := stateOf(t, b, *mpe.ID); st.ConnectionState != "Approved" {
+		t.Fatalf("read at B right after the approval at A: %q, want Approved", st.ConnectionState)
+	}
+	// The data path's view of the endpoint, from both replicas.
+	var bodies []string
+	for _, env := range []*testkit.Env{a, b} {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			r, _ := http.NewRequest(http.MethodGet, env.URL+"/_privlink/network?id="+url.QueryEscape(*mpe.ID), nil)
+			r.Header.Set("Authorization", "Bearer "+a.Token(t))
+			resp := must(env.HTTP.Do(r))
+			body := must(io.ReadAll(resp.Body))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				bodies = append(bodies, string(body))
+				break
+			}
+			// 503 only while no replica has taken the data path yet.
+			if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				t.Fatalf("network at %s: %s %s", env.URL, resp.Status, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if bodies[0] != bodies[1] {
+		t.Fatalf("the replicas disagree on the endpoint's network:\n%s\n%s", bodies[0], bodies[1])
+	}
+	if !strings.Contains(bodies[0], `"Approved"`) && !strings.Contains(bodies[0], "127.") {
+		t.Fatalf("network answer without the endpoint's address: %s", bodies[0])
+	}
+}

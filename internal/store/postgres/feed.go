@@ -1,0 +1,326 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/privlink/privlink/internal/store"
+)
+
+// channel is the LISTEN/NOTIFY channel every committed write is announced on.
+const channel = "privlink_commits"
+
+// maxPayload keeps a notification under PostgreSQL's 8,000-byte payload
+// limit; a bigger change is announced as "everything" (store.Change.All).
+const maxPayload = 7000
+
+// notice is a notification's payload after the commit number and "|".
+type notice struct {
+	From    string   `json:"p"`
+	Keys    []string `json:"k,omitempty"`
+	Ended   []string `json:"e,omitempty"`
+	Started bool     `json:"s,omitempty"`
+	All     bool     `json:"a,omitempty"`
+}
+
+// announce numbers the transaction's commit and queues its notification,
+// which PostgreSQL delivers to every listener when (and only if) the
+// transaction commits, in commit order. Writers hold the write lock, so
+// commit numbers follow commit order too. One round trip.
+func (d *DB) announce(ctx context.Context, t *ptx) error {
+	n := notice{From: d.id, Started: t.started}
+	seen := map[string]bool{}
+	for _, k := range t.keys {
+		if !seen[k] {
+			seen[k] = true
+			n.Keys = append(n.Keys, k)
+		}
+	}
+	n.Ended = t.ended
+	b, _ := json.Marshal(n)
+	if len(b) > maxPayload {
+		b, _ = json.Marshal(notice{From: d.id, All: true})
+	}
+	_, err := t.tx.Exec(ctx, `WITH c AS (UPDATE commits SET seq = seq + 1 RETURNING seq)
+		SELECT pg_notify('`+channel+`', c.seq::text || '|' || $1) FROM c`, string(b))
+	return err
+}
+
+// feed follows the other processes' commits for Follow and Barrier.
+type feed struct {
+	mu      sync.Mutex
+	applied int64         // the last commit number whose change was handled
+	up      bool          // listening now
+	moved   chan struct{} // closed (and replaced) when applied or up changes
+}
+
+func (f *feed) set(applied int64, up bool) {
+	f.mu.Lock()
+	if applied > f.applied {
+		f.applied = applied
+	}
+	f.up = up
+	close(f.moved)
+	f.moved = make(chan struct{})
+	f.mu.Unlock()
+}
+
+// Follow implements store.Feed: a goroutine LISTENs on a connection of its
+// own and hands every other process's commit to fn; after a lost
+// connection it connects again (every 200 ms to 2 s) and starts with
+// Change{All: true}, since notifications sent meanwhile are lost.
+func (d *DB) Follow(fn func(store.Change)) {
+	d.feedOnce.Do(func() {
+		d.feed = &feed{moved: make(chan struct{})}
+		d.wg.Add(1)
+		go d.listen(fn)
+	})
+}
+
+func (d *DB) listen(fn func(store.Change)) {
+	defer d.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-d.closed; cancel() }()
+	wait := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		err := d.listenOnce(ctx, fn)
+		d.feed.set(0, false)
+		if ctx.Err() != nil {
+			return
+		}
+		d.log("commit feed lost its connection; reconnecting", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 2*time.Second)
+	}
+}
+
+func (d *DB) listenOnce(ctx context.Context, fn func(store.Change)) error {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	conn, err := pgx.ConnectConfig(cctx, d.cfg.ConnConfig.Copy())
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `LISTEN `+channel); err != nil {
+		return err
+	}
+	var seq int64
+	if err := conn.QueryRow(ctx, `SELECT seq FROM commits`).Scan(&seq); err != nil {
+		return err
+	}
+	// What was committed before LISTEN took effect is not named: all of it.
+	fn(store.Change{All: true})
+	d.feed.set(seq, true)
+	for {
+		nt, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		num, body, ok := strings.Cut(nt.Payload, "|")
+		s, perr := strconv.ParseInt(num, 10, 64)
+		var n notice
+		if !ok || perr != nil || json.Unmarshal([]byte(body), &n) != nil {
+			fn(store.Change{All: true})
+			continue
+		}
+		if n.From != d.id && s > seq {
+			fn(store.Change{Keys: n.Keys, Ended: n.Ended, Started: n.Started, All: n.All})
+		}
+		if s > seq {
+			seq = s
+		}
+		d.feed.set(seq, true)
+	}
+}
+
+// Barrier implements store.Feed: it reads the newest commit number and
+// waits until the feed has handled it. Without Follow it returns at once.
+func (d *DB) Barrier(ctx context.Context) error {
+	f := d.feed
+	if f == nil {
+		return nil
+	}
+	var seq int64
+	if err := d.pool.QueryRow(ctx, `SELECT seq FROM commits`).Scan(&seq); err != nil {
+		return classify(err)
+	}
+	// Bounded: a feed that is down (reconnecting) or behind for longer
+	// makes the request fail with ErrUnavailable (a 503 the client
+	// retries) rather than hang.
+	t := time.NewTimer(barrierWait)
+	defer t.Stop()
+	for {
+		f.mu.Lock()
+		done, up, moved := f.applied >= seq, f.up, f.moved
+		f.mu.Unlock()
+		if done && up {
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-t.C:
+			if !up {
+				return fmt.Errorf("%w: the commit feed is not connected", store.ErrUnavailable)
+			}
+			return fmt.Errorf("%w: the commit feed is behind", store.ErrUnavailable)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// barrierWait bounds how long a request waits for the commit feed.
+const barrierWait = 3 * time.Second
+
+// ClaimDue implements store.Claimer with FOR UPDATE SKIP LOCKED: two
+// workers claiming at once take different operations. It runs outside the
+// write lock and leaves Version alone.
+func (d *DB) ClaimDue(ctx context.Context, owner string, now, until time.Time, limit int) ([]*store.Operation, error) {
+	if d.isClosed() {
+		return nil, store.ErrClosed
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := d.pool.Query(ctx, `UPDATE operations SET lease_owner = $1, lease_until = $2
+		WHERE id IN (SELECT id FROM operations WHERE status = 'Running' AND due <= $3 AND lease_until < $3
+			ORDER BY due LIMIT $4 FOR UPDATE SKIP LOCKED)
+		RETURNING `+opCols, owner, until.UnixNano(), now.UnixNano(), limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []*store.Operation
+	for rows.Next() {
+		op, err := scanOp(rows)
+		if err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, op)
+	}
+	return out, classify(rows.Err())
+}
+
+// Lead implements store.Elector with a session advisory lock held on a
+// connection of its own: PostgreSQL releases it when that session ends,
+// so a process that dies (or loses the database) leaves the leadership to
+// another within about a second.
+func (d *DB) Lead(ctx context.Context, name string) (context.Context, func(), error) {
+	h := fnv.New64a()
+	io.WriteString(h, "privlink-lead:"+name)
+	key := int64(h.Sum64())
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		conn, err := d.tryLead(ctx, key)
+		if err == nil && conn != nil {
+			lost, cancel := context.WithCancel(ctx)
+			var once sync.Once
+			release := func() {
+				once.Do(func() {
+					cancel()
+					c, stop := context.WithTimeout(context.Background(), 2*time.Second)
+					_, _ = conn.Exec(c, `SELECT pg_advisory_unlock($1)`, key)
+					stop()
+					conn.Close(context.Background())
+				})
+			}
+			go func() {
+				// Ping the session: a broken connection means the lock is gone.
+				t := time.NewTicker(time.Second)
+				defer t.Stop()
+				for {
+					select {
+					case <-lost.Done():
+						release()
+						return
+					case <-d.closed:
+						release()
+						return
+					case <-t.C:
+						c, stop := context.WithTimeout(lost, 3*time.Second)
+						_, err := conn.Exec(c, `SELECT 1`)
+						stop()
+						if err != nil && lost.Err() == nil {
+							d.log("lost the leadership's connection", err)
+							release()
+							return
+						}
+					}
+				}
+			}()
+			return lost, release, nil
+		}
+		select {
+		case <-ctx.Done():
+		case <-d.closed:
+			return nil, nil, store.ErrClosed
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// tryLead connects and tries the lock once: a connection holding it, or nil.
+func (d *DB) tryLead(ctx context.Context, key int64) (*pgx.Conn, error) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(cctx, d.cfg.ConnConfig.Copy())
+	if err != nil {
+		return nil, err
+	}
+	var got bool
+	if err := conn.QueryRow(cctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil || !got {
+		conn.Close(context.Background())
+		return nil, err
+	}
+	return conn, nil
+}
+
+// classify wraps the errors that mean the database cannot be reached (a
+// refused or broken connection, a server shutting down or starting) in
+// store.ErrUnavailable, and returns others as they are.
+func classify(err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	if unreachable(err) {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+func unreachable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08: connection exception; 57P01-57P03: admin shutdown,
+		// crash shutdown, cannot connect now; 53300: too many connections.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return true
+	case pgconn.Timeout(err):
+		return true
+	}
+	s := err.Error()
+	return strings.Contains(s, "conn closed") || strings.Contains(s, "connection refused") || strings.Contains(s, "broken pipe") || strings.Contains(s, "connection reset")
+}
