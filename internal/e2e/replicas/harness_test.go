@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -210,11 +211,13 @@ func (f *fleet) await(r *replica) {
 	}
 }
 
-// replicaName is the NAME of the "replica NAME" line in out, or "".
+// replicaName is the NAME of the "replica NAME ..." line in out, or "".
 func replicaName(out string) string {
 	for _, line := range strings.Split(out, "\n") {
-		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "replica "); ok {
-			return strings.TrimSpace(name)
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "replica "); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				return f[0]
+			}
 		}
 	}
 	return ""
@@ -320,10 +323,13 @@ func tail(path string, n int) string {
 }
 
 // roundRobin is an http.RoundTripper that sends each request to the next
-// replica that is up, whatever host its URL names (status URLs name the
-// replica that made them): the host is rewritten per request. A read
-// (GET, HEAD) never goes to the replica that took the latest write while
-// another is up, so a read right after a write always crosses replicas.
+// replica that is up, whatever replica its URL names: it connects to that
+// replica but keeps the Host header the client meant, as a TCP load
+// balancer in front of the replicas does (so that, as there, every replica
+// names the same host in its token issuer and status URLs). A read (GET,
+// HEAD) never goes to the replica that took the latest write while another
+// is up, so a read right after a write always crosses replicas. Each
+// response says in ReplicaHeader which replica sent it.
 type roundRobin struct {
 	base  http.RoundTripper
 	hosts []string
@@ -334,6 +340,10 @@ type roundRobin struct {
 	lastWrite int
 	log       []served
 }
+
+// ReplicaHeader is the response header in which roundRobin says which
+// replica (its index) answered.
+const ReplicaHeader = "X-Test-Replica"
 
 // served records which replica answered a request.
 type served struct {
@@ -388,11 +398,15 @@ func (rr *roundRobin) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("round robin: no replica is up")
 	}
 	out := req.Clone(req.Context())
-	out.URL.Host, out.Host = rr.hosts[i], ""
+	if out.Host == "" {
+		out.Host = req.URL.Host
+	}
+	out.URL.Host = rr.hosts[i]
 	resp, err := rr.base.RoundTrip(out)
 	s := served{replica: i, method: req.Method, path: req.URL.Path, err: err}
 	if resp != nil {
 		s.status = resp.StatusCode
+		resp.Header.Set(ReplicaHeader, strconv.Itoa(i))
 	}
 	rr.mu.Lock()
 	rr.log = append(rr.log, s)
