@@ -109,6 +109,9 @@ run() {
 	get=$(load "$name" "$n" get)
 	put=$(load "$name" "$n" put)
 	stop_servers
+	# What the servers said about their errors, if any (the access log is at info).
+	grep -h 'level=WARN\|level=ERROR' "$work/$name"-*.log | sed 's/.*level=[A-Z]* //; s/ request_id=[^ ]*//; s/ path=[^ ]*//' |
+		cut -c1-160 | sort | uniq -c | sort -rn | head -3 >&2 || true
 	rows+=("$label|$get|$put")
 	echo "$label: GET $get, PUT $put (requests/s, worst p99 ms, non-2xx)" >&2
 }
