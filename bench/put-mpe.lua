@@ -1,6 +1,7 @@
 -- wrk script: PUT a new managed private endpoint on every request (unique
 -- names per thread and request), as durable creates.
--- Usage: wrk -s put-mpe.lua <base URL> -- <cluster id> <target id> <token> [pause ms]
+-- Usage: wrk -s put-mpe.lua <base URL> -- <cluster id> <target id> <token> [pause ms] [name prefix]
+-- (Several wrk processes at once need a name prefix each: bench/replicas.sh.)
 -- With a pause, each connection waits that long after a response before its
 -- next request: a paced load whose latency is the server's, not a queue's.
 local counter = 0
@@ -16,13 +17,14 @@ function init(args)
   target = args[2]
   token = args[3]
   pause = tonumber(args[4] or "0")
+  prefix = args[5] or "w"
   body = '{"properties":{"privateLinkResourceId":"' .. target .. '","groupId":"blob","requestMessage":"Please Approve."}}'
   headers = { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }
 end
 
 function request()
   counter = counter + 1
-  local path = cluster .. "/managedPrivateEndpoints/w" .. tid .. "n" .. counter .. "?api-version=2024-04-13"
+  local path = cluster .. "/managedPrivateEndpoints/" .. prefix .. tid .. "n" .. counter .. "?api-version=2024-04-13"
   return wrk.format("PUT", path, headers, body)
 end
 
