@@ -69,6 +69,68 @@ type feed struct {
 	has     bool            // pending holds a change to hand over
 	heard   int64           // the newest commit number the receiver heard
 	wake    chan struct{}   // the applier has work (capacity 1)
+
+	// written is what the last commits wrote, by commit number, for the
+	// writer's cache (invalidate): contiguous numbers, at most
+	// maxWritten of them; a gap starts it again.
+	written []heardCommit
+}
+
+// heardCommit is one commit the receiver heard: the keys another process
+// wrote (none for this process's own), or all when it cannot say.
+type heardCommit struct {
+	seq  int64
+	keys []string
+	all  bool
+}
+
+// maxWritten bounds feed.written.
+const maxWritten = 4096
+
+// invalidate drops from cache the keys other processes wrote in the
+// commits after from up to to, as the receiver heard them, waiting a
+// moment for it to hear them all. It reports false when it cannot say
+// (a gap, a change that named nothing, or the receiver is behind): the
+// caller then empties the cache.
+func (f *feed) invalidate(cache map[string]*store.Record, from, to int64) bool {
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for {
+		f.mu.Lock()
+		heard, up, moved := f.heard, f.up, f.moved
+		if heard >= to && up {
+			break
+		}
+		f.mu.Unlock()
+		wait := time.Until(deadline)
+		if wait <= 0 || !up {
+			return false
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-moved:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	defer f.mu.Unlock()
+	if len(f.written) == 0 || f.written[0].seq > from+1 {
+		return false
+	}
+	for _, c := range f.written {
+		if c.seq <= from {
+			continue
+		}
+		if c.seq > to {
+			break
+		}
+		if c.all {
+			return false
+		}
+		for _, k := range c.keys {
+			delete(cache, k)
+		}
+	}
+	return true
 }
 
 // maxPendingKeys bounds pending: past it the change becomes "everything".
@@ -83,6 +145,22 @@ func (f *feed) broadcast() {
 // own commit) heard at commit number seq into pending.
 func (f *feed) heardChange(ch *store.Change, seq int64) {
 	f.mu.Lock()
+	switch {
+	case ch != nil && ch.All:
+		// Everything before seq is unknown: start the record again.
+		f.written = append(f.written[:0], heardCommit{seq: seq, all: true})
+	case len(f.written) > 0 && f.written[len(f.written)-1].seq+1 != seq:
+		f.written = append(f.written[:0], heardCommit{seq: seq, all: true})
+	default:
+		c := heardCommit{seq: seq}
+		if ch != nil {
+			c.keys = ch.Keys
+		}
+		if len(f.written) >= maxWritten {
+			f.written = append(f.written[:0], f.written[len(f.written)-maxWritten/2:]...)
+		}
+		f.written = append(f.written, c)
+	}
 	if seq > f.heard {
 		f.heard = seq
 	}
@@ -103,6 +181,7 @@ func (f *feed) heardChange(ch *store.Change, seq int64) {
 			f.pending.Started = f.pending.Started || ch.Started
 		}
 	}
+	f.broadcast()
 	f.mu.Unlock()
 	select {
 	case f.wake <- struct{}{}:
@@ -148,21 +227,22 @@ func (f *feed) apply(fn func(store.Change), done <-chan struct{}) {
 // Change{All: true}, since notifications sent meanwhile are lost.
 func (d *DB) Follow(fn func(store.Change)) {
 	d.feedOnce.Do(func() {
-		d.feed = &feed{moved: make(chan struct{}), keys: map[string]bool{}, wake: make(chan struct{}, 1)}
+		f := &feed{moved: make(chan struct{}), keys: map[string]bool{}, wake: make(chan struct{}, 1)}
+		d.feed.Store(f)
 		d.wg.Add(2)
-		go d.listen()
-		go func() { defer d.wg.Done(); d.feed.apply(fn, d.closed) }()
+		go d.listen(f)
+		go func() { defer d.wg.Done(); f.apply(fn, d.closed) }()
 	})
 }
 
-func (d *DB) listen() {
+func (d *DB) listen(f *feed) {
 	defer d.wg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-d.closed; cancel() }()
 	wait := 200 * time.Millisecond
 	for ctx.Err() == nil {
-		err := d.listenOnce(ctx)
-		d.feed.setUp(false)
+		err := d.listenOnce(ctx, f)
+		f.setUp(false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -176,7 +256,7 @@ func (d *DB) listen() {
 	}
 }
 
-func (d *DB) listenOnce(ctx context.Context) error {
+func (d *DB) listenOnce(ctx context.Context, f *feed) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	conn, err := pgx.ConnectConfig(cctx, d.cfg.ConnConfig.Copy())
 	cancel()
@@ -192,8 +272,8 @@ func (d *DB) listenOnce(ctx context.Context) error {
 		return err
 	}
 	// What was committed before LISTEN took effect is not named: all of it.
-	d.feed.heardChange(&store.Change{All: true}, seq)
-	d.feed.setUp(true)
+	f.heardChange(&store.Change{All: true}, seq)
+	f.setUp(true)
 	for {
 		nt, err := conn.WaitForNotification(ctx)
 		if err != nil {
@@ -203,7 +283,7 @@ func (d *DB) listenOnce(ctx context.Context) error {
 		s, perr := strconv.ParseInt(num, 10, 64)
 		var n notice
 		if !ok || perr != nil || json.Unmarshal([]byte(body), &n) != nil {
-			d.feed.heardChange(&store.Change{All: true}, seq)
+			f.heardChange(&store.Change{All: true}, seq)
 			continue
 		}
 		if s <= seq {
@@ -211,9 +291,9 @@ func (d *DB) listenOnce(ctx context.Context) error {
 		}
 		seq = s
 		if n.From == d.id {
-			d.feed.heardChange(nil, s)
+			f.heardChange(nil, s)
 		} else {
-			d.feed.heardChange(&store.Change{Keys: n.Keys, Ended: n.Ended, Started: n.Started, All: n.All}, s)
+			f.heardChange(&store.Change{Keys: n.Keys, Ended: n.Ended, Started: n.Started, All: n.All}, s)
 		}
 	}
 }
@@ -221,7 +301,7 @@ func (d *DB) listenOnce(ctx context.Context) error {
 // Barrier implements store.Feed: it reads the newest commit number and
 // waits until the feed has handled it. Without Follow it returns at once.
 func (d *DB) Barrier(ctx context.Context) error {
-	f := d.feed
+	f := d.feed.Load()
 	if f == nil {
 		return nil
 	}

@@ -51,7 +51,7 @@ type DB struct {
 	// id tells this process's notifications from the others' (store.Feed).
 	id       string
 	logger   *slog.Logger
-	feed     *feed
+	feed     atomic.Pointer[feed]
 	feedOnce sync.Once
 	wg       sync.WaitGroup
 	// queue feeds the writer goroutine, which runs this process's Updates
@@ -328,14 +328,21 @@ func (d *DB) runBatch(batch []*write) {
 	}
 	// The writer's cache is valid if nobody committed since this
 	// process's last batch: the commit number says so (read after the
-	// lock, so no write can slip in between).
+	// lock, so no write can slip in between). If others did, the keys
+	// they wrote are dropped, as the commit feed heard them; a gap in
+	// what it heard empties the cache.
 	var seq int64
 	if err := tx.QueryRow(ctx, `SELECT seq FROM commits`).Scan(&seq); err != nil {
 		failAll(fmt.Errorf("postgres: %w", classify(err)))
 		return
 	}
-	if seq != d.cacheSeq || len(d.cache) > maxCache {
+	switch {
+	case len(d.cache) > maxCache || d.cacheSeq < 0:
 		clear(d.cache)
+	case seq != d.cacheSeq:
+		if f := d.feed.Load(); f == nil || !f.invalidate(d.cache, d.cacheSeq, seq) {
+			clear(d.cache)
+		}
 	}
 	d.cacheSeq = -1 // until this batch ends well
 	all := &ptx{ctx: ctx, tx: tx, write: true}
