@@ -19,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
 	"github.com/jackc/pgx/v5"
+	"github.com/privlink/privlink/internal/identity"
 	pstore "github.com/privlink/privlink/internal/store"
 	"github.com/privlink/privlink/internal/testkit"
 )
@@ -136,6 +137,30 @@ func TestTwoReplicas(t *testing.T) {
 	}
 	if !strings.Contains(bodies[0], `"Approved"`) && !strings.Contains(bodies[0], "127.") {
 		t.Fatalf("network answer without the endpoint's address: %s", bodies[0])
+	}
+
+	// A portal session opened at A is open at B (the key that seals it is
+	// shared), and B's pages show what A wrote.
+	hc := *a.HTTP
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp := must(hc.PostForm(a.URL+"/signin", url.Values{"username": {identity.DefaultClientID}, "password": {identity.DefaultClientSecret}}))
+	resp.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "privlink_session" {
+			cookie = c
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || cookie == nil {
+		t.Fatalf("sign-in at A: %s, cookie %v", resp.Status, cookie)
+	}
+	r, _ := http.NewRequest(http.MethodGet, b.URL+"/browse/resourcegroups", nil)
+	r.AddCookie(cookie)
+	resp = must(hc.Do(r))
+	html := string(must(io.ReadAll(resp.Body)))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(html, ">adx<") {
+		t.Fatalf("B's resource groups page with A's session: %s, the group made at A shown: %v", resp.Status, strings.Contains(html, ">adx<"))
 	}
 }
 
