@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
 	"github.com/jackc/pgx/v5"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // TestPostgresStore runs the seed's story on a server whose store is
@@ -21,14 +22,14 @@ import (
 // restart. PRIVLINK_TEST_POSTGRES names
 // the server (.ci/run starts one); without it the test is skipped.
 func TestPostgresStore(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	url := os.Getenv("PRIVLINK_TEST_POSTGRES")
 	if url == "" || !strings.HasPrefix(url, "postgres") {
 		t.Skip("PRIVLINK_TEST_POSTGRES is not set to a postgres:// URL: no PostgreSQL server to test against (.ci/run starts one)")
 	}
-	conn := must(pgx.Connect(ctx, url))
+	conn := fixtures.Must(pgx.Connect(ctx, url))
 	schema := fmt.Sprintf("privlink_lifecycle_%d", time.Now().UnixNano())
-	must(conn.Exec(ctx, "CREATE SCHEMA "+schema))
+	fixtures.Must(conn.Exec(ctx, "CREATE SCHEMA "+schema))
 	conn.Close(ctx)
 	t.Cleanup(func() {
 		if c, err := pgx.Connect(context.Background(), url); err == nil {
@@ -41,14 +42,14 @@ func TestPostgresStore(t *testing.T) {
 		sep = "&"
 	}
 	env := testkit.Start(t, testkit.WithStore(url+sep+"search_path="+schema))
-	createRG(t, env, env.Subscription, "adx")
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
 	createCluster(t, env, "adx", "pgcluster", nil)
-	sc := must(armstorage.NewAccountsClient(env.Subscription, env.Cred, env.Options))
-	sp := must(sc.BeginCreate(ctx, "adx", "pgshare", armstorage.AccountCreateParameters{
+	sc := fixtures.Must(armstorage.NewAccountsClient(env.Subscription, env.Cred, env.Options))
+	sp := fixtures.Must(sc.BeginCreate(ctx, "adx", "pgshare", armstorage.AccountCreateParameters{
 		Location: to.Ptr("westus"), Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},
 	}, nil))
-	target := *must(sp.PollUntilDone(ctx, testkit.PollOptions)).ID
-	mpe, err := createMPE(t, env, "adx", "pgcluster", "mpe1", target, "blob", "Please Approve.")
+	target := *fixtures.Must(sp.PollUntilDone(ctx, testkit.PollOptions)).ID
+	mpe, err := fixtures.CreateMPE(t, env, "adx", "pgcluster", "mpe1", target, "blob", "Please Approve.")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +57,8 @@ func TestPostgresStore(t *testing.T) {
 		t.Fatalf("endpoint provisioningState = %s, want %s", got, want)
 	}
 	env = env.Restart(t)
-	c := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
-	got := must(c.Get(ctx, "adx", "pgcluster", "mpe1", nil))
+	c := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
+	got := fixtures.Must(c.Get(ctx, "adx", "pgcluster", "mpe1", nil))
 	if *got.ID != *mpe.ID {
 		t.Fatalf("after restart the endpoint is %s, want %s", *got.ID, *mpe.ID)
 	}
