@@ -1,17 +1,11 @@
 package lifecycle
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
-	"github.com/jackc/pgx/v5"
 	"github.com/privlink/privlink/internal/testkit"
 	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
@@ -19,29 +13,11 @@ import (
 // TestPostgresStore runs the seed's story on a server whose store is
 // PostgreSQL (serve --store postgres://...): a cluster, a storage account
 // and an endpoint created through the SDK, the endpoint still there after a
-// restart. PRIVLINK_TEST_POSTGRES names
-// the server (.ci/run starts one); without it the test is skipped.
+// restart. PRIVLINK_TEST_POSTGRES names the server (.ci/run starts one);
+// without it the test is skipped (see testkit.PostgresURL).
 func TestPostgresStore(t *testing.T) {
 	defer fixtures.FailOnPanic(t)
-	url := os.Getenv("PRIVLINK_TEST_POSTGRES")
-	if url == "" || !strings.HasPrefix(url, "postgres") {
-		t.Skip("PRIVLINK_TEST_POSTGRES is not set to a postgres:// URL: no PostgreSQL server to test against (.ci/run starts one)")
-	}
-	conn := fixtures.Must(pgx.Connect(ctx, url))
-	schema := fmt.Sprintf("privlink_lifecycle_%d", time.Now().UnixNano())
-	fixtures.Must(conn.Exec(ctx, "CREATE SCHEMA "+schema))
-	conn.Close(ctx)
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), url); err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	env := testkit.Start(t, testkit.WithStore(url+sep+"search_path="+schema))
+	env := testkit.Start(t, testkit.WithStore(testkit.FreshSchema(t, testkit.PostgresURL(t), "privlink_lifecycle")))
 	fixtures.CreateRG(t, env, env.Subscription, "adx")
 	createCluster(t, env, "adx", "pgcluster", nil)
 	sc := fixtures.Must(armstorage.NewAccountsClient(env.Subscription, env.Cred, env.Options))

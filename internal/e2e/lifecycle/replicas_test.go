@@ -18,36 +18,10 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
-	"github.com/jackc/pgx/v5"
 	pstore "github.com/privlink/privlink/internal/store"
 	"github.com/privlink/privlink/internal/testkit"
 	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
-
-// pgSchema makes a fresh schema on PRIVLINK_TEST_POSTGRES for one test
-// and returns the store URL that uses it; it skips the test without one.
-func pgSchema(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("PRIVLINK_TEST_POSTGRES")
-	if url == "" || !strings.HasPrefix(url, "postgres") {
-		t.Skip("PRIVLINK_TEST_POSTGRES is not set to a postgres:// URL: no PostgreSQL server to test against (.ci/run starts one)")
-	}
-	conn := fixtures.Must(pgx.Connect(ctx, url))
-	schema := fmt.Sprintf("privlink_%s_%d", strings.ToLower(t.Name()), time.Now().UnixNano())
-	fixtures.Must(conn.Exec(ctx, "CREATE SCHEMA "+schema))
-	conn.Close(ctx)
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), url); err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + "search_path=" + schema
-}
 
 // TestTwoReplicas runs the approval story across two in-process replicas on
 // one PostgreSQL database, each step's write on one and its read on the
@@ -57,7 +31,7 @@ func pgSchema(t *testing.T) string {
 // forwards).
 func TestTwoReplicas(t *testing.T) {
 	defer fixtures.FailOnPanic(t)
-	store := pgSchema(t)
+	store := testkit.FreshSchema(t, testkit.PostgresURL(t), "privlink_"+strings.ToLower(t.Name()))
 	a := testkit.Start(t, testkit.WithStore(store))
 	b := testkit.Start(t, testkit.WithStore(store))
 	if a.Server.Replica() == b.Server.Replica() {
@@ -147,7 +121,7 @@ func TestTwoReplicas(t *testing.T) {
 // no two runners ever work on it at once.
 func TestDeploymentMovesToAnotherReplica(t *testing.T) {
 	defer fixtures.FailOnPanic(t)
-	store := pgSchema(t)
+	store := testkit.FreshSchema(t, testkit.PostgresURL(t), "privlink_"+strings.ToLower(t.Name()))
 	a := testkit.Start(t, testkit.WithStore(store), testkit.WithDelay(600*time.Millisecond))
 	b := testkit.Start(t, testkit.WithStore(store), testkit.WithDelay(600*time.Millisecond))
 	fixtures.CreateRG(t, a, a.Subscription, "adx")
