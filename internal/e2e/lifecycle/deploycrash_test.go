@@ -18,14 +18,8 @@ func TestCrashDuringDeployment(t *testing.T) {
 	dir := t.TempDir()
 	first := startChild(t, dir, 600*time.Millisecond)
 	fixtures.CreateRG(t, first.env, first.env.Subscription, "adx")
-	cluster := func(name string, after ...string) map[string]any {
-		return map[string]any{"type": "Microsoft.Kusto/clusters", "apiVersion": "2024-04-13", "name": name,
-			"location": "[resourceGroup().location]", "sku": map[string]any{"name": "Standard_E2a_v4", "tier": "Standard"}, "dependsOn": after}
-	}
-	tmpl := map[string]any{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-		"contentVersion": "1.0.0.0",
-		"resources":      []any{cluster("first1"), cluster("second2", "first1"), cluster("third3", "second2")},
-		"outputs":        map[string]any{"last": map[string]any{"type": "string", "value": "[reference('third3').uri]"}}}
+	tmpl := clusterChain()
+	tmpl["outputs"] = map[string]any{"last": map[string]any{"type": "string", "value": "[reference('third3').uri]"}}
 	deps := fixtures.Must(armresources.NewDeploymentsClient(first.env.Subscription, first.env.Cred, first.env.Options))
 	fixtures.Must(deps.BeginCreateOrUpdate(ctx, "adx", "crashed", armresources.Deployment{Properties: &armresources.DeploymentProperties{
 		Mode: to.Ptr(armresources.DeploymentModeIncremental), Template: tmpl}}, nil))
@@ -34,19 +28,7 @@ func TestCrashDuringDeployment(t *testing.T) {
 
 	second := startChild(t, dir, 0)
 	deps = fixtures.Must(armresources.NewDeploymentsClient(second.env.Subscription, second.env.Cred, second.env.Options))
-	deadline := time.Now().Add(30 * time.Second)
-	var d armresources.DeploymentsClientGetResponse
-	for {
-		d = fixtures.Must(deps.Get(ctx, "adx", "crashed", nil))
-		s := *d.Properties.ProvisioningState
-		if s == armresources.ProvisioningStateSucceeded {
-			break
-		}
-		if s == armresources.ProvisioningStateFailed || s == armresources.ProvisioningStateCanceled || time.Now().After(deadline) {
-			t.Fatalf("after the crash the deployment is %s: %+v", s, d.Properties.Error)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	d := awaitDeployment(t, deps, "adx", "crashed", "after the crash")
 	out, _ := d.Properties.Outputs.(map[string]any)
 	if o, _ := out["last"].(map[string]any); o["value"] != "https://third3.westus.kusto.windows.net" {
 		t.Fatalf("outputs %v", out)

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 	"github.com/privlink/privlink/internal/testkit"
 	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
@@ -39,6 +41,38 @@ func targets() []fixtures.Target {
 		}
 	}
 	return ts
+}
+
+// clusterChain is a template of three Kusto clusters deployed one after
+// another (first1, then second2, then third3), for tests that stop a
+// deployment half-way.
+func clusterChain() map[string]any {
+	cluster := func(name string, after ...string) map[string]any {
+		return map[string]any{"type": "Microsoft.Kusto/clusters", "apiVersion": "2024-04-13", "name": name,
+			"location": "[resourceGroup().location]", "sku": map[string]any{"name": "Standard_E2a_v4", "tier": "Standard"}, "dependsOn": after}
+	}
+	return map[string]any{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+		"contentVersion": "1.0.0.0",
+		"resources":      []any{cluster("first1"), cluster("second2", "first1"), cluster("third3", "second2")}}
+}
+
+// awaitDeployment reads deployment name in group rg until it has
+// Succeeded, and returns it; it fails t, saying when (e.g. "after the
+// crash"), if the deployment fails, is canceled, or takes over 30 s.
+func awaitDeployment(t *testing.T, deps *armresources.DeploymentsClient, rg, name, when string) armresources.DeploymentsClientGetResponse {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d := fixtures.Must(deps.Get(ctx, rg, name, nil))
+		s := *d.Properties.ProvisioningState
+		if s == armresources.ProvisioningStateSucceeded {
+			return d
+		}
+		if s == armresources.ProvisioningStateFailed || s == armresources.ProvisioningStateCanceled || time.Now().After(deadline) {
+			t.Fatalf("%s the deployment is %s: %+v", when, s, d.Properties.Error)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // armError asserts err is an ARM error with the given status and code, and returns its message.

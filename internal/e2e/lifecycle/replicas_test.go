@@ -125,13 +125,7 @@ func TestDeploymentMovesToAnotherReplica(t *testing.T) {
 	a := testkit.Start(t, testkit.WithStore(store), testkit.WithDelay(600*time.Millisecond))
 	b := testkit.Start(t, testkit.WithStore(store), testkit.WithDelay(600*time.Millisecond))
 	fixtures.CreateRG(t, a, a.Subscription, "adx")
-	cluster := func(name string, after ...string) map[string]any {
-		return map[string]any{"type": "Microsoft.Kusto/clusters", "apiVersion": "2024-04-13", "name": name,
-			"location": "[resourceGroup().location]", "sku": map[string]any{"name": "Standard_E2a_v4", "tier": "Standard"}, "dependsOn": after}
-	}
-	tmpl := map[string]any{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-		"contentVersion": "1.0.0.0",
-		"resources":      []any{cluster("first1"), cluster("second2", "first1"), cluster("third3", "second2")}}
+	tmpl := clusterChain()
 	deps := fixtures.Must(armresources.NewDeploymentsClient(a.Subscription, a.Cred, a.Options))
 	fixtures.Must(deps.BeginCreateOrUpdate(ctx, "adx", "moved", armresources.Deployment{Properties: &armresources.DeploymentProperties{
 		Mode: to.Ptr(armresources.DeploymentModeIncremental), Template: tmpl}}, nil))
@@ -151,18 +145,7 @@ func TestDeploymentMovesToAnotherReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	deps = fixtures.Must(armresources.NewDeploymentsClient(other.Subscription, other.Cred, other.Options))
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		d := fixtures.Must(deps.Get(ctx, "adx", "moved", nil))
-		s := *d.Properties.ProvisioningState
-		if s == armresources.ProvisioningStateSucceeded {
-			break
-		}
-		if s == armresources.ProvisioningStateFailed || s == armresources.ProvisioningStateCanceled || time.Now().After(deadline) {
-			t.Fatalf("after its replica stopped the deployment is %s: %+v", s, d.Properties.Error)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	awaitDeployment(t, deps, "adx", "moved", "after its replica stopped")
 	ops := 0
 	pager := fixtures.Must(armresources.NewDeploymentOperationsClient(other.Subscription, other.Cred, other.Options)).NewListPager("adx", "moved", nil)
 	for pager.More() {
