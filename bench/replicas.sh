@@ -16,7 +16,8 @@ secs=${1:-10}
 conns=64
 work=$(mktemp -d)
 pids=()
-pg_stop() { :; }
+# shellcheck source=scripts/pg-throwaway.sh
+. scripts/pg-throwaway.sh
 stop_servers() {
 	if [ ${#pids[@]} -gt 0 ]; then
 		kill "${pids[@]}" 2>/dev/null || true
@@ -24,7 +25,7 @@ stop_servers() {
 	fi
 	pids=()
 }
-cleanup() { stop_servers; pg_stop; rm -rf "$work"; }
+cleanup() { stop_servers; pg_throwaway_stop; rm -rf "$work"; }
 trap cleanup EXIT
 command -v wrk >/dev/null || { echo "bench/replicas.sh: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 CGO_ENABLED=0 go build -o "$work/privlink" ./cmd/privlink
@@ -32,15 +33,9 @@ export PRIVLINK_PROFILE="$work/profile.json"
 
 store=${PRIVLINK_STORE:-}
 if [ -z "$store" ]; then
-	pgbin=$(dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)")
-	[ -x "$pgbin/initdb" ] || { echo "bench/replicas.sh: no PostgreSQL (apt-get install postgresql), and PRIVLINK_STORE is not set" >&2; exit 2; }
-	pg=$(mktemp -d /tmp/privlink-pg-XXXXXX)
-	as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$1"; else sh -c "$1"; fi; }
-	if [ "$(id -u)" = 0 ]; then chown postgres "$pg"; fi
-	pg_stop() { as_pg "'$pgbin/pg_ctl' -D '$pg/data' -m fast stop" >/dev/null 2>&1 || true; rm -rf "$pg"; }
-	as_pg "'$pgbin/initdb' -D '$pg/data' -A trust -U postgres" >/dev/null
-	as_pg "'$pgbin/pg_ctl' -D '$pg/data' -o \"-k '$pg' -c listen_addresses='' -c max_connections=300\" -l '$pg/log' -w start" >/dev/null
-	store="postgres://postgres@/postgres?host=$pg"
+	pg_throwaway_bin >/dev/null || { echo "bench/replicas.sh: no PostgreSQL (apt-get install postgresql), and PRIVLINK_STORE is not set" >&2; exit 2; }
+	pg_throwaway_start -c max_connections=300
+	store=$PG_THROWAWAY_URL
 fi
 case $store in *\?*) sep='&' ;; *) sep='?' ;; esac
 
