@@ -3,9 +3,7 @@ package lifecycle
 import (
 	"testing"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
 	"github.com/privlink/privlink/internal/testkit"
 	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
@@ -20,11 +18,7 @@ func TestPostgresStore(t *testing.T) {
 	env := testkit.Start(t, testkit.WithStore(testkit.FreshSchema(t, testkit.PostgresURL(t), "privlink_lifecycle")))
 	fixtures.CreateRG(t, env, env.Subscription, "adx")
 	createCluster(t, env, "adx", "pgcluster", nil)
-	sc := fixtures.Must(armstorage.NewAccountsClient(env.Subscription, env.Cred, env.Options))
-	sp := fixtures.Must(sc.BeginCreate(ctx, "adx", "pgshare", armstorage.AccountCreateParameters{
-		Location: to.Ptr("westus"), Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},
-	}, nil))
-	target := *fixtures.Must(sp.PollUntilDone(ctx, testkit.PollOptions)).ID
+	target := targets()[0].Create(t, env, "adx", "pgshare") // a storage account
 	mpe, err := fixtures.CreateMPE(t, env, "adx", "pgcluster", "mpe1", target, "blob", "Please Approve.")
 	if err != nil {
 		t.Fatal(err)

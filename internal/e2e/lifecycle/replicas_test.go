@@ -54,11 +54,7 @@ func TestTwoReplicas(t *testing.T) {
 	// principal, an assignment) creates the endpoint at B with A's token.
 	fixtures.CreateRG(t, a, a.Subscription, "adx")
 	createCluster(t, a, "adx", "rcluster1", nil)
-	sc := fixtures.Must(armstorage.NewAccountsClient(a.Subscription, a.Cred, a.Options))
-	sp := fixtures.Must(sc.BeginCreate(ctx, "adx", "shared1", armstorage.AccountCreateParameters{
-		Location: to.Ptr("westus"), Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},
-	}, nil))
-	target := *fixtures.Must(sp.PollUntilDone(ctx, testkit.PollOptions)).ID
+	target := targets()[0].Create(t, a, "adx", "shared1") // a storage account
 	req := a.Requester(t)
 	mc := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(b.Subscription, req.Cred, b.Options))
 	poller := fixtures.Must(mc.BeginCreateOrUpdate(ctx, "adx", "rcluster1", "mpe1", armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{
