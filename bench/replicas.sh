@@ -39,11 +39,8 @@ if [ -z "$store" ]; then
 fi
 case $store in *\?*) sep='&' ;; *) sep='?' ;; esac
 
-S=00000000-0000-4000-8000-000000000002
-RG=/subscriptions/$S/resourceGroups/adx
-CLUSTER=$RG/providers/Microsoft.Kusto/clusters/mycluster
-TARGET=$RG/providers/Microsoft.Storage/storageAccounts/share
-MPE="$CLUSTER/managedPrivateEndpoints/mpe1?api-version=2024-04-13"
+# shellcheck source=bench/seed.sh
+. bench/seed.sh
 
 # start NAME N [serve flags...]: N servers on ports 19451.., data in $work/NAME-i.
 start() {
@@ -63,12 +60,7 @@ start() {
 	ca=$(curl -sk https://127.0.0.1:19451/_privlink/info | sed -n 's/.*"caFile":"\([^"]*\)".*/\1/p')
 	rm -f "$PRIVLINK_PROFILE"
 	"$work/privlink" login --endpoint https://127.0.0.1:19451 --ca "$ca" >/dev/null
-	"$work/privlink" put "$RG?api-version=2021-04-01" '{"location":"westus"}' >/dev/null
-	"$work/privlink" put "$CLUSTER?api-version=2024-04-13" '{"location":"westus","sku":{"name":"Standard_E2a_v4","tier":"Standard"}}' >/dev/null
-	"$work/privlink" put "$TARGET?api-version=2024-01-01" '{"location":"westus","kind":"StorageV2","sku":{"name":"Standard_LRS"}}' >/dev/null
-	"$work/privlink" put "$MPE" "{\"properties\":{\"privateLinkResourceId\":\"$TARGET\",\"groupId\":\"blob\",\"requestMessage\":\"Please Approve.\"}}" >/dev/null
-	sleep 0.5
-	TOKEN=$(sed -n 's/.*"accessToken": "\(.*\)".*/\1/p' "$PRIVLINK_PROFILE")
+	bench_seed "$work/privlink"
 }
 
 # load NAME N get|put: wrk on each of the N servers at once ($conns/N
