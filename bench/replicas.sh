@@ -16,7 +16,8 @@ secs=${1:-10}
 conns=64
 work=$(mktemp -d)
 pids=()
-pg_stop() { :; }
+# shellcheck source=scripts/pg-throwaway.sh
+. scripts/pg-throwaway.sh
 stop_servers() {
 	if [ ${#pids[@]} -gt 0 ]; then
 		kill "${pids[@]}" 2>/dev/null || true
@@ -24,7 +25,7 @@ stop_servers() {
 	fi
 	pids=()
 }
-cleanup() { stop_servers; pg_stop; rm -rf "$work"; }
+cleanup() { stop_servers; pg_throwaway_stop; rm -rf "$work"; }
 trap cleanup EXIT
 command -v wrk >/dev/null || { echo "bench/replicas.sh: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 CGO_ENABLED=0 go build -o "$work/privlink" ./cmd/privlink
@@ -32,23 +33,14 @@ export PRIVLINK_PROFILE="$work/profile.json"
 
 store=${PRIVLINK_STORE:-}
 if [ -z "$store" ]; then
-	pgbin=$(dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)")
-	[ -x "$pgbin/initdb" ] || { echo "bench/replicas.sh: no PostgreSQL (apt-get install postgresql), and PRIVLINK_STORE is not set" >&2; exit 2; }
-	pg=$(mktemp -d /tmp/privlink-pg-XXXXXX)
-	as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$1"; else sh -c "$1"; fi; }
-	if [ "$(id -u)" = 0 ]; then chown postgres "$pg"; fi
-	pg_stop() { as_pg "'$pgbin/pg_ctl' -D '$pg/data' -m fast stop" >/dev/null 2>&1 || true; rm -rf "$pg"; }
-	as_pg "'$pgbin/initdb' -D '$pg/data' -A trust -U postgres" >/dev/null
-	as_pg "'$pgbin/pg_ctl' -D '$pg/data' -o \"-k '$pg' -c listen_addresses='' -c max_connections=300\" -l '$pg/log' -w start" >/dev/null
-	store="postgres://postgres@/postgres?host=$pg"
+	pg_throwaway_bin >/dev/null || { echo "bench/replicas.sh: no PostgreSQL (apt-get install postgresql), and PRIVLINK_STORE is not set" >&2; exit 2; }
+	pg_throwaway_start -c max_connections=300
+	store=$PG_THROWAWAY_URL
 fi
 case $store in *\?*) sep='&' ;; *) sep='?' ;; esac
 
-S=00000000-0000-4000-8000-000000000002
-RG=/subscriptions/$S/resourceGroups/adx
-CLUSTER=$RG/providers/Microsoft.Kusto/clusters/mycluster
-TARGET=$RG/providers/Microsoft.Storage/storageAccounts/share
-MPE="$CLUSTER/managedPrivateEndpoints/mpe1?api-version=2024-04-13"
+# shellcheck source=bench/seed.sh
+. bench/seed.sh
 
 # start NAME N [serve flags...]: N servers on ports 19451.., data in $work/NAME-i.
 start() {
@@ -68,12 +60,7 @@ start() {
 	ca=$(curl -sk https://127.0.0.1:19451/_privlink/info | sed -n 's/.*"caFile":"\([^"]*\)".*/\1/p')
 	rm -f "$PRIVLINK_PROFILE"
 	"$work/privlink" login --endpoint https://127.0.0.1:19451 --ca "$ca" >/dev/null
-	"$work/privlink" put "$RG?api-version=2021-04-01" '{"location":"westus"}' >/dev/null
-	"$work/privlink" put "$CLUSTER?api-version=2024-04-13" '{"location":"westus","sku":{"name":"Standard_E2a_v4","tier":"Standard"}}' >/dev/null
-	"$work/privlink" put "$TARGET?api-version=2024-01-01" '{"location":"westus","kind":"StorageV2","sku":{"name":"Standard_LRS"}}' >/dev/null
-	"$work/privlink" put "$MPE" "{\"properties\":{\"privateLinkResourceId\":\"$TARGET\",\"groupId\":\"blob\",\"requestMessage\":\"Please Approve.\"}}" >/dev/null
-	sleep 0.5
-	TOKEN=$(sed -n 's/.*"accessToken": "\(.*\)".*/\1/p' "$PRIVLINK_PROFILE")
+	bench_seed "$work/privlink"
 }
 
 # load NAME N get|put: wrk on each of the N servers at once ($conns/N

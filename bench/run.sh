@@ -29,17 +29,10 @@ measure() {
 }
 for _ in $(seq 50); do curl -skf https://127.0.0.1:19443/_privlink/health >/dev/null && break; sleep 0.1; done
 "$work/privlink" login --endpoint https://127.0.0.1:19443 --data "$work/data" >/dev/null
-S=00000000-0000-4000-8000-000000000002
-RG=/subscriptions/$S/resourceGroups/adx
-CLUSTER=$RG/providers/Microsoft.Kusto/clusters/mycluster
-TARGET=$RG/providers/Microsoft.Storage/storageAccounts/share
-"$work/privlink" put "$RG?api-version=2021-04-01" '{"location":"westus"}' >/dev/null
-"$work/privlink" put "$CLUSTER?api-version=2024-04-13" '{"location":"westus","sku":{"name":"Standard_E2a_v4","tier":"Standard"}}' >/dev/null
-"$work/privlink" put "$TARGET?api-version=2024-01-01" '{"location":"westus","kind":"StorageV2","sku":{"name":"Standard_LRS"}}' >/dev/null
-"$work/privlink" put "$CLUSTER/managedPrivateEndpoints/mpe1?api-version=2024-04-13" "{\"properties\":{\"privateLinkResourceId\":\"$TARGET\",\"groupId\":\"blob\",\"requestMessage\":\"Please Approve.\"}}" >/dev/null
-sleep 0.5
-TOKEN=$(sed -n 's/.*"accessToken": "\(.*\)".*/\1/p' "$PRIVLINK_PROFILE")
-URL="https://127.0.0.1:19443$CLUSTER/managedPrivateEndpoints/mpe1?api-version=2024-04-13"
+# shellcheck source=bench/seed.sh
+. bench/seed.sh
+bench_seed "$work/privlink"
+URL="https://127.0.0.1:19443$MPE"
 curl -sk -H "Authorization: Bearer $TOKEN" "$URL" > "$work/body.json"
 "$work/bare" --addr 127.0.0.1:19444 --data "$work/data" --body "$work/body.json" &
 sleep 0.5

@@ -14,14 +14,15 @@ mkdir -p "$dir"
 command -v haproxy >/dev/null || { echo "three-replicas.sh: haproxy is not installed (apt-get install haproxy)" >&2; exit 2; }
 
 pids=()
-pg_stop() { :; }
+# shellcheck source=scripts/pg-throwaway.sh
+. scripts/pg-throwaway.sh
 cleanup() {
 	trap - EXIT INT TERM
 	if [ ${#pids[@]} -gt 0 ]; then
 		kill "${pids[@]}" 2>/dev/null || true
 		wait "${pids[@]}" 2>/dev/null || true
 	fi
-	pg_stop
+	pg_throwaway_stop
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -29,18 +30,11 @@ trap 'exit 130' INT TERM
 go build -o "$dir/privlink" ./cmd/privlink
 
 if [ -z "${PRIVLINK_STORE:-}" ]; then
-	# A throwaway PostgreSQL, as .ci/run starts one: a cluster in a temporary
-	# directory, on a unix socket there only.
-	pgbin=$(dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)")
-	[ -x "$pgbin/initdb" ] || { echo "three-replicas.sh: no PostgreSQL (apt-get install postgresql), and PRIVLINK_STORE is not set" >&2; exit 2; }
-	pg=$(mktemp -d /tmp/privlink-pg-XXXXXX)
-	# PostgreSQL refuses to run as root: the package's postgres user runs it then.
-	as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$1"; else sh -c "$1"; fi; }
-	if [ "$(id -u)" = 0 ]; then chown postgres "$pg"; fi
-	pg_stop() { as_pg "'$pgbin/pg_ctl' -D '$pg/data' -m fast stop" >/dev/null 2>&1 || true; rm -rf "$pg"; }
-	as_pg "'$pgbin/initdb' -D '$pg/data' -A trust -U postgres" >/dev/null
-	as_pg "'$pgbin/pg_ctl' -D '$pg/data' -o \"-k '$pg' -c listen_addresses=''\" -l '$pg/log' -w start" >/dev/null
-	export PRIVLINK_STORE="postgres://postgres@/postgres?host=$pg"
+	# A throwaway PostgreSQL, as .ci/run starts one (scripts/pg-throwaway.sh).
+	pg_throwaway_bin >/dev/null || { echo "three-replicas.sh: no PostgreSQL (apt-get install postgresql), and PRIVLINK_STORE is not set" >&2; exit 2; }
+	# shellcheck disable=SC2119 # no server options of its own
+	pg_throwaway_start
+	export PRIVLINK_STORE=$PG_THROWAWAY_URL
 fi
 
 # One command per replica: the same store, a data directory and a port each.

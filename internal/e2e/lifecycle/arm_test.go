@@ -25,6 +25,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/subscription/armsubscription"
 	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // kustoVersion is the api-version armkusto v2.3 sends; raw requests use it too.
@@ -64,7 +65,7 @@ func send(t *testing.T, env *testkit.Env, method, path, body, auth string) (*htt
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp := must(env.HTTP.Do(req))
+	resp := fixtures.Must(env.HTTP.Do(req))
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -108,7 +109,7 @@ func sameTags(got map[string]*string, want map[string]string) bool {
 // all drains a pager, counting its pages; values picks a page's items.
 func all[P, V any](pager *runtime.Pager[P], values func(P) []V) (items []V, pages int) {
 	for pager.More() {
-		items = append(items, values(must(pager.NextPage(ctx)))...)
+		items = append(items, values(fixtures.Must(pager.NextPage(ctx)))...)
 		pages++
 	}
 	return items, pages
@@ -118,10 +119,10 @@ func all[P, V any](pager *runtime.Pager[P], values func(P) []V) (items []V, page
 // creates others through Microsoft.Subscription aliases, puts a resource
 // group in one, and pages through the list.
 func TestSubscriptions(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	env := testkit.Start(t, testkit.WithPageSize(2))
-	sc := must(armsubscriptions.NewClient(env.Cred, env.Options))
-	ac := must(armsubscription.NewAliasClient(env.Cred, env.Options))
+	sc := fixtures.Must(armsubscriptions.NewClient(env.Cred, env.Options))
+	ac := fixtures.Must(armsubscription.NewAliasClient(env.Cred, env.Options))
 
 	// listed lists the subscriptions by id, and the number of pages that took.
 	listed := func(t *testing.T) (map[string]*armsubscriptions.Subscription, int) {
@@ -136,9 +137,9 @@ func TestSubscriptions(t *testing.T) {
 		return out, pages
 	}
 	newSubscription := func(t *testing.T, alias, display string) string {
-		p := must(ac.BeginCreate(ctx, alias, armsubscription.PutAliasRequest{Properties: &armsubscription.PutAliasRequestProperties{
+		p := fixtures.Must(ac.BeginCreate(ctx, alias, armsubscription.PutAliasRequest{Properties: &armsubscription.PutAliasRequestProperties{
 			DisplayName: to.Ptr(display), Workload: to.Ptr(armsubscription.WorkloadProduction), BillingScope: to.Ptr("/billing")}}, nil))
-		res := must(p.PollUntilDone(ctx, testkit.PollOptions))
+		res := fixtures.Must(p.PollUntilDone(ctx, testkit.PollOptions))
 		if res.Properties == nil || res.Properties.SubscriptionID == nil || *res.Properties.SubscriptionID == "" {
 			t.Fatalf("alias %s has no subscriptionId", alias)
 		}
@@ -146,8 +147,8 @@ func TestSubscriptions(t *testing.T) {
 	}
 
 	t.Run("default subscription", func(t *testing.T) {
-		defer failOnPanic(t)
-		s := must(sc.Get(ctx, identity.DefaultSubscriptionID, nil)).Subscription
+		defer fixtures.FailOnPanic(t)
+		s := fixtures.Must(sc.Get(ctx, identity.DefaultSubscriptionID, nil)).Subscription
 		if got, want := *s.SubscriptionID, "00000000-0000-4000-8000-000000000002"; got != want {
 			t.Fatalf("subscriptionId = %s, want %s", got, want)
 		}
@@ -171,7 +172,7 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("alias creates a subscription", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		sub := newSubscription(t, "team-b", "Team B")
 		if sub == identity.DefaultSubscriptionID {
 			t.Fatal("alias named the default subscription instead of creating one")
@@ -187,26 +188,26 @@ func TestSubscriptions(t *testing.T) {
 		if got, want := *s.State, armsubscriptions.SubscriptionStateEnabled; got != want {
 			t.Fatalf("state = %s, want %s", got, want)
 		}
-		if got, want := *must(sc.Get(ctx, sub, nil)).TenantID, identity.DefaultTenantID; got != want {
+		if got, want := *fixtures.Must(sc.Get(ctx, sub, nil)).TenantID, identity.DefaultTenantID; got != want {
 			t.Fatalf("tenantId = %s, want %s", got, want)
 		}
 		if again := newSubscription(t, "team-b", "Team B"); again != sub {
 			t.Fatalf("a second PUT of alias team-b named subscription %s, the first %s", again, sub)
 		}
-		createRG(t, env, sub, "in-new-sub")
-		rc := must(armresources.NewResourceGroupsClient(sub, env.Cred, env.Options))
-		rg := must(rc.Get(ctx, "in-new-sub", nil))
+		fixtures.CreateRG(t, env, sub, "in-new-sub")
+		rc := fixtures.Must(armresources.NewResourceGroupsClient(sub, env.Cred, env.Options))
+		rg := fixtures.Must(rc.Get(ctx, "in-new-sub", nil))
 		if got, want := *rg.ID, "/subscriptions/"+sub+"/resourceGroups/in-new-sub"; got != want {
 			t.Fatalf("resource group id = %s, want %s", got, want)
 		}
 		// The same group name in the default subscription is another group.
-		dc := must(armresources.NewResourceGroupsClient(env.Subscription, env.Cred, env.Options))
+		dc := fixtures.Must(armresources.NewResourceGroupsClient(env.Subscription, env.Cred, env.Options))
 		_, err := dc.Get(ctx, "in-new-sub", nil)
 		armError(t, err, http.StatusNotFound, "ResourceGroupNotFound")
 	})
 
 	t.Run("list pages", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		// With the default one, at least three: more than a page of two.
 		made := []string{newSubscription(t, "team-c", "Team C"), newSubscription(t, "team-d", "Team D")}
 		subs, pages := listed(t)
@@ -225,7 +226,7 @@ func TestSubscriptions(t *testing.T) {
 		if err := json.Unmarshal(body, &first); err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("list: %s %s", resp.Status, body)
 		}
-		next := must(url.Parse(first.NextLink))
+		next := fixtures.Must(url.Parse(first.NextLink))
 		if got, want := next.Path, "/subscriptions"; got != want {
 			t.Fatalf("nextLink %s has path %q, want %q", first.NextLink, got, want)
 		}
@@ -235,10 +236,10 @@ func TestSubscriptions(t *testing.T) {
 	})
 
 	t.Run("unknown subscription", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		_, err := sc.Get(ctx, "00000000-0000-4000-8000-0000000000ff", nil)
 		armError(t, err, http.StatusNotFound, "SubscriptionNotFound")
-		rc := must(armresources.NewResourceGroupsClient("00000000-0000-4000-8000-0000000000ff", env.Cred, env.Options))
+		rc := fixtures.Must(armresources.NewResourceGroupsClient("00000000-0000-4000-8000-0000000000ff", env.Cred, env.Options))
 		_, err = rc.CreateOrUpdate(ctx, "nowhere", armresources.ResourceGroup{Location: to.Ptr("westus")}, nil)
 		armError(t, err, http.StatusNotFound, "SubscriptionNotFound")
 	})
@@ -248,12 +249,12 @@ func TestSubscriptions(t *testing.T) {
 // replace, read, patch, existence, paging across nextLinks, and the
 // asynchronous delete of a group with resources inside.
 func TestResourceGroups(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	env := testkit.Start(t, testkit.WithPageSize(2))
-	rc := must(armresources.NewResourceGroupsClient(env.Subscription, env.Cred, env.Options))
+	rc := fixtures.Must(armresources.NewResourceGroupsClient(env.Subscription, env.Cred, env.Options))
 
 	t.Run("create, replace, get, patch, exists", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		steps := []struct {
 			name   string
 			tags   map[string]string
@@ -268,7 +269,7 @@ func TestResourceGroups(t *testing.T) {
 			for k, v := range s.tags {
 				tags[k] = to.Ptr(v)
 			}
-			rg := must(rc.CreateOrUpdate(capture(&resp), "groupone", armresources.ResourceGroup{Location: to.Ptr("westus"), Tags: tags}, nil))
+			rg := fixtures.Must(rc.CreateOrUpdate(capture(&resp), "groupone", armresources.ResourceGroup{Location: to.Ptr("westus"), Tags: tags}, nil))
 			if got, want := resp.StatusCode, s.status; got != want {
 				t.Fatalf("%s: status = %d, want %d", s.name, got, want)
 			}
@@ -276,7 +277,7 @@ func TestResourceGroups(t *testing.T) {
 				t.Fatalf("%s: tags = %v, want exactly %v", s.name, tagsOf(rg.Tags), s.tags)
 			}
 		}
-		rg := must(rc.Get(ctx, "groupone", nil))
+		rg := fixtures.Must(rc.Get(ctx, "groupone", nil))
 		if got, want := *rg.ID, "/subscriptions/"+env.Subscription+"/resourceGroups/groupone"; got != want {
 			t.Fatalf("id = %s, want %s", got, want)
 		}
@@ -293,11 +294,11 @@ func TestResourceGroups(t *testing.T) {
 			t.Fatalf("tags after replace = %v, want only owner=me", tagsOf(rg.Tags))
 		}
 
-		up := must(rc.Update(ctx, "groupone", armresources.ResourceGroupPatchable{Tags: map[string]*string{"cost": to.Ptr("low")}}, nil))
+		up := fixtures.Must(rc.Update(ctx, "groupone", armresources.ResourceGroupPatchable{Tags: map[string]*string{"cost": to.Ptr("low")}}, nil))
 		if !sameTags(up.Tags, map[string]string{"cost": "low"}) {
 			t.Fatalf("PATCH answered tags %v, want only cost=low (tags are replaced)", tagsOf(up.Tags))
 		}
-		if got := must(rc.Get(ctx, "groupone", nil)); !sameTags(got.Tags, map[string]string{"cost": "low"}) || *got.Location != "westus" {
+		if got := fixtures.Must(rc.Get(ctx, "groupone", nil)); !sameTags(got.Tags, map[string]string{"cost": "low"}) || *got.Location != "westus" {
 			t.Fatalf("after PATCH the group reads tags %v location %s", tagsOf(got.Tags), *got.Location)
 		}
 
@@ -309,16 +310,16 @@ func TestResourceGroups(t *testing.T) {
 			group string
 			want  bool
 		}{{"existing", "groupone", true}, {"existing, other case", "GROUPONE", true}, {"missing", "nosuchgroup", false}} {
-			if got := must(rc.CheckExistence(ctx, tc.group, nil)).Success; got != tc.want {
+			if got := fixtures.Must(rc.CheckExistence(ctx, tc.group, nil)).Success; got != tc.want {
 				t.Errorf("CheckExistence(%s) = %v, want %v", tc.name, got, tc.want)
 			}
 		}
 	})
 
 	t.Run("list follows nextLink", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		for i := 1; i <= 5; i++ {
-			createRG(t, env, env.Subscription, fmt.Sprintf("paged%d", i))
+			fixtures.CreateRG(t, env, env.Subscription, fmt.Sprintf("paged%d", i))
 		}
 		groups, pages := all(rc.NewListPager(nil), func(p armresources.ResourceGroupsClientListResponse) []*armresources.ResourceGroup {
 			if len(p.Value) > 2 {
@@ -367,24 +368,24 @@ func TestResourceGroups(t *testing.T) {
 	})
 
 	t.Run("delete takes everything inside", func(t *testing.T) {
-		defer failOnPanic(t)
-		createRG(t, env, env.Subscription, "doomed")
+		defer fixtures.FailOnPanic(t)
+		fixtures.CreateRG(t, env, env.Subscription, "doomed")
 		cluster := createCluster(t, env, "doomed", "insider", nil)
 		storage := targets()[0]
-		storage.create(t, env, "doomed", "insidestore")
+		storage.Create(t, env, "doomed", "insidestore")
 
-		p := must(rc.BeginDelete(ctx, "doomed", nil))
+		p := fixtures.Must(rc.BeginDelete(ctx, "doomed", nil))
 		if p.Done() {
 			t.Fatal("a group delete finished without polling; it is asynchronous")
 		}
-		must(p.PollUntilDone(ctx, testkit.PollOptions))
+		fixtures.Must(p.PollUntilDone(ctx, testkit.PollOptions))
 
 		_, err := rc.Get(ctx, "doomed", nil)
 		armError(t, err, http.StatusNotFound, "ResourceGroupNotFound")
-		if must(rc.CheckExistence(ctx, "doomed", nil)).Success {
+		if fixtures.Must(rc.CheckExistence(ctx, "doomed", nil)).Success {
 			t.Fatal("CheckExistence says the deleted group exists")
 		}
-		kc := must(armkusto.NewClustersClient(env.Subscription, env.Cred, env.Options))
+		kc := fixtures.Must(armkusto.NewClustersClient(env.Subscription, env.Cred, env.Options))
 		_, err = kc.Get(ctx, "doomed", "insider", nil)
 		armError(t, err, http.StatusNotFound, "ResourceGroupNotFound")
 		clusters, _ := all(kc.NewListPager(nil), func(p armkusto.ClustersClientListResponse) []*armkusto.Cluster { return p.Value })
@@ -393,12 +394,12 @@ func TestResourceGroups(t *testing.T) {
 				t.Fatalf("cluster %s is still listed after its group was deleted", cluster)
 			}
 		}
-		sc := must(armstorage.NewAccountsClient(env.Subscription, env.Cred, env.Options))
+		sc := fixtures.Must(armstorage.NewAccountsClient(env.Subscription, env.Cred, env.Options))
 		_, err = sc.GetProperties(ctx, "doomed", "insidestore", nil)
 		armError(t, err, http.StatusNotFound, "ResourceGroupNotFound")
 		// A group of the same name made again starts empty.
-		createRG(t, env, env.Subscription, "doomed")
-		ac := must(armresources.NewClient(env.Subscription, env.Cred, env.Options))
+		fixtures.CreateRG(t, env, env.Subscription, "doomed")
+		ac := fixtures.Must(armresources.NewClient(env.Subscription, env.Cred, env.Options))
 		inside, _ := all(ac.NewListByResourceGroupPager("doomed", nil), func(p armresources.ClientListByResourceGroupResponse) []*armresources.GenericResourceExpanded {
 			return p.Value
 		})
@@ -411,12 +412,12 @@ func TestResourceGroups(t *testing.T) {
 // TestProviders lists, reads, registers and unregisters resource providers
 // through armresources.ProvidersClient.
 func TestProviders(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	env := testkit.Start(t)
-	pc := must(armresources.NewProvidersClient(env.Subscription, env.Cred, env.Options))
+	pc := fixtures.Must(armresources.NewProvidersClient(env.Subscription, env.Cred, env.Options))
 
 	t.Run("Microsoft.Kusto is listed with its types", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		var kusto *armresources.Provider
 		provs, _ := all(pc.NewListPager(nil), func(p armresources.ProvidersClientListResponse) []*armresources.Provider { return p.Value })
 		for _, p := range provs {
@@ -453,7 +454,7 @@ func TestProviders(t *testing.T) {
 	})
 
 	t.Run("register and unregister toggle the state", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		for _, step := range []struct {
 			name string
 			do   func() (armresources.Provider, error)
@@ -472,30 +473,30 @@ func TestProviders(t *testing.T) {
 				return r.Provider, err
 			}, "Unregistered"},
 		} {
-			p := must(step.do())
+			p := fixtures.Must(step.do())
 			if got := *p.RegistrationState; got != step.want {
 				t.Fatalf("%s answered %s, want %s", step.name, got, step.want)
 			}
-			if got := *must(pc.Get(ctx, "Microsoft.Compute", nil)).RegistrationState; got != step.want {
+			if got := *fixtures.Must(pc.Get(ctx, "Microsoft.Compute", nil)).RegistrationState; got != step.want {
 				t.Fatalf("after %s Get reads %s, want %s", step.name, got, step.want)
 			}
 		}
 	})
 
 	t.Run("first PUT registers an unregistered namespace", func(t *testing.T) {
-		defer failOnPanic(t)
-		if got := *must(pc.Unregister(ctx, "Microsoft.Kusto", nil)).RegistrationState; got != "Unregistered" {
+		defer fixtures.FailOnPanic(t)
+		if got := *fixtures.Must(pc.Unregister(ctx, "Microsoft.Kusto", nil)).RegistrationState; got != "Unregistered" {
 			t.Fatalf("unregister answered %s", got)
 		}
-		createRG(t, env, env.Subscription, "adx")
+		fixtures.CreateRG(t, env, env.Subscription, "adx")
 		createCluster(t, env, "adx", "reregister", nil)
-		if got, want := *must(pc.Get(ctx, "Microsoft.Kusto", nil)).RegistrationState, "Registered"; got != want {
+		if got, want := *fixtures.Must(pc.Get(ctx, "Microsoft.Kusto", nil)).RegistrationState, "Registered"; got != want {
 			t.Fatalf("after creating a cluster Microsoft.Kusto is %s, want %s", got, want)
 		}
 	})
 
 	t.Run("unknown namespace", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		for _, tc := range []struct {
 			name string
 			call func() error
@@ -525,21 +526,21 @@ func TestProviders(t *testing.T) {
 // identity, read, list in a group and in the subscription, patch, ETag
 // conditions and delete.
 func TestClusters(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	env := testkit.Start(t)
-	createRG(t, env, env.Subscription, "adx")
-	createRG(t, env, env.Subscription, "other")
-	kc := must(armkusto.NewClustersClient(env.Subscription, env.Cred, env.Options))
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
+	fixtures.CreateRG(t, env, env.Subscription, "other")
+	kc := fixtures.Must(armkusto.NewClustersClient(env.Subscription, env.Cred, env.Options))
 
 	var resp *http.Response
-	p := must(kc.BeginCreateOrUpdate(capture(&resp), "adx", "alpha", newCluster(map[string]*string{"team": to.Ptr("adx")}), nil))
+	p := fixtures.Must(kc.BeginCreateOrUpdate(capture(&resp), "adx", "alpha", newCluster(map[string]*string{"team": to.Ptr("adx")}), nil))
 	if got, want := resp.StatusCode, http.StatusCreated; got != want {
 		t.Fatalf("create status = %d, want %d", got, want)
 	}
 	if resp.Header.Get("Azure-AsyncOperation") == "" {
 		t.Fatal("cluster create answered without Azure-AsyncOperation")
 	}
-	alpha := must(p.PollUntilDone(ctx, testkit.PollOptions)).Cluster
+	alpha := fixtures.Must(p.PollUntilDone(ctx, testkit.PollOptions)).Cluster
 	if got, want := *alpha.Properties.ProvisioningState, armkusto.ProvisioningStateSucceeded; got != want {
 		t.Fatalf("provisioningState = %s, want %s", got, want)
 	}
@@ -557,7 +558,7 @@ func TestClusters(t *testing.T) {
 	}
 	principal := *alpha.Identity.PrincipalID
 
-	got := must(kc.Get(ctx, "adx", "alpha", nil)).Cluster
+	got := fixtures.Must(kc.Get(ctx, "adx", "alpha", nil)).Cluster
 	if *got.ID != *alpha.ID || *got.Etag != *alpha.Etag || *got.Identity.PrincipalID != principal {
 		t.Fatalf("Get reads %s etag %s principal %s, the poller's result %s etag %s principal %s",
 			*got.ID, *got.Etag, *got.Identity.PrincipalID, *alpha.ID, *alpha.Etag, principal)
@@ -565,7 +566,7 @@ func TestClusters(t *testing.T) {
 	createCluster(t, env, "other", "beta", nil)
 
 	t.Run("lists", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		names := func(cs []*armkusto.Cluster, _ int) []string {
 			var out []string
 			for _, c := range cs {
@@ -593,13 +594,13 @@ func TestClusters(t *testing.T) {
 	})
 
 	t.Run("update tags", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		var resp *http.Response
-		p := must(kc.BeginUpdate(capture(&resp), "adx", "alpha", armkusto.ClusterUpdate{Tags: map[string]*string{"env": to.Ptr("test")}}, nil))
+		p := fixtures.Must(kc.BeginUpdate(capture(&resp), "adx", "alpha", armkusto.ClusterUpdate{Tags: map[string]*string{"env": to.Ptr("test")}}, nil))
 		if got, want := resp.StatusCode, http.StatusAccepted; got != want {
 			t.Fatalf("PATCH status = %d, want %d", got, want)
 		}
-		c := must(p.PollUntilDone(ctx, testkit.PollOptions)).Cluster
+		c := fixtures.Must(p.PollUntilDone(ctx, testkit.PollOptions)).Cluster
 		if got, want := *c.Properties.ProvisioningState, armkusto.ProvisioningStateSucceeded; got != want {
 			t.Fatalf("provisioningState after PATCH = %s, want %s", got, want)
 		}
@@ -618,10 +619,10 @@ func TestClusters(t *testing.T) {
 	})
 
 	t.Run("etag conditions", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		current := func() string {
 			var resp *http.Response
-			etag := *must(kc.Get(capture(&resp), "adx", "alpha", nil)).Etag
+			etag := *fixtures.Must(kc.Get(capture(&resp), "adx", "alpha", nil)).Etag
 			if got := resp.Header.Get("ETag"); got != etag {
 				t.Fatalf("ETag header %s, body etag %s", got, etag)
 			}
@@ -647,7 +648,7 @@ func TestClusters(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				defer failOnPanic(t)
+				defer fixtures.FailOnPanic(t)
 				before := current()
 				p, err := kc.BeginCreateOrUpdate(ctx, "adx", "alpha", newCluster(map[string]*string{"case": to.Ptr(tc.name)}), tc.opts(before))
 				if !tc.ok {
@@ -660,7 +661,7 @@ func TestClusters(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				c := must(p.PollUntilDone(ctx, testkit.PollOptions)).Cluster
+				c := fixtures.Must(p.PollUntilDone(ctx, testkit.PollOptions)).Cluster
 				if *c.Etag == before {
 					t.Fatal("etag unchanged by a conditional replace")
 				}
@@ -670,14 +671,14 @@ func TestClusters(t *testing.T) {
 			})
 		}
 		t.Run("If-None-Match * creates a new cluster", func(t *testing.T) {
-			defer failOnPanic(t)
-			p := must(kc.BeginCreateOrUpdate(ctx, "adx", "gamma", newCluster(nil), &armkusto.ClustersClientBeginCreateOrUpdateOptions{IfNoneMatch: to.Ptr("*")}))
-			if got, want := *must(p.PollUntilDone(ctx, testkit.PollOptions)).Properties.ProvisioningState, armkusto.ProvisioningStateSucceeded; got != want {
+			defer fixtures.FailOnPanic(t)
+			p := fixtures.Must(kc.BeginCreateOrUpdate(ctx, "adx", "gamma", newCluster(nil), &armkusto.ClustersClientBeginCreateOrUpdateOptions{IfNoneMatch: to.Ptr("*")}))
+			if got, want := *fixtures.Must(p.PollUntilDone(ctx, testkit.PollOptions)).Properties.ProvisioningState, armkusto.ProvisioningStateSucceeded; got != want {
 				t.Fatalf("provisioningState = %s, want %s", got, want)
 			}
 		})
 		t.Run("PATCH with If-Match a wrong etag", func(t *testing.T) {
-			defer failOnPanic(t)
+			defer fixtures.FailOnPanic(t)
 			_, err := kc.BeginUpdate(ctx, "adx", "alpha", armkusto.ClusterUpdate{Tags: map[string]*string{"x": to.Ptr("y")}},
 				&armkusto.ClustersClientBeginUpdateOptions{IfMatch: to.Ptr(`"stale"`)})
 			armError(t, err, http.StatusPreconditionFailed, "PreconditionFailed")
@@ -685,10 +686,10 @@ func TestClusters(t *testing.T) {
 	})
 
 	t.Run("delete", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		for _, name := range []string{"alpha", "gamma"} {
-			p := must(kc.BeginDelete(ctx, "adx", name, nil))
-			must(p.PollUntilDone(ctx, testkit.PollOptions))
+			p := fixtures.Must(kc.BeginDelete(ctx, "adx", name, nil))
+			fixtures.Must(p.PollUntilDone(ctx, testkit.PollOptions))
 			_, err := kc.Get(ctx, "adx", name, nil)
 			armError(t, err, http.StatusNotFound, "ResourceNotFound")
 		}
@@ -705,20 +706,20 @@ func TestClusters(t *testing.T) {
 // listing, PATCH of the request message (which reaches the target's Pending
 // connection), the operation results client and the operations list.
 func TestManagedPrivateEndpointsMore(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	env := testkit.Start(t)
-	createRG(t, env, env.Subscription, "adx")
-	createRG(t, env, env.Subscription, "targets")
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
+	fixtures.CreateRG(t, env, env.Subscription, "targets")
 	clusterID := createCluster(t, env, "adx", "mycluster", nil)
 	eventhub, storage := targets()[1], targets()[0]
-	eh := eventhub.create(t, env, "targets", eventhub.name)
-	sa := storage.create(t, env, "targets", storage.name)
-	mc := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
-	must(createMPE(t, env, "adx", "mycluster", "toEventHub", eh, "namespace", "Please Approve."))
-	must(createMPE(t, env, "adx", "mycluster", "toStorage", sa, "blob", "blob please"))
+	eh := eventhub.Create(t, env, "targets", eventhub.Name)
+	sa := storage.Create(t, env, "targets", storage.Name)
+	mc := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
+	fixtures.Must(fixtures.CreateMPE(t, env, "adx", "mycluster", "toEventHub", eh, "namespace", "Please Approve."))
+	fixtures.Must(fixtures.CreateMPE(t, env, "adx", "mycluster", "toStorage", sa, "blob", "blob please"))
 
 	t.Run("list", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		got := map[string]string{}
 		mpes, _ := all(mc.NewListPager("adx", "mycluster", nil), func(p armkusto.ManagedPrivateEndpointsClientListResponse) []*armkusto.ManagedPrivateEndpoint {
 			return p.Value
@@ -738,12 +739,12 @@ func TestManagedPrivateEndpointsMore(t *testing.T) {
 	})
 
 	t.Run("location only at 2022-02-01", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		// The docs' REST walk-through (2022-02-01) prints "DummyLocation"
 		// after "type"; the specs of later versions have no location, and
 		// Terraform's azapi would replace the endpoint if one appeared.
 		base := clusterID + "/managedPrivateEndpoints"
-		own := eventhub.create(t, env, "targets", "locationns")
+		own := eventhub.Create(t, env, "targets", "locationns")
 		body := `{"properties":{"privateLinkResourceId":"` + own + `","groupId":"namespace","requestMessage":"m"}}`
 		for _, tt := range []struct {
 			version string
@@ -772,15 +773,15 @@ func TestManagedPrivateEndpointsMore(t *testing.T) {
 	})
 
 	t.Run("PATCH requestMessage reaches the Pending connection", func(t *testing.T) {
-		defer failOnPanic(t)
-		p := must(mc.BeginUpdate(ctx, "adx", "mycluster", "toEventHub", armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{
+		defer fixtures.FailOnPanic(t)
+		p := fixtures.Must(mc.BeginUpdate(ctx, "adx", "mycluster", "toEventHub", armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{
 			RequestMessage: to.Ptr("Please approve, it is urgent."),
 		}}, nil))
-		m := must(p.PollUntilDone(ctx, testkit.PollOptions))
+		m := fixtures.Must(p.PollUntilDone(ctx, testkit.PollOptions))
 		if got, want := *m.Properties.ProvisioningState, armkusto.ProvisioningStateSucceeded; got != want {
 			t.Fatalf("provisioningState = %s, want %s", got, want)
 		}
-		m2 := must(mc.Get(ctx, "adx", "mycluster", "toEventHub", nil))
+		m2 := fixtures.Must(mc.Get(ctx, "adx", "mycluster", "toEventHub", nil))
 		if got, want := *m2.Properties.RequestMessage, "Please approve, it is urgent."; got != want {
 			t.Fatalf("requestMessage = %q, want %q", got, want)
 		}
@@ -790,7 +791,7 @@ func TestManagedPrivateEndpointsMore(t *testing.T) {
 		if got, want := *m2.Properties.GroupID, "namespace"; got != want {
 			t.Fatalf("a PATCH of the message changed groupId to %s", got)
 		}
-		conns := eventhub.conns(t, env, "targets", eventhub.name)
+		conns := eventhub.Conns(t, env, "targets", eventhub.Name)
 		if len(conns) != 1 {
 			t.Fatalf("connections on the namespace = %d, want 1", len(conns))
 		}
@@ -800,13 +801,13 @@ func TestManagedPrivateEndpointsMore(t *testing.T) {
 		if got, want := conns[0].Properties.State.Description, "Please approve, it is urgent."; got != want {
 			t.Fatalf("connection description = %q, want the new request message %q", got, want)
 		}
-		if got := storage.conns(t, env, "targets", storage.name)[0].Properties.State.Description; got != "blob please" {
+		if got := storage.Conns(t, env, "targets", storage.Name)[0].Properties.State.Description; got != "blob please" {
 			t.Fatalf("another endpoint's connection changed its description to %q", got)
 		}
 	})
 
 	t.Run("operation results", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		body := `{"properties":{"privateLinkResourceId":"` + sa + `","groupId":"dfs","requestMessage":"raw"}}`
 		resp, b := raw(t, env, http.MethodPut, clusterID+"/managedPrivateEndpoints/rawEndpoint?api-version="+kustoVersion, body)
 		if got, want := resp.StatusCode, http.StatusCreated; got != want {
@@ -822,8 +823,8 @@ func TestManagedPrivateEndpointsMore(t *testing.T) {
 			t.Fatalf("Azure-AsyncOperation path %s is not a Kusto operation result", status.Path)
 		}
 		location, opID := segs[5], segs[7]
-		orc := must(armkusto.NewOperationsResultsClient(env.Subscription, env.Cred, env.Options))
-		res := must(orc.Get(ctx, location, opID, nil))
+		orc := fixtures.Must(armkusto.NewOperationsResultsClient(env.Subscription, env.Cred, env.Options))
+		res := fixtures.Must(orc.Get(ctx, location, opID, nil))
 		if got, want := *res.Status, armkusto.StatusSucceeded; got != want {
 			t.Fatalf("operation status = %s, want %s", got, want)
 		}
@@ -836,7 +837,7 @@ func TestManagedPrivateEndpointsMore(t *testing.T) {
 		if res.StartTime == nil || res.EndTime == nil || res.EndTime.Before(*res.StartTime) {
 			t.Fatalf("startTime %v endTime %v", res.StartTime, res.EndTime)
 		}
-		if got, want := *must(mc.Get(ctx, "adx", "mycluster", "rawEndpoint", nil)).Properties.ProvisioningState, armkusto.ProvisioningStateSucceeded; got != want {
+		if got, want := *fixtures.Must(mc.Get(ctx, "adx", "mycluster", "rawEndpoint", nil)).Properties.ProvisioningState, armkusto.ProvisioningStateSucceeded; got != want {
 			t.Fatalf("endpoint after its operation succeeded reads %s", got)
 		}
 		_, err = orc.Get(ctx, location, "00000000-0000-0000-0000-000000000000", nil)
@@ -844,8 +845,8 @@ func TestManagedPrivateEndpointsMore(t *testing.T) {
 	})
 
 	t.Run("operations list", func(t *testing.T) {
-		defer failOnPanic(t)
-		oc := must(armkusto.NewOperationsClient(env.Cred, env.Options))
+		defer fixtures.FailOnPanic(t)
+		oc := fixtures.Must(armkusto.NewOperationsClient(env.Cred, env.Options))
 		var names []string
 		ops, _ := all(oc.NewListPager(nil), func(p armkusto.OperationsClientListResponse) []*armkusto.Operation { return p.Value })
 		for _, op := range ops {
@@ -886,7 +887,7 @@ func startMIServer(t *testing.T) *testkit.Env {
 	}
 	env := testkit.Start(t, testkit.WithDataDir(dir))
 	if miKey == nil {
-		miKey = must(os.ReadFile(key))
+		miKey = fixtures.Must(os.ReadFile(key))
 	}
 	return env
 }
@@ -895,7 +896,7 @@ func startMIServer(t *testing.T) *testkit.Env {
 // code does, and reads the cloud and OpenID discovery documents. It sets
 // environment variables, so it must not run in parallel.
 func TestManagedIdentity(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	env := startMIServer(t)
 	secret, err := os.ReadFile(filepath.Join(env.Dir, "msi-secret"))
 	if err != nil {
@@ -909,26 +910,26 @@ func TestManagedIdentity(t *testing.T) {
 	}
 
 	t.Run("token accepted by ARM, resources stamped ManagedIdentity", func(t *testing.T) {
-		defer failOnPanic(t)
-		cred := must(azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
+		defer fixtures.FailOnPanic(t)
+		cred := fixtures.Must(azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
 			ClientOptions: policy.ClientOptions{Transport: env.HTTP}}))
-		rc := must(armresources.NewResourceGroupsClient(env.Subscription, cred, env.Options))
+		rc := fixtures.Must(armresources.NewResourceGroupsClient(env.Subscription, cred, env.Options))
 		var resp *http.Response
-		must(rc.CreateOrUpdate(capture(&resp), "mi-group", armresources.ResourceGroup{Location: to.Ptr("westus")}, nil))
+		fixtures.Must(rc.CreateOrUpdate(capture(&resp), "mi-group", armresources.ResourceGroup{Location: to.Ptr("westus")}, nil))
 		// armresources has no systemData in its model; the answer it read has.
 		var rg struct {
 			SystemData map[string]string `json:"systemData"`
 		}
-		if err := json.Unmarshal(must(runtime.Payload(resp)), &rg); err != nil {
+		if err := json.Unmarshal(fixtures.Must(runtime.Payload(resp)), &rg); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := rg.SystemData["createdByType"], "ManagedIdentity"; got != want {
 			t.Fatalf("resource group systemData.createdByType = %q, want %q (%v)", got, want, rg.SystemData)
 		}
 
-		kc := must(armkusto.NewClustersClient(env.Subscription, cred, env.Options))
-		p := must(kc.BeginCreateOrUpdate(ctx, "mi-group", "mimade", newCluster(nil), nil))
-		c := must(p.PollUntilDone(ctx, testkit.PollOptions))
+		kc := fixtures.Must(armkusto.NewClustersClient(env.Subscription, cred, env.Options))
+		p := fixtures.Must(kc.BeginCreateOrUpdate(ctx, "mi-group", "mimade", newCluster(nil), nil))
+		c := fixtures.Must(p.PollUntilDone(ctx, testkit.PollOptions))
 		sd := c.SystemData
 		if sd == nil || sd.CreatedByType == nil || sd.CreatedBy == nil {
 			t.Fatal("cluster has no systemData")
@@ -942,11 +943,11 @@ func TestManagedIdentity(t *testing.T) {
 	})
 
 	t.Run("wrong IDENTITY_HEADER is refused", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		t.Setenv("IDENTITY_HEADER", "not-the-secret")
 		// A resource no test gets a token for, so that MSAL's process-wide
 		// cache cannot answer in place of the server.
-		cred := must(azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
+		cred := fixtures.Must(azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
 			ClientOptions: policy.ClientOptions{Transport: env.HTTP}}))
 		if _, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}}); err == nil {
 			t.Fatal("a wrong IDENTITY_HEADER got a token")
@@ -954,7 +955,7 @@ func TestManagedIdentity(t *testing.T) {
 	})
 
 	t.Run("cloud metadata", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		// ARM answers one cloud object before 2020-06-01, a list from
 		// 2020-06-01 and one object again from 2022-09-01.
 		type cloudDoc struct {
@@ -995,7 +996,7 @@ func TestManagedIdentity(t *testing.T) {
 	})
 
 	t.Run("OpenID discovery", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		resp, body := anon(t, env, http.MethodGet, "/"+identity.DefaultTenantID+"/v2.0/.well-known/openid-configuration")
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("openid-configuration: %s %s", resp.Status, body)
@@ -1008,7 +1009,7 @@ func TestManagedIdentity(t *testing.T) {
 		if err := json.Unmarshal(body, &doc); err != nil {
 			t.Fatal(err)
 		}
-		server := must(url.Parse(env.URL))
+		server := fixtures.Must(url.Parse(env.URL))
 		for _, tc := range []struct{ name, value, path string }{
 			{"issuer", doc.Issuer, "/" + identity.DefaultTenantID + "/v2.0"},
 			{"token_endpoint", doc.TokenEndpoint, "/" + identity.DefaultTenantID + "/oauth2/v2.0/token"},
@@ -1026,7 +1027,7 @@ func TestManagedIdentity(t *testing.T) {
 		}
 		// The token endpoint it names is the one that works.
 		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {identity.DefaultClientID}, "client_secret": {identity.DefaultClientSecret}, "scope": {"https://management.azure.com/.default"}}
-		tr := must(env.HTTP.PostForm(doc.TokenEndpoint, form))
+		tr := fixtures.Must(env.HTTP.PostForm(doc.TokenEndpoint, form))
 		tr.Body.Close()
 		if got, want := tr.StatusCode, http.StatusOK; got != want {
 			t.Fatalf("token_endpoint answered %d, want %d", got, want)
@@ -1038,17 +1039,17 @@ func TestManagedIdentity(t *testing.T) {
 // ids, request ids, echoed correlation ids, systemData, and the missing
 // resource group refusal.
 func TestARMBehaviours(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	env := testkit.Start(t)
-	createRG(t, env, env.Subscription, "Adx-Case")
-	createRG(t, env, env.Subscription, "targets")
+	fixtures.CreateRG(t, env, env.Subscription, "Adx-Case")
+	fixtures.CreateRG(t, env, env.Subscription, "targets")
 	clusterID := createCluster(t, env, "Adx-Case", "mycluster", nil)
-	sa := targets()[0].create(t, env, "targets", "share")
-	mpe := must(createMPE(t, env, "Adx-Case", "mycluster", "MyEndpoint", sa, "blob", "m"))
+	sa := targets()[0].Create(t, env, "targets", "share")
+	mpe := fixtures.Must(fixtures.CreateMPE(t, env, "Adx-Case", "mycluster", "MyEndpoint", sa, "blob", "m"))
 	sub := env.Subscription
 
 	t.Run("ids are case-insensitive and keep the creation casing", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		if got, want := clusterID, "/subscriptions/"+sub+"/resourceGroups/Adx-Case/providers/Microsoft.Kusto/Clusters/mycluster"; got != want {
 			t.Fatalf("cluster id = %s, want %s", got, want)
 		}
@@ -1092,8 +1093,8 @@ func TestARMBehaviours(t *testing.T) {
 			t.Fatalf("endpoint id %s does not keep the name as created", *mpe.ID)
 		}
 		// The SDK, given the group in another case, finds the same cluster.
-		kc := must(armkusto.NewClustersClient(sub, env.Cred, env.Options))
-		if got := *must(kc.Get(ctx, "ADX-case", "mycluster", nil)).ID; got != clusterID {
+		kc := fixtures.Must(armkusto.NewClustersClient(sub, env.Cred, env.Options))
+		if got := *fixtures.Must(kc.Get(ctx, "ADX-case", "mycluster", nil)).ID; got != clusterID {
 			t.Fatalf("SDK Get with the group in other case: id = %s, want %s", got, clusterID)
 		}
 		// Resources created through other casing take their scope's and
@@ -1101,7 +1102,7 @@ func TestARMBehaviours(t *testing.T) {
 		if got, want := createCluster(t, env, "ADX-CASE", "second", nil), "/subscriptions/"+sub+"/resourceGroups/Adx-Case/providers/Microsoft.Kusto/Clusters/second"; got != want {
 			t.Fatalf("cluster created in ADX-CASE has id %s, want %s", got, want)
 		}
-		m := must(createMPE(t, env, "adx-case", "MYCLUSTER", "OtherEndpoint", sa, "dfs", "m"))
+		m := fixtures.Must(fixtures.CreateMPE(t, env, "adx-case", "MYCLUSTER", "OtherEndpoint", sa, "dfs", "m"))
 		if got, want := *m.ID, clusterID+"/ManagedPrivateEndpoints/OtherEndpoint"; got != want {
 			t.Fatalf("endpoint created under MYCLUSTER has id %s, want %s", got, want)
 		}
@@ -1111,7 +1112,7 @@ func TestARMBehaviours(t *testing.T) {
 	})
 
 	t.Run("every response has x-ms-request-id", func(t *testing.T) {
-		defer failOnPanic(t)
+		defer fixtures.FailOnPanic(t)
 		tests := []struct {
 			name, method, path string
 			auth               bool
@@ -1152,8 +1153,8 @@ func TestARMBehaviours(t *testing.T) {
 	})
 
 	t.Run("correlation and client request ids are echoed", func(t *testing.T) {
-		defer failOnPanic(t)
-		kc := must(armkusto.NewClustersClient(sub, env.Cred, env.Options))
+		defer fixtures.FailOnPanic(t)
+		kc := fixtures.Must(armkusto.NewClustersClient(sub, env.Cred, env.Options))
 		tests := []struct {
 			name string
 			call func(ctx context.Context) error
@@ -1184,16 +1185,16 @@ func TestARMBehaviours(t *testing.T) {
 		}
 		// Without a correlation id, ARM makes one up.
 		var resp *http.Response
-		must(kc.Get(capture(&resp), "Adx-Case", "mycluster", nil))
+		fixtures.Must(kc.Get(capture(&resp), "Adx-Case", "mycluster", nil))
 		if resp.Header.Get("x-ms-correlation-request-id") == "" {
 			t.Error("no x-ms-correlation-request-id when the client sent none")
 		}
 	})
 
 	t.Run("systemData", func(t *testing.T) {
-		defer failOnPanic(t)
-		kc := must(armkusto.NewClustersClient(sub, env.Cred, env.Options))
-		sd := must(kc.Get(ctx, "Adx-Case", "mycluster", nil)).SystemData
+		defer fixtures.FailOnPanic(t)
+		kc := fixtures.Must(armkusto.NewClustersClient(sub, env.Cred, env.Options))
+		sd := fixtures.Must(kc.Get(ctx, "Adx-Case", "mycluster", nil)).SystemData
 		if sd == nil || sd.CreatedBy == nil || sd.CreatedByType == nil || sd.CreatedAt == nil || sd.LastModifiedBy == nil || sd.LastModifiedByType == nil || sd.LastModifiedAt == nil {
 			t.Fatalf("systemData lacks fields: %+v", sd)
 		}
@@ -1208,8 +1209,8 @@ func TestARMBehaviours(t *testing.T) {
 			}
 		}
 		created := *sd.CreatedAt
-		p := must(kc.BeginUpdate(ctx, "Adx-Case", "mycluster", armkusto.ClusterUpdate{Tags: map[string]*string{"touched": to.Ptr("yes")}}, nil))
-		after := must(p.PollUntilDone(ctx, testkit.PollOptions)).SystemData
+		p := fixtures.Must(kc.BeginUpdate(ctx, "Adx-Case", "mycluster", armkusto.ClusterUpdate{Tags: map[string]*string{"touched": to.Ptr("yes")}}, nil))
+		after := fixtures.Must(p.PollUntilDone(ctx, testkit.PollOptions)).SystemData
 		if !after.CreatedAt.Equal(created) {
 			t.Fatalf("createdAt changed on update: %v, was %v", *after.CreatedAt, created)
 		}
@@ -1217,16 +1218,16 @@ func TestARMBehaviours(t *testing.T) {
 			t.Fatalf("lastModifiedAt %v before createdAt %v", *after.LastModifiedAt, created)
 		}
 		// The endpoint carries one too.
-		msd := must(armkusto.NewManagedPrivateEndpointsClient(sub, env.Cred, env.Options)).Get
-		m := must(msd(ctx, "Adx-Case", "mycluster", "MyEndpoint", nil))
+		msd := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(sub, env.Cred, env.Options)).Get
+		m := fixtures.Must(msd(ctx, "Adx-Case", "mycluster", "MyEndpoint", nil))
 		if m.SystemData == nil || m.SystemData.CreatedByType == nil || *m.SystemData.CreatedByType != armkusto.CreatedByTypeApplication {
 			t.Fatalf("endpoint systemData = %+v, want createdByType Application", m.SystemData)
 		}
 	})
 
 	t.Run("PUT into a missing resource group", func(t *testing.T) {
-		defer failOnPanic(t)
-		kc := must(armkusto.NewClustersClient(sub, env.Cred, env.Options))
+		defer fixtures.FailOnPanic(t)
+		kc := fixtures.Must(armkusto.NewClustersClient(sub, env.Cred, env.Options))
 		tests := []struct {
 			name string
 			put  func() error
@@ -1236,22 +1237,22 @@ func TestARMBehaviours(t *testing.T) {
 				return err
 			}},
 			{"managed private endpoint", func() error {
-				_, err := createMPE(t, env, "nogroup", "mycluster", "orphan", sa, "blob", "m")
+				_, err := fixtures.CreateMPE(t, env, "nogroup", "mycluster", "orphan", sa, "blob", "m")
 				return err
 			}},
 			{"storage account", func() error {
-				sc := must(armstorage.NewAccountsClient(sub, env.Cred, env.Options))
+				sc := fixtures.Must(armstorage.NewAccountsClient(sub, env.Cred, env.Options))
 				_, err := sc.BeginCreate(ctx, "nogroup", "orphan", armstorage.AccountCreateParameters{Location: to.Ptr("westus"), Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)}}, nil)
 				return err
 			}},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				defer failOnPanic(t)
+				defer fixtures.FailOnPanic(t)
 				armError(t, tc.put(), http.StatusNotFound, "ResourceGroupNotFound")
 			})
 		}
-		if must(must(armresources.NewResourceGroupsClient(sub, env.Cred, env.Options)).CheckExistence(ctx, "nogroup", nil)).Success {
+		if fixtures.Must(fixtures.Must(armresources.NewResourceGroupsClient(sub, env.Cred, env.Options)).CheckExistence(ctx, "nogroup", nil)).Success {
 			t.Fatal("a refused PUT created its resource group")
 		}
 	})

@@ -9,18 +9,19 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // TestConcurrentWrites races many clients on one cluster and one target:
 // every endpoint gets exactly one connection, racing creates of one name make
 // one resource, and nothing is lost or duplicated.
 func TestConcurrentWrites(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	env := testkit.Start(t)
-	createRG(t, env, env.Subscription, "adx")
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
 	createCluster(t, env, "adx", "mycluster", nil)
 	storage := targets()[0]
-	sa := storage.create(t, env, "adx", "share")
+	sa := storage.Create(t, env, "adx", "share")
 
 	const n = 12
 	var wg sync.WaitGroup
@@ -29,7 +30,7 @@ func TestConcurrentWrites(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := createMPE(t, env, "adx", "mycluster", fmt.Sprintf("mpe%02d", i), sa, "blob", "m")
+			_, err := fixtures.CreateMPE(t, env, "adx", "mycluster", fmt.Sprintf("mpe%02d", i), sa, "blob", "m")
 			errs <- err
 		}()
 	}
@@ -39,7 +40,7 @@ func TestConcurrentWrites(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := createMPE(t, env, "adx", "mycluster", "contended", sa, "blob", "m")
+			_, err := fixtures.CreateMPE(t, env, "adx", "mycluster", "contended", sa, "blob", "m")
 			var re *azcore.ResponseError
 			if errors.As(err, &re) && re.StatusCode == http.StatusConflict && re.ErrorCode == "AnotherOperationInProgress" {
 				err = nil
@@ -54,7 +55,7 @@ func TestConcurrentWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conns := storage.conns(t, env, "adx", "share")
+	conns := storage.Conns(t, env, "adx", "share")
 	if got, want := len(conns), n+1; got != want {
 		t.Fatalf("connections on the target = %d, want %d (one per endpoint)", got, want)
 	}
@@ -74,9 +75,9 @@ func TestConcurrentWrites(t *testing.T) {
 		go func() {
 			defer wg2.Done()
 			if i%2 == 0 {
-				errs2 <- storage.set(t, env, "adx", "share", c.Name, "Approved", "ok")
+				errs2 <- storage.Set(t, env, "adx", "share", c.Name, "Approved", "ok")
 			} else {
-				errs2 <- storage.remove(t, env, "adx", "share", c.Name)
+				errs2 <- storage.Remove(t, env, "adx", "share", c.Name)
 			}
 		}()
 	}
@@ -88,7 +89,7 @@ func TestConcurrentWrites(t *testing.T) {
 		}
 	}
 	approved := 0
-	for _, c := range storage.conns(t, env, "adx", "share") {
+	for _, c := range storage.Conns(t, env, "adx", "share") {
 		if c.Properties.State.Status != "Approved" {
 			t.Fatalf("connection %s is %s, want Approved", c.Name, c.Properties.State.Status)
 		}

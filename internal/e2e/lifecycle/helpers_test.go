@@ -1,92 +1,78 @@
 package lifecycle
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
-func createRG(t *testing.T, env *testkit.Env, sub, name string) {
-	t.Helper()
-	c := must(armresources.NewResourceGroupsClient(sub, env.Cred, env.Options))
-	must(c.CreateOrUpdate(ctx, name, armresources.ResourceGroup{Location: to.Ptr("westus")}, nil))
-}
+// ctx is the context of the tests' SDK calls.
+var ctx = context.Background()
 
-// createCluster makes a Kusto cluster and waits for it; vnet makes it VNet-injected.
+// createCluster is fixtures.CreateCluster, also checking that the
+// cluster's system-assigned identity has a principal id; it returns the
+// cluster's id.
 func createCluster(t *testing.T, env *testkit.Env, rg, name string, vnet *armkusto.VirtualNetworkConfiguration) string {
 	t.Helper()
-	c := must(armkusto.NewClustersClient(env.Subscription, env.Cred, env.Options))
-	p := must(c.BeginCreateOrUpdate(ctx, rg, name, armkusto.Cluster{
-		Location:   to.Ptr("westus"),
-		SKU:        &armkusto.AzureSKU{Name: to.Ptr(armkusto.AzureSKUNameDevNoSLAStandardE2AV4), Tier: to.Ptr(armkusto.AzureSKUTierBasic), Capacity: to.Ptr[int32](1)},
-		Identity:   &armkusto.Identity{Type: to.Ptr(armkusto.IdentityTypeSystemAssigned)},
-		Properties: &armkusto.ClusterProperties{VirtualNetworkConfiguration: vnet},
-	}, nil))
-	cl := must(p.PollUntilDone(ctx, testkit.PollOptions))
-	if got, want := *cl.Properties.ProvisioningState, armkusto.ProvisioningStateSucceeded; got != want {
-		t.Fatalf("cluster %s provisioningState = %s, want %s", name, got, want)
-	}
+	cl := fixtures.CreateCluster(t, env, rg, name, vnet)
 	if cl.Identity == nil || cl.Identity.PrincipalID == nil || *cl.Identity.PrincipalID == "" {
 		t.Fatalf("cluster %s: system-assigned identity has no principal id", name)
 	}
 	return *cl.ID
 }
 
-// createMPE creates a managed private endpoint through the SDK and waits
-// for it, as the cluster administrator who does not own the target
-// (testkit's Requester): its connection waits Pending for the owner.
-func createMPE(t *testing.T, env *testkit.Env, rg, cluster, name, targetID, group, msg string) (armkusto.ManagedPrivateEndpoint, error) {
-	t.Helper()
-	c := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Requester(t).Cred, env.Options))
-	p, err := c.BeginCreateOrUpdate(ctx, rg, cluster, name, armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{
-		PrivateLinkResourceID: to.Ptr(targetID), GroupID: to.Ptr(group), RequestMessage: to.Ptr(msg),
-	}}, nil)
-	if err != nil {
-		return armkusto.ManagedPrivateEndpoint{}, err
+// targets is fixtures.Targets, its Kusto cluster made by createCluster
+// (so that its identity is checked too, as every cluster's is here).
+func targets() []fixtures.Target {
+	ts := fixtures.Targets()
+	for i := range ts {
+		if ts[i].Group == "cluster" {
+			ts[i].Create = func(t *testing.T, env *testkit.Env, rg, name string) string {
+				return createCluster(t, env, rg, name, nil)
+			}
+		}
 	}
-	res, err := p.PollUntilDone(ctx, testkit.PollOptions)
-	return res.ManagedPrivateEndpoint, err
+	return ts
 }
 
-func deleteMPE(t *testing.T, env *testkit.Env, rg, cluster, name string) {
-	t.Helper()
-	c := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
-	p := must(c.BeginDelete(ctx, rg, cluster, name, nil))
-	must(p.PollUntilDone(ctx, testkit.PollOptions))
+// clusterChain is a template of three Kusto clusters deployed one after
+// another (first1, then second2, then third3), for tests that stop a
+// deployment half-way.
+func clusterChain() map[string]any {
+	cluster := func(name string, after ...string) map[string]any {
+		return map[string]any{"type": "Microsoft.Kusto/clusters", "apiVersion": "2024-04-13", "name": name,
+			"location": "[resourceGroup().location]", "sku": map[string]any{"name": "Standard_E2a_v4", "tier": "Standard"}, "dependsOn": after}
+	}
+	return map[string]any{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+		"contentVersion": "1.0.0.0",
+		"resources":      []any{cluster("first1"), cluster("second2", "first1"), cluster("third3", "second2")}}
 }
 
-// endpointState is privlink's view of an endpoint's connection (GET /_privlink/endpoints).
-type endpointState struct {
-	ProvisioningState string   `json:"provisioningState"`
-	ConnectionID      string   `json:"connectionId"`
-	ConnectionState   string   `json:"connectionState"`
-	Description       string   `json:"description"`
-	Notes             []string `json:"notes"`
-}
-
-func stateOf(t *testing.T, env *testkit.Env, id string) endpointState {
+// awaitDeployment reads deployment name in group rg until it has
+// Succeeded, and returns it; it fails t, saying when (e.g. "after the
+// crash"), if the deployment fails, is canceled, or takes over 30 s.
+func awaitDeployment(t *testing.T, deps *armresources.DeploymentsClient, rg, name, when string) armresources.DeploymentsClientGetResponse {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, env.URL+"/_privlink/endpoints?id="+url.QueryEscape(id), nil)
-	req.Header.Set("Authorization", "Bearer "+env.Token(t))
-	resp := must(env.HTTP.Do(req))
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("endpoint state of %s: %s", id, resp.Status)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d := fixtures.Must(deps.Get(ctx, rg, name, nil))
+		s := *d.Properties.ProvisioningState
+		if s == armresources.ProvisioningStateSucceeded {
+			return d
+		}
+		if s == armresources.ProvisioningStateFailed || s == armresources.ProvisioningStateCanceled || time.Now().After(deadline) {
+			t.Fatalf("%s the deployment is %s: %+v", when, s, d.Properties.Error)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	var st endpointState
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
-	return st
 }
 
 // armError asserts err is an ARM error with the given status and code, and returns its message.

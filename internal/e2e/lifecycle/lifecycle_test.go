@@ -7,6 +7,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // TestEveryTarget drives the whole lifecycle against each of the seven target
@@ -17,32 +18,32 @@ import (
 // endpoint takes its connection away. (Which other changes of state each
 // target makes is TestTransitions'.)
 func TestEveryTarget(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	env := testkit.Start(t)
-	createRG(t, env, env.Subscription, "adx")
-	createRG(t, env, env.Subscription, "targets")
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
+	fixtures.CreateRG(t, env, env.Subscription, "targets")
 	cluster := "mycluster"
 	createCluster(t, env, "adx", cluster, nil)
 	for i, tc := range targets() {
-		t.Run(tc.group, func(t *testing.T) {
-			defer failOnPanic(t)
-			id := tc.create(t, env, "targets", tc.name)
-			if g := tc.groups(t, env, "targets", tc.name); !containsFold(g, tc.group) {
-				t.Fatalf("privateLinkResources groupIds = %v, want one matching %q", g, tc.group)
+		t.Run(tc.Group, func(t *testing.T) {
+			defer fixtures.FailOnPanic(t)
+			id := tc.Create(t, env, "targets", tc.Name)
+			if g := tc.Groups(t, env, "targets", tc.Name); !containsFold(g, tc.Group) {
+				t.Fatalf("privateLinkResources groupIds = %v, want one matching %q", g, tc.Group)
 			}
 
 			// Create: Succeeded, with a Pending connection carrying the message.
-			mpe, err := createMPE(t, env, "adx", cluster, fmt.Sprintf("mpe%d", i), id, tc.group, "Please Approve.")
+			mpe, err := fixtures.CreateMPE(t, env, "adx", cluster, fmt.Sprintf("mpe%d", i), id, tc.Group, "Please Approve.")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got, want := *mpe.Properties.ProvisioningState, armkusto.ProvisioningStateSucceeded; got != want {
 				t.Fatalf("provisioningState = %s, want %s", got, want)
 			}
-			if got, want := *mpe.Properties.GroupID, tc.group; got != want {
+			if got, want := *mpe.Properties.GroupID, tc.Group; got != want {
 				t.Fatalf("groupId echoed as %q, want %q exactly as sent", got, want)
 			}
-			conns := tc.conns(t, env, "targets", tc.name)
+			conns := tc.Conns(t, env, "targets", tc.Name)
 			if len(conns) != 1 {
 				t.Fatalf("connections on target = %d, want 1", len(conns))
 			}
@@ -56,53 +57,53 @@ func TestEveryTarget(t *testing.T) {
 			if pec.Properties.PrivateEndpoint.ID == "" {
 				t.Fatal("connection has no privateEndpoint.id")
 			}
-			if got, want := stateOf(t, env, *mpe.ID).ConnectionState, "Pending"; got != want {
+			if got, want := fixtures.StateOf(t, env, *mpe.ID).ConnectionState, "Pending"; got != want {
 				t.Fatalf("endpoint connection state = %q, want %q", got, want)
 			}
 
 			// Approve: the endpoint follows.
-			if err := tc.set(t, env, "targets", tc.name, pec.Name, "Approved", "Approved by the owner"); err != nil {
+			if err := tc.Set(t, env, "targets", tc.Name, pec.Name, "Approved", "Approved by the owner"); err != nil {
 				t.Fatal(err)
 			}
-			if got := tc.conns(t, env, "targets", tc.name)[0].Properties.State; got.Status != "Approved" || got.Description != "Approved by the owner" {
+			if got := tc.Conns(t, env, "targets", tc.Name)[0].Properties.State; got.Status != "Approved" || got.Description != "Approved by the owner" {
 				t.Fatalf("after approval the connection reads %+v", got)
 			}
-			if st := stateOf(t, env, *mpe.ID); st.ConnectionState != "Approved" || st.Description != "Approved by the owner" {
+			if st := fixtures.StateOf(t, env, *mpe.ID); st.ConnectionState != "Approved" || st.Description != "Approved by the owner" {
 				t.Fatalf("after approval the endpoint reads %+v", st)
 			}
 
 			// Delete the endpoint: its connection leaves the target.
-			deleteMPE(t, env, "adx", cluster, fmt.Sprintf("mpe%d", i))
-			if n := len(tc.conns(t, env, "targets", tc.name)); n != 0 {
+			fixtures.DeleteMPE(t, env, "adx", cluster, fmt.Sprintf("mpe%d", i))
+			if n := len(tc.Conns(t, env, "targets", tc.Name)); n != 0 {
 				t.Fatalf("connections after deleting the endpoint = %d, want 0", n)
 			}
 
 			// A second endpoint whose connection the owner removes reads Disconnected.
-			mpe2, err := createMPE(t, env, "adx", cluster, fmt.Sprintf("second%d", i), id, tc.group, "again please")
+			mpe2, err := fixtures.CreateMPE(t, env, "adx", cluster, fmt.Sprintf("second%d", i), id, tc.Group, "again please")
 			if err != nil {
 				t.Fatal(err)
 			}
-			conns = tc.conns(t, env, "targets", tc.name)
+			conns = tc.Conns(t, env, "targets", tc.Name)
 			if len(conns) != 1 {
 				t.Fatalf("connections = %d, want 1", len(conns))
 			}
 			// Reject it: the endpoint follows.
-			if err := tc.set(t, env, "targets", tc.name, conns[0].Name, "Rejected", "No longer wanted"); err != nil {
+			if err := tc.Set(t, env, "targets", tc.Name, conns[0].Name, "Rejected", "No longer wanted"); err != nil {
 				t.Fatal(err)
 			}
-			if st := stateOf(t, env, *mpe2.ID); st.ConnectionState != "Rejected" || st.Description != "No longer wanted" {
+			if st := fixtures.StateOf(t, env, *mpe2.ID); st.ConnectionState != "Rejected" || st.Description != "No longer wanted" {
 				t.Fatalf("after rejection the endpoint reads %+v", st)
 			}
-			if err := tc.remove(t, env, "targets", tc.name, conns[0].Name); err != nil {
+			if err := tc.Remove(t, env, "targets", tc.Name, conns[0].Name); err != nil {
 				t.Fatal(err)
 			}
-			if n := len(tc.conns(t, env, "targets", tc.name)); n != 0 {
+			if n := len(tc.Conns(t, env, "targets", tc.Name)); n != 0 {
 				t.Fatalf("connections after removal = %d, want 0", n)
 			}
-			if got, want := stateOf(t, env, *mpe2.ID).ConnectionState, "Disconnected"; got != want {
+			if got, want := fixtures.StateOf(t, env, *mpe2.ID).ConnectionState, "Disconnected"; got != want {
 				t.Fatalf("after removal the endpoint reads %q, want %q", got, want)
 			}
-			if !strings.EqualFold(stateOf(t, env, *mpe2.ID).ProvisioningState, "Succeeded") {
+			if !strings.EqualFold(fixtures.StateOf(t, env, *mpe2.ID).ProvisioningState, "Succeeded") {
 				t.Fatal("a removed connection changed the endpoint's provisioningState")
 			}
 		})

@@ -1,54 +1,25 @@
 package lifecycle
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
-	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
-	"github.com/jackc/pgx/v5"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // TestPostgresStore runs the seed's story on a server whose store is
 // PostgreSQL (serve --store postgres://...): a cluster, a storage account
 // and an endpoint created through the SDK, the endpoint still there after a
-// restart. PRIVLINK_TEST_POSTGRES names
-// the server (.ci/run starts one); without it the test is skipped.
+// restart. PRIVLINK_TEST_POSTGRES names the server (.ci/run starts one);
+// without it the test is skipped (see testkit.PostgresURL).
 func TestPostgresStore(t *testing.T) {
-	defer failOnPanic(t)
-	url := os.Getenv("PRIVLINK_TEST_POSTGRES")
-	if url == "" || !strings.HasPrefix(url, "postgres") {
-		t.Skip("PRIVLINK_TEST_POSTGRES is not set to a postgres:// URL: no PostgreSQL server to test against (.ci/run starts one)")
-	}
-	conn := must(pgx.Connect(ctx, url))
-	schema := fmt.Sprintf("privlink_lifecycle_%d", time.Now().UnixNano())
-	must(conn.Exec(ctx, "CREATE SCHEMA "+schema))
-	conn.Close(ctx)
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), url); err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	env := testkit.Start(t, testkit.WithStore(url+sep+"search_path="+schema))
-	createRG(t, env, env.Subscription, "adx")
+	defer fixtures.FailOnPanic(t)
+	env := testkit.Start(t, testkit.WithStore(testkit.FreshSchema(t, testkit.PostgresURL(t), "privlink_lifecycle")))
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
 	createCluster(t, env, "adx", "pgcluster", nil)
-	sc := must(armstorage.NewAccountsClient(env.Subscription, env.Cred, env.Options))
-	sp := must(sc.BeginCreate(ctx, "adx", "pgshare", armstorage.AccountCreateParameters{
-		Location: to.Ptr("westus"), Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},
-	}, nil))
-	target := *must(sp.PollUntilDone(ctx, testkit.PollOptions)).ID
-	mpe, err := createMPE(t, env, "adx", "pgcluster", "mpe1", target, "blob", "Please Approve.")
+	target := targets()[0].Create(t, env, "adx", "pgshare") // a storage account
+	mpe, err := fixtures.CreateMPE(t, env, "adx", "pgcluster", "mpe1", target, "blob", "Please Approve.")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +27,8 @@ func TestPostgresStore(t *testing.T) {
 		t.Fatalf("endpoint provisioningState = %s, want %s", got, want)
 	}
 	env = env.Restart(t)
-	c := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
-	got := must(c.Get(ctx, "adx", "pgcluster", "mpe1", nil))
+	c := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
+	got := fixtures.Must(c.Get(ctx, "adx", "pgcluster", "mpe1", nil))
 	if *got.ID != *mpe.ID {
 		t.Fatalf("after restart the endpoint is %s, want %s", *got.ID, *mpe.ID)
 	}

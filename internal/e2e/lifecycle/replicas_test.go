@@ -18,36 +18,11 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
-	"github.com/jackc/pgx/v5"
 	"github.com/privlink/privlink/internal/identity"
 	pstore "github.com/privlink/privlink/internal/store"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
-
-// pgSchema makes a fresh schema on PRIVLINK_TEST_POSTGRES for one test
-// and returns the store URL that uses it; it skips the test without one.
-func pgSchema(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("PRIVLINK_TEST_POSTGRES")
-	if url == "" || !strings.HasPrefix(url, "postgres") {
-		t.Skip("PRIVLINK_TEST_POSTGRES is not set to a postgres:// URL: no PostgreSQL server to test against (.ci/run starts one)")
-	}
-	conn := must(pgx.Connect(ctx, url))
-	schema := fmt.Sprintf("privlink_%s_%d", strings.ToLower(t.Name()), time.Now().UnixNano())
-	must(conn.Exec(ctx, "CREATE SCHEMA "+schema))
-	conn.Close(ctx)
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), url); err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + "search_path=" + schema
-}
 
 // TestTwoReplicas runs the approval story across two in-process replicas on
 // one PostgreSQL database, each step's write on one and its read on the
@@ -56,21 +31,21 @@ func pgSchema(t *testing.T) string {
 // and the data path's endpoints answered by both (one runs it, the other
 // forwards).
 func TestTwoReplicas(t *testing.T) {
-	defer failOnPanic(t)
-	store := pgSchema(t)
+	defer fixtures.FailOnPanic(t)
+	store := testkit.FreshSchema(t, testkit.PostgresURL(t), "privlink_"+strings.ToLower(t.Name()))
 	a := testkit.Start(t, testkit.WithStore(store))
 	b := testkit.Start(t, testkit.WithStore(store))
 	if a.Server.Replica() == b.Server.Replica() {
 		t.Fatalf("both replicas are named %q", a.Server.Replica())
 	}
-	ca1 := must(os.ReadFile(a.Server.CAPath()))
-	ca2 := must(os.ReadFile(b.Server.CAPath()))
+	ca1 := fixtures.Must(os.ReadFile(a.Server.CAPath()))
+	ca2 := fixtures.Must(os.ReadFile(b.Server.CAPath()))
 	if !bytes.Equal(ca1, ca2) {
 		t.Fatal("the replicas have different CAs")
 	}
 	for _, name := range []string{"signing-key.pem", "portal-key", "msi-secret"} {
-		x := must(os.ReadFile(filepath.Join(a.Dir, name)))
-		y := must(os.ReadFile(filepath.Join(b.Dir, name)))
+		x := fixtures.Must(os.ReadFile(filepath.Join(a.Dir, name)))
+		y := fixtures.Must(os.ReadFile(filepath.Join(b.Dir, name)))
 		if !bytes.Equal(x, y) {
 			t.Fatalf("the replicas have different %s", name)
 		}
@@ -78,37 +53,33 @@ func TestTwoReplicas(t *testing.T) {
 
 	// Resources made at A; a requester (made at A: a role definition, a
 	// principal, an assignment) creates the endpoint at B with A's token.
-	createRG(t, a, a.Subscription, "adx")
+	fixtures.CreateRG(t, a, a.Subscription, "adx")
 	createCluster(t, a, "adx", "rcluster1", nil)
-	sc := must(armstorage.NewAccountsClient(a.Subscription, a.Cred, a.Options))
-	sp := must(sc.BeginCreate(ctx, "adx", "shared1", armstorage.AccountCreateParameters{
-		Location: to.Ptr("westus"), Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},
-	}, nil))
-	target := *must(sp.PollUntilDone(ctx, testkit.PollOptions)).ID
+	target := targets()[0].Create(t, a, "adx", "shared1") // a storage account
 	req := a.Requester(t)
-	mc := must(armkusto.NewManagedPrivateEndpointsClient(b.Subscription, req.Cred, b.Options))
-	poller := must(mc.BeginCreateOrUpdate(ctx, "adx", "rcluster1", "mpe1", armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{
+	mc := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(b.Subscription, req.Cred, b.Options))
+	poller := fixtures.Must(mc.BeginCreateOrUpdate(ctx, "adx", "rcluster1", "mpe1", armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{
 		PrivateLinkResourceID: to.Ptr(target), GroupID: to.Ptr("blob"), RequestMessage: to.Ptr("Please approve."),
 	}}, nil))
-	mpe := must(poller.PollUntilDone(ctx, testkit.PollOptions))
+	mpe := fixtures.Must(poller.PollUntilDone(ctx, testkit.PollOptions))
 	if got := *mpe.Properties.ProvisioningState; got != armkusto.ProvisioningStateSucceeded {
 		t.Fatalf("endpoint provisioningState = %s", got)
 	}
-	if st := stateOf(t, a, *mpe.ID); st.ConnectionState != "Pending" {
+	if st := fixtures.StateOf(t, a, *mpe.ID); st.ConnectionState != "Pending" {
 		t.Fatalf("read at A: connection state %q, want Pending (the requester may not approve)", st.ConnectionState)
 	}
 	// The owner approves at A; B answers Approved at once.
-	pc := must(armstorage.NewPrivateEndpointConnectionsClient(a.Subscription, a.Cred, a.Options))
+	pc := fixtures.Must(armstorage.NewPrivateEndpointConnectionsClient(a.Subscription, a.Cred, a.Options))
 	conns := pc.NewListPager("adx", "shared1", nil)
-	page := must(conns.NextPage(ctx))
+	page := fixtures.Must(conns.NextPage(ctx))
 	if len(page.Value) != 1 {
 		t.Fatalf("%d connections on the target, want 1", len(page.Value))
 	}
 	conn := page.Value[0]
 	conn.Properties.PrivateLinkServiceConnectionState.Status = to.Ptr(armstorage.PrivateEndpointServiceConnectionStatusApproved)
 	conn.Properties.PrivateLinkServiceConnectionState.Description = to.Ptr("ok")
-	must(pc.Put(ctx, "adx", "shared1", *conn.Name, *conn, nil))
-	if st := stateOf(t, b, *mpe.ID); st.ConnectionState != "Approved" {
+	fixtures.Must(pc.Put(ctx, "adx", "shared1", *conn.Name, *conn, nil))
+	if st := fixtures.StateOf(t, b, *mpe.ID); st.ConnectionState != "Approved" {
 		t.Fatalf("read at B right after the approval at A: %q, want Approved", st.ConnectionState)
 	}
 	// The data path's view of the endpoint, from both replicas.
@@ -118,8 +89,8 @@ func TestTwoReplicas(t *testing.T) {
 		for {
 			r, _ := http.NewRequest(http.MethodGet, env.URL+"/_privlink/network?id="+url.QueryEscape(*mpe.ID), nil)
 			r.Header.Set("Authorization", "Bearer "+a.Token(t))
-			resp := must(env.HTTP.Do(r))
-			body := must(io.ReadAll(resp.Body))
+			resp := fixtures.Must(env.HTTP.Do(r))
+			body := fixtures.Must(io.ReadAll(resp.Body))
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				bodies = append(bodies, string(body))
@@ -143,7 +114,7 @@ func TestTwoReplicas(t *testing.T) {
 	// shared), and B's pages show what A wrote.
 	hc := *a.HTTP
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp := must(hc.PostForm(a.URL+"/signin", url.Values{"username": {identity.DefaultClientID}, "password": {identity.DefaultClientSecret}}))
+	resp := fixtures.Must(hc.PostForm(a.URL+"/signin", url.Values{"username": {identity.DefaultClientID}, "password": {identity.DefaultClientSecret}}))
 	resp.Body.Close()
 	var cookie *http.Cookie
 	for _, c := range resp.Cookies() {
@@ -156,8 +127,8 @@ func TestTwoReplicas(t *testing.T) {
 	}
 	r, _ := http.NewRequest(http.MethodGet, b.URL+"/browse/resourcegroups", nil)
 	r.AddCookie(cookie)
-	resp = must(hc.Do(r))
-	html := string(must(io.ReadAll(resp.Body)))
+	resp = fixtures.Must(hc.Do(r))
+	html := string(fixtures.Must(io.ReadAll(resp.Body)))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(html, ">adx<") {
 		t.Fatalf("B's resource groups page with A's session: %s, the group made at A shown: %v", resp.Status, strings.Contains(html, ">adx<"))
@@ -170,20 +141,14 @@ func TestTwoReplicas(t *testing.T) {
 // it, each resource deployed once (one deployment operation each), while
 // no two runners ever work on it at once.
 func TestDeploymentMovesToAnotherReplica(t *testing.T) {
-	defer failOnPanic(t)
-	store := pgSchema(t)
+	defer fixtures.FailOnPanic(t)
+	store := testkit.FreshSchema(t, testkit.PostgresURL(t), "privlink_"+strings.ToLower(t.Name()))
 	a := testkit.Start(t, testkit.WithStore(store), testkit.WithDelay(600*time.Millisecond))
 	b := testkit.Start(t, testkit.WithStore(store), testkit.WithDelay(600*time.Millisecond))
-	createRG(t, a, a.Subscription, "adx")
-	cluster := func(name string, after ...string) map[string]any {
-		return map[string]any{"type": "Microsoft.Kusto/clusters", "apiVersion": "2024-04-13", "name": name,
-			"location": "[resourceGroup().location]", "sku": map[string]any{"name": "Standard_E2a_v4", "tier": "Standard"}, "dependsOn": after}
-	}
-	tmpl := map[string]any{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-		"contentVersion": "1.0.0.0",
-		"resources":      []any{cluster("first1"), cluster("second2", "first1"), cluster("third3", "second2")}}
-	deps := must(armresources.NewDeploymentsClient(a.Subscription, a.Cred, a.Options))
-	must(deps.BeginCreateOrUpdate(ctx, "adx", "moved", armresources.Deployment{Properties: &armresources.DeploymentProperties{
+	fixtures.CreateRG(t, a, a.Subscription, "adx")
+	tmpl := clusterChain()
+	deps := fixtures.Must(armresources.NewDeploymentsClient(a.Subscription, a.Cred, a.Options))
+	fixtures.Must(deps.BeginCreateOrUpdate(ctx, "adx", "moved", armresources.Deployment{Properties: &armresources.DeploymentProperties{
 		Mode: to.Ptr(armresources.DeploymentModeIncremental), Template: tmpl}}, nil))
 	time.Sleep(900 * time.Millisecond)
 	// Which replica's runner holds it? Stop that one.
@@ -200,23 +165,12 @@ func TestDeploymentMovesToAnotherReplica(t *testing.T) {
 	if err := holder.Server.Shutdown(sctx); err != nil {
 		t.Fatal(err)
 	}
-	deps = must(armresources.NewDeploymentsClient(other.Subscription, other.Cred, other.Options))
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		d := must(deps.Get(ctx, "adx", "moved", nil))
-		s := *d.Properties.ProvisioningState
-		if s == armresources.ProvisioningStateSucceeded {
-			break
-		}
-		if s == armresources.ProvisioningStateFailed || s == armresources.ProvisioningStateCanceled || time.Now().After(deadline) {
-			t.Fatalf("after its replica stopped the deployment is %s: %+v", s, d.Properties.Error)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	deps = fixtures.Must(armresources.NewDeploymentsClient(other.Subscription, other.Cred, other.Options))
+	awaitDeployment(t, deps, "adx", "moved", "after its replica stopped")
 	ops := 0
-	pager := must(armresources.NewDeploymentOperationsClient(other.Subscription, other.Cred, other.Options)).NewListPager("adx", "moved", nil)
+	pager := fixtures.Must(armresources.NewDeploymentOperationsClient(other.Subscription, other.Cred, other.Options)).NewListPager("adx", "moved", nil)
 	for pager.More() {
-		ops += len(must(pager.NextPage(ctx)).Value)
+		ops += len(fixtures.Must(pager.NextPage(ctx)).Value)
 	}
 	if ops != 3 {
 		t.Fatalf("%d deployment operations, want one per resource (3)", ops)

@@ -9,6 +9,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // TestResourcesListPages pages through GET {subscription}/resources and
@@ -16,26 +17,26 @@ import (
 // pages of the server's size, the endpoints and connections between them
 // (which are not tracked) never.
 func TestResourcesListPages(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	env := testkit.Start(t, testkit.WithPageSize(2), testkit.WithDelay(0))
-	createRG(t, env, env.Subscription, "paged")
+	fixtures.CreateRG(t, env, env.Subscription, "paged")
 	cluster := createCluster(t, env, "paged", "pagedcluster", nil)
-	sc := must(armstorage.NewAccountsClient(env.Subscription, env.Cred, env.Options))
+	sc := fixtures.Must(armstorage.NewAccountsClient(env.Subscription, env.Cred, env.Options))
 	want := []string{cluster}
 	for i := range 4 {
-		p := must(sc.BeginCreate(ctx, "paged", fmt.Sprintf("acct%d", i), armstorage.AccountCreateParameters{
+		p := fixtures.Must(sc.BeginCreate(ctx, "paged", fmt.Sprintf("acct%d", i), armstorage.AccountCreateParameters{
 			Location: to.Ptr("westus"), Kind: to.Ptr(armstorage.KindStorageV2), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},
 		}, nil))
-		a := must(p.PollUntilDone(ctx, testkit.PollOptions))
+		a := fixtures.Must(p.PollUntilDone(ctx, testkit.PollOptions))
 		want = append(want, *a.ID)
 		for j := range 3 {
-			if _, err := createMPE(t, env, "paged", "pagedcluster", fmt.Sprintf("m%d%d", i, j), *a.ID, "blob", "hi"); err != nil {
+			if _, err := fixtures.CreateMPE(t, env, "paged", "pagedcluster", fmt.Sprintf("m%d%d", i, j), *a.ID, "blob", "hi"); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	slices.Sort(want)
-	ac := must(armresources.NewClient(env.Subscription, env.Cred, env.Options))
+	ac := fixtures.Must(armresources.NewClient(env.Subscription, env.Cred, env.Options))
 	ids := func(rs []*armresources.GenericResourceExpanded) []string {
 		var out []string
 		for _, r := range rs {

@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/privlink/privlink/internal/app"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // TestMain doubles as a privlink server process for the crash test: with
@@ -74,35 +75,35 @@ func (c *child) kill(t *testing.T) {
 // Creating; after a restart the operation finishes, and everything
 // acknowledged before the kill is there.
 func TestCrashDuringProvisioning(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	dir := t.TempDir()
 
 	first := startChild(t, dir, 0)
-	createRG(t, first.env, first.env.Subscription, "adx")
-	createRG(t, first.env, first.env.Subscription, "targets")
+	fixtures.CreateRG(t, first.env, first.env.Subscription, "adx")
+	fixtures.CreateRG(t, first.env, first.env.Subscription, "targets")
 	createCluster(t, first.env, "adx", "mycluster", nil)
-	sa := targets()[0].create(t, first.env, "targets", "share")
+	sa := targets()[0].Create(t, first.env, "targets", "share")
 	first.kill(t)
 
 	second := startChild(t, dir, 2*time.Second)
-	mc := must(armkusto.NewManagedPrivateEndpointsClient(second.env.Subscription, second.env.Requester(t).Cred, second.env.Options))
-	poller := must(mc.BeginCreateOrUpdate(ctx, "adx", "mycluster", "survivor", armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{
+	mc := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(second.env.Subscription, second.env.Requester(t).Cred, second.env.Options))
+	poller := fixtures.Must(mc.BeginCreateOrUpdate(ctx, "adx", "mycluster", "survivor", armkusto.ManagedPrivateEndpoint{Properties: &armkusto.ManagedPrivateEndpointProperties{
 		PrivateLinkResourceID: to.Ptr(sa), GroupID: to.Ptr("blob"), RequestMessage: to.Ptr("Please Approve."),
 	}}, nil))
 	if poller.Done() {
 		t.Fatal("the create finished before the crash; the test needs it in flight")
 	}
-	got := must(mc.Get(ctx, "adx", "mycluster", "survivor", nil))
+	got := fixtures.Must(mc.Get(ctx, "adx", "mycluster", "survivor", nil))
 	if state := *got.Properties.ProvisioningState; state != armkusto.ProvisioningStateCreating {
 		t.Fatalf("before the crash the endpoint is %s, want Creating", state)
 	}
 	second.kill(t)
 
 	third := startChild(t, dir, 0)
-	mc = must(armkusto.NewManagedPrivateEndpointsClient(third.env.Subscription, third.env.Cred, third.env.Options))
+	mc = fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(third.env.Subscription, third.env.Cred, third.env.Options))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		got = must(mc.Get(ctx, "adx", "mycluster", "survivor", nil))
+		got = fixtures.Must(mc.Get(ctx, "adx", "mycluster", "survivor", nil))
 		if *got.Properties.ProvisioningState == armkusto.ProvisioningStateSucceeded {
 			break
 		}
@@ -111,7 +112,7 @@ func TestCrashDuringProvisioning(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	conns := targets()[0].conns(t, third.env, "targets", "share")
+	conns := targets()[0].Conns(t, third.env, "targets", "share")
 	if len(conns) != 1 || conns[0].Properties.State.Status != "Pending" {
 		t.Fatalf("the connection written with the endpoint did not survive the crash: %+v", conns)
 	}
@@ -119,29 +120,29 @@ func TestCrashDuringProvisioning(t *testing.T) {
 
 // TestRestart stops the server gracefully and checks that all state is back.
 func TestRestart(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	env := testkit.Start(t)
-	createRG(t, env, env.Subscription, "adx")
-	createRG(t, env, env.Subscription, "targets")
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
+	fixtures.CreateRG(t, env, env.Subscription, "targets")
 	createCluster(t, env, "adx", "mycluster", nil)
 	eh := targets()[1]
-	ehID := eh.create(t, env, "targets", "myeventhubns")
-	mpe := must(createMPE(t, env, "adx", "mycluster", "mpeToEventHub", ehID, "namespace", "Please Approve."))
-	pec := eh.conns(t, env, "targets", "myeventhubns")[0].Name
-	if err := eh.set(t, env, "targets", "myeventhubns", pec, "Approved", "ok"); err != nil {
+	ehID := eh.Create(t, env, "targets", "myeventhubns")
+	mpe := fixtures.Must(fixtures.CreateMPE(t, env, "adx", "mycluster", "mpeToEventHub", ehID, "namespace", "Please Approve."))
+	pec := eh.Conns(t, env, "targets", "myeventhubns")[0].Name
+	if err := eh.Set(t, env, "targets", "myeventhubns", pec, "Approved", "ok"); err != nil {
 		t.Fatal(err)
 	}
 
 	env = env.Restart(t)
-	mc := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
-	got := must(mc.Get(ctx, "adx", "mycluster", "mpeToEventHub", nil))
+	mc := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
+	got := fixtures.Must(mc.Get(ctx, "adx", "mycluster", "mpeToEventHub", nil))
 	if *got.ID != *mpe.ID || *got.Properties.ProvisioningState != armkusto.ProvisioningStateSucceeded || *got.Properties.RequestMessage != "Please Approve." {
 		t.Fatalf("after restart the endpoint reads %+v", got.Properties)
 	}
-	if got, want := stateOf(t, env, *mpe.ID).ConnectionState, "Approved"; got != want {
+	if got, want := fixtures.StateOf(t, env, *mpe.ID).ConnectionState, "Approved"; got != want {
 		t.Fatalf("after restart the connection reads %q, want %q", got, want)
 	}
-	if got, want := eh.conns(t, env, "targets", "myeventhubns")[0].Properties.State.Status, "Approved"; got != want {
+	if got, want := eh.Conns(t, env, "targets", "myeventhubns")[0].Properties.State.Status, "Approved"; got != want {
 		t.Fatalf("after restart the target's connection reads %q, want %q", got, want)
 	}
 }

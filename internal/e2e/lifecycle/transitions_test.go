@@ -16,6 +16,7 @@ import (
 	"github.com/privlink/privlink/internal/providers/sql"
 	"github.com/privlink/privlink/internal/providers/storage"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // move is one change of state asked of a target and Azure's answer to it,
@@ -146,27 +147,27 @@ var defaultMoves = []move{
 // with the new description; a refused one answers the target's own status
 // and code and changes nothing, the description included.
 func TestTransitions(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	env := testkit.Start(t)
-	createRG(t, env, env.Subscription, "adx")
-	createRG(t, env, env.Subscription, "targets")
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
+	fixtures.CreateRG(t, env, env.Subscription, "targets")
 	cluster := "mycluster"
 	createCluster(t, env, "adx", cluster, nil)
-	byGroup := map[string]target{}
+	byGroup := map[string]fixtures.Target{}
 	for _, tc := range targets() {
-		byGroup[tc.group] = tc
+		byGroup[tc.Group] = tc
 	}
 	n := 0
 	for _, tt := range transitionCases {
 		tc := byGroup[tt.group]
 		t.Run(tt.typ, func(t *testing.T) {
-			defer failOnPanic(t)
+			defer fixtures.FailOnPanic(t)
 			checkCovers(t, tt.table, tt.moves)
-			id := tc.create(t, env, "targets", tc.name)
+			id := tc.Create(t, env, "targets", tc.Name)
 			for _, mv := range tt.moves {
 				n++
 				t.Run(mv.from+"_to_"+mv.to, func(t *testing.T) {
-					defer failOnPanic(t)
+					defer fixtures.FailOnPanic(t)
 					driveMove(t, env, tc, cluster, fmt.Sprintf("mv%d", n), id, mv)
 				})
 			}
@@ -196,24 +197,24 @@ func checkCovers(t *testing.T, table *privatelink.Transitions, moves []move) {
 
 // driveMove makes a connection in state mv.from on the target targetID and
 // asks for mv.to.
-func driveMove(t *testing.T, env *testkit.Env, tc target, cluster, mpeName, targetID string, mv move) {
-	mpe, err := createMPE(t, env, "adx", cluster, mpeName, targetID, tc.group, "Please Approve.")
+func driveMove(t *testing.T, env *testkit.Env, tc fixtures.Target, cluster, mpeName, targetID string, mv move) {
+	mpe, err := fixtures.CreateMPE(t, env, "adx", cluster, mpeName, targetID, tc.Group, "Please Approve.")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer deleteMPE(t, env, "adx", cluster, mpeName)
-	pec := stateOf(t, env, *mpe.ID).ConnectionID
+	defer fixtures.DeleteMPE(t, env, "adx", cluster, mpeName)
+	pec := fixtures.StateOf(t, env, *mpe.ID).ConnectionID
 	pec = pec[strings.LastIndexByte(pec, '/')+1:]
 	before := "Please Approve."
 	if mv.from != pending {
 		before = "Set to " + mv.from
-		if err := tc.set(t, env, "targets", tc.name, pec, mv.from, before); err != nil {
+		if err := tc.Set(t, env, "targets", tc.Name, pec, mv.from, before); err != nil {
 			t.Fatalf("bringing the connection to %s: %v", mv.from, err)
 		}
 	}
 
 	var resp *http.Response
-	err = tc.put(policy.WithCaptureResponse(ctx, &resp), t, env, "targets", tc.name, pec, mv.to, "Asked for "+mv.to)
+	err = tc.Put(policy.WithCaptureResponse(ctx, &resp), t, env, "targets", tc.Name, pec, mv.to, "Asked for "+mv.to)
 
 	wantStatus, wantDesc := mv.to, "Asked for "+mv.to
 	if mv.code != "" {
@@ -236,21 +237,21 @@ func driveMove(t *testing.T, env *testkit.Env, tc target, cluster, mpeName, targ
 	if got.Properties.State.Status != wantStatus || got.Properties.State.Description != wantDesc {
 		t.Fatalf("the connection reads %+v, want %s with %q", got.Properties.State, wantStatus, wantDesc)
 	}
-	if st := stateOf(t, env, *mpe.ID); st.ConnectionState != wantStatus || st.Description != wantDesc {
+	if st := fixtures.StateOf(t, env, *mpe.ID); st.ConnectionState != wantStatus || st.Description != wantDesc {
 		t.Fatalf("the endpoint reads %s with %q, want %s with %q", st.ConnectionState, st.Description, wantStatus, wantDesc)
 	}
 }
 
 // connection returns the target's connection named pec.
-func connection(t *testing.T, env *testkit.Env, tc target, pec string) conn {
+func connection(t *testing.T, env *testkit.Env, tc fixtures.Target, pec string) fixtures.Conn {
 	t.Helper()
-	for _, c := range tc.conns(t, env, "targets", tc.name) {
+	for _, c := range tc.Conns(t, env, "targets", tc.Name) {
 		if strings.EqualFold(c.Name, pec) {
 			return c
 		}
 	}
-	t.Fatalf("no connection %s on %s", pec, tc.name)
-	return conn{}
+	t.Fatalf("no connection %s on %s", pec, tc.Name)
+	return fixtures.Conn{}
 }
 
 func statusOf(resp *http.Response) any {

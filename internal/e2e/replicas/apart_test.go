@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // readerRole is Azure's built-in Reader role.
@@ -22,26 +23,26 @@ const readerRole = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 // one replica and uses it at once at the other. Each privlink follows its
 // own commits only, so A's second replica knows the new role assignment.
 func TestSchemasApart(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	base := testkit.PostgresURL(t)
 	a := startFleet(t, testkit.FreshSchema(t, base, "privlink_apart_a"), fleetConfig{n: 2})
 	b := startFleet(t, testkit.FreshSchema(t, base, "privlink_apart_b"), fleetConfig{n: 1})
 	for i := range 200 {
-		createRG(t, b.env, fmt.Sprintf("rg%03d", i))
+		fixtures.CreateRG(t, b.env, b.env.Subscription, fmt.Sprintf("rg%03d", i))
 	}
 
 	env := a.env
-	createRG(t, env, "adx")
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
 	p := env.NewPrincipal(t, "apart")
 	sub := "/subscriptions/" + env.Subscription
 	env.Assign(t, p.ObjectID, "ServicePrincipal", sub+"/providers/Microsoft.Authorization/roleDefinitions/"+readerRole, sub+"/resourceGroups/adx")
 	// The principal's token, from the first replica; the read goes round
 	// robin to the replica that did not take the assignment.
-	cred := must(azidentity.NewClientSecretCredential(identity.DefaultTenantID, p.ClientID, p.Secret,
+	cred := fixtures.Must(azidentity.NewClientSecretCredential(identity.DefaultTenantID, p.ClientID, p.Secret,
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: policy.ClientOptions{Cloud: testkit.Cloud(a.replicas[0].url), Transport: &http.Client{Transport: a.rr.base}},
 			DisableInstanceDiscovery: true}))
 	a.rr.served()
-	rg := must(armresources.NewResourceGroupsClient(env.Subscription, cred, env.Options))
+	rg := fixtures.Must(armresources.NewResourceGroupsClient(env.Subscription, cred, env.Options))
 	for i := range 4 { // each replica twice
 		if _, err := rg.Get(ctx, "adx", nil); err != nil {
 			log := a.rr.served()

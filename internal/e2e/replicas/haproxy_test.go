@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/privlink/privlink/internal/app"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // TestHAProxy runs deploy/haproxy.cfg (its addresses moved to free ports)
@@ -22,7 +23,7 @@ import (
 // (HTTPS_PROXY) on the same port. A killed replica is taken out by the
 // health checks, and requests keep being served.
 func TestHAProxy(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	testkit.SkipUnlessSlow(t, "haproxy in front of three replicas")
 	haproxy, err := exec.LookPath("haproxy")
 	testkit.Need(t, err == nil, "haproxy is not installed", "apt-get install haproxy (bash .ci/run does)")
@@ -81,10 +82,10 @@ func TestHAProxy(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	createRG(t, env, "adx")
-	createCluster(t, env, "adx", "mycluster", nil)
-	sa := targets()[0].create(t, env, "adx", "share")
-	if _, err := createMPE(t, env, "adx", "mycluster", "mpe1", sa, "blob", "Please Approve."); err != nil {
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
+	fixtures.CreateCluster(t, env, "adx", "mycluster", nil)
+	sa := fixtures.Targets()[0].Create(t, env, "adx", "share")
+	if _, err := fixtures.CreateMPE(t, env, "adx", "mycluster", "mpe1", sa, "blob", "Please Approve."); err != nil {
 		t.Fatal(err)
 	}
 
@@ -111,7 +112,7 @@ func TestHAProxy(t *testing.T) {
 	f.kill(victim)
 	time.Sleep(3 * time.Second)
 	env.HTTP.CloseIdleConnections()
-	mc := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
+	mc := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
 	for i := range 30 {
 		if _, err := mc.Get(ctx, "adx", "mycluster", "mpe1", nil); err != nil {
 			t.Fatalf("request %d after replica %s was killed: %v", i, victim.name, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // created is the outcome of one create.
@@ -40,7 +41,7 @@ func (c *created) acked() bool { return c.err == nil && c.status/100 == 2 }
 // connection on its target, no connection without an endpoint. The killed
 // replica then starts again and serves what the others wrote.
 func TestKillReplicaUnderLoad(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	testkit.SkipUnlessSlow(t, "killing a replica under 1,000 concurrent creates")
 	store := testkit.FreshSchema(t, testkit.PostgresURL(t), "privlink_replicas_kill")
 	names := []string{"r1", "r2", "r3"}
@@ -51,13 +52,13 @@ func TestKillReplicaUnderLoad(t *testing.T) {
 			t.Errorf("replica %d started with --replica-name %s says 'replica %s'", i, names[i], r.name)
 		}
 	}
-	createRG(t, env, "adx")
-	createRG(t, env, "targets")
-	createCluster(t, env, "adx", "mycluster", nil)
-	ts := targets()[:2] // a storage account and an Event Hubs namespace
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
+	fixtures.CreateRG(t, env, env.Subscription, "targets")
+	fixtures.CreateCluster(t, env, "adx", "mycluster", nil)
+	ts := fixtures.Targets()[:2] // a storage account and an Event Hubs namespace
 	var ids []string
 	for _, tc := range ts {
-		ids = append(ids, tc.create(t, env, "targets", tc.name))
+		ids = append(ids, tc.Create(t, env, "targets", tc.Name))
 	}
 
 	const total, workers = 1000, 48
@@ -73,7 +74,7 @@ func TestKillReplicaUnderLoad(t *testing.T) {
 			close(killed)
 		})
 	}
-	mc := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
+	mc := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -86,7 +87,7 @@ func TestKillReplicaUnderLoad(t *testing.T) {
 				c.name, c.target = fmt.Sprintf("mpe%04d", i), i%len(ts)
 				var raw *http.Response
 				_, c.err = mc.BeginCreateOrUpdate(policy.WithCaptureResponse(ctx, &raw), "adx", "mycluster", c.name, armkusto.ManagedPrivateEndpoint{
-					Properties: &armkusto.ManagedPrivateEndpointProperties{PrivateLinkResourceID: to.Ptr(ids[c.target]), GroupID: to.Ptr(ts[c.target].group)}}, nil)
+					Properties: &armkusto.ManagedPrivateEndpointProperties{PrivateLinkResourceID: to.Ptr(ids[c.target]), GroupID: to.Ptr(ts[c.target].Group)}}, nil)
 				if raw != nil {
 					c.status, c.async, c.replica = raw.StatusCode, raw.Header.Get("Azure-AsyncOperation"), raw.Header.Get(ReplicaHeader)
 				}
@@ -155,7 +156,7 @@ func TestKillReplicaUnderLoad(t *testing.T) {
 		list = map[string]armkusto.ManagedPrivateEndpoint{}
 		busy := 0
 		for p := mc.NewListPager("adx", "mycluster", nil); p.More(); {
-			for _, m := range must(p.NextPage(ctx)).Value {
+			for _, m := range fixtures.Must(p.NextPage(ctx)).Value {
 				_, n, _ := strings.Cut(*m.Name, "/")
 				list[n] = *m
 				if *m.Properties.ProvisioningState != armkusto.ProvisioningStateSucceeded {
@@ -190,21 +191,21 @@ func TestKillReplicaUnderLoad(t *testing.T) {
 	for ti, tc := range ts {
 		perEndpoint := map[string]int{}
 		perPE := map[string]int{}
-		for _, c := range tc.conns(t, env, "targets", tc.name) {
+		for _, c := range tc.Conns(t, env, "targets", tc.Name) {
 			parts := strings.Split(c.Name, ".") // {cluster}.{endpoint}.{guid}
 			if len(parts) != 3 {
-				t.Errorf("connection %s on %s: not named {cluster}.{endpoint}.{guid}", c.Name, tc.name)
+				t.Errorf("connection %s on %s: not named {cluster}.{endpoint}.{guid}", c.Name, tc.Name)
 				continue
 			}
 			perEndpoint[parts[1]]++
 			perPE[strings.ToLower(c.Properties.PrivateEndpoint.ID)]++
 			if _, ok := list[parts[1]]; !ok {
-				t.Errorf("connection %s on %s has no endpoint %s", c.Name, tc.name, parts[1])
+				t.Errorf("connection %s on %s has no endpoint %s", c.Name, tc.Name, parts[1])
 			}
 		}
 		for pe, n := range perPE {
 			if n > 1 {
-				t.Errorf("%d connections on %s for private endpoint %s", n, tc.name, pe)
+				t.Errorf("%d connections on %s for private endpoint %s", n, tc.Name, pe)
 			}
 		}
 		for n, m := range list {
@@ -212,7 +213,7 @@ func TestKillReplicaUnderLoad(t *testing.T) {
 				continue
 			}
 			if got := perEndpoint[n]; got != 1 {
-				t.Errorf("endpoint %s has %d connections on %s, want 1", n, got, tc.name)
+				t.Errorf("endpoint %s has %d connections on %s, want 1", n, got, tc.Name)
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // TestLifecycleRoundRobin runs the whole lifecycle against each of the
@@ -27,7 +28,7 @@ import (
 // certificates, and accept each other's tokens; privlink env works for any
 // of them from the store alone.
 func TestLifecycleRoundRobin(t *testing.T) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	store := testkit.FreshSchema(t, testkit.PostgresURL(t), "privlink_replicas")
 	f := startFleet(t, store, fleetConfig{})
 	env := f.env
@@ -67,9 +68,9 @@ func TestLifecycleRoundRobin(t *testing.T) {
 		listRGs(r, first)
 	}
 	last := f.replicas[len(f.replicas)-1]
-	cred := must(azidentity.NewClientSecretCredential(identity.DefaultTenantID, identity.DefaultClientID, identity.DefaultClientSecret,
+	cred := fixtures.Must(azidentity.NewClientSecretCredential(identity.DefaultTenantID, identity.DefaultClientID, identity.DefaultClientSecret,
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: policy.ClientOptions{Cloud: testkit.Cloud(last.url), Transport: direct}, DisableInstanceDiscovery: true}))
-	tok := must(cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.core.windows.net//.default"}}))
+	tok := fixtures.Must(cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.core.windows.net//.default"}}))
 	listRGs(f.replicas[0], tok.Token)
 
 	// privlink env for the second replica, from the store: its CA is the
@@ -92,26 +93,26 @@ func TestLifecycleRoundRobin(t *testing.T) {
 	}
 
 	f.rr.served()
-	createRG(t, env, "adx")
-	createRG(t, env, "targets")
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
+	fixtures.CreateRG(t, env, env.Subscription, "targets")
 	cluster := "mycluster"
-	createCluster(t, env, "adx", cluster, nil)
-	mc := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
-	for i, tc := range targets() {
-		t.Run(tc.group, func(t *testing.T) {
-			defer failOnPanic(t)
-			id := tc.create(t, env, "targets", tc.name)
+	fixtures.CreateCluster(t, env, "adx", cluster, nil)
+	mc := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
+	for i, tc := range fixtures.Targets() {
+		t.Run(tc.Group, func(t *testing.T) {
+			defer fixtures.FailOnPanic(t)
+			id := tc.Create(t, env, "targets", tc.Name)
 
 			// Create: Succeeded, with a Pending connection carrying the message.
 			name := fmt.Sprintf("mpe%d", i)
-			mpe, err := createMPE(t, env, "adx", cluster, name, id, tc.group, "Please Approve.")
+			mpe, err := fixtures.CreateMPE(t, env, "adx", cluster, name, id, tc.Group, "Please Approve.")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got, want := *mpe.Properties.ProvisioningState, armkusto.ProvisioningStateSucceeded; got != want {
 				t.Fatalf("provisioningState = %s, want %s", got, want)
 			}
-			conns := tc.conns(t, env, "targets", tc.name)
+			conns := tc.Conns(t, env, "targets", tc.Name)
 			if len(conns) != 1 {
 				t.Fatalf("connections on target = %d, want 1", len(conns))
 			}
@@ -121,25 +122,25 @@ func TestLifecycleRoundRobin(t *testing.T) {
 			if got, want := conns[0].Properties.State.Description, "Please Approve."; got != want {
 				t.Fatalf("connection description = %q, want the request message %q", got, want)
 			}
-			if got, want := stateOf(t, env, *mpe.ID).ConnectionState, "Pending"; got != want {
+			if got, want := fixtures.StateOf(t, env, *mpe.ID).ConnectionState, "Pending"; got != want {
 				t.Fatalf("endpoint connection state = %q, want %q", got, want)
 			}
 
 			// Approve through the target: both sides read Approved at once.
-			if err := tc.set(t, env, "targets", tc.name, conns[0].Name, "Approved", "Approved by the owner"); err != nil {
+			if err := tc.Set(t, env, "targets", tc.Name, conns[0].Name, "Approved", "Approved by the owner"); err != nil {
 				t.Fatal(err)
 			}
-			if got := tc.conns(t, env, "targets", tc.name)[0].Properties.State; got.Status != "Approved" || got.Description != "Approved by the owner" {
+			if got := tc.Conns(t, env, "targets", tc.Name)[0].Properties.State; got.Status != "Approved" || got.Description != "Approved by the owner" {
 				t.Fatalf("after approval the connection reads %+v", got)
 			}
-			if st := stateOf(t, env, *mpe.ID); st.ConnectionState != "Approved" || st.Description != "Approved by the owner" {
+			if st := fixtures.StateOf(t, env, *mpe.ID); st.ConnectionState != "Approved" || st.Description != "Approved by the owner" {
 				t.Fatalf("after approval the endpoint reads %+v", st)
 			}
 
 			// List: the endpoint is there.
 			found := false
 			for p := mc.NewListPager("adx", cluster, nil); p.More(); {
-				for _, m := range must(p.NextPage(ctx)).Value {
+				for _, m := range fixtures.Must(p.NextPage(ctx)).Value {
 					found = found || strings.EqualFold(*m.ID, *mpe.ID)
 				}
 			}
@@ -148,8 +149,8 @@ func TestLifecycleRoundRobin(t *testing.T) {
 			}
 
 			// Delete: the endpoint and its connection are gone.
-			deleteMPE(t, env, "adx", cluster, name)
-			if n := len(tc.conns(t, env, "targets", tc.name)); n != 0 {
+			fixtures.DeleteMPE(t, env, "adx", cluster, name)
+			if n := len(tc.Conns(t, env, "targets", tc.Name)); n != 0 {
 				t.Fatalf("connections after deleting the endpoint = %d, want 0", n)
 			}
 			if _, err := mc.Get(ctx, "adx", cluster, name, nil); err == nil {

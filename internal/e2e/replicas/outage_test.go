@@ -14,6 +14,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/privlink/privlink/internal/testkit"
+	"github.com/privlink/privlink/internal/testkit/fixtures"
 )
 
 // outcome is one request of the load.
@@ -59,16 +60,16 @@ func TestPostgresOutage(t *testing.T) {
 }
 
 func outage(t *testing.T, away, back func(*testkit.Postgres, testing.TB), d time.Duration) {
-	defer failOnPanic(t)
+	defer fixtures.FailOnPanic(t)
 	// A server of the test's own: it is taken away, which PRIVLINK_TEST_POSTGRES's may not be.
 	pg := testkit.StartPostgres(t)
 	store := testkit.FreshSchema(t, pg.URL, "privlink_replicas_outage")
 	const clientTimeout = 15 * time.Second
 	f := startFleet(t, store, fleetConfig{delay: 200 * time.Millisecond, timeout: clientTimeout})
 	env := f.env
-	createRG(t, env, "adx")
-	createCluster(t, env, "adx", "mycluster", nil)
-	sa := targets()[0].create(t, env, "adx", "share")
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
+	fixtures.CreateCluster(t, env, "adx", "mycluster", nil)
+	sa := fixtures.Targets()[0].Create(t, env, "adx", "share")
 	token := env.Token(t)
 	base := "/subscriptions/" + env.Subscription + "/resourceGroups/adx/providers/Microsoft.Kusto/clusters/mycluster/managedPrivateEndpoints/"
 	body := `{"properties":{"privateLinkResourceId":"` + sa + `","groupId":"blob"}}`
@@ -215,13 +216,13 @@ func outage(t *testing.T, away, back func(*testkit.Postgres, testing.TB), d time
 	}
 
 	// Every acknowledged create is kept, and its operation ends.
-	mc := must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
+	mc := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(env.Subscription, env.Cred, env.Options))
 	deadline = time.Now().Add(time.Minute)
 	for {
 		listed := map[string]bool{}
 		busy := 0
 		for p := mc.NewListPager("adx", "mycluster", nil); p.More(); {
-			for _, m := range must(p.NextPage(ctx)).Value {
+			for _, m := range fixtures.Must(p.NextPage(ctx)).Value {
 				_, n, _ := strings.Cut(*m.Name, "/")
 				listed[n] = true
 				if *m.Properties.ProvisioningState != armkusto.ProvisioningStateSucceeded {
