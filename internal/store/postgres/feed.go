@@ -30,11 +30,9 @@ type notice struct {
 	All     bool     `json:"a,omitempty"`
 }
 
-// announce numbers the transaction's commit and queues its notification,
-// which PostgreSQL delivers to every listener when (and only if) the
-// transaction commits, in commit order. Writers hold the write lock, so
-// commit numbers follow commit order too. One round trip.
-func (d *DB) announce(ctx context.Context, t *ptx) (seq int64, err error) {
+// announcement is the notice of what t wrote, as a notification's payload
+// after the commit number (announceSQL's $1).
+func (d *DB) announcement(t *ptx) string {
 	n := notice{From: d.id, Started: t.started}
 	seen := map[string]bool{}
 	for _, k := range t.keys {
@@ -48,10 +46,15 @@ func (d *DB) announce(ctx context.Context, t *ptx) (seq int64, err error) {
 	if len(b) > maxPayload {
 		b, _ = json.Marshal(notice{From: d.id, All: true})
 	}
-	err = t.tx.QueryRow(ctx, `WITH c AS (UPDATE commits SET seq = seq + 1 RETURNING seq)
-		SELECT c.seq, pg_notify($2, c.seq::text || '|' || $1) FROM c`, string(b), d.space.channel).Scan(&seq, nil)
-	return seq, err
+	return string(b)
 }
+
+// announceSQL numbers a transaction's commit and queues its notification
+// ($1 the announcement, $2 the channel), which PostgreSQL delivers to every
+// listener when (and only if) the transaction commits, in commit order.
+// Writers hold the write lock, so commit numbers follow commit order too.
+const announceSQL = `WITH c AS (UPDATE commits SET seq = seq + 1 RETURNING seq)
+	SELECT c.seq, pg_notify($2, c.seq::text || '|' || $1) FROM c`
 
 // feed follows the other processes' commits for Follow and Barrier. A
 // receiver goroutine reads notifications as fast as they come and merges

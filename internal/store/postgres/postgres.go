@@ -179,7 +179,7 @@ func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 		return fmt.Errorf("postgres: %w", timedOut(parent, ctx, classify(err)))
 	}
 	defer tx.Rollback(context.Background())
-	return timedOut(parent, ctx, broken(tx, store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx})))
+	return timedOut(parent, ctx, broken(tx.Conn(), store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx})))
 }
 
 // timedOut turns err into ErrUnavailable when bounded (a context this
@@ -316,24 +316,50 @@ func (d *DB) runBatch(batch []*write) {
 			w.done <- err
 		}
 	}
-	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	pc, err := d.pool.Acquire(ctx)
 	if err != nil {
 		failAll(fmt.Errorf("postgres: %w", classify(err)))
 		return
 	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, d.space.write); err != nil {
-		failAll(fmt.Errorf("postgres: write lock: %w", classify(err)))
-		return
-	}
+	conn := pc.Conn()
+	open := false // a transaction is open on conn
+	defer func() {
+		if open {
+			rctx, stop := context.WithTimeout(context.Background(), 2*time.Second)
+			if _, err := conn.Exec(rctx, `ROLLBACK`); err != nil {
+				conn.Close(rctx) // the pool drops a closed connection
+			}
+			stop()
+		}
+		pc.Release()
+	}()
+	// One round trip: the transaction, the write lock, and the commit
+	// number read after the lock (each statement of the pipeline takes its
+	// snapshot when it runs), so no write can slip in between.
+	//
 	// The writer's cache is valid if nobody committed since this
-	// process's last batch: the commit number says so (read after the
-	// lock, so no write can slip in between). If others did, the keys
-	// they wrote are dropped, as the commit feed heard them; a gap in
+	// process's last batch: the commit number says so. If others did, the
+	// keys they wrote are dropped, as the commit feed heard them; a gap in
 	// what it heard empties the cache.
 	var seq int64
-	if err := tx.QueryRow(ctx, `SELECT seq FROM commits`).Scan(&seq); err != nil {
-		failAll(fmt.Errorf("postgres: %w", classify(err)))
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, d.space.write)
+	b.Queue(`SELECT seq FROM commits`)
+	open = true
+	br := conn.SendBatch(ctx, b)
+	_, err = br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		err = br.QueryRow().Scan(&seq)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		failAll(fmt.Errorf("postgres: beginning a write: %w", classify(err)))
 		return
 	}
 	switch {
@@ -345,7 +371,7 @@ func (d *DB) runBatch(batch []*write) {
 		}
 	}
 	d.cacheSeq = -1 // until this batch ends well
-	all := &ptx{ctx: ctx, tx: tx, write: true}
+	all := &ptx{ctx: ctx, tx: conn, write: true}
 	ok := 0
 	single := len(batch) == 1
 	for i, w := range batch {
@@ -357,9 +383,9 @@ func (d *DB) runBatch(batch []*write) {
 			errs[i] = err
 			continue
 		}
-		t := &ptx{ctx: ctx, tx: tx, write: true, cache: d.cache, savepoint: !single}
+		t := &ptx{ctx: ctx, tx: conn, write: true, cache: d.cache, savepoint: !single}
 		if err := store.SafeRun("postgres", w.fn, t); err != nil {
-			errs[i] = broken(tx, err)
+			errs[i] = broken(conn, err)
 			// Its writes are rolled back: forget what the cache learnt of them.
 			for _, k := range t.keys {
 				delete(d.cache, k)
@@ -370,7 +396,7 @@ func (d *DB) runBatch(batch []*write) {
 			if !t.taken {
 				continue // it sent no statement: nothing to undo
 			}
-			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT w`); err != nil {
+			if _, err := conn.Exec(ctx, `ROLLBACK TO SAVEPOINT w`); err != nil {
 				failAll(fmt.Errorf("postgres: %w", classify(err)))
 				return
 			}
@@ -382,24 +408,41 @@ func (d *DB) runBatch(batch []*write) {
 		all.started = all.started || t.started
 	}
 	if ok > 0 {
-		var cerr error
-		if len(all.keys) > 0 || len(all.ended) > 0 || all.started {
-			if seq, err = d.announce(ctx, all); err != nil {
-				cerr = fmt.Errorf("postgres: announcing the commit: %w", classify(err))
+		// One round trip: the announcement (if anything was written) and
+		// the commit.
+		announce := len(all.keys) > 0 || len(all.ended) > 0 || all.started
+		b := &pgx.Batch{}
+		if announce {
+			b.Queue(announceSQL, d.announcement(all), d.space.channel)
+		}
+		b.Queue(`COMMIT`)
+		br := conn.SendBatch(ctx, b)
+		var err error
+		if announce {
+			if err = br.QueryRow().Scan(&seq, nil); err != nil {
+				err = fmt.Errorf("postgres: announcing the commit: %w", classify(err))
 			}
 		}
-		if cerr == nil {
-			if err := tx.Commit(ctx); err != nil {
-				cerr = fmt.Errorf("postgres: commit: %w", classify(err))
+		if err == nil {
+			var tag pgconn.CommandTag
+			// A COMMIT of a transaction that failed is a ROLLBACK.
+			if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
+				err = fmt.Errorf("postgres: commit: the transaction was rolled back (%s)", tag)
+			} else if err != nil {
+				err = fmt.Errorf("postgres: commit: %w", classify(err))
 			}
 		}
-		if cerr != nil {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("postgres: commit: %w", classify(cerr))
+		}
+		if err != nil {
 			for i := range errs {
 				if errs[i] == nil {
-					errs[i] = cerr
+					errs[i] = err
 				}
 			}
 		} else {
+			open = false
 			d.cacheSeq = seq
 		}
 	} else {
@@ -421,7 +464,7 @@ var errReadOnly = errors.New("postgres: write in a read-only transaction")
 // ptx implements store.Tx over one PostgreSQL transaction.
 type ptx struct {
 	ctx   context.Context
-	tx    pgx.Tx
+	tx    querier
 	write bool
 	// cache is the writer's (write transactions only; nil in Views).
 	cache map[string]*store.Record
@@ -524,14 +567,23 @@ func (r *batchRows) Close() {
 	r.br.Close()
 }
 
+// querier runs a transaction's statements: a pgx.Tx (Views) or the
+// writer's connection, whose transaction it opens and commits itself.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
 // broken turns a transaction function's error into ErrUnavailable when the
 // transaction's connection failed under it (the function saw some driver
 // error and returned it as it was).
-func broken(tx pgx.Tx, err error) error {
+func broken(conn *pgx.Conn, err error) error {
 	if err == nil || errors.Is(err, store.ErrUnavailable) {
 		return err
 	}
-	if tx.Conn().IsClosed() || unreachable(err) {
+	if conn.IsClosed() || unreachable(err) {
 		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
 	return err
