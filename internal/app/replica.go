@@ -52,11 +52,14 @@ func (s *Server) follow(ch store.Change) {
 		// change that names nothing, and say so.
 		s.cfg.Logger.Error("access control: following another replica's commit", "err", err)
 	}
+	// The data path's refresh does not hold up the feed (and with it
+	// every request's barrier): it may write addresses through this
+	// replica's writer. Its own endpoints wait for it (Settle).
 	if p := s.dataPlane(); p != nil {
 		if ch.All {
-			p.Changed(nil)
+			p.ChangedLater(nil)
 		} else {
-			p.Changed(ch.Keys)
+			p.ChangedLater(ch.Keys)
 		}
 	}
 }

@@ -88,6 +88,7 @@ type Plane struct {
 		gen     uint64 // the batch now gathering keys
 		done    uint64 // batches before this one are applied
 		running bool
+		full    bool // the next batch reads everything again (ChangedLater(nil))
 	}
 }
 
@@ -207,10 +208,46 @@ func (p *Plane) changed(keys []string) {
 	for _, k := range mine {
 		b.pending[k] = true
 	}
-	// These keys are applied by batch number my: the refresh that starts
-	// after this moment. Whoever finds no refresh running runs the next
-	// one, for everyone's keys gathered so far.
+	p.applyBy(b.gen)
+}
+
+// ChangedLater hands the plane the keys another replica's commit wrote
+// (nil: everything may have changed) without waiting for them to be
+// applied: no request of this process waits on that commit, and the
+// commit feed must not wait on a refresh (which may itself write, through
+// this process's writer, addresses for the new endpoints). The refresh
+// runs on a goroutine of its own; Settle waits for it, so the data path's
+// endpoints still answer with the change once the feed has delivered it.
+func (p *Plane) ChangedLater(keys []string) {
+	b := &p.batch
+	b.Lock()
+	if keys == nil {
+		b.full = true
+	}
+	for _, k := range keys {
+		if relevant(k) {
+			b.pending[k] = true
+		}
+	}
+	if len(b.pending) == 0 && !b.full {
+		b.Unlock()
+		return
+	}
 	my := b.gen
+	b.Unlock()
+	go func() {
+		b.Lock()
+		defer b.Unlock()
+		p.applyBy(my)
+	}()
+}
+
+// applyBy returns once batch number my is applied: the refresh that
+// starts after the caller's keys joined pending. Whoever finds no refresh
+// running runs the next one, for everyone's keys gathered so far. p.batch
+// is locked.
+func (p *Plane) applyBy(my uint64) {
+	b := &p.batch
 	for b.done <= my {
 		if b.running {
 			b.cond.Wait()
@@ -220,6 +257,9 @@ func (p *Plane) changed(keys []string) {
 		keys := make([]string, 0, len(b.pending))
 		for k := range b.pending {
 			keys = append(keys, k)
+		}
+		if b.full {
+			keys, b.full = nil, false // nil: read everything again
 		}
 		b.pending = map[string]bool{}
 		g := b.gen
@@ -253,7 +293,7 @@ func (p *Plane) Settle() {
 	defer b.Unlock()
 	var target uint64
 	switch {
-	case len(b.pending) > 0:
+	case len(b.pending) > 0 || b.full:
 		target = b.gen // the batch gathering now
 	case b.running:
 		target = b.gen - 1 // the batch being applied
