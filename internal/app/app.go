@@ -293,7 +293,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// as the transparent proxy does.
 	pc := dataplane.Config{Engine: s.engine, Range: cfg.PrivateRange, DataDir: dir, Cert: cert, Fallback: hosts, Log: cfg.Logger, Delivered: true}
 	s.engine.Watch(func(keys []string) {
-		if p := s.dataPlane(); p != nil {
+		p := s.dataPlane()
+		switch {
+		case p == nil:
+		case shared:
+			// With replicas the data path follows every replica's commits
+			// a moment after they commit (the others' arrive through the
+			// feed anyway), and its own endpoints wait for it (Settle): a
+			// request does not wait for a refresh that may itself write
+			// through the database-wide lock.
+			p.ChangedLater(keys)
+		default:
+			// Alone, a change takes effect before its caller hears of it.
 			p.Changed(keys)
 		}
 	})
