@@ -93,6 +93,10 @@ type DB struct {
 	once   sync.Once
 	max    int
 
+	// persistQ hands batches to the persister. It is unbuffered: the
+	// writer runs the next batch while one commits, then waits for the
+	// persister to take it, and the callers that queue meanwhile make the
+	// batch after it larger, rather than one more small commit.
 	persistQ chan *flight
 	// fmu guards flights (batches handed to the persister and not yet
 	// acknowledged, oldest first) and failed.
@@ -158,7 +162,7 @@ func Open(path string, opt Options) (*DB, error) {
 	d := &DB{
 		db:       db,
 		writes:   make(chan *writeReq, 4096),
-		persistQ: make(chan *flight, 2),
+		persistQ: make(chan *flight),
 		closed:   make(chan struct{}),
 		max:      opt.MaxBatch,
 		cache:    newCache(opt.CacheRecords, seq),
@@ -452,15 +456,24 @@ func (d *DB) persister(c *conn) {
 type changes struct {
 	recs map[string]*store.Record
 	ops  map[string]*store.Operation
+	// retyped holds the keys of records written whose row in SQLite, if
+	// any, may have another type: the created ones (a create may follow a
+	// delete still uncommitted) and those replaced by another type. The
+	// others keep their row's parent and type columns, and indexes, as
+	// they are. Once set for a key in a batch, it stays.
+	retyped map[string]bool
 }
 
 func newChanges() *changes {
-	return &changes{recs: map[string]*store.Record{}, ops: map[string]*store.Operation{}}
+	return &changes{recs: map[string]*store.Record{}, ops: map[string]*store.Operation{}, retyped: map[string]bool{}}
 }
 
 func (c *changes) merge(o *changes) {
 	for k, v := range o.recs {
 		c.recs[k] = v
+	}
+	for k := range o.retyped {
+		c.retyped[k] = true
 	}
 	for k, v := range o.ops {
 		c.ops[k] = v
@@ -511,7 +524,7 @@ type conn struct {
 	setSeq                  *sql.Stmt
 	// Multi-row statements by row count: one statement per chunk of a batch
 	// costs far less than one per row.
-	stmts map[string]*sql.Stmt
+	stmts map[stmtName]*sql.Stmt
 }
 
 func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
@@ -526,7 +539,7 @@ func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 		sc.Close()
 		return nil, err
 	}
-	c := &conn{c: sc, stmts: map[string]*sql.Stmt{}}
+	c := &conn{c: sc, stmts: map[stmtName]*sql.Stmt{}}
 	prep := func(dst **sql.Stmt, q string) {
 		if err != nil {
 			return
@@ -553,13 +566,24 @@ const chunk = 128
 const (
 	recCols = "(key, id, type, body, meta, version, updated, parent, ltype)"
 	recSet  = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated, parent=excluded.parent, ltype=excluded.ltype"
-	opCols  = "(id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended)"
-	opSet   = " ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, resource=excluded.resource, status=excluded.status, doc=excluded.doc, due=excluded.due, lease_owner=excluded.lease_owner, lease_until=excluded.lease_until, version=excluded.version, ended=excluded.ended"
+	// recSetSame is for a replace of a record by one of the same type:
+	// parent and ltype follow from the key and the type, so they stay, and
+	// so do the three indexes on them (SQLite updates only the indexes on
+	// the columns SET names).
+	recSetSame = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated"
+	opCols     = "(id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended)"
+	opSet      = " ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, resource=excluded.resource, status=excluded.status, doc=excluded.doc, due=excluded.due, lease_owner=excluded.lease_owner, lease_until=excluded.lease_until, version=excluded.version, ended=excluded.ended"
 )
 
-// stmt returns the prepared statement for n rows of one of the four shapes.
+// stmtName names a prepared statement: its shape and row count.
+type stmtName struct {
+	shape string
+	n     int
+}
+
+// stmt returns the prepared statement for n rows of one of the shapes.
 func (c *conn) stmt(ctx context.Context, shape string, n int) (*sql.Stmt, error) {
-	name := fmt.Sprintf("%s/%d", shape, n)
+	name := stmtName{shape, n}
 	if st, ok := c.stmts[name]; ok {
 		return st, nil
 	}
@@ -567,6 +591,8 @@ func (c *conn) stmt(ctx context.Context, shape string, n int) (*sql.Stmt, error)
 	switch shape {
 	case "putRec":
 		q = "INSERT INTO resources " + recCols + " VALUES " + placeholders(n, 9) + recSet
+	case "putRecSame":
+		q = "INSERT INTO resources " + recCols + " VALUES " + placeholders(n, 9) + recSetSame
 	case "putOp":
 		q = "INSERT INTO operations " + opCols + " VALUES " + placeholders(n, 10) + opSet
 	case "delRec":
@@ -608,13 +634,18 @@ func (c *conn) execChunks(ctx context.Context, shape string, args []any, rowArgs
 // transaction; its commit syncs the WAL.
 func (c *conn) persist(ch *changes, seq uint64) (err error) {
 	ctx := context.Background()
-	var putRecs, delRecs, putOps, delOps []any
+	var putRecs, sameRecs, delRecs, putOps, delOps []any
 	for k, r := range ch.recs {
 		if r == nil {
 			delRecs = append(delRecs, k)
 			continue
 		}
-		putRecs = append(putRecs, k, r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano(), store.ParentKey(k), strings.ToLower(r.Type))
+		row := []any{k, r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano(), store.ParentKey(k), strings.ToLower(r.Type)}
+		if ch.retyped[k] {
+			putRecs = append(putRecs, row...)
+		} else {
+			sameRecs = append(sameRecs, row...)
+		}
 	}
 	now := time.Now().UnixNano()
 	for id, op := range ch.ops {
@@ -640,6 +671,9 @@ func (c *conn) persist(ch *changes, seq uint64) (err error) {
 		}
 	}()
 	if err = c.execChunks(ctx, "putRec", putRecs, 9); err != nil {
+		return err
+	}
+	if err = c.execChunks(ctx, "putRecSame", sameRecs, 9); err != nil {
 		return err
 	}
 	if err = c.execChunks(ctx, "delRec", delRecs, 1); err != nil {
@@ -773,6 +807,7 @@ func (t *tx) Create(r *store.Record) error {
 	}
 	r.Version = 1
 	t.keep(key, r)
+	t.own.retyped[key] = true
 	return nil
 }
 
@@ -796,6 +831,9 @@ func (t *tx) Replace(r *store.Record) error {
 	}
 	r.Version = cur.Version + 1
 	t.keep(key, r)
+	if !strings.EqualFold(r.Type, cur.Type) {
+		t.own.retyped[key] = true
+	}
 	return nil
 }
 
