@@ -50,7 +50,19 @@ type Options struct {
 	// CacheRecords bounds the cache of hot records (default 8192 records;
 	// negative turns it off). A record is about a kilobyte.
 	CacheRecords int
+	// FilterBytes is the size of the filter of the keys that exist, which
+	// spares a query for each key a create looks up before it exists
+	// (default 8 MiB, made for about 4 million keys; negative turns it off).
+	// See keyFilter.
+	FilterBytes int
 }
+
+// DefaultFilterBytes is the key filter's size when Options leaves it 0.
+const DefaultFilterBytes = 8 << 20
+
+// recentOpsMax bounds the writer's memory of the operations it wrote or
+// read last (two generations of half as many).
+const recentOpsMax = 4096
 
 // absentMax bounds the writer's set of keys known to be absent (about
 // 100 bytes each).
@@ -116,6 +128,21 @@ type DB struct {
 	// Create or Replace of a key removes it (the writer is the only one
 	// that writes records), and it is emptied when it reaches absentMax.
 	absent map[string]struct{}
+	// filter is the filter of the keys that exist (nil: none). Only the
+	// writer adds to it and replaces it; Views read it too.
+	filter atomic.Pointer[keyFilter]
+	// filterSize is Options.FilterBytes. landed counts the flights
+	// acknowledged (under fmu), which a new filter's loader waits on.
+	filterSize int
+	landed     uint64
+	// stop ends background work (the filter's loader) at Close.
+	stop context.CancelFunc
+	bg   context.Context
+	// recentOps holds the operations the writer wrote or read last, newest
+	// version (nil: known absent), so that an operation's step reads the
+	// operation its request just created without a query. Only the writer
+	// touches it; the writer writes every operation, so it is never stale.
+	recentOps, oldOps map[string]*store.Operation
 	// idle holds read connections between Views.
 	idle chan *reader
 	// drain reports whether a checkpoint waits to restart the WAL: Views
@@ -137,6 +164,9 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	if opt.CacheRecords == 0 {
 		opt.CacheRecords = DefaultCacheRecords
+	}
+	if opt.FilterBytes == 0 {
+		opt.FilterBytes = DefaultFilterBytes
 	}
 	// wal_autocheckpoint=0: the persister never stops to copy the WAL back
 	// into the database (which made every few hundredth commit slow); the
@@ -167,7 +197,12 @@ func Open(path string, opt Options) (*DB, error) {
 		max:      opt.MaxBatch,
 		cache:    newCache(opt.CacheRecords, seq),
 		idle:     make(chan *reader, idleReaders),
+
+		filterSize: opt.FilterBytes,
+		recentOps:  map[string]*store.Operation{},
+		oldOps:     map[string]*store.Operation{},
 	}
+	d.bg, d.stop = context.WithCancel(context.Background())
 	d.seq.Store(seq)
 	fail := func(err error) (*DB, error) {
 		if d.wr != nil {
@@ -193,6 +228,10 @@ func Open(path string, opt Options) (*DB, error) {
 		w.close()
 		return fail(err)
 	}
+	if d.filterSize > 0 {
+		// No batch has run yet: the loader need not wait for any.
+		d.newFilter(0)
+	}
 	d.wg.Add(3)
 	go d.writer()
 	go d.persister(w)
@@ -206,6 +245,7 @@ const running = "Running"
 func (d *DB) Close() error {
 	d.once.Do(func() {
 		close(d.closed)
+		d.stop()
 		d.wg.Wait()
 		d.wr.close()
 		for {
@@ -328,6 +368,15 @@ func (d *DB) writer() {
 				}
 			}
 		}
+		if f := d.filter.Load(); f != nil && f.ready.Load() && f.full() {
+			// Deleted keys stay in a filter, so one fills up over time:
+			// make a new one, to be loaded once the batches run so far,
+			// which added their keys to this one, have committed.
+			d.fmu.Lock()
+			after := d.landed + uint64(len(d.flights))
+			d.fmu.Unlock()
+			d.newFilter(after)
+		}
 		batch := make([]*writeReq, 1, 64)
 		batch[0] = first
 	drain:
@@ -347,6 +396,33 @@ func (d *DB) writer() {
 		}
 		d.persistQ <- f
 	}
+}
+
+// newFilter puts in a new, empty key filter (the writer's from then on)
+// and loads it in the background once the flights acknowledged number
+// after: see keyFilter. Called by the writer, or before it starts.
+func (d *DB) newFilter(after uint64) {
+	f := newKeyFilter(d.filterSize)
+	d.filter.Store(f)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		for {
+			d.fmu.Lock()
+			n, failed := d.landed, d.failed
+			d.fmu.Unlock()
+			if n >= after || failed != nil {
+				break
+			}
+			select {
+			case <-d.bg.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		// On failure the filter stays not ready, which costs queries only.
+		_ = f.load(d.bg, d.db)
+	}()
 }
 
 // checkpointer copies the WAL into the database file every checkpointEvery without
@@ -440,6 +516,7 @@ func (d *DB) persister(c *conn) {
 		if !f.empty() {
 			d.fmu.Lock()
 			d.flights = d.flights[1:]
+			d.landed++
 			d.fmu.Unlock()
 		}
 		for i, r := range f.reqs {
@@ -511,10 +588,49 @@ func (d *DB) runBatch(batch []*writeReq) *flight {
 		err := store.SafeRun("sqlite", r.fn, t)
 		if err == nil {
 			f.ch.merge(t.own)
+			d.wrote(t.own)
 		}
 		f.errs = append(f.errs, err)
 	}
 	return f
+}
+
+// wrote notes a successful function's writes, before its batch commits: the
+// keys it wrote enter the key filter, the operations the writer's memory.
+func (d *DB) wrote(ch *changes) {
+	f := d.filter.Load()
+	if f != nil {
+		for k, r := range ch.recs {
+			if r != nil {
+				f.addRecord(k)
+			}
+		}
+	}
+	for id, op := range ch.ops {
+		if op != nil && f != nil {
+			f.addOp(id)
+		}
+		d.rememberOp(id, op)
+	}
+}
+
+// rememberOp puts the newest version of an operation (nil: absent) in the
+// writer's memory.
+func (d *DB) rememberOp(id string, op *store.Operation) {
+	if len(d.recentOps) >= recentOpsMax/2 {
+		d.oldOps, d.recentOps = d.recentOps, make(map[string]*store.Operation, recentOpsMax/2)
+	}
+	d.recentOps[id] = op
+}
+
+// recentOp returns the writer's memory of an operation: ok is false when
+// it has none.
+func (d *DB) recentOp(id string) (op *store.Operation, ok bool) {
+	if op, ok = d.recentOps[id]; ok {
+		return op, true
+	}
+	op, ok = d.oldOps[id]
+	return op, ok
 }
 
 // conn is the persister's connection with its prepared statements.
@@ -739,6 +855,9 @@ func (t *tx) record(key string) (*store.Record, error) {
 			return nil, nil
 		}
 	}
+	if !t.d.filter.Load().mayHaveRecord(key) {
+		return nil, nil
+	}
 	if r := t.d.cache.get(key, t.snap); r != nil {
 		return r, nil
 	}
@@ -774,8 +893,19 @@ func (t *tx) operation(id string) (*store.Operation, error) {
 				return op, nil
 			}
 		}
+		if op, ok := t.d.recentOp(id); ok {
+			return op, nil
+		}
 	}
-	return t.rd.getOp(id)
+	if !t.d.filter.Load().mayHaveOp(id) {
+		return nil, nil
+	}
+	op, err := t.rd.getOp(id)
+	if err == nil && t.write {
+		// No uncommitted batch has it: this is its newest version.
+		t.d.rememberOp(id, op)
+	}
+	return op, err
 }
 
 func (t *tx) Get(key string) (*store.Record, error) {
