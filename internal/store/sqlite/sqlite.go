@@ -655,6 +655,13 @@ func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 		sc.Close()
 		return nil, err
 	}
+	// A multi-row upsert keeps a statement journal (the pages it changes,
+	// as they were, to undo the statement alone); in memory it costs no
+	// temporary file to open, write and close on every commit.
+	if _, err := sc.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+		sc.Close()
+		return nil, err
+	}
 	c := &conn{c: sc, stmts: map[stmtName]*sql.Stmt{}}
 	prep := func(dst **sql.Stmt, q string) {
 		if err != nil {
