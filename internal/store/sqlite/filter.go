@@ -19,11 +19,11 @@ import (
 //   - the writer, the only one that creates records and operations, adds
 //     each key a successful transaction function writes, before the batch
 //     commits, from the moment the filter is made;
-//   - a loader adds every key of a snapshot taken once the batches the
+//   - a loader adds every key committed, reading once the batches the
 //     writer ran before the filter was made have committed, and only then
 //     marks the filter ready. Until then it is not consulted.
 //
-// So once ready, every key committed before the loader's snapshot was
+// So once ready, every key committed before the loader read its range was
 // loaded, and every key written in a batch run since the filter was made
 // was added by the writer: a key whose bits are not all set exists in no
 // snapshot, committed or not.
@@ -39,7 +39,7 @@ type keyFilter struct {
 }
 
 // filterHashes is how many bits a key sets (k). With 16 bits per key at
-// capacity that is a false positive rate of about 0.2%.
+// capacity that is a false positive rate of about 0.15%.
 const filterHashes = 5
 
 // bitsPerKey sizes capacity: the number of keys the filter is made for.
@@ -103,48 +103,66 @@ func (f *keyFilter) mayHaveOp(id string) bool {
 // full reports whether more keys were added than the filter was made for.
 func (f *keyFilter) full() bool { return f.adds.Load() > f.capacity }
 
-// load adds every record key and operation id of one snapshot of db, read
-// on a connection of its own, then marks f ready. It runs beside the
-// writer, which adds what it writes meanwhile; ctx ends it early (f then
-// stays not ready).
+// loadChunk is how many keys load reads per query (a variable for tests).
+var loadChunk = 10000
+
+// load adds every record key and operation id of db, read on a connection
+// of its own, then marks f ready. It runs beside the writer, which adds
+// what it writes meanwhile, and must start only once the batches run
+// before f was made have committed (see keyFilter): then any snapshot
+// holds every key f needs from it. So it reads in chunks, each in a short
+// read transaction of its own, rather than holding one snapshot (which
+// would keep a checkpoint from restarting the WAL) for the whole scan. ctx
+// ends it early (f then stays not ready).
 func (f *keyFilter) load(ctx context.Context, db *sql.DB) error {
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	tx, err := c.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
 	for _, q := range []struct {
 		sel  string
 		seed maphash.Seed
 	}{
 		// Both read only an index of the keys (the primary keys').
-		{`SELECT key FROM resources`, f.recs},
-		{`SELECT id FROM operations`, f.ops},
+		{`SELECT key FROM resources WHERE key > ? ORDER BY key LIMIT ?`, f.recs},
+		{`SELECT id FROM operations WHERE id > ? ORDER BY id LIMIT ?`, f.ops},
 	} {
-		rows, err := tx.QueryContext(ctx, q.sel)
-		if err != nil {
-			return err
-		}
-		var b sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&b); err != nil {
-				rows.Close()
+		after := ""
+		for {
+			n, last, err := f.loadFrom(ctx, c, q.sel, q.seed, after)
+			if err != nil {
 				return err
 			}
-			f.add(maphash.Bytes(q.seed, b))
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return err
+			if n < loadChunk {
+				break
+			}
+			after = last
 		}
 	}
 	f.ready.Store(true)
 	return nil
+}
+
+// loadFrom adds up to loadChunk keys after after; it returns how many and
+// the last.
+func (f *keyFilter) loadFrom(ctx context.Context, c *sql.Conn, sel string, seed maphash.Seed, after string) (int, string, error) {
+	rows, err := c.QueryContext(ctx, sel, after, loadChunk)
+	if err != nil {
+		return 0, "", err
+	}
+	defer rows.Close()
+	n, last := 0, ""
+	var b sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&b); err != nil {
+			return 0, "", err
+		}
+		f.add(maphash.Bytes(seed, b))
+		if n++; n == loadChunk {
+			// b is valid only until the next call to Next.
+			last = string(b)
+		}
+	}
+	return n, last, rows.Err()
 }

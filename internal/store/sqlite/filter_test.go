@@ -87,6 +87,10 @@ func TestFilterLoadedOnOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Close()
+	// Loaded in chunks of 7: boundaries inside both tables.
+	old := loadChunk
+	loadChunk = 7
+	defer func() { loadChunk = old }()
 	if d, err = Open(path, Options{}); err != nil {
 		t.Fatal(err)
 	}
