@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load run: GET and durable PUT of a managed private endpoint over HTTPS with
-# wrk (64 connections), GET beside a bare net/http handler serving the same
-# bytes with the same certificate. Needs wrk (Debian package "wrk").
+# wrk (64 connections; PUT also at 16), GET beside a bare net/http handler
+# serving the same bytes with the same certificate. Needs wrk (Debian
+# package "wrk").
 # Usage: bench/run.sh [seconds]   (figures go to stdout; see docs/benchmarks.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,5 +43,7 @@ echo "== GET bare handler, same bytes"
 wrk -t2 -c64 -d"${secs}s" --latency -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:19444$CLUSTER/managedPrivateEndpoints/mpe1?api-version=2024-04-13"
 echo "== PUT privlink (new endpoint per request, durable)"
 measure -t2 -c64 -d"${secs}s" --latency -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN"
+echo "== PUT privlink, 16 connections (new endpoint per request, durable)"
+measure -t2 -c16 -d"${secs}s" --latency -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN"
 echo "== PUT privlink, paced: each connection pauses 10 ms after a response (latency of the server, not of a queue)"
 measure -t2 -c64 -d"${secs}s" --latency -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN" 10

@@ -194,3 +194,18 @@ func (r *recorder) Close() error        { return nil }
 func (r *recorder) TsigStatus() error   { return nil }
 func (r *recorder) TsigTimersOnly(bool) {}
 func (r *recorder) Hijack()             {}
+
+func TestChildType(t *testing.T) {
+	for _, tc := range []struct{ key, want string }{
+		{"/subscriptions/s/resourcegroups/g/providers/microsoft.kusto/clusters/c/managedprivateendpoints/e", "managedprivateendpoints"},
+		{"/subscriptions/s/resourcegroups/g/providers/microsoft.storage/storageaccounts/a/privateendpointconnections/p.1", "privateendpointconnections"},
+		{"/subscriptions/s/resourcegroups/g/providers/microsoft.eventhub/namespaces/n/networkrulesets/default", "networkrulesets"},
+		{"/subscriptions/s/resourcegroups/g/providers/microsoft.kusto/clusters/c", ""},
+		{"/subscriptions/s/resourcegroups/g", ""},
+		{"/privlink/dataplane/addr/x", ""},
+	} {
+		if got := childType(tc.key); got != tc.want {
+			t.Errorf("childType(%q) = %q, want %q", tc.key, got, tc.want)
+		}
+	}
+}

@@ -331,7 +331,10 @@ func (p *Plane) retry() {
 
 // relevant reports whether a record key is one the data path reads.
 func relevant(key string) bool {
-	if strings.HasPrefix(key, "/privlink/") {
+	if strings.HasPrefix(key, "/privlink/") || childType(key) == "privateendpointconnections" {
+		// Nothing the data path serves is read from a connection: the
+		// endpoint carries its connection's state, and a commit that
+		// changes a connection's state writes the endpoint too.
 		return false
 	}
 	i := strings.Index(key, "/providers/")
@@ -412,7 +415,9 @@ func (p *Plane) update(ctx context.Context, keys []string) error {
 		seen := map[string]bool{}
 		for _, k := range keys {
 			for _, rk := range []string{k, ownerKey(k)} {
-				if rk == "" || seen[rk] {
+				if rk == "" || seen[rk] || rk != k && childType(k) == "managedprivateendpoints" {
+					// A cluster's state is read from the cluster alone:
+					// an endpoint's change leaves it as it is.
 					continue
 				}
 				seen[rk] = true
@@ -453,6 +458,22 @@ func keysOf[V any](m map[string]V) map[string]bool {
 		out[k] = true
 	}
 	return out
+}
+
+// childType is the last type segment of a child resource's key
+// (".../providers/ns/type/name/childtype/childname" -> "childtype"), or ""
+// for a top-level resource or a key that names no resource.
+func childType(key string) string {
+	i := strings.Index(key, "/providers/")
+	if i < 0 {
+		return ""
+	}
+	rest := key[i+len("/providers/"):]
+	if strings.Count(rest, "/") < 4 {
+		return ""
+	}
+	j := strings.LastIndexByte(rest, '/')
+	return rest[strings.LastIndexByte(rest[:j], '/')+1 : j]
 }
 
 // ownerKey is the key of the top-level resource that key lies in or is

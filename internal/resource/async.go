@@ -208,7 +208,7 @@ func (e *Engine) runProvision(ctx context.Context, tx store.Tx, op *store.Operat
 	if err != nil {
 		return err
 	}
-	c := &Ctx{Context: ctx, E: e, Tx: e.watchTx(tx), Now: now}
+	c := &Ctx{Context: ctx, E: e, Tx: e.stepTx(ctx, tx), Now: now}
 	d, err := c.LoadKey(op.Resource)
 	if IsNotFound(err) || (err == nil && d.Meta.Op != op.ID) {
 		operation.Finish(op, od, arm.StateCanceled, arm.Errorf("Canceled", "The resource changed or was deleted before the operation completed."), now)
@@ -245,7 +245,7 @@ func (e *Engine) runDelete(ctx context.Context, tx store.Tx, op *store.Operation
 	if err != nil {
 		return err
 	}
-	c := &Ctx{Context: ctx, E: e, Tx: e.watchTx(tx), Now: now}
+	c := &Ctx{Context: ctx, E: e, Tx: e.stepTx(ctx, tx), Now: now}
 	d, err := c.LoadKey(op.Resource)
 	if IsNotFound(err) {
 		operation.Finish(op, od, arm.StateSucceeded, nil, now)

@@ -64,6 +64,8 @@ type Engine struct {
 	subscriptions sync.Map
 	// watchers run after commits (Watch).
 	watchers []func(keys []string)
+	// steps is the watched transaction of the operation steps being run.
+	steps stepWatch
 }
 
 // New returns an engine over s; ops runs its long-running operations.

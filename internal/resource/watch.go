@@ -1,6 +1,9 @@
 package resource
 
 import (
+	"context"
+	"sync"
+
 	"github.com/privlink/privlink/internal/operation"
 	"github.com/privlink/privlink/internal/store"
 )
@@ -21,6 +24,40 @@ func (e *Engine) Watch(fn func(keys []string)) { e.watchers = append(e.watchers,
 type watchedTx struct {
 	store.Tx
 	keys map[string]struct{}
+	// hooked reports whether the watchers are due to run after the commit
+	// of an operation step's transaction (notifyOnCommit).
+	hooked bool
+}
+
+// stepWatch is the watched transaction of the operation steps being run:
+// the steps the operation engine runs in one transaction (up to 64 at once)
+// share it, so that after the commit the watchers run once for all of their
+// keys, not once per step (for the data path, one refresh of the new
+// endpoints instead of one each, each storing its address on its own).
+type stepWatch struct {
+	sync.Mutex
+	ctx context.Context
+	tx  store.Tx
+	w   *watchedTx
+}
+
+// stepTx is watchTx for an operation step run in tx with the step
+// context ctx: the steps run in one transaction with one context share
+// the watched transaction. (Transactions are told apart by identity:
+// every backend's Tx is a pointer.)
+func (e *Engine) stepTx(ctx context.Context, tx store.Tx) store.Tx {
+	if len(e.watchers) == 0 {
+		return tx
+	}
+	s := &e.steps
+	s.Lock()
+	defer s.Unlock()
+	if s.w != nil && s.tx == tx && s.ctx == ctx {
+		return s.w
+	}
+	w := &watchedTx{Tx: tx, keys: map[string]struct{}{}}
+	s.ctx, s.tx, s.w = ctx, tx, w
+	return w
 }
 
 func (e *Engine) watchTx(tx store.Tx) store.Tx {
@@ -70,12 +107,23 @@ func (e *Engine) notify(tx store.Tx) {
 }
 
 // notifyOnCommit asks the operation engine to run the watchers once the
-// step whose Ctx is c commits.
+// step whose Ctx is c commits, with the keys of every step of its
+// transaction (once: the first step of the transaction asks).
 func (c *Ctx) notifyOnCommit() {
-	if _, ok := c.Tx.(*watchedTx); ok {
-		tx := c.Tx
-		operation.OnCommit(c, func() { c.E.notify(tx) })
+	w, ok := c.Tx.(*watchedTx)
+	if !ok || w.hooked {
+		return
 	}
+	w.hooked = true
+	e := c.E
+	operation.OnCommit(c, func() {
+		e.steps.Lock()
+		if e.steps.w == w {
+			e.steps.ctx, e.steps.tx, e.steps.w = nil, nil, nil
+		}
+		e.steps.Unlock()
+		e.notify(w)
+	})
 }
 
 // Changed runs the watchers with keys that another process's transaction

@@ -50,7 +50,19 @@ type Options struct {
 	// CacheRecords bounds the cache of hot records (default 8192 records;
 	// negative turns it off). A record is about a kilobyte.
 	CacheRecords int
+	// FilterBytes is the size of the filter of the keys that exist, which
+	// spares a query for each key a create looks up before it exists
+	// (default 8 MiB, made for about 4 million keys; negative turns it off).
+	// See keyFilter.
+	FilterBytes int
 }
+
+// DefaultFilterBytes is the key filter's size when Options leaves it 0.
+const DefaultFilterBytes = 8 << 20
+
+// recentOpsMax bounds the writer's memory of the operations it wrote or
+// read last (two generations of half as many).
+const recentOpsMax = 4096
 
 // absentMax bounds the writer's set of keys known to be absent (about
 // 100 bytes each).
@@ -93,6 +105,10 @@ type DB struct {
 	once   sync.Once
 	max    int
 
+	// persistQ hands batches to the persister. It is unbuffered: the
+	// writer runs the next batch while one commits, then waits for the
+	// persister to take it, and the callers that queue meanwhile make the
+	// batch after it larger, rather than one more small commit.
 	persistQ chan *flight
 	// fmu guards flights (batches handed to the persister and not yet
 	// acknowledged, oldest first) and failed.
@@ -112,6 +128,21 @@ type DB struct {
 	// Create or Replace of a key removes it (the writer is the only one
 	// that writes records), and it is emptied when it reaches absentMax.
 	absent map[string]struct{}
+	// filter is the filter of the keys that exist (nil: none). Only the
+	// writer adds to it and replaces it; Views read it too.
+	filter atomic.Pointer[keyFilter]
+	// filterSize is Options.FilterBytes. landed counts the flights
+	// acknowledged (under fmu), which a new filter's loader waits on.
+	filterSize int
+	landed     uint64
+	// stop ends background work (the filter's loader) at Close.
+	stop context.CancelFunc
+	bg   context.Context
+	// recentOps holds the operations the writer wrote or read last, newest
+	// version (nil: known absent), so that an operation's step reads the
+	// operation its request just created without a query. Only the writer
+	// touches it; the writer writes every operation, so it is never stale.
+	recentOps, oldOps map[string]*store.Operation
 	// idle holds read connections between Views.
 	idle chan *reader
 	// drain reports whether a checkpoint waits to restart the WAL: Views
@@ -133,6 +164,9 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	if opt.CacheRecords == 0 {
 		opt.CacheRecords = DefaultCacheRecords
+	}
+	if opt.FilterBytes == 0 {
+		opt.FilterBytes = DefaultFilterBytes
 	}
 	// wal_autocheckpoint=0: the persister never stops to copy the WAL back
 	// into the database (which made every few hundredth commit slow); the
@@ -158,12 +192,17 @@ func Open(path string, opt Options) (*DB, error) {
 	d := &DB{
 		db:       db,
 		writes:   make(chan *writeReq, 4096),
-		persistQ: make(chan *flight, 2),
+		persistQ: make(chan *flight),
 		closed:   make(chan struct{}),
 		max:      opt.MaxBatch,
 		cache:    newCache(opt.CacheRecords, seq),
 		idle:     make(chan *reader, idleReaders),
+
+		filterSize: opt.FilterBytes,
+		recentOps:  map[string]*store.Operation{},
+		oldOps:     map[string]*store.Operation{},
 	}
+	d.bg, d.stop = context.WithCancel(context.Background())
 	d.seq.Store(seq)
 	fail := func(err error) (*DB, error) {
 		if d.wr != nil {
@@ -189,6 +228,10 @@ func Open(path string, opt Options) (*DB, error) {
 		w.close()
 		return fail(err)
 	}
+	if d.filterSize > 0 {
+		// No batch has run yet: the loader need not wait for any.
+		d.newFilter(0)
+	}
 	d.wg.Add(3)
 	go d.writer()
 	go d.persister(w)
@@ -202,6 +245,7 @@ const running = "Running"
 func (d *DB) Close() error {
 	d.once.Do(func() {
 		close(d.closed)
+		d.stop()
 		d.wg.Wait()
 		d.wr.close()
 		for {
@@ -324,6 +368,15 @@ func (d *DB) writer() {
 				}
 			}
 		}
+		if f := d.filter.Load(); f != nil && f.ready.Load() && f.full() {
+			// Deleted keys stay in a filter, so one fills up over time:
+			// make a new one, to be loaded once the batches run so far,
+			// which added their keys to this one, have committed.
+			d.fmu.Lock()
+			after := d.landed + uint64(len(d.flights))
+			d.fmu.Unlock()
+			d.newFilter(after)
+		}
 		batch := make([]*writeReq, 1, 64)
 		batch[0] = first
 	drain:
@@ -343,6 +396,33 @@ func (d *DB) writer() {
 		}
 		d.persistQ <- f
 	}
+}
+
+// newFilter puts in a new, empty key filter (the writer's from then on)
+// and loads it in the background once the flights acknowledged number
+// after: see keyFilter. Called by the writer, or before it starts.
+func (d *DB) newFilter(after uint64) {
+	f := newKeyFilter(d.filterSize)
+	d.filter.Store(f)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		for {
+			d.fmu.Lock()
+			n, failed := d.landed, d.failed
+			d.fmu.Unlock()
+			if n >= after || failed != nil {
+				break
+			}
+			select {
+			case <-d.bg.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		// On failure the filter stays not ready, which costs queries only.
+		_ = f.load(d.bg, d.db)
+	}()
 }
 
 // checkpointer copies the WAL into the database file every checkpointEvery without
@@ -436,6 +516,7 @@ func (d *DB) persister(c *conn) {
 		if !f.empty() {
 			d.fmu.Lock()
 			d.flights = d.flights[1:]
+			d.landed++
 			d.fmu.Unlock()
 		}
 		for i, r := range f.reqs {
@@ -452,15 +533,24 @@ func (d *DB) persister(c *conn) {
 type changes struct {
 	recs map[string]*store.Record
 	ops  map[string]*store.Operation
+	// retyped holds the keys of records written whose row in SQLite, if
+	// any, may have another type: the created ones (a create may follow a
+	// delete still uncommitted) and those replaced by another type. The
+	// others keep their row's parent and type columns, and indexes, as
+	// they are. Once set for a key in a batch, it stays.
+	retyped map[string]bool
 }
 
 func newChanges() *changes {
-	return &changes{recs: map[string]*store.Record{}, ops: map[string]*store.Operation{}}
+	return &changes{recs: map[string]*store.Record{}, ops: map[string]*store.Operation{}, retyped: map[string]bool{}}
 }
 
 func (c *changes) merge(o *changes) {
 	for k, v := range o.recs {
 		c.recs[k] = v
+	}
+	for k := range o.retyped {
+		c.retyped[k] = true
 	}
 	for k, v := range o.ops {
 		c.ops[k] = v
@@ -498,10 +588,49 @@ func (d *DB) runBatch(batch []*writeReq) *flight {
 		err := store.SafeRun("sqlite", r.fn, t)
 		if err == nil {
 			f.ch.merge(t.own)
+			d.wrote(t.own)
 		}
 		f.errs = append(f.errs, err)
 	}
 	return f
+}
+
+// wrote notes a successful function's writes, before its batch commits: the
+// keys it wrote enter the key filter, the operations the writer's memory.
+func (d *DB) wrote(ch *changes) {
+	f := d.filter.Load()
+	if f != nil {
+		for k, r := range ch.recs {
+			if r != nil {
+				f.addRecord(k)
+			}
+		}
+	}
+	for id, op := range ch.ops {
+		if op != nil && f != nil {
+			f.addOp(id)
+		}
+		d.rememberOp(id, op)
+	}
+}
+
+// rememberOp puts the newest version of an operation (nil: absent) in the
+// writer's memory.
+func (d *DB) rememberOp(id string, op *store.Operation) {
+	if len(d.recentOps) >= recentOpsMax/2 {
+		d.oldOps, d.recentOps = d.recentOps, make(map[string]*store.Operation, recentOpsMax/2)
+	}
+	d.recentOps[id] = op
+}
+
+// recentOp returns the writer's memory of an operation: ok is false when
+// it has none.
+func (d *DB) recentOp(id string) (op *store.Operation, ok bool) {
+	if op, ok = d.recentOps[id]; ok {
+		return op, true
+	}
+	op, ok = d.oldOps[id]
+	return op, ok
 }
 
 // conn is the persister's connection with its prepared statements.
@@ -511,7 +640,7 @@ type conn struct {
 	setSeq                  *sql.Stmt
 	// Multi-row statements by row count: one statement per chunk of a batch
 	// costs far less than one per row.
-	stmts map[string]*sql.Stmt
+	stmts map[stmtName]*sql.Stmt
 }
 
 func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
@@ -526,7 +655,14 @@ func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 		sc.Close()
 		return nil, err
 	}
-	c := &conn{c: sc, stmts: map[string]*sql.Stmt{}}
+	// A multi-row upsert keeps a statement journal (the pages it changes,
+	// as they were, to undo the statement alone); in memory it costs no
+	// temporary file to open, write and close on every commit.
+	if _, err := sc.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+		sc.Close()
+		return nil, err
+	}
+	c := &conn{c: sc, stmts: map[stmtName]*sql.Stmt{}}
 	prep := func(dst **sql.Stmt, q string) {
 		if err != nil {
 			return
@@ -553,13 +689,24 @@ const chunk = 128
 const (
 	recCols = "(key, id, type, body, meta, version, updated, parent, ltype)"
 	recSet  = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated, parent=excluded.parent, ltype=excluded.ltype"
-	opCols  = "(id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended)"
-	opSet   = " ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, resource=excluded.resource, status=excluded.status, doc=excluded.doc, due=excluded.due, lease_owner=excluded.lease_owner, lease_until=excluded.lease_until, version=excluded.version, ended=excluded.ended"
+	// recSetSame is for a replace of a record by one of the same type:
+	// parent and ltype follow from the key and the type, so they stay, and
+	// so do the three indexes on them (SQLite updates only the indexes on
+	// the columns SET names).
+	recSetSame = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated"
+	opCols     = "(id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended)"
+	opSet      = " ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, resource=excluded.resource, status=excluded.status, doc=excluded.doc, due=excluded.due, lease_owner=excluded.lease_owner, lease_until=excluded.lease_until, version=excluded.version, ended=excluded.ended"
 )
 
-// stmt returns the prepared statement for n rows of one of the four shapes.
+// stmtName names a prepared statement: its shape and row count.
+type stmtName struct {
+	shape string
+	n     int
+}
+
+// stmt returns the prepared statement for n rows of one of the shapes.
 func (c *conn) stmt(ctx context.Context, shape string, n int) (*sql.Stmt, error) {
-	name := fmt.Sprintf("%s/%d", shape, n)
+	name := stmtName{shape, n}
 	if st, ok := c.stmts[name]; ok {
 		return st, nil
 	}
@@ -567,6 +714,8 @@ func (c *conn) stmt(ctx context.Context, shape string, n int) (*sql.Stmt, error)
 	switch shape {
 	case "putRec":
 		q = "INSERT INTO resources " + recCols + " VALUES " + placeholders(n, 9) + recSet
+	case "putRecSame":
+		q = "INSERT INTO resources " + recCols + " VALUES " + placeholders(n, 9) + recSetSame
 	case "putOp":
 		q = "INSERT INTO operations " + opCols + " VALUES " + placeholders(n, 10) + opSet
 	case "delRec":
@@ -608,13 +757,18 @@ func (c *conn) execChunks(ctx context.Context, shape string, args []any, rowArgs
 // transaction; its commit syncs the WAL.
 func (c *conn) persist(ch *changes, seq uint64) (err error) {
 	ctx := context.Background()
-	var putRecs, delRecs, putOps, delOps []any
+	var putRecs, sameRecs, delRecs, putOps, delOps []any
 	for k, r := range ch.recs {
 		if r == nil {
 			delRecs = append(delRecs, k)
 			continue
 		}
-		putRecs = append(putRecs, k, r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano(), store.ParentKey(k), strings.ToLower(r.Type))
+		row := []any{k, r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano(), store.ParentKey(k), strings.ToLower(r.Type)}
+		if ch.retyped[k] {
+			putRecs = append(putRecs, row...)
+		} else {
+			sameRecs = append(sameRecs, row...)
+		}
 	}
 	now := time.Now().UnixNano()
 	for id, op := range ch.ops {
@@ -640,6 +794,9 @@ func (c *conn) persist(ch *changes, seq uint64) (err error) {
 		}
 	}()
 	if err = c.execChunks(ctx, "putRec", putRecs, 9); err != nil {
+		return err
+	}
+	if err = c.execChunks(ctx, "putRecSame", sameRecs, 9); err != nil {
 		return err
 	}
 	if err = c.execChunks(ctx, "delRec", delRecs, 1); err != nil {
@@ -705,6 +862,9 @@ func (t *tx) record(key string) (*store.Record, error) {
 			return nil, nil
 		}
 	}
+	if !t.d.filter.Load().mayHaveRecord(key) {
+		return nil, nil
+	}
 	if r := t.d.cache.get(key, t.snap); r != nil {
 		return r, nil
 	}
@@ -740,8 +900,19 @@ func (t *tx) operation(id string) (*store.Operation, error) {
 				return op, nil
 			}
 		}
+		if op, ok := t.d.recentOp(id); ok {
+			return op, nil
+		}
 	}
-	return t.rd.getOp(id)
+	if !t.d.filter.Load().mayHaveOp(id) {
+		return nil, nil
+	}
+	op, err := t.rd.getOp(id)
+	if err == nil && t.write {
+		// No uncommitted batch has it: this is its newest version.
+		t.d.rememberOp(id, op)
+	}
+	return op, err
 }
 
 func (t *tx) Get(key string) (*store.Record, error) {
@@ -773,6 +944,7 @@ func (t *tx) Create(r *store.Record) error {
 	}
 	r.Version = 1
 	t.keep(key, r)
+	t.own.retyped[key] = true
 	return nil
 }
 
@@ -796,6 +968,9 @@ func (t *tx) Replace(r *store.Record) error {
 	}
 	r.Version = cur.Version + 1
 	t.keep(key, r)
+	if !strings.EqualFold(r.Type, cur.Type) {
+		t.own.retyped[key] = true
+	}
 	return nil
 }
 

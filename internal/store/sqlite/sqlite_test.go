@@ -10,12 +10,14 @@ import (
 	"github.com/privlink/privlink/internal/store/storetest"
 )
 
-// TestConformance runs the suite with the default hot-record cache, with a
-// tiny one (every path of eviction and refill) and with none.
+// TestConformance runs the suite with the default hot-record cache and key
+// filter, with tiny ones (every path of eviction and refill, and filters
+// filled and rebuilt) and with none.
 func TestConformance(t *testing.T) {
-	for _, cache := range []int{0, 4, -1} {
-		t.Run(fmt.Sprintf("cache=%d", cache), func(t *testing.T) {
-			opt := sqlite.Options{CacheRecords: cache}
+	for _, sizes := range [][2]int{{0, 0}, {4, 1}, {-1, -1}} {
+		cache, filter := sizes[0], sizes[1]
+		t.Run(fmt.Sprintf("cache=%d,filter=%d", cache, filter), func(t *testing.T) {
+			opt := sqlite.Options{CacheRecords: cache, FilterBytes: filter}
 			// paths remembers each test store's file so Reopen can open it
 			// again; the suite runs its subtests sequentially.
 			paths := map[store.Store]string{}

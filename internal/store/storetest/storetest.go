@@ -48,6 +48,7 @@ func Run(t *testing.T, b Backend) {
 		{"OperationEndedTime", testOperationEnded},
 		{"ListKeysOnly", testKeysOnly},
 		{"AbsentThenCreated", testAbsentThenCreated},
+		{"TypeChanges", testTypeChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
@@ -938,4 +939,90 @@ func testAbsentThenCreated(t *testing.T, b Backend) {
 	absent("after the delete")
 	mustUpdate(t, s, func(tx store.Tx) error { return tx.Create(rec(key, `{"n":2}`)) })
 	present("created again", `{"n":2}`)
+}
+
+// testTypeChanges: a key deleted and created again with another type (in
+// one transaction, or in transactions that may share a commit), or
+// replaced by a record of another type, is listed under its new type only.
+func testTypeChanges(t *testing.T, b Backend) {
+	s := b.Open(t)
+	const id = sub + "/resourceGroups/rg/providers/Microsoft.Test/things/shifty"
+	typed := func(typ string) *store.Record {
+		return &store.Record{ID: id, Type: typ, Body: []byte(`{}`)}
+	}
+	listed := func(what, want string) {
+		t.Helper()
+		for _, typ := range []string{"Microsoft.Test/things", "Microsoft.Test/others", "Microsoft.Test/thirds"} {
+			err := s.View(ctx, func(tx store.Tx) error {
+				recs, err := tx.List(store.Query{Type: typ, Subscription: strings.TrimPrefix(sub, "/subscriptions/")})
+				if err != nil {
+					return err
+				}
+				if got := len(recs) == 1; got != (typ == want) {
+					t.Errorf("%s: %d records listed as %s, want it listed as %s only", what, len(recs), typ, want)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Create(typed("Microsoft.Test/things")) })
+	listed("created", "Microsoft.Test/things")
+	mustUpdate(t, s, func(tx store.Tx) error {
+		if err := tx.Delete(store.Key(id)); err != nil {
+			return err
+		}
+		return tx.Create(typed("Microsoft.Test/others"))
+	})
+	listed("deleted and created again in one transaction", "Microsoft.Test/others")
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Replace(typed("Microsoft.Test/thirds")) })
+	listed("replaced by another type", "Microsoft.Test/thirds")
+	mustUpdate(t, s, func(tx store.Tx) error {
+		if err := tx.Delete(store.Key(id)); err != nil {
+			return err
+		}
+		if err := tx.Create(typed("Microsoft.Test/things")); err != nil {
+			return err
+		}
+		return tx.Replace(typed("Microsoft.Test/things"))
+	})
+	listed("deleted, created again and replaced in one transaction", "Microsoft.Test/things")
+	// A delete, a create and a replace of the same type by concurrent
+	// writers, each queued once the one before it runs, so that each runs
+	// over the writes of the others not yet committed.
+	for round := range 20 {
+		typ := []string{"Microsoft.Test/others", "Microsoft.Test/things"}[round%2]
+		steps := []func(tx store.Tx) error{
+			func(tx store.Tx) error { return tx.Delete(store.Key(id)) },
+			func(tx store.Tx) error { return tx.Create(typed(typ)) },
+			func(tx store.Tx) error { return tx.Replace(typed(typ)) },
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, len(steps))
+		started := make(chan struct{})
+		close(started)
+		for i, step := range steps {
+			prev, next := started, make(chan struct{})
+			var once sync.Once
+			started = next
+			<-prev
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.Update(ctx, func(tx store.Tx) error {
+					once.Do(func() { close(next) })
+					return step(tx)
+				})
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d step %d: %v", round, i, err)
+			}
+		}
+		listed(fmt.Sprintf("round %d", round), typ)
+	}
 }
