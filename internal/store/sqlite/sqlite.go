@@ -389,6 +389,13 @@ func (d *DB) writer() {
 			}
 		}
 		f := d.runBatch(batch)
+		// The writer's read transaction ends with its batch: a snapshot
+		// it kept while idle, or while it waits for the persister (which
+		// a RESTART checkpoint makes wait), would pin the WAL, and the
+		// checkpoint could never restart it. With the key filter the
+		// writer reads seldom, so nothing else would end it.
+		// A failure here shows again at the next read, which begins anew.
+		_ = d.wr.unpin(context.Background())
 		if !f.empty() {
 			d.fmu.Lock()
 			d.flights = append(d.flights, f.ch)
