@@ -459,6 +459,13 @@ func classify(err error) error {
 	if err == nil || errors.Is(err, store.ErrUnavailable) {
 		return err
 	}
+	// A caller that went away (its request's context canceled) is not a
+	// database fault; a bound of this package's running out is turned into
+	// ErrUnavailable by timedOut, which knows which context ended.
+	var ce *pgconn.ConnectError
+	if !errors.As(err, &ce) && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return err
+	}
 	if unreachable(err) {
 		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
