@@ -11,7 +11,6 @@ import (
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/resource"
-	"github.com/privlink/privlink/internal/store"
 )
 
 // snapshot is the data path's view of the stored state. Its maps change
@@ -233,26 +232,6 @@ func isTargetType(typ string) bool {
 		}
 	}
 	return false
-}
-
-// listType reads every resource of one type, in every subscription.
-func listType(c *resource.Ctx, typ string) ([]*resource.Doc, error) {
-	recs, err := c.Tx.List(store.Query{Type: typ})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*resource.Doc, 0, len(recs))
-	for _, r := range recs {
-		d, err := c.LoadKey(r.Key())
-		if err != nil {
-			if resource.IsNotFound(err) {
-				continue
-			}
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
 }
 
 func readCluster(d *resource.Doc) *cluster {
