@@ -44,13 +44,16 @@ const addrPrefix = "/privlink/dataplane/addr"
 const firstHost, lastHost = 4, 254
 
 // allocator hands out the /24s and addresses, and remembers what it must
-// write back.
+// write back. It keeps every cluster's /24 (a small index: the range holds
+// at most 2^(24-bits) of them) but the endpoints' host numbers only of the
+// clusters whose state is loaded (loadCluster), each from that cluster's
+// own records, so that its memory does not grow with the endpoints stored.
 type allocator struct {
 	rng      netip.Prefix
 	subnetOf map[string]int            // cluster key -> /24 index (the public side is 0)
 	subnets  map[int]string            // index -> cluster key
-	hostOf   map[string]int            // endpoint key -> host number
-	hosts    map[string]map[int]string // cluster key -> host number -> endpoint key
+	hostOf   map[string]int            // endpoint key -> host number (loaded clusters)
+	hosts    map[string]map[int]string // loaded cluster key -> host number -> endpoint key
 	pending  map[string]int            // resource key -> number to store (0: delete)
 }
 
@@ -62,39 +65,80 @@ func newAllocator(rng netip.Prefix) *allocator {
 	return &allocator{rng: rng, subnetOf: map[string]int{}, subnets: map[int]string{}, hostOf: map[string]int{}, hosts: map[string]map[int]string{}, pending: map[string]int{}}
 }
 
-// load reads the stored allocation; numbers outside the range (after a
-// change of --private-range) are forgotten, to be given again.
-func (a *allocator) load(tx store.Tx) error {
-	recs, err := tx.List(store.Query{Prefix: addrPrefix})
+// isEndpointKey reports whether key is a managed private endpoint's.
+func isEndpointKey(key string) bool { return strings.Contains(key, "/managedprivateendpoints/") }
+
+// loadIndex reads the clusters' /24s: the records of clusters only, found
+// by skipping from one cluster's key past its endpoints' records (which
+// follow it in key order) to the next, so it reads one key per cluster,
+// not the endpoints'. Numbers outside the range (after a change of
+// --private-range) are forgotten, to be given again.
+func (a *allocator) loadIndex(tx store.Tx) error {
+	after := ""
+	for {
+		recs, err := tx.List(store.Query{Prefix: addrPrefix, After: after, Limit: 1})
+		if err != nil || len(recs) == 0 {
+			return err
+		}
+		r := recs[0]
+		key := strings.TrimPrefix(r.Key(), addrPrefix)
+		ck := key
+		if isEndpointKey(key) {
+			ck = store.ParentKey(key) // an endpoint whose cluster has no record
+		} else {
+			var v addrRecord
+			if err := json.Unmarshal(r.Body, &v); err != nil {
+				return fmt.Errorf("dataplane: %s: %w", r.ID, err)
+			}
+			if v.N <= 0 || v.N >= a.count() || a.subnets[v.N] != "" {
+				a.pending[key] = 0
+			} else {
+				a.subnetOf[key], a.subnets[v.N] = v.N, key
+			}
+		}
+		// Keys are lower-case ASCII: nothing below the cluster sorts after
+		// its key + "/\x7f".
+		after = addrPrefix + ck + "/\x7f"
+	}
+}
+
+// loadCluster reads the host numbers of cluster ck's endpoints (a prefix
+// query of its own records), unless they are loaded.
+func (a *allocator) loadCluster(tx store.Tx, ck string) error {
+	if a.hosts[ck] != nil {
+		return nil
+	}
+	recs, err := tx.List(store.Query{Prefix: addrPrefix + ck})
 	if err != nil {
 		return err
 	}
+	used := map[int]string{}
 	for _, r := range recs {
 		key := strings.TrimPrefix(r.Key(), addrPrefix)
+		if !isEndpointKey(key) || store.ParentKey(key) != ck {
+			continue
+		}
 		var v addrRecord
 		if err := json.Unmarshal(r.Body, &v); err != nil {
 			return fmt.Errorf("dataplane: %s: %w", r.ID, err)
 		}
-		if strings.Contains(key, "/managedprivateendpoints/") {
-			ck := store.ParentKey(key)
-			if v.N < firstHost || v.N > lastHost || a.hosts[ck][v.N] != "" {
-				a.pending[key] = 0
-				continue
-			}
-			a.hostOf[key] = v.N
-			if a.hosts[ck] == nil {
-				a.hosts[ck] = map[int]string{}
-			}
-			a.hosts[ck][v.N] = key
-			continue
-		}
-		if v.N <= 0 || v.N >= a.count() || a.subnets[v.N] != "" {
+		if v.N < firstHost || v.N > lastHost || used[v.N] != "" {
 			a.pending[key] = 0
 			continue
 		}
-		a.subnetOf[key], a.subnets[v.N] = v.N, key
+		a.hostOf[key], used[v.N] = v.N, key
 	}
+	a.hosts[ck] = used
 	return nil
+}
+
+// unloadCluster forgets the host numbers of cluster ck's endpoints (its
+// state was evicted); loadCluster reads them again when needed.
+func (a *allocator) unloadCluster(ck string) {
+	for _, k := range a.hosts[ck] {
+		delete(a.hostOf, k)
+	}
+	delete(a.hosts, ck)
 }
 
 func (a *allocator) count() int { return 1 << (24 - a.rng.Bits()) }
@@ -142,17 +186,14 @@ func (a *allocator) endpointAddr(ck, key string, assign bool) netip.Addr {
 	}
 	h, ok := a.hostOf[key]
 	if !ok {
-		if !assign {
+		if !assign || a.hosts[ck] == nil {
 			return netip.Addr{}
 		}
-		used := a.hosts[ck]
+		used := a.hosts[ck] // loaded with the cluster's state (loadCluster)
 		for h = firstHost; h <= lastHost && used[h] != ""; h++ {
 		}
 		if h > lastHost {
 			return netip.Addr{}
-		}
-		if a.hosts[ck] == nil {
-			a.hosts[ck] = map[int]string{}
 		}
 		a.hostOf[key], a.hosts[ck][h], a.pending[key] = h, key, h
 	}
@@ -170,6 +211,9 @@ func (a *allocator) release(key string) {
 		ck := store.ParentKey(key)
 		delete(a.hostOf, key)
 		delete(a.hosts[ck], h)
+		a.pending[key] = 0
+	} else if isEndpointKey(key) && a.hosts[store.ParentKey(key)] == nil {
+		// Its cluster's numbers are not loaded: delete its record, if any.
 		a.pending[key] = 0
 	}
 }

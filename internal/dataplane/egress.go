@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/privlink/privlink/internal/proxy"
+	"github.com/privlink/privlink/internal/store"
 )
 
 // Paths a connection to a target can take, as the egress log and diagnose
@@ -54,9 +55,11 @@ type Verdict struct {
 // Decide is the data path's decision for a connection from cluster (an
 // id) to host:port, against the current state.
 func (p *Plane) Decide(clusterID, host string, port int) Verdict {
+	ck := strings.ToLower(clusterID)
+	p.need(ck, host)
 	s, done := p.read()
 	defer done()
-	return p.decide(s, strings.ToLower(clusterID), host, port)
+	return p.decide(s, ck, host, port)
 }
 
 func (p *Plane) decide(s *snapshot, ck, host string, port int) Verdict {
@@ -222,6 +225,7 @@ type egress struct {
 // gate closes (rejection, removal, deletion), one on the public or trusted
 // path when the target's network rules or backend change.
 func (g *egress) Decide(ctx context.Context, r proxy.Request) proxy.Decision {
+	g.p.need(g.cluster, r.Host)
 	s, done := g.p.read()
 	v := g.p.decide(s, g.cluster, r.Host, r.Port)
 	done()
@@ -242,19 +246,55 @@ func (g *egress) Decide(ctx context.Context, r proxy.Request) proxy.Decision {
 		gate = v.ep.gate
 	}
 	return proxy.Decision{Action: proxy.Tunnel, Via: v.Path + ": " + v.Via + " -> " + v.Backend, Revoked: gate,
-		Dial: func(ctx context.Context) (net.Conn, error) { return g.p.connect(ctx, v) }}
+		Dial: func(ctx context.Context) (net.Conn, error) {
+			unpin, err := g.p.pinFor(g.cluster, v)
+			if err != nil {
+				return nil, err
+			}
+			c, err := g.p.connect(ctx, v)
+			if err != nil {
+				unpin()
+				return nil, err
+			}
+			return &pinnedConn{Conn: c, unpin: unpin}, nil
+		}}
+}
+
+// pinFor pins what v's tunnel passes through (cluster ck, v's target) for
+// as long as the tunnel lasts, so that their state, whose gates end it,
+// stays loaded. v's entities must still be in the state: one evicted
+// between the decision and the dial (rare: it was just used) has no one
+// to close its gate, so the dial fails instead.
+func (p *Plane) pinFor(ck string, v Verdict) (func(), error) {
+	s, done := p.read()
+	defer done()
+	cur := s.targets[v.tgt.key] != nil
+	if v.ep != nil {
+		cur = s.endpoints[v.ep.key] != nil
+	}
+	if !cur || s.clusters[ck] == nil {
+		return nil, fmt.Errorf("the data path's state for %s changed while deciding; try again", v.tgt.id.String())
+	}
+	return p.pin(ck, v.tgt.key), nil
 }
 
 // servePrivate serves a connection to an endpoint's private address
 // (reached directly, not through the egress): it is carried to the
 // target's backend while the endpoint is approved, and closed otherwise.
 func (p *Plane) servePrivate(key string, c net.Conn) {
+	ck := store.ParentKey(key)
+	p.need(ck)
 	s, done := p.read()
 	e := s.endpoints[key]
 	var t *target
 	if e != nil {
 		t = s.targets[e.target]
 	}
+	pinned := []string{ck}
+	if e != nil {
+		pinned = append(pinned, e.target)
+	}
+	defer p.pin(pinned...)()
 	done()
 	if e == nil || !e.open() {
 		reason := "the endpoint is gone"

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -50,6 +51,11 @@ type EndpointNetwork struct {
 	// (the target's port, or one the kernel picked when that was not
 	// available to privlink, e.g. 443 without privileges).
 	Listen string `json:"listen,omitempty"`
+	// NotListening says why the private address does not listen (Listen
+	// is ""): privlink listens on a bounded number of endpoint addresses
+	// (dataplane.Config.MaxListeners); the cluster's egress still carries
+	// the endpoint's traffic.
+	NotListening string `json:"notListening,omitempty"`
 	// CustomDNSConfigs are the names the endpoint answers for with its
 	// address, as a private endpoint's properties.customDnsConfigs.
 	CustomDNSConfigs []DNSConfig `json:"customDnsConfigs"`
@@ -64,6 +70,7 @@ type DNSConfig struct {
 // Network returns a cluster's managed network; the error is the API's
 // ResourceNotFound for a cluster privlink does not have.
 func (p *Plane) Network(clusterID arm.ResourceID) (*ClusterNetwork, error) {
+	p.need(clusterID.Key())
 	s, done := p.read()
 	defer done()
 	c := s.clusters[clusterID.Key()]
@@ -91,6 +98,7 @@ func (p *Plane) Network(clusterID arm.ResourceID) (*ClusterNetwork, error) {
 
 // EndpointNetworkOf returns one endpoint's network details.
 func (p *Plane) EndpointNetworkOf(id arm.ResourceID) (*EndpointNetwork, error) {
+	p.need(id.Parent().Key())
 	s, done := p.read()
 	defer done()
 	e := s.endpoints[id.Key()]
@@ -110,6 +118,10 @@ func (p *Plane) endpointNetwork(s *snapshot, e *endpoint) EndpointNetwork {
 	p.lmu.Lock()
 	if pn := p.privates[e.key]; pn != nil {
 		n.Listen = pn.ln.Addr().String()
+	} else if len(p.privates) >= p.cfg.MaxListeners {
+		n.NotListening = fmt.Sprintf("privlink listens on at most %d endpoint addresses at once, and that many are listening: reach this endpoint through its cluster's egress", p.cfg.MaxListeners)
+	} else {
+		n.NotListening = "its address could not be listened on (see privlink's log)"
 	}
 	p.lmu.Unlock()
 	if t := s.targets[e.target]; t != nil {
@@ -151,6 +163,7 @@ func (p *Plane) SetBackend(ctx context.Context, target arm.ResourceID, group, ad
 		}
 		private := false
 		if a, err := netip.ParseAddr(h); err == nil {
+			p.needAddr(a)
 			s, done := p.read()
 			_, private = s.addrs[a]
 			done()

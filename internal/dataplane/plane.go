@@ -20,6 +20,7 @@ import (
 	"github.com/privlink/privlink/internal/providers/kusto"
 	"github.com/privlink/privlink/internal/proxy"
 	"github.com/privlink/privlink/internal/resource"
+	"github.com/privlink/privlink/internal/store"
 )
 
 // Config configures a Plane.
@@ -41,6 +42,17 @@ type Config struct {
 	// MaxConns bounds the connections each egress holds at once (default
 	// 4096); past it new ones are refused, so that memory stays bounded.
 	MaxConns int
+	// MaxClusters bounds the clusters whose state (their endpoints and the
+	// targets those point at) is kept loaded at once (default 256); the
+	// least recently used without open tunnels is dropped past it.
+	MaxClusters int
+	// MaxTargets bounds the targets kept for their names alone, and the
+	// names kept as no target's (default 4096 each).
+	MaxTargets int
+	// MaxListeners bounds the endpoint addresses listening at once
+	// (default 1024; first come): an endpoint past it is reached through
+	// its cluster's egress, and Network says so.
+	MaxListeners int
 	// Log receives the egress log (one line per decision, with the path
 	// taken) and listener faults; nil discards.
 	Log *slog.Logger
@@ -64,7 +76,6 @@ type Plane struct {
 	// taken last and alone, never while waiting for mu or smu.
 	lmu      sync.Mutex
 	alloc    *allocator
-	loaded   bool                   // the first full load is done
 	clusters map[string]*clusterNet // by cluster key
 	privates map[string]*privateNet // by endpoint key
 	public   *listener              // the public side
@@ -77,6 +88,8 @@ type Plane struct {
 	wg       sync.WaitGroup
 	issuer   *certs.Issuer
 	respAddr string
+	tick     atomic.Int64 // orders uses, for eviction
+	pins     pins
 
 	// batch gathers the keys of commits that happen while a refresh runs,
 	// so that concurrent writers share one refresh instead of queueing on
@@ -126,6 +139,15 @@ func New(cfg Config) (*Plane, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 4096
 	}
+	if cfg.MaxClusters <= 0 {
+		cfg.MaxClusters = defaultMaxClusters
+	}
+	if cfg.MaxTargets <= 0 {
+		cfg.MaxTargets = defaultMaxTargets
+	}
+	if cfg.MaxListeners <= 0 {
+		cfg.MaxListeners = defaultMaxListeners
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -134,6 +156,7 @@ func New(cfg Config) (*Plane, error) {
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	p.batch.cond = sync.NewCond(&p.batch)
 	p.batch.pending = map[string]bool{}
+	p.pins.n = map[string]int{}
 	p.st = newSnapshot()
 	var err error
 	if p.issuer, err = certs.NewIssuer(cfg.DataDir, cfg.Cert, p.isTargetName); err != nil {
@@ -142,9 +165,11 @@ func New(cfg Config) (*Plane, error) {
 	return p, nil
 }
 
-// Start loads the stored state, opens the public side, the built-in
-// responder and every cluster's listeners, and follows the engine's
-// commits from then on.
+// Start opens the built-in responder, reads the clusters' /24s (a small
+// index, bounded by the private range) and opens their egress and DNS
+// listeners and the public side, and follows the engine's commits from
+// then on. It reads no endpoint or target: the state is loaded on demand
+// (load.go), and a goroutine loads the first clusters' in the background.
 func (p *Plane) Start(ctx context.Context) error {
 	var err error
 	if p.resp, err = listen("127.0.0.1:0", p.cfg.MaxConns); err != nil {
@@ -159,15 +184,70 @@ func (p *Plane) Start(ctx context.Context) error {
 		defer p.wg.Done()
 		_ = p.respSrv.Serve(tls.NewListener(p.resp, p.respSrv.TLSConfig))
 	}()
-	if err := p.Refresh(ctx); err != nil {
+	if err := p.openNets(ctx); err != nil {
 		return err
 	}
 	p.openPublic()
 	if !p.cfg.Delivered {
 		p.cfg.Engine.Watch(p.changed)
 	}
-	p.wg.Add(1)
+	p.wg.Add(2)
 	go p.retry()
+	go p.warm()
+	return nil
+}
+
+// openNets reads the clusters' /24s and opens their listeners: what a
+// client dials exists for every cluster with a managed network, whether or
+// not its state is loaded.
+func (p *Plane) openNets(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a := newAllocator(p.cfg.Range)
+	var cls []*cluster
+	err := p.cfg.Engine.View(ctx, func(c *resource.Ctx) error {
+		a, cls = newAllocator(p.cfg.Range), nil
+		if err := a.loadIndex(c.Tx); err != nil {
+			return err
+		}
+		for k, i := range a.subnetOf {
+			d, err := c.LoadKey(k)
+			if resource.IsNotFound(err) {
+				continue // gone meanwhile: its commit releases it
+			}
+			if err != nil {
+				return err
+			}
+			cl := readCluster(d)
+			cl.subnet = a.subnet(i)
+			cl.gateway = host(cl.subnet, 1)
+			cls = append(cls, cl)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(a.pending) > 0 {
+		if err := p.cfg.Engine.Store().Update(ctx, a.flush); err != nil {
+			return fmt.Errorf("dataplane: storing addresses: %w", err)
+		}
+		clear(a.pending)
+	}
+	p.alloc = a
+	p.smu.Lock()
+	p.st.public = a.public()
+	p.smu.Unlock()
+	for _, c := range cls {
+		cn, err := p.openCluster(c)
+		if err != nil {
+			p.log.Error("dataplane: cluster network", "cluster", c.id.String(), "err", err)
+			continue
+		}
+		p.lmu.Lock()
+		p.clusters[c.key] = cn
+		p.lmu.Unlock()
+	}
 	return nil
 }
 
@@ -366,53 +446,45 @@ type change struct {
 	key string
 	doc *resource.Doc
 	tgt *target // the target doc is, parsed in the same view
+	// asCluster: doc is a Kusto cluster read as a cluster (with its
+	// endpoints), not only as a target.
+	asCluster bool
 }
 
-// update applies the records of keys (nil: everything) as they now are:
-// entities replaced or removed, addresses given and stored, gates of what
-// no longer may pass closed (cutting its tunnels), listeners opened and
-// closed. Its cost is that of the keys, not of the whole state, so that a
-// server with many endpoints still writes fast.
+// update applies the records of keys (nil: everything loaded) as they now
+// are: entities replaced or removed, addresses given and stored, gates of
+// what no longer may pass closed (cutting its tunnels), listeners opened
+// and closed. Only what the state holds is read again, and the clusters a
+// commit's endpoints or cluster keys name (loaded if they were not), so its
+// cost is that of the keys, not of what is stored; keys of what is not
+// loaded cost nothing (a target's key only forgets the names known to be
+// none, since it may give one).
 func (p *Plane) update(ctx context.Context, keys []string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed || p.alloc == nil {
 		return nil
 	}
-	full := keys == nil || !p.loaded
+	s := p.st // read without smu: only mu's holders write it
 	var changes []change
+	forget := false
 	err := p.cfg.Engine.View(ctx, func(c *resource.Ctx) error {
-		if p.alloc == nil {
-			a := newAllocator(p.cfg.Range)
-			if err := a.load(c.Tx); err != nil {
-				return err
-			}
-			p.alloc = a
-		}
-		if full {
-			present := map[string]bool{}
-			for _, typ := range append(append([]string(nil), targetTypes...), kusto.EndpointType) {
-				docs, err := listType(c, typ)
+		changes, forget = nil, keys == nil
+		seen := map[string]bool{}
+		if keys == nil {
+			for ck := range s.clusters {
+				chs, err := p.loadCluster(c, s, ck)
 				if err != nil {
 					return err
 				}
-				for _, d := range docs {
-					changes = append(changes, newChange(c, d))
-					present[d.ID.Key()] = true
-				}
+				changes = append(changes, chs...)
+				seen[ck] = true
 			}
-			s, done := p.read()
-			for _, m := range []map[string]bool{keysOf(s.clusters), keysOf(s.targets), keysOf(s.endpoints)} {
-				for k := range m {
-					if !present[k] {
-						changes = append(changes, change{key: k})
-					}
-				}
+			for tk := range s.targets {
+				keys = append(keys, tk)
+				seen["load "+tk] = true // a target's reading does not load its cluster
 			}
-			done()
-			return nil
 		}
-		seen := map[string]bool{}
 		for _, k := range keys {
 			for _, rk := range []string{k, ownerKey(k)} {
 				if rk == "" || seen[rk] || rk != k && childType(k) == "managedprivateendpoints" {
@@ -421,6 +493,29 @@ func (p *Plane) update(ctx context.Context, keys []string) error {
 					continue
 				}
 				seen[rk] = true
+				ck := ""
+				switch {
+				case isEndpointKey(rk):
+					ck = store.ParentKey(rk)
+				case strings.Contains(rk, "/providers/"+kustoType+"/") && ownerKey(rk) == rk:
+					ck = rk
+				}
+				if ck != "" && s.clusters[ck] == nil && !seen["load "+ck] {
+					// A commit that touches a cluster loads it: its
+					// endpoints get their addresses as they are provisioned.
+					seen["load "+ck] = true
+					chs, err := p.loadCluster(c, s, ck)
+					if err != nil {
+						return err
+					}
+					changes = append(changes, chs...)
+				}
+				if !isEndpointKey(rk) && ck == "" {
+					forget = forget || strings.Contains(rk, "/providers/")
+					if s.targets[rk] == nil && len(s.byTarget[rk]) == 0 {
+						continue // not loaded: nothing holds it
+					}
+				}
 				d, err := c.LoadKey(rk)
 				switch {
 				case resource.IsNotFound(err):
@@ -428,19 +523,47 @@ func (p *Plane) update(ctx context.Context, keys []string) error {
 				case err != nil:
 					return err
 				case isTargetType(d.Kind.Type) || strings.EqualFold(d.Kind.Type, kusto.EndpointType):
-					changes = append(changes, newChange(c, d))
+					ch := newChange(c, d)
+					ch.asCluster = ck == rk
+					changes = append(changes, ch)
 				}
 			}
 		}
+		// The targets of the endpoints read, that the state lacks.
+		var more []change
+		for _, ch := range changes {
+			if ch.doc == nil || ch.tgt != nil {
+				continue
+			}
+			tk := readEndpoint(ch.doc).target
+			if tk == "" || s.targets[tk] != nil || seen[tk] {
+				continue
+			}
+			seen[tk] = true
+			d, err := c.LoadKey(tk)
+			switch {
+			case resource.IsNotFound(err):
+			case err != nil:
+				return err
+			case isTargetType(d.Kind.Type):
+				more = append(more, newChange(c, d))
+			}
+		}
+		changes = append(changes, more...)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	if forget {
+		p.smu.Lock()
+		clear(s.noName)
+		p.smu.Unlock()
+	}
 	if err := p.apply(ctx, changes); err != nil {
 		return err
 	}
-	p.loaded = true
+	p.evict()
 	return nil
 }
 
@@ -450,14 +573,6 @@ func newChange(c *resource.Ctx, d *resource.Doc) change {
 		ch.tgt = readTarget(c, d)
 	}
 	return ch
-}
-
-func keysOf[V any](m map[string]V) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k := range m {
-		out[k] = true
-	}
-	return out
 }
 
 // childType is the last type segment of a child resource's key
@@ -510,7 +625,7 @@ func (p *Plane) apply(ctx context.Context, changes []change) error {
 			continue
 		}
 		newTargets[ch.key] = ch.tgt
-		if typ == kustoType {
+		if typ == kustoType && ch.asCluster {
 			newClusters[ch.key] = readCluster(ch.doc)
 		}
 	}
@@ -637,12 +752,18 @@ func (p *Plane) apply(ctx context.Context, changes []change) error {
 		if newClusters[k] == nil {
 			delete(s.clusters, k)
 		}
+		if s.clusters[k] == nil && s.targets[k] == nil {
+			delete(s.used, k)
+		}
 	}
+	tick := p.tick.Add(1)
 	for _, t := range newTargets {
 		s.putTarget(t)
+		s.use(t.key, tick)
 	}
 	for _, c := range clusters {
 		s.clusters[c.key] = c
+		s.use(c.key, tick)
 	}
 	for _, e := range newEndpoints {
 		s.putEndpoint(e)
@@ -701,6 +822,12 @@ func (p *Plane) apply(ctx context.Context, changes []change) error {
 		}
 		if !e.addr.IsValid() {
 			continue
+		}
+		p.lmu.Lock()
+		full := len(p.privates) >= p.cfg.MaxListeners
+		p.lmu.Unlock()
+		if full {
+			continue // reached through its cluster's egress; Network says why not here
 		}
 		port := 443
 		if t := target(e.target); t != nil {
@@ -892,6 +1019,7 @@ func (p *Plane) Close() error {
 // isTargetName reports whether name is a target's public or private name
 // (the built-in responder's certificates cover those only).
 func (p *Plane) isTargetName(name string) bool {
+	p.need("", name)
 	s, done := p.read()
 	defer done()
 	_, ok := s.hosts[name]

@@ -24,6 +24,7 @@ func (p *Plane) respond(w http.ResponseWriter, r *http.Request) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
+	p.need("", host)
 	s, done := p.read()
 	ref, ok := s.hosts[host]
 	t := s.targets[ref.target]
@@ -67,10 +68,18 @@ func (p *Plane) servePublic(c net.Conn) {
 		c.Close()
 		return
 	}
+	p.need("", name)
 	s, done := p.read()
 	ref, ok := s.hosts[name]
 	t := s.targets[ref.target]
+	var unpin func()
+	if t != nil {
+		unpin = p.pin(t.key)
+	}
 	done()
+	if unpin != nil {
+		defer unpin()
+	}
 	if !ok || ref.private || t == nil {
 		p.log.Info("public side", "action", "refuse", "host", name, "reason", "no target has this name")
 		c.Close()

@@ -6,11 +6,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/providers/privatelink"
 	"github.com/privlink/privlink/internal/resource"
-	"github.com/privlink/privlink/internal/store"
 )
 
 // snapshot is the data path's view of the stored state. Its maps change
@@ -26,11 +26,29 @@ type snapshot struct {
 	byCluster map[string]map[string]*endpoint // cluster key -> its endpoints
 	byTarget  map[string]map[string]*endpoint // target key -> endpoints to it
 	public    netip.Addr                      // the public side's address
+
+	// used holds when each loaded cluster and target was last used (a
+	// Plane.tick), for eviction: readers store into it under the read lock.
+	used map[string]*atomic.Int64
+	// noName holds names below the targets' suffixes known to be no
+	// target's (bounded; forgotten when a target changes).
+	noName map[string]bool
 }
 
 func newSnapshot() *snapshot {
 	return &snapshot{clusters: map[string]*cluster{}, endpoints: map[string]*endpoint{}, targets: map[string]*target{}, hosts: map[string]hostRef{},
-		addrs: map[netip.Addr]*endpoint{}, byCluster: map[string]map[string]*endpoint{}, byTarget: map[string]map[string]*endpoint{}}
+		addrs: map[netip.Addr]*endpoint{}, byCluster: map[string]map[string]*endpoint{}, byTarget: map[string]map[string]*endpoint{},
+		used: map[string]*atomic.Int64{}, noName: map[string]bool{}}
+}
+
+// use records key (a cluster or target just published) as used at tick.
+func (s *snapshot) use(key string, tick int64) {
+	u := s.used[key]
+	if u == nil {
+		u = new(atomic.Int64)
+		s.used[key] = u
+	}
+	u.Store(tick)
 }
 
 // eps returns cluster ck's endpoints, in key order.
@@ -214,26 +232,6 @@ func isTargetType(typ string) bool {
 		}
 	}
 	return false
-}
-
-// listType reads every resource of one type, in every subscription.
-func listType(c *resource.Ctx, typ string) ([]*resource.Doc, error) {
-	recs, err := c.Tx.List(store.Query{Type: typ})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*resource.Doc, 0, len(recs))
-	for _, r := range recs {
-		d, err := c.LoadKey(r.Key())
-		if err != nil {
-			if resource.IsNotFound(err) {
-				continue
-			}
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
 }
 
 func readCluster(d *resource.Doc) *cluster {
