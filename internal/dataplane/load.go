@@ -23,11 +23,11 @@ import (
 // named by a host name are read the same way, by name, and kept in a
 // bounded set of their own.
 
-// Defaults of the bounds.
+// Defaults of the bounds (Config.MaxClusters, MaxTargets, MaxListeners).
 const (
-	defaultMaxClusters  = 256
-	defaultMaxTargets   = 4096
-	defaultMaxListeners = 1024
+	DefaultMaxClusters  = 256
+	DefaultMaxTargets   = 4096
+	DefaultMaxListeners = 1024
 )
 
 // has reports whether the state holds cluster ck (unless "") and what the

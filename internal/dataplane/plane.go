@@ -140,13 +140,13 @@ func New(cfg Config) (*Plane, error) {
 		cfg.MaxConns = 4096
 	}
 	if cfg.MaxClusters <= 0 {
-		cfg.MaxClusters = defaultMaxClusters
+		cfg.MaxClusters = DefaultMaxClusters
 	}
 	if cfg.MaxTargets <= 0 {
-		cfg.MaxTargets = defaultMaxTargets
+		cfg.MaxTargets = DefaultMaxTargets
 	}
 	if cfg.MaxListeners <= 0 {
-		cfg.MaxListeners = defaultMaxListeners
+		cfg.MaxListeners = DefaultMaxListeners
 	}
 	log := cfg.Log
 	if log == nil {
