@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/providers/kusto"
 	"github.com/privlink/privlink/internal/resource"
 	"github.com/privlink/privlink/internal/store"
@@ -407,4 +408,48 @@ func (p *Plane) needAddr(a netip.Addr) {
 	if ck != "" {
 		p.need(ck)
 	}
+}
+
+// Usage is how much of its bounds the data path holds at one moment.
+type Usage struct {
+	// Clusters is the number of clusters whose state is loaded
+	// (Config.MaxClusters, exceeded only by clusters open tunnels pin).
+	Clusters int
+	// Targets is the number of targets loaded for their names alone, not
+	// pointed at by a loaded endpoint (Config.MaxTargets).
+	Targets int
+	// Names is the number of names known to be no target's (Config.MaxTargets).
+	Names int
+	// Listeners is the number of endpoint addresses listening (Config.MaxListeners).
+	Listeners int
+	// Pinned is the number of clusters and targets that open tunnels pin.
+	Pinned int
+}
+
+// Usage reports how much of its bounds the data path holds, for tests and
+// diagnostics.
+func (p *Plane) Usage() Usage {
+	s, done := p.read()
+	u := Usage{Clusters: len(s.clusters), Names: len(s.noName)}
+	for k := range s.targets {
+		if len(s.byTarget[k]) == 0 {
+			u.Targets++
+		}
+	}
+	done()
+	p.lmu.Lock()
+	u.Listeners = len(p.privates)
+	p.lmu.Unlock()
+	p.pins.Lock()
+	u.Pinned = len(p.pins.n)
+	p.pins.Unlock()
+	return u
+}
+
+// Loaded reports whether the state of the cluster with id is loaded (it
+// is loaded again on demand when it is not).
+func (p *Plane) Loaded(clusterID string) bool {
+	s, done := p.read()
+	defer done()
+	return s.clusters[arm.KeyOf(clusterID)] != nil
 }
