@@ -1019,8 +1019,7 @@ func (p *Plane) Close() error {
 // isTargetName reports whether name is a target's public or private name
 // (the built-in responder's certificates cover those only).
 func (p *Plane) isTargetName(name string) bool {
-	p.need("", name)
-	s, done := p.read()
+	s, done := p.needRead("", name)
 	defer done()
 	_, ok := s.hosts[name]
 	return ok
