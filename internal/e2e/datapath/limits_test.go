@@ -1,6 +1,7 @@
 package datapath
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kusto/armkusto/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
 	"github.com/miekg/dns"
@@ -132,6 +134,21 @@ func TestLimitsEviction(t *testing.T) {
 	if !p.Loaded(first.cluster) {
 		t.Fatalf("%s was not loaded again by its DNS question and egress connection", first.cluster)
 	}
+
+	// Its private address still listens while it is not loaded, and a
+	// connection to it reads it again and is carried (TLS with a
+	// certificate for the account's name, from the built-in responder).
+	wantPrivate(t, p, nets[2])
+	wantPrivate(t, p, nets[3])
+	if p.Loaded(first.cluster) {
+		t.Fatalf("%s is still loaded", first.cluster)
+	}
+	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", first.net.Endpoints[0].Listen, &tls.Config{RootCAs: caPool(t, env), ServerName: first.blob})
+	if err != nil {
+		t.Fatalf("TLS to the private address of evicted %s: %v", first.cluster, err)
+	}
+	tc.Close()
+	await(t, "the direct connection's pins to go", func() bool { return p.Usage().Pinned == 0 })
 
 	// Pushed out again, then rejected: the commit reads it again and the
 	// decision follows the store.
@@ -388,8 +405,13 @@ func TestLimitsRestart(t *testing.T) {
 	nets := makeNets(t, env, "rs", 3)
 	env = env.Restart(t)
 	p := plane(t, env)
+	// The warm-up loads the first cluster (by /24) and stops at half the
+	// bound: the others wait to be asked about. (The pause gives a warm-up
+	// that went on the time to show it.)
+	await(t, "the warm-up to load the first cluster", func() bool { return p.Loaded(nets[0].cluster) })
+	time.Sleep(100 * time.Millisecond)
 	if u := p.Usage(); u.Clusters > 1 {
-		t.Fatalf("%d clusters loaded right after a restart, want at most 1 (the warm-up's half of the bound 2)", u.Clusters)
+		t.Fatalf("%d clusters loaded after a restart, want 1 (the warm-up's half of the bound 2)", u.Clusters)
 	}
 	last := nets[2]
 	if p.Loaded(last.cluster) {
@@ -455,5 +477,45 @@ func TestLimitsConcurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestLimitsTargetPinning: a target held for its names alone (a cluster
+// without an endpoint to it, on the public path) is not evicted while a
+// tunnel to it is open, so that disabling its public access still cuts
+// the tunnel however many other names were asked about meanwhile.
+func TestLimitsTargetPinning(t *testing.T) {
+	env := testkit.Start(t, testkit.WithDataPathLimits(0, 1, 0))
+	createRG(t, env, "rg")
+	cl := createCluster(t, env, "rg", "adxtpin", armkusto.PublicNetworkAccessEnabled)
+	for _, name := range []string{"tpin0", "tpin1", "tpin2", "tpin3"} {
+		createAccount(t, env, "rg", name, armstorage.PublicNetworkAccessEnabled, nil)
+	}
+	n := networkOf(t, env, cl)
+	p := plane(t, env)
+	c, status := tunnel(t, n.Egress, "tpin0.blob.core.windows.net:443")
+	if c == nil {
+		t.Fatalf("CONNECT tpin0 on the public path: %s", status)
+	}
+	defer c.Close()
+	for _, name := range []string{"tpin1", "tpin2", "tpin3"} {
+		if a := resolve(t, n.DNS, name+".blob.core.windows.net"); a.addr != n.PublicAddress {
+			t.Fatalf("DNS for %s = %+v, want the public address", name, a)
+		}
+		if ok, path, reason := decision(t, env, cl, name+".blob.core.windows.net"); !ok || path != dataplane.PathPublic {
+			t.Fatalf("decision for %s = %v %q %q, want the public network path", name, ok, path, reason)
+		}
+	}
+	if u := p.Usage(); u.Targets > 1+u.Pinned {
+		t.Fatalf("%d targets held by name, want at most the bound 1 and the %d pinned (the account and the cluster, a Kusto target too)", u.Targets, u.Pinned)
+	}
+	ac := must(armstorage.NewAccountsClient(env.Subscription, env.Cred, env.Options))
+	if _, err := ac.Update(ctx, "rg", "tpin0", armstorage.AccountUpdateParameters{Properties: &armstorage.AccountPropertiesUpdateParameters{
+		PublicNetworkAccess: to.Ptr(armstorage.PublicNetworkAccessDisabled)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	awaitClosed(t, c, time.Second)
+	if _, st := tunnel(t, n.Egress, "tpin0.blob.core.windows.net:443"); !strings.Contains(st, "public network access is disabled") {
+		t.Fatalf("CONNECT tpin0 once its public access is disabled: %q, want the refusal", st)
 	}
 }
