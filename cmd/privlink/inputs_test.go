@@ -362,6 +362,8 @@ func TestInputsUsage(t *testing.T) {
 		{name: "pec approve help has the client flags", args: []string{"pec", "approve", "--help"}, wantStdout: []string{"--profile", "--verbose", "{cluster}.{endpoint}.{guid}"}},
 		{name: "env refuses --profile", args: []string{"env", "--profile", "p.json"}, wantCode: 2, wantStderr: []string{"unknown flag: --profile"}},
 		{name: "env refuses --profile before it", args: []string{"--profile", "p.json", "env"}, wantCode: 2, wantStderr: []string{"unknown flag: --profile"}},
+		{name: "serve help names the data path bounds", args: []string{"serve", "--help"}, wantStdout: []string{"--data-path-max-clusters", "--data-path-max-targets", "--data-path-max-listeners", "reached through its cluster's egress"}},
+		{name: "serve refuses a data path bound below 1", args: []string{"serve", "--data-path-max-listeners", "0"}, wantCode: 2, wantStderr: []string{"--data-path-max-listeners: 0: give at least 1"}},
 		{name: "serve refuses --verbose", args: []string{"serve", "--verbose"}, wantCode: 2, wantStderr: []string{"unknown flag: --verbose"}},
 		{name: "serve refuses -v before it", args: []string{"-v", "serve"}, wantCode: 2, wantStderr: []string{"unknown shorthand flag: 'v'"}},
 		{name: "login refuses --verbose", args: []string{"login", "-v"}, wantCode: 2, wantStderr: []string{"unknown shorthand flag: 'v'"}},

@@ -75,6 +75,14 @@ func serveCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("--private-range: %w", err)
 			}
 			cfg.PrivateRange = r
+			for _, b := range []struct {
+				flag string
+				n    int
+			}{{"data-path-max-clusters", cfg.DataPathMaxClusters}, {"data-path-max-targets", cfg.DataPathMaxTargets}, {"data-path-max-listeners", cfg.DataPathMaxListeners}} {
+				if b.n < 1 {
+					return fmt.Errorf("--%s: %d: give at least 1", b.flag, b.n)
+				}
+			}
 			cfg.NoAccessControl = !accessControl
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -129,6 +137,9 @@ func serveCmd(g *globals) *cobra.Command {
 	f.BoolVar(&cfg.Offline, "offline", false, "the transparent proxy refuses hosts privlink does not serve, instead of tunnelling them to the network")
 	f.StringVar(&cfg.Replica, "replica-name", "", "this process's name among the replicas sharing a --store (default: host name and HTTPS port)")
 	f.StringVar(&privateRange, "private-range", dataplane.DefaultRange.String(), "loopback addresses (inside 127.0.0.0/8, at least a /23) for the clusters' managed networks: a /24 per cluster, private endpoint addresses, egress and DNS")
+	f.IntVar(&cfg.DataPathMaxClusters, "data-path-max-clusters", dataplane.DefaultMaxClusters, "clusters whose data path state (endpoints, their targets) is kept in memory at once; past it the least recently used without open tunnels is dropped and read again from the store when next needed")
+	f.IntVar(&cfg.DataPathMaxTargets, "data-path-max-targets", dataplane.DefaultMaxTargets, "targets the data path keeps for their host names alone, and as many names known to be no target's; past it the least recently used are read again from the store when asked for")
+	f.IntVar(&cfg.DataPathMaxListeners, "data-path-max-listeners", dataplane.DefaultMaxListeners, "endpoint private addresses listening at once (first come); an endpoint past it is reached through its cluster's egress only, and GET /_privlink/network gives its notListening reason")
 	f.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof/ profiler on this (local) address, for performance work")
 	return cmd
 }

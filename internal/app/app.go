@@ -85,6 +85,19 @@ type Config struct {
 	// PrivateRange holds the clusters' managed networks (loopback
 	// addresses; zero: dataplane.DefaultRange).
 	PrivateRange netip.Prefix
+	// DataPathMaxClusters bounds the clusters whose data path state is
+	// kept loaded at once (zero: dataplane's default, 256); past it the
+	// least recently used without open tunnels is dropped, to be read
+	// again when next needed.
+	DataPathMaxClusters int
+	// DataPathMaxTargets bounds the targets kept for their names alone,
+	// and the names kept as no target's (zero: dataplane's default, 4096
+	// each); past it the least recently used are read again when asked for.
+	DataPathMaxTargets int
+	// DataPathMaxListeners bounds the endpoint addresses listening at once
+	// (zero: dataplane's default, 1024); an endpoint past it is reached
+	// through its cluster's egress only.
+	DataPathMaxListeners int
 	// Replica names this process among the replicas sharing a store
 	// (default: the host name and the HTTPS port, "host:8443"): it owns
 	// the operations it claims and is printed at start.
@@ -291,7 +304,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// The data path: every cluster's managed network, following the
 	// engine's commits. Its egress decides for names that are no target's
 	// as the transparent proxy does.
-	pc := dataplane.Config{Engine: s.engine, Range: cfg.PrivateRange, DataDir: dir, Cert: cert, Fallback: hosts, Log: cfg.Logger, Delivered: true}
+	pc := dataplane.Config{Engine: s.engine, Range: cfg.PrivateRange, DataDir: dir, Cert: cert, Fallback: hosts, Log: cfg.Logger, Delivered: true,
+		MaxClusters: cfg.DataPathMaxClusters, MaxTargets: cfg.DataPathMaxTargets, MaxListeners: cfg.DataPathMaxListeners}
 	s.engine.Watch(func(keys []string) {
 		p := s.dataPlane()
 		switch {

@@ -69,8 +69,7 @@ func (p *Plane) answer(w dns.ResponseWriter, q *dns.Msg, ck string) {
 
 // resolve answers one question from cluster ck's view.
 func (p *Plane) resolve(ck, name string, qtype uint16) ([]dns.RR, int) {
-	p.need(ck, name)
-	s, done := p.read()
+	s, done := p.needRead(ck, name)
 	defer done()
 	ref, ok := s.hosts[name]
 	if !ok {

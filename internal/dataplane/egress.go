@@ -56,8 +56,7 @@ type Verdict struct {
 // id) to host:port, against the current state.
 func (p *Plane) Decide(clusterID, host string, port int) Verdict {
 	ck := strings.ToLower(clusterID)
-	p.need(ck, host)
-	s, done := p.read()
+	s, done := p.needRead(ck, host)
 	defer done()
 	return p.decide(s, ck, host, port)
 }
@@ -225,8 +224,7 @@ type egress struct {
 // gate closes (rejection, removal, deletion), one on the public or trusted
 // path when the target's network rules or backend change.
 func (g *egress) Decide(ctx context.Context, r proxy.Request) proxy.Decision {
-	g.p.need(g.cluster, r.Host)
-	s, done := g.p.read()
+	s, done := g.p.needRead(g.cluster, r.Host)
 	v := g.p.decide(s, g.cluster, r.Host, r.Port)
 	done()
 	switch {
@@ -283,8 +281,7 @@ func (p *Plane) pinFor(ck string, v Verdict) (func(), error) {
 // target's backend while the endpoint is approved, and closed otherwise.
 func (p *Plane) servePrivate(key string, c net.Conn) {
 	ck := store.ParentKey(key)
-	p.need(ck)
-	s, done := p.read()
+	s, done := p.needRead(ck)
 	e := s.endpoints[key]
 	var t *target
 	if e != nil {

@@ -70,8 +70,7 @@ type DNSConfig struct {
 // Network returns a cluster's managed network; the error is the API's
 // ResourceNotFound for a cluster privlink does not have.
 func (p *Plane) Network(clusterID arm.ResourceID) (*ClusterNetwork, error) {
-	p.need(clusterID.Key())
-	s, done := p.read()
+	s, done := p.needRead(clusterID.Key())
 	defer done()
 	c := s.clusters[clusterID.Key()]
 	if c == nil {
@@ -98,8 +97,7 @@ func (p *Plane) Network(clusterID arm.ResourceID) (*ClusterNetwork, error) {
 
 // EndpointNetworkOf returns one endpoint's network details.
 func (p *Plane) EndpointNetworkOf(id arm.ResourceID) (*EndpointNetwork, error) {
-	p.need(id.Parent().Key())
-	s, done := p.read()
+	s, done := p.needRead(id.Parent().Key())
 	defer done()
 	e := s.endpoints[id.Key()]
 	if e == nil {

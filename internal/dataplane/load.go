@@ -4,10 +4,12 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/providers/kusto"
 	"github.com/privlink/privlink/internal/resource"
 	"github.com/privlink/privlink/internal/store"
@@ -23,18 +25,17 @@ import (
 // named by a host name are read the same way, by name, and kept in a
 // bounded set of their own.
 
-// Defaults of the bounds.
+// Defaults of the bounds (Config.MaxClusters, MaxTargets, MaxListeners).
 const (
-	defaultMaxClusters  = 256
-	defaultMaxTargets   = 4096
-	defaultMaxListeners = 1024
+	DefaultMaxClusters  = 256
+	DefaultMaxTargets   = 4096
+	DefaultMaxListeners = 1024
 )
 
-// has reports whether the state holds cluster ck (unless "") and what the
+// has reports whether state s holds cluster ck (unless "") and what the
 // names resolve to (a target, or known to be none), marking them used.
-func (p *Plane) has(ck string, names []string) bool {
-	s, done := p.read()
-	defer done()
+// The caller holds smu, for reading at least.
+func (p *Plane) has(s *snapshot, ck string, names []string) bool {
 	tick := p.tick.Add(1)
 	if ck != "" {
 		if s.clusters[ck] == nil {
@@ -66,19 +67,42 @@ func (s *snapshot) touch(key string, tick int64) {
 }
 
 // need loads what has finds missing: cluster ck's state and the targets
-// names belong to. Errors are logged: the state then lacks them, and the
-// caller answers as for something that does not exist (a later call tries
-// again). It must not be called while holding smu or mu.
+// names belong to. It must not be called while holding smu or mu.
 func (p *Plane) need(ck string, names ...string) {
-	if p.cfg.Engine == nil || p.has(ck, names) {
-		return
+	_, done := p.needRead(ck, names...)
+	done()
+}
+
+// needRead is need, then read: it returns the state locked for reading,
+// holding what was needed. Errors are logged: the state then lacks them,
+// and the caller answers as for something that does not exist (a later
+// call tries again). What it loads is neither evicted by its own eviction
+// nor by another caller's before the caller reads it (the read lock is
+// taken before mu is let go, and eviction needs both), so that a bound
+// smaller than the clusters in use at once, or open tunnels pinning every
+// other cluster, cannot make it answer as if ck did not exist. It must not
+// be called while holding smu or mu.
+func (p *Plane) needRead(ck string, names ...string) (*snapshot, func()) {
+	if p.cfg.Engine == nil {
+		return p.read()
 	}
+	s, done := p.read()
+	if p.has(s, ck, names) {
+		return s, done
+	}
+	done()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.alloc == nil || p.has(ck, names) {
-		return
+	if p.closed || p.alloc == nil {
+		return p.read()
 	}
-	s := p.st // read without smu: only mu's holders write it
+	s, done = p.read()
+	ok := p.has(s, ck, names)
+	done()
+	if ok {
+		return p.read() // mu held: nothing can be evicted meanwhile
+	}
+	s = p.st // read without smu: only mu's holders write it
 	var changes []change
 	var missing []string
 	err := p.cfg.Engine.View(context.Background(), func(c *resource.Ctx) error {
@@ -114,7 +138,7 @@ func (p *Plane) need(ck string, names ...string) {
 	}
 	if err != nil {
 		p.log.Error("dataplane: loading state", "cluster", ck, "names", names, "err", err)
-		return
+		return p.read()
 	}
 	if len(missing) > 0 {
 		p.smu.Lock()
@@ -126,7 +150,14 @@ func (p *Plane) need(ck string, names ...string) {
 		}
 		p.smu.Unlock()
 	}
-	p.evict()
+	keep := []string{ck}
+	for _, n := range names {
+		if ref, ok := s.hosts[strings.TrimSuffix(strings.ToLower(n), ".")]; ok {
+			keep = append(keep, ref.target)
+		}
+	}
+	p.evict(keep...)
+	return p.read() // mu held: nothing can be evicted before the caller reads
 }
 
 // loadCluster reads cluster ck's state as changes: the cluster, its
@@ -253,8 +284,10 @@ func lookupName(c *resource.Ctx, name string) ([]change, error) {
 
 // evict drops the least recently used clusters' state past
 // Config.MaxClusters and targets held for their names alone past
-// Config.MaxTargets, except what open tunnels pin. p.mu is held.
-func (p *Plane) evict() {
+// Config.MaxTargets, except what open tunnels pin and keep (what the
+// caller loaded to answer with: when everything else is pinned, it would
+// otherwise be the one dropped). p.mu is held.
+func (p *Plane) evict(keep ...string) {
 	s := p.st
 	overC := len(s.clusters) - p.cfg.MaxClusters
 	overT := len(s.targets) - len(s.byTarget) - p.cfg.MaxTargets
@@ -278,7 +311,7 @@ func (p *Plane) evict() {
 	if overC > 0 {
 		var keys []string
 		for k := range s.clusters {
-			if p.pins.n[k] == 0 {
+			if p.pins.n[k] == 0 && !slices.Contains(keep, k) {
 				keys = append(keys, k)
 			}
 		}
@@ -296,7 +329,7 @@ func (p *Plane) evict() {
 	if overT = len(s.targets) - len(s.byTarget) - p.cfg.MaxTargets; overT > 0 {
 		var keys []string
 		for k := range s.targets {
-			if len(s.byTarget[k]) == 0 && p.pins.n[k] == 0 {
+			if len(s.byTarget[k]) == 0 && p.pins.n[k] == 0 && !slices.Contains(keep, k) {
 				keys = append(keys, k)
 			}
 		}
@@ -407,4 +440,48 @@ func (p *Plane) needAddr(a netip.Addr) {
 	if ck != "" {
 		p.need(ck)
 	}
+}
+
+// Usage is how much of its bounds the data path holds at one moment.
+type Usage struct {
+	// Clusters is the number of clusters whose state is loaded
+	// (Config.MaxClusters, exceeded only by clusters open tunnels pin).
+	Clusters int
+	// Targets is the number of targets loaded for their names alone, not
+	// pointed at by a loaded endpoint (Config.MaxTargets).
+	Targets int
+	// Names is the number of names known to be no target's (Config.MaxTargets).
+	Names int
+	// Listeners is the number of endpoint addresses listening (Config.MaxListeners).
+	Listeners int
+	// Pinned is the number of clusters and targets that open tunnels pin.
+	Pinned int
+}
+
+// Usage reports how much of its bounds the data path holds, for tests and
+// diagnostics.
+func (p *Plane) Usage() Usage {
+	s, done := p.read()
+	u := Usage{Clusters: len(s.clusters), Names: len(s.noName)}
+	for k := range s.targets {
+		if len(s.byTarget[k]) == 0 {
+			u.Targets++
+		}
+	}
+	done()
+	p.lmu.Lock()
+	u.Listeners = len(p.privates)
+	p.lmu.Unlock()
+	p.pins.Lock()
+	u.Pinned = len(p.pins.n)
+	p.pins.Unlock()
+	return u
+}
+
+// Loaded reports whether the state of the cluster with id is loaded (it
+// is loaded again on demand when it is not).
+func (p *Plane) Loaded(clusterID string) bool {
+	s, done := p.read()
+	defer done()
+	return s.clusters[arm.KeyOf(clusterID)] != nil
 }

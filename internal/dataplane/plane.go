@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -140,13 +141,13 @@ func New(cfg Config) (*Plane, error) {
 		cfg.MaxConns = 4096
 	}
 	if cfg.MaxClusters <= 0 {
-		cfg.MaxClusters = defaultMaxClusters
+		cfg.MaxClusters = DefaultMaxClusters
 	}
 	if cfg.MaxTargets <= 0 {
-		cfg.MaxTargets = defaultMaxTargets
+		cfg.MaxTargets = DefaultMaxTargets
 	}
 	if cfg.MaxListeners <= 0 {
-		cfg.MaxListeners = defaultMaxListeners
+		cfg.MaxListeners = DefaultMaxListeners
 	}
 	log := cfg.Log
 	if log == nil {
@@ -774,6 +775,7 @@ func (p *Plane) apply(ctx context.Context, changes []change) error {
 	}
 
 	// Listeners of what changed.
+	closed := 0 // private addresses that stopped listening
 	for k := range gone {
 		if cn := p.clusters[k]; cn != nil && newClusters[k] == nil {
 			cn.close()
@@ -786,6 +788,7 @@ func (p *Plane) apply(ctx context.Context, changes []change) error {
 			p.lmu.Lock()
 			delete(p.privates, k)
 			p.lmu.Unlock()
+			closed++
 		}
 	}
 	for _, c := range clusters {
@@ -819,34 +822,63 @@ func (p *Plane) apply(ctx context.Context, changes []change) error {
 			p.lmu.Lock()
 			delete(p.privates, k)
 			p.lmu.Unlock()
+			closed++
 		}
-		if !e.addr.IsValid() {
-			continue
-		}
+		p.openPrivate(e, target(e.target))
+	}
+	if closed > 0 {
+		// Places freed under Config.MaxListeners go to the loaded
+		// endpoints that found none (first come: in key order), which
+		// would otherwise wait for a change of their own.
+		var waiting []*endpoint
 		p.lmu.Lock()
-		full := len(p.privates) >= p.cfg.MaxListeners
-		p.lmu.Unlock()
-		if full {
-			continue // reached through its cluster's egress; Network says why not here
-		}
-		port := 443
-		if t := target(e.target); t != nil {
-			if h, ok := t.host(e.group); ok {
-				port = h.Port
+		free := p.cfg.MaxListeners - len(p.privates)
+		for k, e := range s.endpoints {
+			if free > 0 && e.addr.IsValid() && p.privates[k] == nil {
+				waiting = append(waiting, e)
 			}
 		}
-		ln, err := listenPort(e.addr, port, p.cfg.MaxConns)
-		if err != nil {
-			p.log.Error("dataplane: private address", "endpoint", e.id.String(), "addr", e.addr, "err", err)
-			continue
-		}
-		key := k
-		p.lmu.Lock()
-		p.privates[k] = &privateNet{addr: e.addr, ln: ln}
 		p.lmu.Unlock()
-		p.serve(ln, func(c net.Conn) { p.servePrivate(key, c) })
+		sort.Slice(waiting, func(i, j int) bool { return waiting[i].key < waiting[j].key })
+		for _, e := range waiting {
+			if !p.openPrivate(e, s.targets[e.target]) {
+				break
+			}
+		}
 	}
 	return nil
+}
+
+// openPrivate opens endpoint e's private address (t is its target, if
+// loaded), unless it has none or Config.MaxListeners are listening; it
+// reports whether there was room. p.mu is held.
+func (p *Plane) openPrivate(e *endpoint, t *target) bool {
+	if !e.addr.IsValid() {
+		return true
+	}
+	p.lmu.Lock()
+	full := len(p.privates) >= p.cfg.MaxListeners
+	p.lmu.Unlock()
+	if full {
+		return false // reached through its cluster's egress; Network says why not here
+	}
+	port := 443
+	if t != nil {
+		if h, ok := t.host(e.group); ok {
+			port = h.Port
+		}
+	}
+	ln, err := listenPort(e.addr, port, p.cfg.MaxConns)
+	if err != nil {
+		p.log.Error("dataplane: private address", "endpoint", e.id.String(), "addr", e.addr, "err", err)
+		return true
+	}
+	key := e.key
+	p.lmu.Lock()
+	p.privates[key] = &privateNet{addr: e.addr, ln: ln}
+	p.lmu.Unlock()
+	p.serve(ln, func(c net.Conn) { p.servePrivate(key, c) })
+	return true
 }
 
 func sameBackend(o, n *target, group string) bool {
@@ -1019,8 +1051,7 @@ func (p *Plane) Close() error {
 // isTargetName reports whether name is a target's public or private name
 // (the built-in responder's certificates cover those only).
 func (p *Plane) isTargetName(name string) bool {
-	p.need("", name)
-	s, done := p.read()
+	s, done := p.needRead("", name)
 	defer done()
 	_, ok := s.hosts[name]
 	return ok

@@ -24,8 +24,7 @@ func (p *Plane) respond(w http.ResponseWriter, r *http.Request) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	p.need("", host)
-	s, done := p.read()
+	s, done := p.needRead("", host)
 	ref, ok := s.hosts[host]
 	t := s.targets[ref.target]
 	done()
@@ -68,8 +67,7 @@ func (p *Plane) servePublic(c net.Conn) {
 		c.Close()
 		return
 	}
-	p.need("", name)
-	s, done := p.read()
+	s, done := p.needRead("", name)
 	ref, ok := s.hosts[name]
 	t := s.targets[ref.target]
 	var unpin func()

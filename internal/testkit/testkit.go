@@ -102,6 +102,16 @@ func WithLogger(l *slog.Logger) Option { return func(c *app.Config) { c.Logger =
 // WithPrivateRange holds the clusters' managed networks in r.
 func WithPrivateRange(r netip.Prefix) Option { return func(c *app.Config) { c.PrivateRange = r } }
 
+// WithDataPathLimits bounds the data path's loaded clusters, targets
+// held for their names (and names known to be none's) and listening
+// endpoint addresses (serve --data-path-max-clusters, -targets,
+// -listeners); zero keeps a default.
+func WithDataPathLimits(clusters, targets, listeners int) Option {
+	return func(c *app.Config) {
+		c.DataPathMaxClusters, c.DataPathMaxTargets, c.DataPathMaxListeners = clusters, targets, listeners
+	}
+}
+
 // RandomRange is a /16 of loopback addresses that no other test server is
 // likely to use (127.100.0.0/16 to 127.249.0.0/16), so that each server's
 // managed networks listen on their usual ports.

@@ -155,6 +155,7 @@ type network struct {
 		ConnectionState  string `json:"connectionState"`
 		PrivateIPAddress string `json:"privateIPAddress"`
 		Listen           string `json:"listen"`
+		NotListening     string `json:"notListening"`
 		CustomDNSConfigs []struct {
 			FQDN        string   `json:"fqdn"`
 			IPAddresses []string `json:"ipAddresses"`
