@@ -240,14 +240,7 @@ func (p *Plane) openNets(ctx context.Context) error {
 	p.st.public = a.public()
 	p.smu.Unlock()
 	for _, c := range cls {
-		cn, err := p.openCluster(c)
-		if err != nil {
-			p.log.Error("dataplane: cluster network", "cluster", c.id.String(), "err", err)
-			continue
-		}
-		p.lmu.Lock()
-		p.clusters[c.key] = cn
-		p.lmu.Unlock()
+		p.listenCluster(c)
 	}
 	return nil
 }
@@ -804,14 +797,7 @@ func (p *Plane) apply(ctx context.Context, changes []change) error {
 		if !c.gateway.IsValid() {
 			continue
 		}
-		cn, err := p.openCluster(c)
-		if err != nil {
-			p.log.Error("dataplane: cluster network", "cluster", c.id.String(), "err", err)
-			continue
-		}
-		p.lmu.Lock()
-		p.clusters[c.key] = cn
-		p.lmu.Unlock()
+		p.listenCluster(c)
 	}
 	for k, e := range newEndpoints {
 		if pn := p.privates[k]; pn != nil {
@@ -928,6 +914,19 @@ func (t *target) host(group string) (Host, bool) {
 }
 
 // openCluster starts a cluster's egress and DNS server on its gateway.
+// listenCluster opens c's egress and DNS server and records them; a
+// failure is logged (the cluster then has no network until its next change).
+func (p *Plane) listenCluster(c *cluster) {
+	cn, err := p.openCluster(c)
+	if err != nil {
+		p.log.Error("dataplane: cluster network", "cluster", c.id.String(), "err", err)
+		return
+	}
+	p.lmu.Lock()
+	p.clusters[c.key] = cn
+	p.lmu.Unlock()
+}
+
 func (p *Plane) openCluster(c *cluster) (*clusterNet, error) {
 	cn := &clusterNet{gateway: c.gateway}
 	ln, err := listenPort(c.gateway, 1080, p.cfg.MaxConns)
