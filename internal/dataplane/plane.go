@@ -913,7 +913,6 @@ func (t *target) host(group string) (Host, bool) {
 	return Host{}, false
 }
 
-// openCluster starts a cluster's egress and DNS server on its gateway.
 // listenCluster opens c's egress and DNS server and records them; a
 // failure is logged (the cluster then has no network until its next change).
 func (p *Plane) listenCluster(c *cluster) {
@@ -927,6 +926,7 @@ func (p *Plane) listenCluster(c *cluster) {
 	p.lmu.Unlock()
 }
 
+// openCluster starts a cluster's egress and DNS server on its gateway.
 func (p *Plane) openCluster(c *cluster) (*clusterNet, error) {
 	cn := &clusterNet{gateway: c.gateway}
 	ln, err := listenPort(c.gateway, 1080, p.cfg.MaxConns)
