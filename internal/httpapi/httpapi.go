@@ -150,7 +150,9 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 				}
 			}
 			level := slog.LevelDebug
-			if s.AccessLog {
+			// Health checks (a load balancer's, every second per replica)
+			// stay at Debug, or they would be most of the access log.
+			if s.AccessLog && r.URL.Path != "/_privlink/health" {
 				level = slog.LevelInfo
 			}
 			// Typed attributes and no work at all when the level is off:
