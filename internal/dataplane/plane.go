@@ -245,23 +245,11 @@ func (p *Plane) openNets(ctx context.Context) error {
 	return nil
 }
 
-// Changed applies the keys a commit wrote (Config.Delivered): a commit of
-// this process or, with replicas, of another. keys nil reads everything
-// again (another replica's change that named nothing).
-func (p *Plane) Changed(keys []string) {
-	if keys == nil {
-		if err := p.Refresh(context.Background()); err != nil {
-			p.log.Error("dataplane: refresh", "err", err)
-			p.dirty.Store(true)
-			select {
-			case p.wake <- struct{}{}:
-			default:
-			}
-		}
-		return
-	}
-	p.changed(keys)
-}
+// Changed applies the keys a commit of this process wrote
+// (Config.Delivered) before returning, so that a change takes effect
+// before its caller hears of it. Other replicas' commits go through
+// ChangedLater.
+func (p *Plane) Changed(keys []string) { p.changed(keys) }
 
 // changed is the engine's commit hook: it refreshes at once when a commit
 // touched what the data path reads (clusters, their endpoints, the targets

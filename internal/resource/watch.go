@@ -125,15 +125,3 @@ func (c *Ctx) notifyOnCommit() {
 		e.notify(w)
 	})
 }
-
-// Changed runs the watchers with keys that another process's transaction
-// wrote (store.Feed), as a commit of this engine would: state kept beside a
-// store that several replicas share follows all of them.
-func (e *Engine) Changed(keys []string) {
-	if len(keys) == 0 {
-		return
-	}
-	for _, fn := range e.watchers {
-		fn(keys)
-	}
-}
