@@ -366,16 +366,8 @@ func (d *DB) ClaimDue(ctx context.Context, owner string, now, until time.Time, l
 	if err != nil {
 		return nil, timedOut(parent, ctx, classify(err))
 	}
-	defer rows.Close()
-	var out []*store.Operation
-	for rows.Next() {
-		op, err := scanOp(rows)
-		if err != nil {
-			return nil, timedOut(parent, ctx, classify(err))
-		}
-		out = append(out, op)
-	}
-	return out, timedOut(parent, ctx, classify(rows.Err()))
+	ops, err := collectOps(rows)
+	return ops, timedOut(parent, ctx, classify(err))
 }
 
 // Lead implements store.Elector with a session advisory lock held on a

@@ -804,16 +804,7 @@ func (t *ptx) List(q store.Query) ([]*store.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*store.Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Record, error) { return scanRecord(r) })
 }
 
 const opCols = `id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended`
@@ -892,16 +883,12 @@ func (t *ptx) DueOperations(now time.Time, limit int) ([]*store.Operation, error
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*store.Operation
-	for rows.Next() {
-		op, err := scanOp(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, op)
-	}
-	return out, rows.Err()
+	return collectOps(rows)
+}
+
+// collectOps reads every operation of rows and closes them.
+func collectOps(rows pgx.Rows) ([]*store.Operation, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Operation, error) { return scanOp(r) })
 }
 
 func (t *ptx) NextDue() (time.Time, bool, error) {
