@@ -187,9 +187,10 @@ func (p *Plane) loadCluster(c *resource.Ctx, s *snapshot, ck string) ([]change, 
 	listed := map[string]bool{}
 	targets := map[string]bool{}
 	for _, e := range eps {
-		out = append(out, change{key: e.ID.Key(), doc: e})
-		listed[e.ID.Key()] = true
-		if tk := readEndpoint(e).target; tk != "" && s.targets[tk] == nil && tk != ck {
+		ep := readEndpoint(e)
+		out = append(out, change{key: ep.key, doc: e, ep: ep})
+		listed[ep.key] = true
+		if tk := ep.target; tk != "" && s.targets[tk] == nil && tk != ck {
 			targets[tk] = true
 		}
 	}

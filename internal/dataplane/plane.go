@@ -428,6 +428,9 @@ type change struct {
 	key string
 	doc *resource.Doc
 	tgt *target // the target doc is, parsed in the same view
+	// ep is doc parsed as a managed private endpoint (nil for other
+	// types): parsed once, since update and apply both read it.
+	ep *endpoint
 	// asCluster: doc is a Kusto cluster read as a cluster (with its
 	// endpoints), not only as a target.
 	asCluster bool
@@ -514,10 +517,10 @@ func (p *Plane) update(ctx context.Context, keys []string) error {
 		// The targets of the endpoints read, that the state lacks.
 		var more []change
 		for _, ch := range changes {
-			if ch.doc == nil || ch.tgt != nil {
+			if ch.ep == nil {
 				continue
 			}
-			tk := readEndpoint(ch.doc).target
+			tk := ch.ep.target
 			if tk == "" || s.targets[tk] != nil || seen[tk] {
 				continue
 			}
@@ -553,6 +556,8 @@ func newChange(c *resource.Ctx, d *resource.Doc) change {
 	ch := change{key: d.ID.Key(), doc: d}
 	if isTargetType(d.Kind.Type) {
 		ch.tgt = readTarget(c, d)
+	} else if strings.EqualFold(d.Kind.Type, kusto.EndpointType) {
+		ch.ep = readEndpoint(d)
 	}
 	return ch
 }
@@ -601,11 +606,11 @@ func (p *Plane) apply(ctx context.Context, changes []change) error {
 			gone[ch.key] = true
 			continue
 		}
-		typ := strings.ToLower(ch.doc.Kind.Type)
-		if strings.EqualFold(typ, kusto.EndpointType) {
-			newEndpoints[ch.key] = readEndpoint(ch.doc)
+		if ch.ep != nil {
+			newEndpoints[ch.key] = ch.ep
 			continue
 		}
+		typ := strings.ToLower(ch.doc.Kind.Type)
 		newTargets[ch.key] = ch.tgt
 		if typ == kustoType && ch.asCluster {
 			newClusters[ch.key] = readCluster(ch.doc)
