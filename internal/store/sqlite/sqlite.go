@@ -71,12 +71,14 @@ const absentMax = 16384
 // DefaultCacheRecords is the hot record cache's size when Options leaves it 0.
 const DefaultCacheRecords = 8192
 
-// pageCacheKiB is SQLite's page cache per read connection (cache_size), in
-// KiB; writerCacheKiB the persister's and the writer's.
-const (
-	pageCacheKiB   = 8192
-	writerCacheKiB = 65536
-)
+// pageCacheKiB is SQLite's page cache per connection (cache_size), in KiB:
+// the readers', the writer's and the persister's alike. A larger one for the
+// persister and the writer (64 MB until 2026-12-01, when every create still
+// looked its new keys up in SQLite) cost more than it saved once the key
+// filter took those lookups away: at the end of every commit SQLite's page
+// cache walks a hash table that grows with the cache (pcache1's truncate,
+// 4-6% of the CPU of a durable create with 64 MB, under 1% with 8 MB).
+const pageCacheKiB = 8192
 
 // idleReaders is how many read connections are kept between Views.
 const idleReaders = 8
@@ -213,10 +215,6 @@ func Open(path string, opt Options) (*DB, error) {
 	}
 	d.absent = map[string]struct{}{}
 	if d.wr, err = newReader(ctx, db); err != nil {
-		return fail(err)
-	}
-	// The writer looks up every key a write creates: the same reason.
-	if err := d.wr.exec(ctx, fmt.Sprintf("PRAGMA cache_size(-%d)", writerCacheKiB)); err != nil {
 		return fail(err)
 	}
 	w, err := newConn(ctx, db)
@@ -653,13 +651,6 @@ type conn struct {
 func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
 	sc, err := db.Conn(ctx)
 	if err != nil {
-		return nil, err
-	}
-	// Every write updates the table and four indexes at keys spread over
-	// them: a larger page cache than readers have keeps their inner pages
-	// at hand as they grow.
-	if _, err := sc.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size(-%d)", writerCacheKiB)); err != nil {
-		sc.Close()
 		return nil, err
 	}
 	// A multi-row upsert keeps a statement journal (the pages it changes,
