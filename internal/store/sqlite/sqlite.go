@@ -91,8 +91,11 @@ var walFrames = 20000
 // checkpointEvery is how often the checkpointer copies the WAL: often
 // enough that, when a RESTART checkpoint is due, little is left to copy
 // while writers wait (a PASSIVE checkpoint with nothing to copy costs
-// next to nothing).
-const checkpointEvery = 200 * time.Millisecond
+// next to nothing). Under steady writes a RESTART comes about once a
+// second whatever this is; with 200 ms each one copied about 200 ms of
+// commits while writers waited (20-35 ms, the PUT p99 at 16 connections),
+// with 25 ms it copies 4-13 ms worth (bench/run.sh, 2026-12-01).
+const checkpointEvery = 25 * time.Millisecond
 
 // walLimit is the size the WAL file is cut back to after SQLite restarts it
 // (journal_size_limit), so that a burst of writes does not leave a huge file.
@@ -152,6 +155,14 @@ type DB struct {
 	// keeps SQLite from writing the WAL from its start again (see
 	// checkpointer).
 	drain atomic.Bool
+	// commitMu is held by the persister for each commit and by the
+	// checkpointer for a RESTART checkpoint, which needs SQLite's write
+	// lock: without it the checkpoint competes for that lock through
+	// SQLite's busy handler, whose sleeps (1, 2, 5, 10 ms and longer) lose
+	// to commits that follow each other closely, so that it waited up to
+	// half a second (while the WAL kept growing) and then made the next
+	// commit wait as long. Go's mutex hands it over between two commits.
+	commitMu sync.Mutex
 	// restarts counts RESTART checkpoints that completed (for tests).
 	restarts atomic.Int64
 }
@@ -460,9 +471,11 @@ func (d *DB) checkpointer(c *sql.Conn) {
 				// that the next commit starts the WAL again.
 				d.drain.Store(true)
 				d.unpinIdle(ctx)
+				d.commitMu.Lock()
 				if c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &log, &done) == nil && busy == 0 {
 					d.restarts.Add(1)
 				}
+				d.commitMu.Unlock()
 				d.drain.Store(false)
 			}
 		}
@@ -508,7 +521,10 @@ func (d *DB) persister(c *conn) {
 		if failed == nil && !f.empty() {
 			seq := d.seq.Load() + 1
 			d.cache.apply(f.ch, seq)
-			if err := c.persist(f.ch, seq); err != nil {
+			d.commitMu.Lock()
+			err := c.persist(f.ch, seq)
+			d.commitMu.Unlock()
+			if err != nil {
 				d.cache.clear()
 				failed = fmt.Errorf("sqlite: commit: %w", err)
 				d.fmu.Lock()
