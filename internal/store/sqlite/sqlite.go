@@ -454,14 +454,24 @@ func (d *DB) checkpointer(c *sql.Conn) {
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
 	ctx := context.Background()
+	copied := uint64(0) // the commit number the WAL was last copied whole at
 	for {
 		select {
 		case <-d.closed:
 			return
 		case <-t.C:
+			// Nothing committed since a checkpoint that copied the whole
+			// WAL: nothing to do (an idle server stays idle).
+			seq := d.seq.Load()
+			if seq == copied {
+				continue
+			}
 			d.unpinIdle(ctx)
 			var busy, log, done int
 			err := c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+			if err == nil && busy == 0 && done == log {
+				copied = seq
+			}
 			if err == nil && log > walFrames {
 				// Commits outran the checkpoints (under steady writes a
 				// PASSIVE one never finds the WAL fully copied when the
