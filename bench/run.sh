@@ -3,10 +3,13 @@
 # wrk (64 connections; PUT also at 16), GET beside a bare net/http handler
 # serving the same bytes with the same certificate. Needs wrk (Debian
 # package "wrk").
-# Usage: bench/run.sh [seconds]   (figures go to stdout; see docs/benchmarks.md)
+# Usage: bench/run.sh [seconds] [put16]   (figures go to stdout; see docs/benchmarks.md)
+# With put16, only the PUT at 16 connections runs, on a fresh server: its
+# latency without the WAL the 64-connection phase leaves behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
+only=${2:-}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -o "$work/privlink" ./cmd/privlink
@@ -34,6 +37,11 @@ for _ in $(seq 50); do curl -skf https://127.0.0.1:19443/_privlink/health >/dev/
 . bench/seed.sh
 bench_seed "$work/privlink"
 URL="https://127.0.0.1:19443$MPE"
+if [ "$only" = put16 ]; then
+  echo "== PUT privlink, 16 connections, fresh server (new endpoint per request, durable)"
+  measure -t2 -c16 -d"${secs}s" --latency -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN"
+  exit 0
+fi
 curl -sk -H "Authorization: Bearer $TOKEN" "$URL" > "$work/body.json"
 "$work/bare" --addr 127.0.0.1:19444 --data "$work/data" --body "$work/body.json" &
 sleep 0.5
