@@ -238,7 +238,7 @@ func (id ResourceID) Child(typ, name string) ResourceID {
 func (id ResourceID) String() string {
 	var b strings.Builder
 	b.Grow(id.size())
-	id.write(&b)
+	id.write(&b, false)
 	if b.Len() == 0 {
 		return "/"
 	}
@@ -260,33 +260,65 @@ func (id ResourceID) size() int {
 	return n
 }
 
-func (id ResourceID) write(b *strings.Builder) {
+func (id ResourceID) write(b *strings.Builder, lower bool) {
 	if id.Scope != nil {
-		id.Scope.write(b)
+		id.Scope.write(b, lower)
 	} else {
 		if id.Subscription != "" {
 			b.WriteString("/subscriptions/")
-			b.WriteString(id.Subscription)
+			put(b, id.Subscription, lower)
 		}
 		if id.ResourceGroup != "" {
-			b.WriteString("/resourceGroups/")
-			b.WriteString(id.ResourceGroup)
+			put(b, "/resourceGroups/", lower)
+			put(b, id.ResourceGroup, lower)
 		}
 	}
 	if id.Namespace != "" {
 		b.WriteString("/providers/")
-		b.WriteString(id.Namespace)
+		put(b, id.Namespace, lower)
 	}
 	for i, t := range id.Types {
 		b.WriteByte('/')
-		b.WriteString(t)
+		put(b, t, lower)
 		b.WriteByte('/')
-		b.WriteString(id.Names[i])
+		put(b, id.Names[i], lower)
 	}
 }
 
-// Key is the case-insensitive identity of the id: its lower-cased String.
-func (id ResourceID) Key() string { return strings.ToLower(id.String()) }
+// put writes s to b, its ASCII letters lower-cased if lower.
+func put(b *strings.Builder, s string, lower bool) {
+	if !lower {
+		b.WriteString(s)
+		return
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+}
+
+// Key is the case-insensitive identity of the id: its lower-cased String
+// (strings.ToLower's). It is built lower-cased in one allocation rather
+// than as String and then ToLower's copy: keys are made on every read and
+// write of a record (a durable create makes dozens).
+func (id ResourceID) Key() string {
+	var b strings.Builder
+	b.Grow(id.size())
+	id.write(&b, true)
+	if b.Len() == 0 {
+		return "/"
+	}
+	k := b.String()
+	for i := 0; i < len(k); i++ {
+		if k[i] >= 0x80 {
+			return strings.ToLower(k) // Unicode letters: ToLower's rules
+		}
+	}
+	return k
+}
 
 // Equal reports whether two ids name the same resource.
 func (id ResourceID) Equal(o ResourceID) bool { return id.Key() == o.Key() }

@@ -571,3 +571,22 @@ func TestValidSubscriptionID(t *testing.T) {
 		}
 	}
 }
+
+// Key builds the lower-cased id in one pass; it must agree with
+// strings.ToLower of String for every id, ASCII or not.
+func TestKeyIsLowerString(t *testing.T) {
+	for _, s := range []string{
+		"/subscriptions/00000000-0000-0000-0000-00000000000A/resourceGroups/RG/providers/Microsoft.Kusto/clusters/C1/managedPrivateEndpoints/MPE",
+		"/subscriptions/s/resourceGroups/Ünïcode-RG/providers/Microsoft.Storage/storageAccounts/İstanbul",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Kusto/clusters/c/providers/Microsoft.Authorization/roleAssignments/ABC",
+		"/subscriptions/S",
+	} {
+		id, err := arm.ParseResourceID(s)
+		if err != nil {
+			t.Fatalf("ParseResourceID(%q): %v", s, err)
+		}
+		if got, want := id.Key(), strings.ToLower(id.String()); got != want {
+			t.Errorf("Key() = %q, want %q", got, want)
+		}
+	}
+}
