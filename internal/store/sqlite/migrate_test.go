@@ -179,9 +179,21 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("%s: sorts instead of reading an index in order: %s", name, plan)
 		}
 	}
-	where, args := newFilter(store.Query{Prefix: "/subscriptions/s", After: "/subscriptions/s/x", KeysOnly: true}).sql()
-	if plan := explain(t, db.db, keysSelect+where+` ORDER BY key LIMIT ?`, append(args, 1000)...); !strings.Contains(plan, "COVERING INDEX resources_keys") {
-		t.Errorf("keys only: not from the covering index: %s", plan)
+	// The keys-only scans privlink sends read an index alone: a scope's
+	// resources of one of a set of types (reader.list sends one query per
+	// type), one type's everywhere, and a parent's children of one type.
+	for name, c := range map[string]struct {
+		q     store.Query
+		index string
+	}{
+		"one of types in a scope": {store.Query{Prefix: "/subscriptions/s", Type: "microsoft.kusto/clusters", After: "/subscriptions/s/x", KeysOnly: true}, "resources_type"},
+		"type everywhere":         {store.Query{Type: "microsoft.kusto/clusters", After: "/subscriptions/s/x", KeysOnly: true}, "resources_type"},
+		"children of one type":    {store.Query{Parent: "/subscriptions/s", Type: "microsoft.resources/deployments", KeysOnly: true}, "resources_parent"},
+	} {
+		where, args := newFilter(c.q).sql()
+		if plan := explain(t, db.db, keysSelect+where+` ORDER BY key LIMIT ?`, append(args, 1000)...); !strings.Contains(plan, "COVERING INDEX "+c.index) || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s: not read in order from the covering index %s: %s", name, c.index, plan)
+		}
 	}
 	for _, q := range []string{
 		opSelect + ` WHERE status = 'Running' AND due <= 1 AND lease_until < 1 ORDER BY due LIMIT 64`,

@@ -3,8 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
+	"sort"
 	"strings"
 	"time"
 
@@ -100,7 +100,8 @@ func (r *reader) unpin(ctx context.Context) error {
 
 const (
 	recSelect = `SELECT key, id, type, body, meta, version, updated FROM resources`
-	// keysSelect reads only what the resources_keys index holds.
+	// keysSelect reads only what the resources_type and resources_parent
+	// indexes hold.
 	keysSelect = `SELECT key, key, ltype, NULL, NULL, 0, 0 FROM resources`
 )
 
@@ -210,7 +211,9 @@ func (f filter) sql() (string, []any) {
 	var args []any
 	add := func(c string, a any) { conds = append(conds, c); args = append(args, a) }
 	if f.parent {
-		add("parent = ?", f.parentKey)
+		// The parent is the key's first plen bytes; the key range
+		// [parent/, parent0) that newFilter set says which ones.
+		add("plen = ?", len(f.parentKey))
 	}
 	if f.typ != "" {
 		add("ltype = ?", f.typ)
@@ -224,11 +227,6 @@ func (f filter) sql() (string, []any) {
 	if f.after != "" {
 		add("key > ?", f.after)
 	}
-	if f.types != nil {
-		conds = append(conds, "ltype IN (SELECT value FROM json_each(?))")
-		b, _ := json.Marshal(f.typeList)
-		args = append(args, string(b))
-	}
 	if len(conds) == 0 {
 		return "", nil
 	}
@@ -237,7 +235,49 @@ func (f filter) sql() (string, []any) {
 
 // list returns the matching records in key order, at most limit (0: all),
 // with their keys.
+//
+// A filter with a set of types (Query.Types: a scope's tracked resources)
+// reads each type's key range from resources_type, at most limit each,
+// and merges them: that visits only records of those types, however many
+// others (endpoints, connections) the scope holds.
 func (r *reader) list(f filter, limit int) ([]*store.Record, []string, error) {
+	if f.types == nil {
+		return r.list1(f, limit)
+	}
+	var recs []*store.Record
+	var keys []string
+	one := f
+	one.types, one.typeList = nil, nil
+	seen := make(map[string]bool, len(f.typeList))
+	for _, t := range f.typeList {
+		if seen[t] || (f.typ != "" && t != f.typ) {
+			continue
+		}
+		seen[t] = true
+		one.typ = t
+		rs, ks, err := r.list1(one, limit)
+		if err != nil {
+			return nil, nil, err
+		}
+		recs, keys = append(recs, rs...), append(keys, ks...)
+	}
+	idx := make([]int, len(keys))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return keys[idx[a]] < keys[idx[b]] })
+	if limit > 0 && len(idx) > limit {
+		idx = idx[:limit]
+	}
+	outRecs, outKeys := make([]*store.Record, len(idx)), make([]string, len(idx))
+	for i, j := range idx {
+		outRecs[i], outKeys[i] = recs[j], keys[j]
+	}
+	return outRecs, outKeys, nil
+}
+
+// list1 is list for a filter with at most one type: one query.
+func (r *reader) list1(f filter, limit int) ([]*store.Record, []string, error) {
 	where, args := f.sql()
 	sel := recSelect
 	if f.keysOnly {

@@ -49,6 +49,20 @@ CREATE TABLE IF NOT EXISTS operations (
 	// its tracked resources from them) reads the index alone, in key order,
 	// instead of a table row per key.
 	execMigration(`CREATE INDEX resources_keys ON resources (key, ltype)`),
+	// 3 -> 4: smaller indexes, because every index entry a create writes
+	// is pages in the WAL at every commit (65 pages per commit of about
+	// three creates, 2026-12-01, most of them index leaves rebalanced
+	// under entries of 200-400 bytes). The parent's key, which was a
+	// column and led resources_parent, becomes its length: the parent is
+	// the key's first plen bytes, so "children of p" is a key range
+	// [p/, p0) at plen = len(p), an index entry of an integer where the
+	// whole parent key (about 110 bytes) was. resources_keys goes: its
+	// one user (a scope's tracked resources, Query.Types) reads
+	// resources_type once per type instead (see reader.list), which
+	// visits the tracked resources only rather than every key in the
+	// scope. Creates write three index entries of 145-190 bytes where
+	// they wrote four of 200-400.
+	migrate4,
 }
 
 // schemaVersion is the version this code writes and reads.
@@ -123,6 +137,27 @@ func migrate2(ctx context.Context, tx *sql.Tx) error {
 		// The worker's due operations; the sweeper's ended ones.
 		`CREATE INDEX operations_running ON operations (due) WHERE status = 'Running'`,
 		`CREATE INDEX operations_ended ON operations (ended) WHERE status <> 'Running'`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func migrate4(ctx context.Context, tx *sql.Tx) error {
+	for _, q := range []string{
+		`ALTER TABLE resources ADD COLUMN plen INTEGER NOT NULL DEFAULT 0`,
+		// length() of TEXT counts characters; Go's len, which writes
+		// plen from now on, counts bytes.
+		`UPDATE resources SET plen = length(CAST(parent AS BLOB)) WHERE parent <> ''`,
+		`DROP INDEX resources_keys`,
+		`DROP INDEX resources_parent`,
+		`ALTER TABLE resources DROP COLUMN parent`,
+		// Children of a parent of one type, in key order: plen = len(p),
+		// ltype = t, key in [p/, p0). Queries without a type (none in
+		// privlink; Query allows them) read the key range instead.
+		`CREATE INDEX resources_parent ON resources (plen, ltype, key)`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err

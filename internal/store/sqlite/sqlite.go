@@ -567,7 +567,7 @@ type changes struct {
 	// retyped holds the keys of records written whose row in SQLite, if
 	// any, may have another type: the created ones (a create may follow a
 	// delete still uncommitted) and those replaced by another type. The
-	// others keep their row's parent and type columns, and indexes, as
+	// others keep their row's plen and type columns, and indexes, as
 	// they are. Once set for a key in a batch, it stays.
 	retyped map[string]bool
 }
@@ -711,11 +711,11 @@ func (c *conn) close() { c.c.Close() }
 const chunk = 128
 
 const (
-	recCols = "(key, id, type, body, meta, version, updated, parent, ltype)"
-	recSet  = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated, parent=excluded.parent, ltype=excluded.ltype"
+	recCols = "(key, id, type, body, meta, version, updated, plen, ltype)"
+	recSet  = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated, plen=excluded.plen, ltype=excluded.ltype"
 	// recSetSame is for a replace of a record by one of the same type:
-	// parent and ltype follow from the key and the type, so they stay, and
-	// so do the three indexes on them (SQLite updates only the indexes on
+	// plen and ltype follow from the key and the type, so they stay, and
+	// so do the two indexes on them (SQLite updates only the indexes on
 	// the columns SET names).
 	recSetSame = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated"
 	opCols     = "(id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended)"
@@ -787,7 +787,7 @@ func (c *conn) persist(ch *changes, seq uint64) (err error) {
 			delRecs = append(delRecs, k)
 			continue
 		}
-		row := []any{k, r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano(), store.ParentKey(k), strings.ToLower(r.Type)}
+		row := []any{k, r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano(), len(store.ParentKey(k)), strings.ToLower(r.Type)}
 		if ch.retyped[k] {
 			putRecs = append(putRecs, row...)
 		} else {
