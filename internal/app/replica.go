@@ -56,11 +56,15 @@ func (s *Server) follow(ch store.Change) {
 	// every request's barrier): it may write addresses through this
 	// replica's writer. Its own endpoints wait for it (Settle).
 	if p := s.dataPlane(); p != nil {
-		if ch.All {
+		switch {
+		case ch.All:
 			p.ChangedLater(nil)
-		} else {
+		case len(ch.Keys) > 0:
 			p.ChangedLater(ch.Keys)
 		}
+		// A commit that names no record (an operation's step, a lease)
+		// changes nothing the data path serves: ChangedLater(nil) would
+		// mean "everything", a full reload at every such commit.
 	}
 }
 
