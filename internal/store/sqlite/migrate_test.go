@@ -179,6 +179,22 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("%s: sorts instead of reading an index in order: %s", name, plan)
 		}
 	}
+	// A parent's children of one type are one range of resources_parent,
+	// not the type's range under the parent (which holds deeper ones
+	// too); children of any type are the parent's key range, not every
+	// key whose parent is as long.
+	for name, c := range map[string]struct {
+		q    store.Query
+		want string
+	}{
+		"parent and type": {store.Query{Parent: "/subscriptions/s", Type: "Microsoft.Resources/deployments"}, "resources_parent (plen=? AND ltype=? AND key>? AND key<?)"},
+		"parent":          {store.Query{Parent: "/subscriptions/s"}, "(key>? AND key<?)"},
+	} {
+		where, args := newFilter(c.q).sql()
+		if plan := explain(t, db.db, recSelect+where+` ORDER BY key LIMIT ?`, append(args, 10)...); !strings.Contains(plan, c.want) {
+			t.Errorf("%s: plan %q does not use %s", name, plan, c.want)
+		}
+	}
 	// The keys-only scans privlink sends read an index alone: a scope's
 	// resources of one of a set of types (reader.list sends one query per
 	// type), one type's everywhere, and a parent's children of one type.

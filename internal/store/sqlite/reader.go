@@ -205,15 +205,32 @@ func (f filter) match(key, typ string) bool {
 	return f.typ == "" || strings.EqualFold(typ, f.typ)
 }
 
-// sql is the WHERE clause and its arguments.
+// sql is the WHERE clause and its arguments, after an index hint where
+// SQLite's choice would read more than the matches; it follows
+// "FROM resources".
 func (f filter) sql() (string, []any) {
 	var conds []string
 	var args []any
 	add := func(c string, a any) { conds = append(conds, c); args = append(args, a) }
-	if f.parent {
-		// The parent is the key's first plen bytes; the key range
-		// [parent/, parent0) that newFilter set says which ones.
+	hint := ""
+	switch {
+	case f.parent && f.parentKey == "":
+		// Top-level records (subscriptions): few, read by plen.
+		add("plen = ?", 0)
+	case f.parent && f.typ != "":
+		// The parent is the key's first plen bytes, and the key range
+		// [parent/, parent0) that newFilter set says which ones: so
+		// resources_parent holds a parent's children of a type in one
+		// range. SQLite would rather take resources_type's range of the
+		// type under the parent, which holds the deeper ones too (every
+		// resource group's deployments under a subscription).
+		hint = " INDEXED BY resources_parent"
 		add("plen = ?", len(f.parentKey))
+	case f.parent:
+		// Children of every type (privlink sends no such query): the
+		// key range, with plen checked on each row ("+" keeps SQLite
+		// from reading every key with that plen from resources_parent).
+		add("+plen = ?", len(f.parentKey))
 	}
 	if f.typ != "" {
 		add("ltype = ?", f.typ)
@@ -228,9 +245,9 @@ func (f filter) sql() (string, []any) {
 		add("key > ?", f.after)
 	}
 	if len(conds) == 0 {
-		return "", nil
+		return hint, nil
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return hint + " WHERE " + strings.Join(conds, " AND "), args
 }
 
 // list returns the matching records in key order, at most limit (0: all),
