@@ -216,7 +216,7 @@ func (f filter) sql() (string, []any) {
 	switch {
 	case f.parent && f.parentKey == "":
 		// Top-level records (subscriptions): few, read by plen.
-		add("plen = ?", 0)
+		add(parentLen+" = ?", 0)
 	case f.parent && f.typ != "":
 		// The parent is the key's first plen bytes, and the key range
 		// [parent/, parent0) that newFilter set says which ones: so
@@ -225,12 +225,13 @@ func (f filter) sql() (string, []any) {
 		// type under the parent, which holds the deeper ones too (every
 		// resource group's deployments under a subscription).
 		hint = " INDEXED BY resources_parent"
-		add("plen = ?", len(f.parentKey))
+		add(parentLen+" = ?", len(f.parentKey))
 	case f.parent:
 		// Children of every type (privlink sends no such query): the
-		// key range, with plen checked on each row ("+" keeps SQLite
-		// from reading every key with that plen from resources_parent).
-		add("+plen = ?", len(f.parentKey))
+		// key range, with the parent's length checked on each row ("+"
+		// keeps SQLite from reading every key whose parent is as long
+		// from resources_parent).
+		add("+"+parentLen+" = ?", len(f.parentKey))
 	}
 	if f.typ != "" {
 		add("ltype = ?", f.typ)

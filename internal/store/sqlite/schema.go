@@ -52,16 +52,20 @@ CREATE TABLE IF NOT EXISTS operations (
 	// 3 -> 4: smaller indexes, because every index entry a create writes
 	// is pages in the WAL at every commit (65 pages per commit of about
 	// three creates, 2026-12-01, most of them index leaves rebalanced
-	// under entries of 200-400 bytes). The parent's key, which was a
-	// column and led resources_parent, becomes its length: the parent is
-	// the key's first plen bytes, so "children of p" is a key range
-	// [p/, p0) at plen = len(p), an index entry of an integer where the
-	// whole parent key (about 110 bytes) was. resources_keys goes: its
-	// one user (a scope's tracked resources, Query.Types) reads
-	// resources_type once per type instead (see reader.list), which
-	// visits the tracked resources only rather than every key in the
-	// scope. Creates write three index entries of 145-190 bytes where
-	// they wrote four of 200-400.
+	// under entries of 200-400 bytes). resources_parent held the parent's
+	// whole key (about 110 bytes); it now holds the parent's length: the
+	// parent is the key's first bytes, so "children of p" is the key range
+	// [p/, p0) at that length. New rows write the length to plen and leave
+	// parent empty; rows written before keep their parent and plen 0, so
+	// the indexed expression plen + length(parent) is the parent's length
+	// in either (writing plen into every old row would rewrite the whole
+	// table, every document in it, at the upgrade: minutes at a million
+	// endpoints, against seconds to build the index). resources_keys goes:
+	// its one user (a scope's tracked resources, Query.Types) reads
+	// resources_type once per type instead (see reader.list), which visits
+	// the tracked resources only rather than every key in the scope. A
+	// create writes three index entries of 145-190 bytes where it wrote
+	// four of 200-400.
 	migrate4,
 }
 
@@ -148,16 +152,12 @@ func migrate2(ctx context.Context, tx *sql.Tx) error {
 func migrate4(ctx context.Context, tx *sql.Tx) error {
 	for _, q := range []string{
 		`ALTER TABLE resources ADD COLUMN plen INTEGER NOT NULL DEFAULT 0`,
-		// length() of TEXT counts characters; Go's len, which writes
-		// plen from now on, counts bytes.
-		`UPDATE resources SET plen = length(CAST(parent AS BLOB)) WHERE parent <> ''`,
 		`DROP INDEX resources_keys`,
 		`DROP INDEX resources_parent`,
-		`ALTER TABLE resources DROP COLUMN parent`,
-		// Children of a parent of one type, in key order: plen = len(p),
-		// ltype = t, key in [p/, p0). Queries without a type (none in
-		// privlink; Query allows them) read the key range instead.
-		`CREATE INDEX resources_parent ON resources (plen, ltype, key)`,
+		// Children of a parent of one type, in key order. length() of
+		// TEXT counts characters; Go's len, which writes plen, counts
+		// bytes: hence the cast.
+		`CREATE INDEX resources_parent ON resources (` + parentLen + `, ltype, key)`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
@@ -165,6 +165,11 @@ func migrate4(ctx context.Context, tx *sql.Tx) error {
 	}
 	return nil
 }
+
+// parentLen is the length of a row's parent key in bytes, as
+// resources_parent indexes it (see migration 4): queries name it by this
+// very expression, which is how SQLite knows the index holds it.
+const parentLen = `plen + length(CAST(parent AS BLOB))`
 
 // migrate brings the database at db to schemaVersion.
 func migrate(ctx context.Context, db *sql.DB) error {

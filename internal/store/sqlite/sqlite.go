@@ -712,7 +712,9 @@ const chunk = 128
 
 const (
 	recCols = "(key, id, type, body, meta, version, updated, plen, ltype)"
-	recSet  = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated, plen=excluded.plen, ltype=excluded.ltype"
+	// recSet rewrites every column; parent, which only rows written
+	// before schema 4 hold, is emptied (see migration 4).
+	recSet = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated, plen=excluded.plen, parent='', ltype=excluded.ltype"
 	// recSetSame is for a replace of a record by one of the same type:
 	// plen and ltype follow from the key and the type, so they stay, and
 	// so do the two indexes on them (SQLite updates only the indexes on
