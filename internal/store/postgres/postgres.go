@@ -63,7 +63,12 @@ type DB struct {
 	// writer goroutine touches them (see runBatch).
 	cache    map[string]*store.Record
 	cacheSeq int64
-	closed   chan struct{}
+	// trips counts the writer's round trips to the database (a statement
+	// or a pipeline sent and its answer awaited): the writer holds the
+	// database-wide write lock across them, so they bound every replica's
+	// write throughput. Tests and benchmarks read it.
+	trips  atomic.Int64
+	closed chan struct{}
 	once     sync.Once
 }
 
@@ -326,6 +331,7 @@ func (d *DB) runBatch(batch []*write) {
 	defer func() {
 		if open {
 			rctx, stop := context.WithTimeout(context.Background(), 2*time.Second)
+			d.trips.Add(1)
 			if _, err := conn.Exec(rctx, `ROLLBACK`); err != nil {
 				conn.Close(rctx) // the pool drops a closed connection
 			}
@@ -347,6 +353,7 @@ func (d *DB) runBatch(batch []*write) {
 	b.Queue(`SELECT pg_advisory_xact_lock($1)`, d.space.write)
 	b.Queue(`SELECT seq FROM commits`)
 	open = true
+	d.trips.Add(1)
 	br := conn.SendBatch(ctx, b)
 	_, err = br.Exec()
 	if err == nil {
@@ -383,7 +390,7 @@ func (d *DB) runBatch(batch []*write) {
 			errs[i] = err
 			continue
 		}
-		t := &ptx{ctx: ctx, tx: conn, write: true, cache: d.cache, savepoint: !single}
+		t := &ptx{ctx: ctx, tx: conn, write: true, cache: d.cache, savepoint: !single, trips: &d.trips}
 		if err := store.SafeRun("postgres", w.fn, t); err != nil {
 			errs[i] = broken(conn, err)
 			// Its writes are rolled back: forget what the cache learnt of them.
@@ -396,6 +403,7 @@ func (d *DB) runBatch(batch []*write) {
 			if !t.taken {
 				continue // it sent no statement: nothing to undo
 			}
+			d.trips.Add(1)
 			if _, err := conn.Exec(ctx, `ROLLBACK TO SAVEPOINT w`); err != nil {
 				failAll(fmt.Errorf("postgres: %w", classify(err)))
 				return
@@ -416,6 +424,7 @@ func (d *DB) runBatch(batch []*write) {
 			b.Queue(announceSQL, d.announcement(all), d.space.channel)
 		}
 		b.Queue(`COMMIT`)
+		d.trips.Add(1)
 		br := conn.SendBatch(ctx, b)
 		var err error
 		if announce {
@@ -472,6 +481,8 @@ type ptx struct {
 	// function of a batch); it is sent in the same round trip as that
 	// statement. taken: it was.
 	savepoint, taken bool
+	// trips counts the round trips of the writer (DB.trips); nil in Views.
+	trips *atomic.Int64
 	// What a write transaction wrote, for its notification (store.Feed).
 	keys    []string
 	ended   []string
@@ -482,8 +493,16 @@ type ptx struct {
 // a pending savepoint (ptx.savepoint) in one pipelined round trip with the
 // statement: a function of a batch costs no round trip of its own.
 
+// sent counts a round trip of the writer's.
+func (t *ptx) sent() {
+	if t.trips != nil {
+		t.trips.Add(1)
+	}
+}
+
 func (t *ptx) batch(sql string, args []any) (pgx.BatchResults, error) {
 	t.savepoint, t.taken = false, true
+	t.sent()
 	b := &pgx.Batch{}
 	b.Queue(`SAVEPOINT w`)
 	b.Queue(sql, args...)
@@ -497,6 +516,7 @@ func (t *ptx) batch(sql string, args []any) (pgx.BatchResults, error) {
 
 func (t *ptx) queryRow(sql string, args ...any) pgx.Row {
 	if !t.savepoint {
+		t.sent()
 		return t.tx.QueryRow(t.ctx, sql, args...)
 	}
 	br, err := t.batch(sql, args)
@@ -508,6 +528,7 @@ func (t *ptx) queryRow(sql string, args ...any) pgx.Row {
 
 func (t *ptx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
 	if !t.savepoint {
+		t.sent()
 		return t.tx.Exec(t.ctx, sql, args...)
 	}
 	br, err := t.batch(sql, args)
@@ -523,6 +544,7 @@ func (t *ptx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
 
 func (t *ptx) query(sql string, args ...any) (pgx.Rows, error) {
 	if !t.savepoint {
+		t.sent()
 		return t.tx.Query(t.ctx, sql, args...)
 	}
 	br, err := t.batch(sql, args)
