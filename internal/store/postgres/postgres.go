@@ -69,7 +69,7 @@ type DB struct {
 	// write throughput. Tests and benchmarks read it.
 	trips  atomic.Int64
 	closed chan struct{}
-	once     sync.Once
+	once   sync.Once
 }
 
 var _ store.Store = (*DB)(nil)
