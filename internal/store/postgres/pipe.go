@@ -36,6 +36,14 @@ type pipe struct {
 	// unicode reports whether the server takes any UTF-8 text without a
 	// NUL (server_encoding UTF8 or SQL_ASCII), see plain.
 	unicode bool
+	// maxOp is the greatest operation id in the database (byte-wise, as
+	// the column's collation compares), read at the start of the batch
+	// under the write lock and raised by the batch's own inserts: every
+	// write of operations takes the lock, so a greater id is absent for
+	// as long as the batch runs. The engine's operation ids are
+	// time-ordered (UUIDv7), so a new operation's id is above it, and
+	// its PutOperation is held back as an insert instead of asking.
+	maxOp string
 }
 
 // held is a statement held back until the next round trip.

@@ -350,8 +350,9 @@ func (d *DB) runBatch(batch []*write) {
 		pc.Release()
 	}()
 	// One round trip: the transaction, the write lock, and the commit
-	// number read after the lock (each statement of the pipeline takes its
-	// snapshot when it runs), so no write can slip in between.
+	// number and greatest operation id read after the lock (each
+	// statement of the pipeline takes its snapshot when it runs), so no
+	// write can slip in between.
 	//
 	// The writer's caches are valid if nobody committed since this
 	// process's last batch: the commit number says so. If others did, the
@@ -360,10 +361,11 @@ func (d *DB) runBatch(batch []*write) {
 	// operations' cache is emptied (the feed does not name every
 	// operation written).
 	var seq int64
+	var maxOp *string
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 	b.Queue(`SELECT pg_advisory_xact_lock($1)`, d.space.write)
-	b.Queue(`SELECT seq FROM commits`)
+	b.Queue(`SELECT seq, (SELECT max(id) FROM operations) FROM commits`)
 	open = true
 	d.trips.Add(1)
 	br := conn.SendBatch(ctx, b)
@@ -372,7 +374,7 @@ func (d *DB) runBatch(batch []*write) {
 		_, err = br.Exec()
 	}
 	if err == nil {
-		err = br.QueryRow().Scan(&seq)
+		err = br.QueryRow().Scan(&seq, &maxOp)
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -394,6 +396,9 @@ func (d *DB) runBatch(batch []*write) {
 	d.takeClaims()
 	d.cacheSeq = -1 // until this batch ends well
 	p := newPipe(ctx, conn, &d.trips)
+	if maxOp != nil {
+		p.maxOp = *maxOp
+	}
 	all := &ptx{ctx: ctx, write: true}
 	ok := 0
 	single := len(batch) == 1
@@ -980,6 +985,9 @@ func (t *ptx) GetOperation(id string) (*store.Operation, error) {
 			return &c, nil
 		}
 	}
+	if t.p != nil && id > t.p.maxOp {
+		return nil, store.ErrNotFound // see pipe.maxOp
+	}
 	op, err := scanOp(t.queryRow(`SELECT `+opCols+` FROM operations WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		t.rememberOp(id, nil)
@@ -1014,14 +1022,14 @@ func (t *ptx) rememberOp(id string, op *store.Operation) {
 
 // The statements of PutOperation ($1 to $10 as opCols, $9 the version the
 // caller demands). The held-back forms write the version the writer's
-// cache knows; one leaves the lease alone (putOpKeepLeaseSQL's $7 and $8
-// are the version and the end).
+// cache knows; insertOpSQL's $9 is the end, and putOpKeepLeaseSQL, which
+// leaves the lease alone, has the version and the end as $7 and $8.
 const (
 	upsertOpSQL = `INSERT INTO operations (` + opCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $10)
 		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, resource = excluded.resource, status = excluded.status, doc = excluded.doc,
 		due = excluded.due, lease_owner = excluded.lease_owner, lease_until = excluded.lease_until, version = operations.version + 1, ended = excluded.ended
 		RETURNING version, $9::bigint`
-	insertOpSQL = `INSERT INTO operations (` + opCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $10) ON CONFLICT (id) DO NOTHING`
+	insertOpSQL = `INSERT INTO operations (` + opCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) ON CONFLICT (id) DO NOTHING`
 	updateOpSQL = `UPDATE operations SET kind = $2, resource = $3, status = $4, doc = $5, due = $6, lease_owner = $7,
 		lease_until = $8, version = version + 1, ended = $10 WHERE id = $1 AND version = $9`
 	putOpKeepLeaseSQL = `UPDATE operations SET kind = $2, resource = $3, status = $4, doc = $5, due = $6,
@@ -1048,12 +1056,16 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 	args := []any{op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), op.LeaseOwner, unixNano(op.LeaseUntil), op.Version, ended}
 	var next int64
 	old, known := t.ops[op.ID] // t.ops is nil in Views: never known
+	if !known && t.p != nil && op.ID > t.p.maxOp {
+		known = true // absent: see pipe.maxOp
+	}
 	holdable := known && t.p != nil && op.Doc != nil && t.p.plain(op.ID, op.Kind, op.Resource, op.Status, op.LeaseOwner)
 	switch {
 	case holdable && old == nil && op.Version == 0:
 		// Known absent: it will be inserted.
-		t.later(insertOpHeldSQL, "inserting operation "+op.ID, args...)
+		t.later(insertOpHeldSQL, "inserting operation "+op.ID, append(args[:8:8], ended)...)
 		next = 1
+		t.p.maxOp = max(t.p.maxOp, op.ID)
 	case holdable && old != nil && (op.Version == 0 || op.Version == old.Version):
 		// Its version is known: it will be updated. A lease the caller
 		// hands back as it was read is left as the database has it, which
@@ -1070,6 +1082,9 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 		// Insert or replace, in one round trip.
 		if err := t.queryRow(upsertOpSQL, args...).Scan(&next, nil); err != nil {
 			return err
+		}
+		if t.p != nil {
+			t.p.maxOp = max(t.p.maxOp, op.ID)
 		}
 	default:
 		// The version check is in the UPDATE; only a miss asks why.
