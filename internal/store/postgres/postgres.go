@@ -416,7 +416,13 @@ func (d *DB) runBatch(batch []*write) {
 			continue
 		}
 		t := &ptx{ctx: ctx, p: p, write: true, cache: d.cache, ops: d.ops, fn: i, savepoint: !single}
-		if err := store.SafeRun("postgres", w.fn, t); err != nil {
+		err := store.SafeRun("postgres", w.fn, t)
+		if err == nil && p.err == nil && conn.PgConn().TxStatus() == 'E' {
+			// A statement of it failed, and it returned nil all the same:
+			// its writes after the failure were refused.
+			err = errWentOn
+		}
+		if err != nil {
 			errs[i] = broken(conn, err)
 			// Its writes are rolled back: forget what the caches learnt of them.
 			for _, k := range t.keys {
@@ -430,7 +436,18 @@ func (d *DB) runBatch(batch []*write) {
 			}
 			// What it held back is dropped unsent; if nothing of it was
 			// sent, there is nothing to undo either.
-			if unsent := p.drop(i); t.taken && !unsent {
+			unsent := p.drop(i)
+			switch {
+			case !t.taken || unsent:
+			case conn.PgConn().TxStatus() == 'E':
+				// A statement of it failed: until the rollback, the
+				// server would refuse even to prepare the statements
+				// after it in a pipeline (pgx prepares new ones first).
+				d.trips.Add(1)
+				if _, err := conn.Exec(ctx, `ROLLBACK TO SAVEPOINT w`); err != nil {
+					p.err = fmt.Errorf("postgres: rolling back a failed function's savepoint: %w", classify(err))
+				}
+			default:
 				p.hold(held{sql: `ROLLBACK TO SAVEPOINT w`, owner: -1, what: "rolling back a failed function's savepoint"})
 			}
 			continue
@@ -549,6 +566,11 @@ const running = "Running"
 
 var errReadOnly = errors.New("postgres: write in a read-only transaction")
 
+// errWentOn fails a function that returned nil after one of its
+// statements failed (PostgreSQL refuses the rest of the transaction, or
+// of its savepoint, after a failure).
+var errWentOn = errors.New("postgres: the transaction function went on after a statement failed")
+
 // ptx implements store.Tx over one PostgreSQL transaction.
 type ptx struct {
 	ctx context.Context
@@ -596,7 +618,20 @@ func (t *ptx) later(sql, what string, args ...any) {
 	t.p.hold(held{sql: sql, args: args, owner: t.fn, what: what, kind: heldChecked})
 }
 
+// usable fails a write's statement, sent or held back, once a statement
+// of the transaction failed: PostgreSQL would refuse it, and a held-back
+// write that fails loses the whole batch rather than this function.
+func (t *ptx) usable() error {
+	if t.p != nil && t.p.err == nil && t.p.conn.PgConn().TxStatus() == 'E' {
+		return errWentOn
+	}
+	return nil
+}
+
 func (t *ptx) send(sql string, args []any) (pgx.BatchResults, error) {
+	if err := t.usable(); err != nil {
+		return nil, err
+	}
 	t.first()
 	return t.p.send(query{sql, args})
 }
@@ -808,6 +843,9 @@ func (t *ptx) Create(r *store.Record) error {
 	if !t.write {
 		return errReadOnly
 	}
+	if err := t.usable(); err != nil {
+		return err
+	}
 	if r.Updated.IsZero() {
 		r.Updated = time.Now()
 	}
@@ -834,6 +872,9 @@ func (t *ptx) Create(r *store.Record) error {
 func (t *ptx) Replace(r *store.Record) error {
 	if !t.write {
 		return errReadOnly
+	}
+	if err := t.usable(); err != nil {
+		return err
 	}
 	key := r.Key()
 	if r.Updated.IsZero() {
@@ -873,6 +914,9 @@ func (t *ptx) Replace(r *store.Record) error {
 func (t *ptx) Delete(key string) error {
 	if !t.write {
 		return errReadOnly
+	}
+	if err := t.usable(); err != nil {
+		return err
 	}
 	if old, _ := t.cached(key); old != nil && t.p != nil {
 		// Cached: it will be deleted.
@@ -1045,6 +1089,9 @@ var (
 func (t *ptx) PutOperation(op *store.Operation) error {
 	if !t.write {
 		return errReadOnly
+	}
+	if err := t.usable(); err != nil {
+		return err
 	}
 	var ended int64
 	if op.Status != running {
