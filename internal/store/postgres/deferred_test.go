@@ -188,8 +188,10 @@ func TestHeldBackStaleCache(t *testing.T) {
 		// check reads the database afterwards.
 		check func(t *testing.T, url string, d store.Store)
 	}{{
-		name:   "replace of a record changed behind the cache",
-		setup:  func(t *testing.T, d store.Store) { mustUpdate(t, d, func(tx store.Tx) error { return tx.Create(thing("k", `"v1"`)) }) },
+		name: "replace of a record changed behind the cache",
+		setup: func(t *testing.T, d store.Store) {
+			mustUpdate(t, d, func(tx store.Tx) error { return tx.Create(thing("k", `"v1"`)) })
+		},
 		change: `UPDATE resources SET version = 7, body = '"poked"' WHERE key = '` + thingKey("k") + `'`,
 		write: func(tx store.Tx) error {
 			r, err := tx.Get(thingKey("k"))
@@ -224,8 +226,10 @@ func TestHeldBackStaleCache(t *testing.T) {
 			}
 		},
 	}, {
-		name:   "delete of a record deleted behind the cache",
-		setup:  func(t *testing.T, d store.Store) { mustUpdate(t, d, func(tx store.Tx) error { return tx.Create(thing("k", `"v1"`)) }) },
+		name: "delete of a record deleted behind the cache",
+		setup: func(t *testing.T, d store.Store) {
+			mustUpdate(t, d, func(tx store.Tx) error { return tx.Create(thing("k", `"v1"`)) })
+		},
 		change: `DELETE FROM resources WHERE key = '` + thingKey("k") + `'`,
 		write: func(tx store.Tx) error {
 			if err := tx.Create(thing("also", `{}`)); err != nil {
