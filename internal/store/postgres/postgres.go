@@ -15,6 +15,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -612,8 +613,15 @@ func (t *ptx) first() {
 	}
 }
 
-// later holds back a checked write (see checked) of the function's.
+// later holds back a checked write (see checked) of the function's. Its
+// byte slices are copied: they are read when it is sent, after the call
+// returned to a caller free to reuse them.
 func (t *ptx) later(sql, what string, args ...any) {
+	for i, a := range args {
+		if b, ok := a.([]byte); ok {
+			args[i] = bytes.Clone(b)
+		}
+	}
 	t.first()
 	t.p.hold(held{sql: sql, args: args, owner: t.fn, what: what, kind: heldChecked})
 }
@@ -1019,6 +1027,10 @@ func scanOp(row pgx.Row) (*store.Operation, error) {
 	return op, nil
 }
 
+// GetOperation reads an operation. In a write, a running one may come
+// from the writer's cache, with the lease this process last knew of: a
+// claim by another process (ClaimDue) moves no commit number, and leases
+// are advisory (the version decides which step is applied).
 func (t *ptx) GetOperation(id string) (*store.Operation, error) {
 	if t.ops != nil {
 		if op, ok := t.ops[id]; ok {
