@@ -146,6 +146,22 @@ func BenchmarkCreateEndpoint(b *testing.B) {
 	benchmarkCreates(b, []*postgres.DB{d})
 }
 
+// BenchmarkCreateEndpointTwoReplicas is BenchmarkCreateEndpoint on two
+// stores of one schema (two replicas, each following the other's commits)
+// creating at once: their writers take turns at the write lock, and each
+// one's caches lose what the other wrote.
+func BenchmarkCreateEndpointTwoReplicas(b *testing.B) {
+	url := freshSchema(b, testURL(b))
+	dbs := []*postgres.DB{open(b, url), open(b, url)}
+	for _, d := range dbs {
+		d.Follow(func(store.Change) {})
+		if err := d.Barrier(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchmarkCreates(b, dbs)
+}
+
 // benchmarkCreates runs BenchmarkCreateEndpoint's creates on every store
 // of dbs at once (replicas of one schema), b.N in all.
 func benchmarkCreates(b *testing.B, dbs []*postgres.DB) {
