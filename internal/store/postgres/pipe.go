@@ -53,7 +53,8 @@ type held struct {
 	// owner is the index in the batch of the function that queued it, or
 	// -1 for the batch's own statements.
 	owner int
-	// what names it in errors.
+	// what names it in errors (with its key, the first argument of a
+	// checked write).
 	what string
 	// kind tells how its answer is read.
 	kind heldKind
@@ -127,7 +128,11 @@ func (p *pipe) send(tail ...query) (pgx.BatchResults, error) {
 		}
 		if err != nil {
 			br.Close()
-			p.err = fmt.Errorf("postgres: %s, held back to be sent with a later statement, failed (the writer's cache did not match the database, or the database failed): %w", h.what, classify(err))
+			what := h.what
+			if h.kind == heldChecked {
+				what = fmt.Sprintf("%s %v", h.what, h.args[0])
+			}
+			p.err = fmt.Errorf("postgres: %s, held back to be sent with a later statement, failed (the writer's cache did not match the database, or the database failed): %w", what, classify(err))
 			clear(queue)
 			return nil, p.err
 		}

@@ -861,7 +861,7 @@ func (t *ptx) Create(r *store.Record) error {
 	args := []any{key, r.ID, r.Type, r.Body, nullable(r.Meta), r.Updated.UnixNano(), store.ParentKey(key), strings.ToLower(r.Type)}
 	if old, known := t.cached(key); known && old == nil && t.holdable(r) {
 		// Known absent: it will be created.
-		t.later(createHeldSQL, "creating "+key, args...)
+		t.later(createHeldSQL, "creating", args...)
 	} else {
 		tag, err := t.exec(createSQL, args...)
 		if err != nil {
@@ -893,7 +893,7 @@ func (t *ptx) Replace(r *store.Record) error {
 	if old, _ := t.cached(key); old != nil && (r.Version == 0 || r.Version == old.Version) && t.holdable(r) {
 		// Cached at the version it demands: it will be replaced.
 		args[7] = old.Version
-		t.later(replaceHeldSQL, "replacing "+key, args...)
+		t.later(replaceHeldSQL, "replacing", args...)
 		next = old.Version + 1
 	} else {
 		// One round trip: the version check is in the UPDATE; only a miss
@@ -928,7 +928,7 @@ func (t *ptx) Delete(key string) error {
 	}
 	if old, _ := t.cached(key); old != nil && t.p != nil {
 		// Cached: it will be deleted.
-		t.later(deleteHeldSQL, "deleting "+key, key, old.Version)
+		t.later(deleteHeldSQL, "deleting", key, old.Version)
 	} else {
 		tag, err := t.exec(deleteSQL, key)
 		if err != nil {
@@ -1122,7 +1122,7 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 	switch {
 	case holdable && old == nil && op.Version == 0:
 		// Known absent: it will be inserted.
-		t.later(insertOpHeldSQL, "inserting operation "+op.ID, append(args[:8:8], ended)...)
+		t.later(insertOpHeldSQL, "inserting operation", append(args[:8:8], ended)...)
 		next = 1
 		t.p.maxOp = max(t.p.maxOp, op.ID)
 	case holdable && old != nil && (op.Version == 0 || op.Version == old.Version):
@@ -1131,10 +1131,10 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 		// a claim (ClaimDue, outside the write lock, with no commit
 		// number) may have changed since the cache learnt it.
 		if op.LeaseOwner == old.LeaseOwner && unixNano(op.LeaseUntil) == unixNano(old.LeaseUntil) {
-			t.later(putOpKeepLeaseHeldSQL, "updating operation "+op.ID, op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), old.Version, ended)
+			t.later(putOpKeepLeaseHeldSQL, "updating operation", op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), old.Version, ended)
 		} else {
 			args[8] = old.Version
-			t.later(updateOpHeldSQL, "updating operation "+op.ID, args...)
+			t.later(updateOpHeldSQL, "updating operation", args...)
 		}
 		next = old.Version + 1
 	case op.Version == 0:
