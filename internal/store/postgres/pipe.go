@@ -11,10 +11,11 @@ import (
 )
 
 // pipe is the writer's connection while it runs a batch. It holds back
-// the writes whose outcome the writer already knows from its caches (a
-// Create of a key known absent, a Replace or Delete of a key cached at the
-// version it has, a PutOperation of an operation whose version it knows),
-// and the batch's own SAVEPOINT and ROLLBACK TO SAVEPOINT statements, and
+// (defers) the writes whose outcome the writer already knows from its
+// caches (a Create of a key known absent, a Replace or Delete of a key
+// cached at the version it has, a PutOperation of an operation whose
+// version it knows or whose id is above every id, see maxOp), and the
+// batch's own SAVEPOINT and ROLLBACK TO SAVEPOINT statements, and
 // sends them pipelined ahead of the next statement whose answer a caller
 // waits for, or ahead of the commit: the writer holds the database-wide
 // write lock across its round trips, so every round trip saved is
