@@ -367,6 +367,16 @@ func (d *DB) ClaimDue(ctx context.Context, owner string, now, until time.Time, l
 		return nil, timedOut(parent, ctx, classify(err))
 	}
 	ops, err := collectOps(rows)
+	if err == nil {
+		// The writer's cache of operations learns of the leases (the
+		// claims' rows are the caller's: it keeps copies).
+		kept := make([]*store.Operation, len(ops))
+		for i, op := range ops {
+			c := *op
+			kept[i] = &c
+		}
+		d.noteClaims(kept)
+	}
 	return ops, timedOut(parent, ctx, classify(err))
 }
 

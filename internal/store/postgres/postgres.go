@@ -15,6 +15,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -59,12 +60,27 @@ type DB struct {
 	// that waiting writers hold no connection and share a commit.
 	queue chan *write
 	// cache holds records the writer read or wrote (nil: known absent),
-	// valid while the database's commit number is cacheSeq: only the
-	// writer goroutine touches them (see runBatch).
+	// and ops the running operations it read or wrote (nil: known
+	// absent), valid while the database's commit number is cacheSeq:
+	// only the writer goroutine touches them (see runBatch). They let it
+	// answer reads without a round trip and hold back writes whose
+	// outcome they make certain (pipe).
 	cache    map[string]*store.Record
+	ops      map[string]*store.Operation
 	cacheSeq int64
-	closed   chan struct{}
-	once     sync.Once
+	// claims are the leases ClaimDue took for this process since the
+	// writer's last batch, for the writer to note in ops (takeClaims);
+	// claimsLost: there were too many to keep.
+	claimsMu   sync.Mutex
+	claims     []*store.Operation
+	claimsLost bool
+	// trips counts the writer's round trips to the database (a statement
+	// or a pipeline sent and its answer awaited): the writer holds the
+	// database-wide write lock across them, so they bound every replica's
+	// write throughput. Tests and benchmarks read it.
+	trips  atomic.Int64
+	closed chan struct{}
+	once   sync.Once
 }
 
 var _ store.Store = (*DB)(nil)
@@ -133,7 +149,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("postgres: schema: %w", classify(err))
 	}
 	d := &DB{pool: pool, cfg: cfg, space: sp, id: uuid.NewString(), logger: opt.Logger, closed: make(chan struct{}), queue: make(chan *write, 4096),
-		cache: map[string]*store.Record{}, cacheSeq: -1}
+		cache: map[string]*store.Record{}, ops: map[string]*store.Operation{}, cacheSeq: -1}
 	d.wg.Add(1)
 	go d.writer()
 	return d, nil
@@ -326,6 +342,7 @@ func (d *DB) runBatch(batch []*write) {
 	defer func() {
 		if open {
 			rctx, stop := context.WithTimeout(context.Background(), 2*time.Second)
+			d.trips.Add(1)
 			if _, err := conn.Exec(rctx, `ROLLBACK`); err != nil {
 				conn.Close(rctx) // the pool drops a closed connection
 			}
@@ -334,26 +351,31 @@ func (d *DB) runBatch(batch []*write) {
 		pc.Release()
 	}()
 	// One round trip: the transaction, the write lock, and the commit
-	// number read after the lock (each statement of the pipeline takes its
-	// snapshot when it runs), so no write can slip in between.
+	// number and greatest operation id read after the lock (each
+	// statement of the pipeline takes its snapshot when it runs), so no
+	// write can slip in between.
 	//
-	// The writer's cache is valid if nobody committed since this
+	// The writer's caches are valid if nobody committed since this
 	// process's last batch: the commit number says so. If others did, the
-	// keys they wrote are dropped, as the commit feed heard them; a gap in
-	// what it heard empties the cache.
+	// keys they wrote are dropped from the records' cache, as the commit
+	// feed heard them (a gap in what it heard empties it), and the
+	// operations' cache is emptied (the feed does not name every
+	// operation written).
 	var seq int64
+	var maxOp *string
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 	b.Queue(`SELECT pg_advisory_xact_lock($1)`, d.space.write)
-	b.Queue(`SELECT seq FROM commits`)
+	b.Queue(`SELECT seq, (SELECT max(id) FROM operations) FROM commits`)
 	open = true
+	d.trips.Add(1)
 	br := conn.SendBatch(ctx, b)
 	_, err = br.Exec()
 	if err == nil {
 		_, err = br.Exec()
 	}
 	if err == nil {
-		err = br.QueryRow().Scan(&seq)
+		err = br.QueryRow().Scan(&seq, &maxOp)
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -363,15 +385,22 @@ func (d *DB) runBatch(batch []*write) {
 		return
 	}
 	switch {
-	case len(d.cache) > maxCache || d.cacheSeq < 0:
+	case len(d.cache) > maxCache || len(d.ops) > maxCache || d.cacheSeq < 0:
 		clear(d.cache)
+		clear(d.ops)
 	case seq != d.cacheSeq:
 		if f := d.feed.Load(); f == nil || !f.invalidate(d.cache, d.cacheSeq, seq) {
 			clear(d.cache)
 		}
+		clear(d.ops)
 	}
+	d.takeClaims()
 	d.cacheSeq = -1 // until this batch ends well
-	all := &ptx{ctx: ctx, tx: conn, write: true}
+	p := newPipe(ctx, conn, &d.trips)
+	if maxOp != nil {
+		p.maxOp = *maxOp
+	}
+	all := &ptx{ctx: ctx, write: true}
 	ok := 0
 	single := len(batch) == 1
 	for i, w := range batch {
@@ -379,61 +408,99 @@ func (d *DB) runBatch(batch []*write) {
 			errs[i] = store.ErrUnavailable // its caller has gone: nobody reads this
 			continue
 		}
+		if p.err != nil {
+			errs[i] = p.err // the batch is lost: run nothing more
+			continue
+		}
 		if err := w.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
 		}
-		t := &ptx{ctx: ctx, tx: conn, write: true, cache: d.cache, savepoint: !single}
-		if err := store.SafeRun("postgres", w.fn, t); err != nil {
+		t := &ptx{ctx: ctx, p: p, write: true, cache: d.cache, ops: d.ops, fn: i, savepoint: !single}
+		err := store.SafeRun("postgres", w.fn, t)
+		if err == nil && p.err == nil && conn.PgConn().TxStatus() == 'E' {
+			// A statement of it failed, and it returned nil all the same:
+			// its writes after the failure were refused.
+			err = errWentOn
+		}
+		if err != nil {
 			errs[i] = broken(conn, err)
-			// Its writes are rolled back: forget what the cache learnt of them.
+			// Its writes are rolled back: forget what the caches learnt of them.
 			for _, k := range t.keys {
 				delete(d.cache, k)
 			}
-			if single {
+			for _, id := range t.opIDs {
+				delete(d.ops, id)
+			}
+			if single || p.err != nil {
 				break
 			}
-			if !t.taken {
-				continue // it sent no statement: nothing to undo
-			}
-			if _, err := conn.Exec(ctx, `ROLLBACK TO SAVEPOINT w`); err != nil {
-				failAll(fmt.Errorf("postgres: %w", classify(err)))
-				return
+			// What it held back is dropped unsent; if nothing of it was
+			// sent, there is nothing to undo either.
+			unsent := p.drop(i)
+			switch {
+			case !t.taken || unsent:
+			case conn.PgConn().TxStatus() == 'E':
+				// A statement of it failed: until the rollback, the
+				// server would refuse even to prepare the statements
+				// after it in a pipeline (pgx prepares new ones first).
+				d.trips.Add(1)
+				if _, err := conn.Exec(ctx, `ROLLBACK TO SAVEPOINT w`); err != nil {
+					p.err = fmt.Errorf("postgres: rolling back a failed function's savepoint: %w", classify(err))
+				}
+			default:
+				p.hold(held{sql: `ROLLBACK TO SAVEPOINT w`, owner: -1, what: "rolling back a failed function's savepoint"})
 			}
 			continue
+		}
+		if p.err != nil {
+			// It went on after the batch was lost (and returned nil).
+			errs[i] = p.err
+			break
 		}
 		ok++
 		all.keys = append(all.keys, t.keys...)
 		all.ended = append(all.ended, t.ended...)
 		all.started = all.started || t.started
 	}
-	if ok > 0 {
-		// One round trip: the announcement (if anything was written) and
-		// the commit.
+	switch {
+	case p.err != nil:
+		// A held-back write failed: the transaction is aborted, and
+		// every Update of the batch fails; what the caches promised was
+		// wrong somewhere, so they are emptied (cacheSeq stays -1).
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = p.err
+			}
+		}
+	case ok > 0:
+		// One round trip: what is held back, the announcement (if
+		// anything was written) and the commit.
 		announce := len(all.keys) > 0 || len(all.ended) > 0 || all.started
-		b := &pgx.Batch{}
+		tail := make([]query, 0, 2)
 		if announce {
-			b.Queue(announceSQL, d.announcement(all), d.space.channel)
+			tail = append(tail, query{announceSQL, []any{d.announcement(all), d.space.channel}})
 		}
-		b.Queue(`COMMIT`)
-		br := conn.SendBatch(ctx, b)
-		var err error
-		if announce {
-			if err = br.QueryRow().Scan(&seq, nil); err != nil {
-				err = fmt.Errorf("postgres: announcing the commit: %w", classify(err))
-			}
-		}
+		tail = append(tail, query{`COMMIT`, nil})
+		br, err := p.send(tail...)
 		if err == nil {
-			var tag pgconn.CommandTag
-			// A COMMIT of a transaction that failed is a ROLLBACK.
-			if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
-				err = fmt.Errorf("postgres: commit: the transaction was rolled back (%s)", tag)
-			} else if err != nil {
-				err = fmt.Errorf("postgres: commit: %w", classify(err))
+			if announce {
+				if err = br.QueryRow().Scan(&seq, nil); err != nil {
+					err = fmt.Errorf("postgres: announcing the commit: %w", classify(err))
+				}
 			}
-		}
-		if cerr := br.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("postgres: commit: %w", classify(cerr))
+			if err == nil {
+				var tag pgconn.CommandTag
+				// A COMMIT of a transaction that failed is a ROLLBACK.
+				if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
+					err = fmt.Errorf("postgres: commit: the transaction was rolled back (%s)", tag)
+				} else if err != nil {
+					err = fmt.Errorf("postgres: commit: %w", classify(err))
+				}
+			}
+			if cerr := br.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("postgres: commit: %w", classify(cerr))
+			}
 		}
 		if err != nil {
 			for i := range errs {
@@ -445,15 +512,54 @@ func (d *DB) runBatch(batch []*write) {
 			open = false
 			d.cacheSeq = seq
 		}
-	} else {
-		// Everything rolled back: the cache holds only what was read.
+	default:
+		// Everything rolled back (what is held back is dropped unsent):
+		// the caches hold only what was read.
 		d.cacheSeq = seq
 	}
 	if d.cacheSeq < 0 {
 		clear(d.cache)
+		clear(d.ops)
 	}
 	for i, w := range batch {
 		w.done <- timedOut(context.Background(), ctx, errs[i])
+	}
+}
+
+// noteClaims keeps the leases ClaimDue took, for the writer.
+func (d *DB) noteClaims(ops []*store.Operation) {
+	d.claimsMu.Lock()
+	defer d.claimsMu.Unlock()
+	if len(d.claims)+len(ops) > maxCache {
+		d.claims, d.claimsLost = nil, true
+		return
+	}
+	d.claims = append(d.claims, ops...)
+}
+
+// takeClaims notes in the writer's cache of operations the leases that
+// ClaimDue took since the last batch: a claim changes an operation's
+// lease but neither its version nor the commit number, so the cache would
+// not know of it. A claim of another version than the cached one drops
+// the entry instead (the lease of the cached version is not known), as
+// does a claim of one the cache holds absent.
+func (d *DB) takeClaims() {
+	d.claimsMu.Lock()
+	claims, lost := d.claims, d.claimsLost
+	d.claims, d.claimsLost = nil, false
+	d.claimsMu.Unlock()
+	if lost {
+		clear(d.ops)
+		return
+	}
+	for _, c := range claims {
+		switch old, ok := d.ops[c.ID]; {
+		case !ok:
+		case old != nil && old.Version == c.Version:
+			old.LeaseOwner, old.LeaseUntil = c.LeaseOwner, c.LeaseUntil
+		default:
+			delete(d.ops, c.ID)
+		}
 	}
 }
 
@@ -461,45 +567,88 @@ const running = "Running"
 
 var errReadOnly = errors.New("postgres: write in a read-only transaction")
 
+// errWentOn fails a function that returned nil after one of its
+// statements failed (PostgreSQL refuses the rest of the transaction, or
+// of its savepoint, after a failure).
+var errWentOn = errors.New("postgres: the transaction function went on after a statement failed")
+
 // ptx implements store.Tx over one PostgreSQL transaction.
 type ptx struct {
-	ctx   context.Context
+	ctx context.Context
+	// tx runs a View's statements; p a write's (the writer's pipe).
 	tx    querier
+	p     *pipe
 	write bool
-	// cache is the writer's (write transactions only; nil in Views).
+	// cache and ops are the writer's caches (write transactions only; nil
+	// in Views): records by key and running operations by id (nil: known
+	// absent).
 	cache map[string]*store.Record
-	// savepoint: a savepoint must be taken before the next statement (a
-	// function of a batch); it is sent in the same round trip as that
-	// statement. taken: it was.
+	ops   map[string]*store.Operation
+	// fn is the function's index in its batch (what it holds back is
+	// tagged with it).
+	fn int
+	// savepoint: a savepoint must be taken before the function's first
+	// statement (a function of a batch); it is held back with that
+	// statement, and sent with it or before it. taken: it was queued.
 	savepoint, taken bool
 	// What a write transaction wrote, for its notification (store.Feed).
 	keys    []string
 	ended   []string
 	started bool
+	// opIDs are the operations whose entry in the writer's cache this
+	// function set, dropped if it fails.
+	opIDs []string
 }
 
-// The statements of a ptx go through queryRow, exec and query, which send
-// a pending savepoint (ptx.savepoint) in one pipelined round trip with the
-// statement: a function of a batch costs no round trip of its own.
+// The statements of a ptx go through queryRow, exec and query. In a write
+// they are sent by the writer's pipe, after what it holds back and, for
+// the first statement of a function of a batch, its savepoint: a function
+// of a batch costs no round trip of its own, and held-back writes none.
 
-func (t *ptx) batch(sql string, args []any) (pgx.BatchResults, error) {
-	t.savepoint, t.taken = false, true
-	b := &pgx.Batch{}
-	b.Queue(`SAVEPOINT w`)
-	b.Queue(sql, args...)
-	br := t.tx.SendBatch(t.ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
+// first queues the function's savepoint ahead of its first statement.
+func (t *ptx) first() {
+	if t.savepoint {
+		t.savepoint, t.taken = false, true
+		t.p.hold(held{sql: `SAVEPOINT w`, owner: t.fn, what: "a savepoint", kind: heldSavepoint})
+	}
+}
+
+// later holds back a checked write (see checked) of the function's. Its
+// byte slices are copied: they are read when it is sent, after the call
+// returned to a caller free to reuse them.
+func (t *ptx) later(sql, what string, args ...any) {
+	for i, a := range args {
+		if b, ok := a.([]byte); ok {
+			args[i] = bytes.Clone(b)
+		}
+	}
+	t.first()
+	t.p.hold(held{sql: sql, args: args, owner: t.fn, what: what, kind: heldChecked})
+}
+
+// usable fails a write's statement, sent or held back, once a statement
+// of the transaction failed: PostgreSQL would refuse it, and a held-back
+// write that fails loses the whole batch rather than this function.
+func (t *ptx) usable() error {
+	if t.p != nil && t.p.err == nil && t.p.conn.PgConn().TxStatus() == 'E' {
+		return errWentOn
+	}
+	return nil
+}
+
+func (t *ptx) send(sql string, args []any) (pgx.BatchResults, error) {
+	if err := t.usable(); err != nil {
 		return nil, err
 	}
-	return br, nil
+	t.first()
+	return t.p.send(query{sql, args})
 }
 
 func (t *ptx) queryRow(sql string, args ...any) pgx.Row {
-	if !t.savepoint {
+	if t.p == nil {
 		return t.tx.QueryRow(t.ctx, sql, args...)
 	}
-	br, err := t.batch(sql, args)
+	br, err := t.send(sql, args)
 	if err != nil {
 		return errRow{err}
 	}
@@ -507,10 +656,10 @@ func (t *ptx) queryRow(sql string, args ...any) pgx.Row {
 }
 
 func (t *ptx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
-	if !t.savepoint {
+	if t.p == nil {
 		return t.tx.Exec(t.ctx, sql, args...)
 	}
-	br, err := t.batch(sql, args)
+	br, err := t.send(sql, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -522,10 +671,10 @@ func (t *ptx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
 }
 
 func (t *ptx) query(sql string, args ...any) (pgx.Rows, error) {
-	if !t.savepoint {
+	if t.p == nil {
 		return t.tx.Query(t.ctx, sql, args...)
 	}
-	br, err := t.batch(sql, args)
+	br, err := t.send(sql, args)
 	if err != nil {
 		return nil, err
 	}
@@ -567,13 +716,11 @@ func (r *batchRows) Close() {
 	r.br.Close()
 }
 
-// querier runs a transaction's statements: a pgx.Tx (Views) or the
-// writer's connection, whose transaction it opens and commits itself.
+// querier runs a View's statements: its pgx.Tx.
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // broken turns a transaction function's error into ErrUnavailable when the
@@ -663,22 +810,66 @@ func nullable(b []byte) any {
 	return b
 }
 
+// The statements of the record writes. The held-back forms (checked) write
+// the version the writer's cache promised, and fail unless they write one
+// row.
+const (
+	createSQL = `INSERT INTO resources (key, id, type, body, meta, version, updated, parent, ltype)
+		VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8) ON CONFLICT (key) DO NOTHING`
+	replaceSQL = `UPDATE resources SET id = $2, type = $3, body = $4, meta = $5, version = version + 1, updated = $6, ltype = $7
+		WHERE key = $1 AND ($8 = 0 OR version = $8) RETURNING version`
+	replaceAtSQL = `UPDATE resources SET id = $2, type = $3, body = $4, meta = $5, version = version + 1, updated = $6, ltype = $7
+		WHERE key = $1 AND version = $8`
+	deleteSQL   = `DELETE FROM resources WHERE key = $1`
+	deleteAtSQL = `DELETE FROM resources WHERE key = $1 AND version = $2`
+)
+
+var (
+	createHeldSQL  = checked(createSQL)
+	replaceHeldSQL = checked(replaceAtSQL)
+	deleteHeldSQL  = checked(deleteAtSQL)
+)
+
+// cached returns the writer's cache entry for key: ok is false when the
+// writer knows nothing of it, r nil when it knows it is absent.
+func (t *ptx) cached(key string) (r *store.Record, ok bool) {
+	if t.cache == nil {
+		return nil, false
+	}
+	r, ok = t.cache[key]
+	return r, ok
+}
+
+// holdable reports whether a write of r may be held back for its own
+// sake (the cache must also make its outcome certain): the columns it
+// writes cannot make it fail.
+func (t *ptx) holdable(r *store.Record) bool {
+	return t.p != nil && r.Body != nil && t.p.plain(r.ID, r.Type)
+}
+
 func (t *ptx) Create(r *store.Record) error {
 	if !t.write {
 		return errReadOnly
+	}
+	if err := t.usable(); err != nil {
+		return err
 	}
 	if r.Updated.IsZero() {
 		r.Updated = time.Now()
 	}
 	key := r.Key()
-	tag, err := t.exec(`INSERT INTO resources (key, id, type, body, meta, version, updated, parent, ltype)
-		VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8) ON CONFLICT (key) DO NOTHING`,
-		key, r.ID, r.Type, r.Body, nullable(r.Meta), r.Updated.UnixNano(), store.ParentKey(key), strings.ToLower(r.Type))
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return store.ErrExists
+	args := []any{key, r.ID, r.Type, r.Body, nullable(r.Meta), r.Updated.UnixNano(), store.ParentKey(key), strings.ToLower(r.Type)}
+	if old, known := t.cached(key); known && old == nil && t.holdable(r) {
+		// Known absent: it will be created.
+		t.later(createHeldSQL, "creating", args...)
+	} else {
+		tag, err := t.exec(createSQL, args...)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrExists
+		}
 	}
 	r.Version = 1
 	t.keys = append(t.keys, key)
@@ -690,28 +881,37 @@ func (t *ptx) Replace(r *store.Record) error {
 	if !t.write {
 		return errReadOnly
 	}
+	if err := t.usable(); err != nil {
+		return err
+	}
 	key := r.Key()
 	if r.Updated.IsZero() {
 		r.Updated = time.Now()
 	}
-	// One round trip: the version check is in the UPDATE; only a miss
-	// asks which of not-found and conflict it was.
+	args := []any{key, r.ID, r.Type, r.Body, nullable(r.Meta), r.Updated.UnixNano(), strings.ToLower(r.Type), r.Version}
 	var next int64
-	err := t.queryRow(`UPDATE resources SET id = $2, type = $3, body = $4, meta = $5, version = version + 1, updated = $6, ltype = $7
-		WHERE key = $1 AND ($8 = 0 OR version = $8) RETURNING version`,
-		key, r.ID, r.Type, r.Body, nullable(r.Meta), r.Updated.UnixNano(), strings.ToLower(r.Type), r.Version).Scan(&next)
-	if errors.Is(err, pgx.ErrNoRows) {
-		var cur int64
-		if err := t.queryRow(`SELECT version FROM resources WHERE key = $1`, key).Scan(&cur); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return store.ErrNotFound
+	if old, _ := t.cached(key); old != nil && (r.Version == 0 || r.Version == old.Version) && t.holdable(r) {
+		// Cached at the version it demands: it will be replaced.
+		args[7] = old.Version
+		t.later(replaceHeldSQL, "replacing", args...)
+		next = old.Version + 1
+	} else {
+		// One round trip: the version check is in the UPDATE; only a miss
+		// asks which of not-found and conflict it was.
+		err := t.queryRow(replaceSQL, args...).Scan(&next)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var cur int64
+			if err := t.queryRow(`SELECT version FROM resources WHERE key = $1`, key).Scan(&cur); err != nil {
+				if errors.Is(err, pgx.ErrNoRows) {
+					return store.ErrNotFound
+				}
+				return err
 			}
+			return store.ErrConflict
+		}
+		if err != nil {
 			return err
 		}
-		return store.ErrConflict
-	}
-	if err != nil {
-		return err
 	}
 	r.Version = next
 	t.keys = append(t.keys, key)
@@ -723,12 +923,20 @@ func (t *ptx) Delete(key string) error {
 	if !t.write {
 		return errReadOnly
 	}
-	tag, err := t.exec(`DELETE FROM resources WHERE key = $1`, key)
-	if err != nil {
+	if err := t.usable(); err != nil {
 		return err
 	}
-	if tag.RowsAffected() == 0 {
-		return store.ErrNotFound
+	if old, _ := t.cached(key); old != nil && t.p != nil {
+		// Cached: it will be deleted.
+		t.later(deleteHeldSQL, "deleting", key, old.Version)
+	} else {
+		tag, err := t.exec(deleteSQL, key)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
 	}
 	t.keys = append(t.keys, key)
 	t.remember(key, nil)
@@ -819,17 +1027,83 @@ func scanOp(row pgx.Row) (*store.Operation, error) {
 	return op, nil
 }
 
+// GetOperation reads an operation. In a write, a running one may come
+// from the writer's cache, with the lease this process last knew of: a
+// claim by another process (ClaimDue) moves no commit number, and leases
+// are advisory (the version decides which step is applied).
 func (t *ptx) GetOperation(id string) (*store.Operation, error) {
+	if t.ops != nil {
+		if op, ok := t.ops[id]; ok {
+			if op == nil {
+				return nil, store.ErrNotFound
+			}
+			c := *op
+			return &c, nil
+		}
+	}
+	if t.p != nil && id > t.p.maxOp {
+		return nil, store.ErrNotFound // see pipe.maxOp
+	}
 	op, err := scanOp(t.queryRow(`SELECT `+opCols+` FROM operations WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
+		t.rememberOp(id, nil)
 		return nil, store.ErrNotFound
+	}
+	if err == nil && op.Status == running {
+		t.rememberOp(id, op)
 	}
 	return op, err
 }
 
+// rememberOp keeps a copy of op (nil: absent) in the writer's cache of
+// operations, as a read would return it. Only running operations are
+// kept: an ended one may be removed (DeleteOperationsBefore) by another
+// process without a commit number of its own.
+func (t *ptx) rememberOp(id string, op *store.Operation) {
+	if t.ops == nil {
+		return
+	}
+	t.opIDs = append(t.opIDs, id)
+	switch {
+	case op == nil:
+		t.ops[id] = nil
+	case op.Status != running:
+		delete(t.ops, id)
+	default:
+		c := *op
+		c.Due, c.LeaseUntil, c.Ended = fromNano(unixNano(c.Due)), fromNano(unixNano(c.LeaseUntil)), time.Time{}
+		t.ops[id] = &c
+	}
+}
+
+// The statements of PutOperation ($1 to $10 as opCols, $9 the version the
+// caller demands). The held-back forms write the version the writer's
+// cache knows; insertOpSQL's $9 is the end, and putOpKeepLeaseSQL, which
+// leaves the lease alone, has the version and the end as $7 and $8.
+const (
+	upsertOpSQL = `INSERT INTO operations (` + opCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $10)
+		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, resource = excluded.resource, status = excluded.status, doc = excluded.doc,
+		due = excluded.due, lease_owner = excluded.lease_owner, lease_until = excluded.lease_until, version = operations.version + 1, ended = excluded.ended
+		RETURNING version, $9::bigint`
+	insertOpSQL = `INSERT INTO operations (` + opCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) ON CONFLICT (id) DO NOTHING`
+	updateOpSQL = `UPDATE operations SET kind = $2, resource = $3, status = $4, doc = $5, due = $6, lease_owner = $7,
+		lease_until = $8, version = version + 1, ended = $10 WHERE id = $1 AND version = $9`
+	putOpKeepLeaseSQL = `UPDATE operations SET kind = $2, resource = $3, status = $4, doc = $5, due = $6,
+		version = version + 1, ended = $8 WHERE id = $1 AND version = $7`
+)
+
+var (
+	insertOpHeldSQL       = checked(insertOpSQL)
+	updateOpHeldSQL       = checked(updateOpSQL)
+	putOpKeepLeaseHeldSQL = checked(putOpKeepLeaseSQL)
+)
+
 func (t *ptx) PutOperation(op *store.Operation) error {
 	if !t.write {
 		return errReadOnly
+	}
+	if err := t.usable(); err != nil {
+		return err
 	}
 	var ended int64
 	if op.Status != running {
@@ -840,17 +1114,40 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 	}
 	args := []any{op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), op.LeaseOwner, unixNano(op.LeaseUntil), op.Version, ended}
 	var next int64
-	var err error
-	if op.Version == 0 {
+	old, known := t.ops[op.ID] // t.ops is nil in Views: never known
+	if !known && t.p != nil && op.ID > t.p.maxOp {
+		known = true // absent: see pipe.maxOp
+	}
+	holdable := known && t.p != nil && op.Doc != nil && t.p.plain(op.ID, op.Kind, op.Resource, op.Status, op.LeaseOwner)
+	switch {
+	case holdable && old == nil && op.Version == 0:
+		// Known absent: it will be inserted.
+		t.later(insertOpHeldSQL, "inserting operation", append(args[:8:8], ended)...)
+		next = 1
+		t.p.maxOp = max(t.p.maxOp, op.ID)
+	case holdable && old != nil && (op.Version == 0 || op.Version == old.Version):
+		// Its version is known: it will be updated. A lease the caller
+		// hands back as it was read is left as the database has it, which
+		// a claim (ClaimDue, outside the write lock, with no commit
+		// number) may have changed since the cache learnt it.
+		if op.LeaseOwner == old.LeaseOwner && unixNano(op.LeaseUntil) == unixNano(old.LeaseUntil) {
+			t.later(putOpKeepLeaseHeldSQL, "updating operation", op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), old.Version, ended)
+		} else {
+			args[8] = old.Version
+			t.later(updateOpHeldSQL, "updating operation", args...)
+		}
+		next = old.Version + 1
+	case op.Version == 0:
 		// Insert or replace, in one round trip.
-		err = t.queryRow(`INSERT INTO operations (`+opCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $10)
-			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, resource = excluded.resource, status = excluded.status, doc = excluded.doc,
-			due = excluded.due, lease_owner = excluded.lease_owner, lease_until = excluded.lease_until, version = operations.version + 1, ended = excluded.ended
-			RETURNING version, $9::bigint`, args...).Scan(&next, nil)
-	} else {
+		if err := t.queryRow(upsertOpSQL, args...).Scan(&next, nil); err != nil {
+			return err
+		}
+		if t.p != nil {
+			t.p.maxOp = max(t.p.maxOp, op.ID)
+		}
+	default:
 		// The version check is in the UPDATE; only a miss asks why.
-		err = t.queryRow(`UPDATE operations SET kind = $2, resource = $3, status = $4, doc = $5, due = $6, lease_owner = $7,
-			lease_until = $8, version = version + 1, ended = $10 WHERE id = $1 AND version = $9 RETURNING version`, args...).Scan(&next)
+		err := t.queryRow(updateOpSQL+` RETURNING version`, args...).Scan(&next)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var cur int64
 			if err := t.queryRow(`SELECT version FROM operations WHERE id = $1`, op.ID).Scan(&cur); err != nil {
@@ -861,9 +1158,9 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 			}
 			return store.ErrConflict
 		}
-	}
-	if err != nil {
-		return err
+		if err != nil {
+			return err
+		}
 	}
 	op.Version = next
 	if op.Status == running {
@@ -871,6 +1168,7 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 	} else {
 		t.ended = append(t.ended, op.ID)
 	}
+	t.rememberOp(op.ID, op)
 	return nil
 }
 

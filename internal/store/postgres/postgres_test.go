@@ -18,7 +18,7 @@ import (
 // testURL is the database the tests use, from PRIVLINK_TEST_POSTGRES (a
 // postgres:// URL or key=value DSN the tests may create schemas in). .ci/run
 // starts a PostgreSQL server for the run and sets it.
-func testURL(t *testing.T) string {
+func testURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("PRIVLINK_TEST_POSTGRES")
 	if u == "" {
@@ -31,7 +31,7 @@ var schemas atomic.Int64
 
 // freshSchema makes an empty schema for one test and returns url with its
 // search_path set to it (pgx passes unknown URL parameters to the server).
-func freshSchema(t *testing.T, url string) string {
+func freshSchema(t testing.TB, url string) string {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)

@@ -13,7 +13,7 @@ import (
 	"github.com/privlink/privlink/internal/store/postgres"
 )
 
-func open(t *testing.T, url string) *postgres.DB {
+func open(t testing.TB, url string) *postgres.DB {
 	t.Helper()
 	d, err := postgres.Open(context.Background(), url, postgres.Options{})
 	if err != nil {

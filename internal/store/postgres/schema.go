@@ -48,6 +48,11 @@ CREATE INDEX operations_ended ON operations (ended) WHERE status <> 'Running';
 	// announces (NOTIFY on the schema's channel), so that other replicas know how
 	// far they have followed (store.Feed).
 	`CREATE TABLE commits (seq BIGINT NOT NULL); INSERT INTO commits (seq) VALUES (0)`,
+	// 3 -> 4: operation ids compare byte-wise too, so that the writer reads
+	// the greatest from the primary key's index at the start of a batch
+	// and knows that a new, greater id (operation ids are time-ordered) is
+	// absent: its PutOperation is held back (pipe) instead of asking.
+	`ALTER TABLE operations ALTER COLUMN id TYPE TEXT COLLATE "C"`,
 }
 
 // schemaVersion is the version this code writes and reads.
