@@ -236,6 +236,11 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("%s: plan %q does not use %s", name, plan, c.want)
 		}
 	}
+	// The stored types, for a list of a set of types: seeks in
+	// resources_type, no scan.
+	if plan := explain(t, db.db, presentTypesSQL); strings.Contains(plan, "SCAN resources") || !strings.Contains(plan, "COVERING INDEX resources_type") {
+		t.Errorf("stored types: %s", plan)
+	}
 	// The keys-only scans privlink sends read an index alone: a scope's
 	// resources of one of a set of types (reader.list sends one query per
 	// type), one type's everywhere, and a parent's children of one type.

@@ -257,21 +257,25 @@ func (f filter) sql() (string, []any) {
 // A filter with a set of types (Query.Types: a scope's tracked resources)
 // reads each type's key range from resources_type, at most limit each,
 // and merges them: that visits only records of those types, however many
-// others (endpoints, connections) the scope holds.
+// others (endpoints, connections) the scope holds. The set is large (every
+// tracked type Azure has: 905 in the catalog), so only the types stored
+// at all are read (presentTypes): a few.
 func (r *reader) list(f filter, limit int) ([]*store.Record, []string, error) {
 	if f.types == nil {
 		return r.list1(f, limit)
+	}
+	present, err := r.presentTypes()
+	if err != nil {
+		return nil, nil, err
 	}
 	var recs []*store.Record
 	var keys []string
 	one := f
 	one.types, one.typeList = nil, nil
-	seen := make(map[string]bool, len(f.typeList))
-	for _, t := range f.typeList {
-		if seen[t] || (f.typ != "" && t != f.typ) {
+	for _, t := range present {
+		if !f.types[t] || (f.typ != "" && t != f.typ) {
 			continue
 		}
-		seen[t] = true
 		one.typ = t
 		rs, ks, err := r.list1(one, limit)
 		if err != nil {
@@ -292,6 +296,36 @@ func (r *reader) list(f filter, limit int) ([]*store.Record, []string, error) {
 		outRecs[i], outKeys[i] = recs[j], keys[j]
 	}
 	return outRecs, outKeys, nil
+}
+
+const presentTypesSQL = `WITH RECURSIVE t(l) AS (
+	SELECT (SELECT min(ltype) FROM resources)
+	UNION ALL
+	SELECT (SELECT min(ltype) FROM resources WHERE ltype > t.l) FROM t WHERE t.l IS NOT NULL
+) SELECT l FROM t WHERE l IS NOT NULL`
+
+// presentTypes returns the distinct lower-case types of the stored
+// records, in order: one index seek per type (a loose scan of
+// resources_type), however many records there are.
+func (r *reader) presentTypes() ([]string, error) {
+	st, err := r.stmt(presentTypesSQL)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 // list1 is list for a filter with at most one type: one query.

@@ -239,6 +239,8 @@ func testList(t *testing.T, b Backend) {
 		{"types in a scope", store.Query{Prefix: store.Key(rg), Types: []string{"microsoft.other/stuff", "microsoft.test/things/children"}}, []string{ids[4], ids[3]}},
 		{"types, paged", store.Query{Prefix: store.Key(sub), Types: []string{"microsoft.test/things", "microsoft.resources/resourcegroups"}, After: store.Key(ids[1]), Limit: 2}, []string{ids[2], ids[5]}},
 		{"no types", store.Query{Prefix: store.Key(rg), Types: []string{}}, nil},
+		// As many types as Azure has tracked ones, most of them stored nowhere.
+		{"a thousand types, paged", store.Query{Prefix: store.Key(sub), Types: manyTypes("microsoft.test/things", "microsoft.other/stuff"), After: store.Key(ids[4]), Limit: 2}, []string{ids[1], ids[2]}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -841,6 +843,19 @@ func testOperationEnded(t *testing.T, b Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// manyTypes is a thousand lower-case types that no test stores, with
+// these ones among them.
+func manyTypes(these ...string) []string {
+	out := make([]string, 0, 1000+len(these))
+	for i := range 1000 {
+		out = append(out, fmt.Sprintf("microsoft.absent%03d/things", i))
+		if i == 500 {
+			out = append(out, these...)
+		}
+	}
+	return out
 }
 
 // testKeysOnly: a KeysOnly list names the records without their documents,
