@@ -307,6 +307,18 @@ func TestHeldBackStaleCache(t *testing.T) {
 
 // assertThing checks thing name's body and version, in a View and in an
 // Update (which reads the writer's cache).
+// readBoth runs read in a View and in an Update: what a reader sees and
+// what the writer's caches say must agree.
+func readBoth(t *testing.T, d store.Store, read func(store.Tx) error) {
+	t.Helper()
+	if err := d.View(context.Background(), read); err != nil {
+		t.Errorf("in a View: %v", err)
+	}
+	if err := d.Update(context.Background(), read); err != nil {
+		t.Errorf("in an Update: %v", err)
+	}
+}
+
 func assertThing(t *testing.T, d store.Store, name, body string, version int64) {
 	t.Helper()
 	read := func(tx store.Tx) error {
@@ -319,12 +331,7 @@ func assertThing(t *testing.T, d store.Store, name, body string, version int64) 
 		}
 		return nil
 	}
-	if err := d.View(context.Background(), read); err != nil {
-		t.Errorf("in a View: %v", err)
-	}
-	if err := d.Update(context.Background(), read); err != nil {
-		t.Errorf("in an Update: %v", err)
-	}
+	readBoth(t, d, read)
 }
 
 func assertNoThing(t *testing.T, d store.Store, name string) {
@@ -335,12 +342,7 @@ func assertNoThing(t *testing.T, d store.Store, name string) {
 		}
 		return nil
 	}
-	if err := d.View(context.Background(), read); err != nil {
-		t.Errorf("in a View: %v", err)
-	}
-	if err := d.Update(context.Background(), read); err != nil {
-		t.Errorf("in an Update: %v", err)
-	}
+	readBoth(t, d, read)
 }
 
 func assertOp(t *testing.T, d store.Store, id, doc string, version int64) {
@@ -355,12 +357,7 @@ func assertOp(t *testing.T, d store.Store, id, doc string, version int64) {
 		}
 		return nil
 	}
-	if err := d.View(context.Background(), read); err != nil {
-		t.Errorf("in a View: %v", err)
-	}
-	if err := d.Update(context.Background(), read); err != nil {
-		t.Errorf("in an Update: %v", err)
-	}
+	readBoth(t, d, read)
 }
 
 // TestHeldBackAfterAnotherReplica: another store on the schema (a
