@@ -268,8 +268,11 @@ func (r *reader) list(f filter, limit int) ([]*store.Record, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var recs []*store.Record
-	var keys []string
+	type hit struct {
+		key string
+		rec *store.Record
+	}
+	var hits []hit
 	one := f
 	one.types, one.typeList = nil, nil
 	for _, t := range present {
@@ -281,21 +284,19 @@ func (r *reader) list(f filter, limit int) ([]*store.Record, []string, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		recs, keys = append(recs, rs...), append(keys, ks...)
+		for i, k := range ks {
+			hits = append(hits, hit{k, rs[i]})
+		}
 	}
-	idx := make([]int, len(keys))
-	for i := range idx {
-		idx[i] = i
+	sort.Slice(hits, func(a, b int) bool { return hits[a].key < hits[b].key })
+	if limit > 0 && len(hits) > limit {
+		hits = hits[:limit]
 	}
-	sort.Slice(idx, func(a, b int) bool { return keys[idx[a]] < keys[idx[b]] })
-	if limit > 0 && len(idx) > limit {
-		idx = idx[:limit]
+	recs, keys := make([]*store.Record, len(hits)), make([]string, len(hits))
+	for i, h := range hits {
+		recs[i], keys[i] = h.rec, h.key
 	}
-	outRecs, outKeys := make([]*store.Record, len(idx)), make([]string, len(idx))
-	for i, j := range idx {
-		outRecs[i], outKeys[i] = recs[j], keys[j]
-	}
-	return outRecs, outKeys, nil
+	return recs, keys, nil
 }
 
 const presentTypesSQL = `WITH RECURSIVE t(l) AS (
@@ -312,18 +313,23 @@ func (r *reader) presentTypes() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.Query()
+	return queryStrings(st)
+}
+
+// queryStrings runs st, whose rows are one text column, and returns them.
+func queryStrings(st *sql.Stmt, args ...any) ([]string, error) {
+	rows, err := st.Query(args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
+		var s string
+		if err := rows.Scan(&s); err != nil {
 			return nil, err
 		}
-		out = append(out, t)
+		out = append(out, s)
 	}
 	return out, rows.Err()
 }
@@ -443,18 +449,5 @@ func (r *reader) endedBefore(t time.Time, limit int) ([]string, error) {
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := st.Query(t.UnixNano(), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryStrings(st, t.UnixNano(), limit)
 }

@@ -62,8 +62,9 @@ CREATE TABLE IF NOT EXISTS operations (
 	// table, every document in it, at the upgrade: minutes at a million
 	// endpoints, against seconds to build the index). resources_keys goes:
 	// its one user (a scope's tracked resources, Query.Types) reads
-	// resources_type once per type instead (see reader.list), which visits
-	// the tracked resources only rather than every key in the scope. A
+	// resources_type once per type of the set that is stored at all (see
+	// reader.list), which visits the tracked resources only rather than
+	// every key in the scope. A
 	// create writes three index entries of 145-190 bytes where it wrote
 	// four of 200-400.
 	migrate4,
