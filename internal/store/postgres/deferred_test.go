@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/privlink/privlink/internal/store"
 	"github.com/privlink/privlink/internal/store/postgres"
 )
@@ -25,10 +24,7 @@ import (
 func poke(t *testing.T, url, sql string, args ...any) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := connect(t, url)
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
@@ -39,10 +35,7 @@ func poke(t *testing.T, url, sql string, args ...any) {
 func peek(t *testing.T, url, sql string, dest ...any) error {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := connect(t, url)
 	defer conn.Close(ctx)
 	return conn.QueryRow(ctx, sql).Scan(dest...)
 }

@@ -29,15 +29,22 @@ func testURL(t testing.TB) string {
 
 var schemas atomic.Int64
 
+// connect opens a connection to url outside privlink, or fails the test.
+func connect(t testing.TB, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
 // freshSchema makes an empty schema for one test and returns url with its
 // search_path set to it (pgx passes unknown URL parameters to the server).
 func freshSchema(t testing.TB, url string) string {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := connect(t, url)
 	defer conn.Close(ctx)
 	name := fmt.Sprintf("privlink_test_%d_%d", time.Now().UnixNano(), schemas.Add(1))
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
