@@ -699,3 +699,84 @@ func TestHeldBackWritesThatCannotBeStored(t *testing.T) {
 	assertNoThing(t, d, "n")
 	assertNoThing(t, d, "after")
 }
+
+// TestHeldBackCommitNumberGoesBack: the database goes back to an earlier
+// state, its commit number with it (restored from a backup, or a standby
+// that had not received the last commits took over), behind the back of
+// a writer that follows the commit feed. The writer's caches hold what
+// it wrote after that state: its next Update must read, and write over,
+// the records as the database has them again, not as it cached them.
+func TestHeldBackCommitNumberGoesBack(t *testing.T) {
+	url := freshSchema(t, testURL(t))
+	d := open(t, url)
+	ctx := context.Background()
+	// Following the feed, the writer asks it which keys others wrote when
+	// the commit number moved; without it, it empties its caches.
+	d.Follow(func(store.Change) {})
+	if err := d.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, d, func(tx store.Tx) error {
+		if err := tx.Create(thing("k", `"v1"`)); err != nil {
+			return err
+		}
+		return tx.Create(thing("gone", `"v1"`))
+	})
+	var backup int64
+	if err := peek(t, url, `SELECT seq FROM commits`, &backup); err != nil {
+		t.Fatal(err)
+	}
+	// After the backup: the writer replaces k and deletes gone, and its
+	// cache holds k at version 2 and gone absent.
+	mustUpdate(t, d, func(tx store.Tx) error {
+		r, err := tx.Get(thingKey("k"))
+		if err != nil {
+			return err
+		}
+		r.Body = []byte(`"v2"`)
+		if err := tx.Replace(r); err != nil {
+			return err
+		}
+		return tx.Delete(thingKey("gone"))
+	})
+	// The backup is restored: k at version 1, gone back, the commit number
+	// below the writer's.
+	poke(t, url, `UPDATE resources SET body = '"v1"', version = 1 WHERE key = '`+thingKey("k")+`'`)
+	poke(t, url, `INSERT INTO resources (key, id, type, body, version, updated, parent, ltype) VALUES ('`+thingKey("gone")+`', 'G', 'Microsoft.Test/things', '"v1"', 1, 0, 'p', 'microsoft.test/things')`)
+	poke(t, url, `UPDATE commits SET seq = $1`, backup)
+
+	// The first Update after the restore reads both.
+	if err := d.Update(ctx, func(tx store.Tx) error {
+		var errs []error
+		switch r, err := tx.Get(thingKey("k")); {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("k: %w", err))
+		case string(r.Body) != `"v1"` || r.Version != 1:
+			errs = append(errs, fmt.Errorf("k: body %s version %d, want \"v1\" version 1", r.Body, r.Version))
+		}
+		if _, err := tx.Get(thingKey("gone")); err != nil {
+			errs = append(errs, fmt.Errorf("gone: %v, want it found", err))
+		}
+		return errors.Join(errs...)
+	}); err != nil {
+		t.Errorf("the writer reads the records as it cached them before the restore: %v", err)
+	}
+	// The next writes over them.
+	err := d.Update(ctx, func(tx store.Tx) error {
+		r, err := tx.Get(thingKey("k"))
+		if err != nil {
+			return err
+		}
+		r.Body, r.Version = []byte(`"after"`), 0
+		return tx.Replace(r)
+	})
+	if err != nil {
+		t.Errorf("replace of k after the restore: %v", err)
+	}
+	err = d.Update(ctx, func(tx store.Tx) error { return tx.Create(thing("gone", `"mine"`)) })
+	if !errors.Is(err, store.ErrExists) {
+		t.Errorf("create of gone after the restore: %v, want ErrExists", err)
+	}
+	assertThing(t, d, "k", `"after"`, 2)
+	assertThing(t, d, "gone", `"v1"`, 1)
+}
