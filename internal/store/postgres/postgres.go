@@ -385,7 +385,11 @@ func (d *DB) runBatch(batch []*write) {
 		return
 	}
 	switch {
-	case len(d.cache) > maxCache || len(d.ops) > maxCache || d.cacheSeq < 0:
+	case len(d.cache) > maxCache || len(d.ops) > maxCache || d.cacheSeq < 0, seq < d.cacheSeq:
+		// A commit number below the caches' means the database went back
+		// (restored from a backup, or a standby that lacked the last
+		// commits took over): what the caches learnt since may be undone,
+		// and the feed, which names the commits after cacheSeq, cannot say.
 		clear(d.cache)
 		clear(d.ops)
 	case seq != d.cacheSeq:
