@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/privlink/privlink/internal/store"
 	"github.com/privlink/privlink/internal/store/postgres"
 )
@@ -343,7 +346,7 @@ func assertOp(t *testing.T, d store.Store, id, doc string, version int64) {
 	read := func(tx store.Tx) error {
 		op, err := tx.GetOperation(id)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", id, err)
 		}
 		if string(op.Doc) != doc || op.Version != version {
 			return fmt.Errorf("%s: doc %s version %d, want %s version %d", id, op.Doc, op.Version, doc, version)
@@ -779,4 +782,120 @@ func TestHeldBackCommitNumberGoesBack(t *testing.T) {
 	}
 	assertThing(t, d, "k", `"after"`, 2)
 	assertThing(t, d, "gone", `"v1"`, 1)
+}
+
+// databaseIn makes a database of its own for one test, with the server
+// encoding enc and the C locale, dropped when the test ends, and returns
+// url naming it. A test is skipped where the user of url may not create
+// databases.
+func databaseIn(t *testing.T, url, enc string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn := connect(t, url)
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("privlink_test_%s_%d_%d", strings.ToLower(enc), time.Now().UnixNano(), schemas.Add(1))
+	_, err := conn.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template0 ENCODING '`+enc+`' LC_COLLATE 'C' LC_CTYPE 'C'`)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42501" {
+		t.Skipf("no database in %s: %v", enc, err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), url)
+		if err == nil {
+			_, err = c.Exec(context.Background(), `DROP DATABASE `+name)
+			c.Close(context.Background())
+		}
+		if err != nil {
+			t.Logf("dropping the database %s: %v", name, err)
+		}
+	})
+	if !strings.Contains(url, "://") {
+		return url + " dbname=" + name
+	}
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// TestHeldBackOperationIDsInAnotherEncoding: the writer takes an
+// operation id above the greatest one (pipe.maxOp) for absent, comparing
+// them as Go does, byte-wise; the server compares the bytes it stores
+// (the column is COLLATE "C"). When the server converts the text it is
+// sent from the connection's encoding (client_encoding) to its own, those
+// are other bytes, in another order: an id Go holds above the greatest
+// may be in the database.
+func TestHeldBackOperationIDsInAnotherEncoding(t *testing.T) {
+	for _, tc := range []struct {
+		// server and client are the server's encoding and the
+		// connections' client_encoding.
+		server, client string
+		ids            []string
+		// greatest is the server's greatest of ids.
+		greatest string
+	}{
+		// The server converts the UTF-8 privlink sends to WIN1252, where
+		// "€" is 0x80, below "ÿ" (0xFF); in UTF-8, "€" (E2 82 AC) is
+		// above "ÿ" (C3 BF).
+		{"WIN1252", "UTF8", []string{"op-€", "op-ÿ"}, "op-ÿ"},
+		// The connections in the database's encoding (pgx leaves
+		// client_encoding as the server sets it, to the database's): the
+		// server stores the UTF-8 bytes as they are, and orders them as
+		// Go does.
+		{"WIN1252", "WIN1252", []string{"op-€", "op-ÿ"}, "op-€"},
+		// The server takes the UTF-8 bytes for WIN1252 and converts them
+		// to UTF-8: "À" (C3 80) becomes "Ã€" (C3 83 E2 82 AC), above "à"
+		// (C3 A0), which becomes "Ã" and a no-break space (C3 83 C2 A0).
+		{"UTF8", "WIN1252", []string{"op-À", "op-à"}, "op-À"},
+	} {
+		t.Run(tc.server+"/client_encoding="+tc.client, func(t *testing.T) {
+			url := databaseIn(t, testURL(t), tc.server)
+			switch {
+			case !strings.Contains(url, "://"):
+				url += " client_encoding=" + tc.client
+			case strings.Contains(url, "?"):
+				url += "&client_encoding=" + tc.client
+			default:
+				url += "?client_encoding=" + tc.client
+			}
+			a := open(t, url)
+			mustUpdate(t, a, func(tx store.Tx) error {
+				for _, id := range tc.ids {
+					if err := tx.PutOperation(&store.Operation{ID: id, Kind: "k", Resource: "r", Status: "Running", Doc: []byte(`{}`), Due: time.Now()}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			var greatest string
+			if err := peek(t, url, `SELECT max(id) FROM operations`, &greatest); err != nil {
+				t.Fatal(err)
+			}
+			if greatest != tc.greatest {
+				t.Fatalf("the server's greatest id is %q, want %q", greatest, tc.greatest)
+			}
+			// Another replica, whose writer knows nothing of them, reads
+			// them and writes over them.
+			b := open(t, url)
+			for _, id := range tc.ids {
+				assertOp(t, b, id, `{}`, 1)
+			}
+			mustUpdate(t, b, func(tx store.Tx) error {
+				for _, id := range tc.ids {
+					if err := tx.PutOperation(&store.Operation{ID: id, Kind: "k", Resource: "r", Status: "Running", Doc: []byte(`"b"`), Due: time.Now()}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			for _, id := range tc.ids {
+				assertOp(t, a, id, `"b"`, 2)
+			}
+		})
+	}
 }
