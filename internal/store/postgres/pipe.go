@@ -37,13 +37,18 @@ type pipe struct {
 	// unicode reports whether the server takes any UTF-8 text without a
 	// NUL (server_encoding UTF8 or SQL_ASCII), see plain.
 	unicode bool
+	// raw reports whether the server stores text as the bytes this
+	// process sends, converting nothing: client_encoding is the server's,
+	// or either is SQL_ASCII. See ordered.
+	raw bool
 	// maxOp is the greatest operation id in the database (byte-wise, as
 	// the column's collation compares), read at the start of the batch
 	// under the write lock and raised by the batch's own inserts: every
 	// write of operations takes the lock, so a greater id is absent for
-	// as long as the batch runs. The engine's operation ids are
-	// time-ordered (UUIDv7), so a new operation's id is above it, and
-	// its PutOperation is held back as an insert instead of asking.
+	// as long as the batch runs, if the server orders it as Go does
+	// (ordered). The engine's operation ids are time-ordered (UUIDv7), so
+	// a new operation's id is above it, and its PutOperation is held back
+	// as an insert instead of asking.
 	maxOp string
 }
 
@@ -70,8 +75,10 @@ const (
 )
 
 func newPipe(ctx context.Context, conn *pgx.Conn, trips *atomic.Int64) *pipe {
-	enc := conn.PgConn().ParameterStatus("server_encoding")
-	return &pipe{conn: conn, ctx: ctx, trips: trips, unicode: enc == "UTF8" || enc == "SQL_ASCII"}
+	server := conn.PgConn().ParameterStatus("server_encoding")
+	client := conn.PgConn().ParameterStatus("client_encoding")
+	return &pipe{conn: conn, ctx: ctx, trips: trips, unicode: server == "UTF8" || server == "SQL_ASCII",
+		raw: server == client || server == "SQL_ASCII" || client == "SQL_ASCII"}
 }
 
 // hold queues h for the next round trip.
@@ -171,10 +178,28 @@ func (p *pipe) plain(s ...string) bool {
 			}
 			continue
 		}
-		for i := 0; i < len(x); i++ {
-			if x[i] >= utf8.RuneSelf {
-				return false
-			}
+		if !ascii(x) {
+			return false
+		}
+	}
+	return true
+}
+
+// ordered reports whether the server orders id among the operation ids
+// as Go orders strings, so that an id above maxOp is absent. The id
+// column is COLLATE "C": the server compares the bytes it stores, which
+// are the bytes Go compares when it converts nothing (raw). Otherwise
+// (text converted from UTF-8 to WIN1252, say) only an ASCII id is sure
+// to compare the same: every encoding PostgreSQL knows writes ASCII as
+// ASCII and starts any other character with a byte above it.
+func (p *pipe) ordered(id string) bool {
+	return p.raw || ascii(id)
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
 		}
 	}
 	return true

@@ -1045,7 +1045,7 @@ func (t *ptx) GetOperation(id string) (*store.Operation, error) {
 			return &c, nil
 		}
 	}
-	if t.p != nil && id > t.p.maxOp {
+	if t.p != nil && id > t.p.maxOp && t.p.ordered(id) {
 		return nil, store.ErrNotFound // see pipe.maxOp
 	}
 	op, err := scanOp(t.queryRow(`SELECT `+opCols+` FROM operations WHERE id = $1`, id))
@@ -1119,7 +1119,7 @@ func (t *ptx) PutOperation(op *store.Operation) error {
 	args := []any{op.ID, op.Kind, op.Resource, op.Status, op.Doc, unixNano(op.Due), op.LeaseOwner, unixNano(op.LeaseUntil), op.Version, ended}
 	var next int64
 	old, known := t.ops[op.ID] // t.ops is nil in Views: never known
-	if !known && t.p != nil && op.ID > t.p.maxOp {
+	if !known && t.p != nil && op.ID > t.p.maxOp && t.p.ordered(op.ID) {
 		known = true // absent: see pipe.maxOp
 	}
 	holdable := known && t.p != nil && op.Doc != nil && t.p.plain(op.ID, op.Kind, op.Resource, op.Status, op.LeaseOwner)
