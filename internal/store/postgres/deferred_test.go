@@ -899,3 +899,94 @@ func TestHeldBackOperationIDsInAnotherEncoding(t *testing.T) {
 		})
 	}
 }
+
+// TestFeedAfterTheDatabaseWentBack: after a restore the database's commit
+// numbers repeat ones the feed heard before. The writer's caches and the
+// follower must start again on the new numbers, not trust what was heard
+// at the same numbers before: another replica's write after the restore
+// is read, not the writer's cached record, and the follower is handed
+// everything.
+func TestFeedAfterTheDatabaseWentBack(t *testing.T) {
+	url := freshSchema(t, testURL(t))
+	d := open(t, url)
+	e := open(t, url)
+	ctx := context.Background()
+	var mu sync.Mutex
+	alls := 0
+	d.Follow(func(ch store.Change) {
+		if ch.All {
+			mu.Lock()
+			alls++
+			mu.Unlock()
+		}
+	})
+	if err := d.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, d, func(tx store.Tx) error { return tx.Create(thing("k", `"v1"`)) })
+	var backup int64
+	if err := peek(t, url, `SELECT seq FROM commits`, &backup); err != nil {
+		t.Fatal(err)
+	}
+	// Two commits after the backup, which the restore undoes.
+	for _, body := range []string{`"v2"`, `"v3"`} {
+		mustUpdate(t, d, func(tx store.Tx) error {
+			r, err := tx.Get(thingKey("k"))
+			if err != nil {
+				return err
+			}
+			r.Body = []byte(body)
+			return tx.Replace(r)
+		})
+	}
+	if err := d.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	before := alls
+	mu.Unlock()
+	poke(t, url, `UPDATE resources SET body = '"v1"', version = 1 WHERE key = '`+thingKey("k")+`'`)
+	poke(t, url, `UPDATE commits SET seq = $1`, backup)
+
+	// The writer's first batch after the restore caches k again, at
+	// version 1, and commits at backup+1: a number its feed heard before.
+	mustUpdate(t, d, func(tx store.Tx) error {
+		if _, err := tx.Get(thingKey("k")); err != nil {
+			return err
+		}
+		return tx.Create(thing("other", `"x"`))
+	})
+	if err := d.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Another replica replaces k at backup+2, again a number heard before.
+	mustUpdate(t, e, func(tx store.Tx) error {
+		r, err := tx.Get(thingKey("k"))
+		if err != nil {
+			return err
+		}
+		r.Body = []byte(`"b"`)
+		return tx.Replace(r)
+	})
+	if err := d.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Update(ctx, func(tx store.Tx) error {
+		r, err := tx.Get(thingKey("k"))
+		if err != nil {
+			return err
+		}
+		if string(r.Body) != `"b"` || r.Version != 2 {
+			return fmt.Errorf("k: body %s version %d, want \"b\" version 2", r.Body, r.Version)
+		}
+		return nil
+	}); err != nil {
+		t.Errorf("the writer reads its cache of before the other replica's write: %v", err)
+	}
+	mu.Lock()
+	after := alls
+	mu.Unlock()
+	if after == before {
+		t.Errorf("the follower was not handed everything after the database went back")
+	}
+}
