@@ -77,6 +77,14 @@ type feed struct {
 	// writer's cache (invalidate): contiguous numbers, at most
 	// maxWritten of them; a gap starts it again.
 	written []heardCommit
+	// epoch counts the restarts of the record (restart): a new
+	// connection, whose LISTEN missed what was committed before it, or a
+	// commit number below one heard, the database having gone back. The
+	// writer keeps its caches only across batches of one epoch, whatever
+	// the commit numbers say: after a failover or a restore they may
+	// equal, or pass, the numbers its caches were valid at, for other
+	// commits.
+	epoch uint64
 }
 
 // heardCommit is one commit the receiver heard: the keys another process
@@ -95,7 +103,10 @@ const maxWritten = 4096
 // moment for it to hear them all. It reports false when it cannot say
 // (a gap, a change that named nothing, or the receiver is behind): the
 // caller then empties the cache.
-func (f *feed) invalidate(cache map[string]*store.Record, from, to int64) bool {
+//
+// The caches were filled in epoch: a restart since then (see feed.epoch)
+// also reports false.
+func (f *feed) invalidate(cache map[string]*store.Record, from, to int64, epoch uint64) bool {
 	deadline := time.Now().Add(200 * time.Millisecond)
 	for {
 		f.mu.Lock()
@@ -116,7 +127,7 @@ func (f *feed) invalidate(cache map[string]*store.Record, from, to int64) bool {
 		t.Stop()
 	}
 	defer f.mu.Unlock()
-	if len(f.written) == 0 || f.written[0].seq > from+1 {
+	if f.epoch != epoch || len(f.written) == 0 || f.written[0].seq > from+1 {
 		return false
 	}
 	for _, c := range f.written {
@@ -184,6 +195,41 @@ func (f *feed) heardChange(ch *store.Change, seq int64) {
 			f.pending.Started = f.pending.Started || ch.Started
 		}
 	}
+	f.broadcast()
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// currentEpoch is f.epoch, read under f.mu.
+func (f *feed) currentEpoch() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.epoch
+}
+
+// restart starts the record again at commit number seq, which the
+// receiver heard first: on a new connection, or when a number came that
+// is not above the last one heard. Commit numbers grow by one with every
+// commit under the write lock and PostgreSQL delivers notifications in
+// commit order, so a number not above the last means the database went
+// back (restored from a backup, or a standby that lacked the last
+// commits took over) and what was heard above it may be undone. The
+// follower is handed everything (Change.All); heard and applied go back
+// to seq, so that Barrier waits for that hand-over rather than trusting
+// numbers of the database's past; the epoch tells the writer its caches
+// are stale.
+func (f *feed) restart(seq int64) {
+	f.mu.Lock()
+	f.epoch++
+	f.written = append(f.written[:0], heardCommit{seq: seq, all: true})
+	f.heard = seq
+	f.applied = min(f.applied, seq-1)
+	f.has = true
+	f.pending = store.Change{All: true}
+	clear(f.keys)
 	f.broadcast()
 	f.mu.Unlock()
 	select {
@@ -275,8 +321,13 @@ func (d *DB) listenOnce(ctx context.Context, f *feed) error {
 		return err
 	}
 	// What was committed before LISTEN took effect is not named: all of it.
-	f.heardChange(&store.Change{All: true}, seq)
+	f.restart(seq)
 	f.setUp(true)
+	// live: a notice above seq came. Notices of commits between LISTEN
+	// and the read of seq come first, at or below it, and are no news;
+	// after a live one, a number at or below the last means the database
+	// went back (restart).
+	live := false
 	for {
 		nt, err := conn.WaitForNotification(ctx)
 		if err != nil {
@@ -289,9 +340,16 @@ func (d *DB) listenOnce(ctx context.Context, f *feed) error {
 			f.heardChange(&store.Change{All: true}, seq)
 			continue
 		}
-		if s <= seq {
+		if s <= seq && !live {
 			continue
 		}
+		if s <= seq {
+			d.logger.Warn("postgres: the database went back (a restore or a failover): a commit number came that is not above the last one heard; the caches start again", "heard", s, "after", seq)
+			seq = s
+			f.restart(s)
+			continue
+		}
+		live = true
 		seq = s
 		if n.From == d.id {
 			f.heardChange(nil, s)

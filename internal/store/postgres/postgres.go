@@ -68,6 +68,9 @@ type DB struct {
 	cache    map[string]*store.Record
 	ops      map[string]*store.Operation
 	cacheSeq int64
+	// cacheEpoch is the commit feed's epoch (feed.epoch) the caches were
+	// filled in, when the process follows it.
+	cacheEpoch uint64
 	// claims are the leases ClaimDue took for this process since the
 	// writer's last batch, for the writer to note in ops (takeClaims);
 	// claimsLost: there were too many to keep.
@@ -384,22 +387,30 @@ func (d *DB) runBatch(batch []*write) {
 		failAll(fmt.Errorf("postgres: beginning a write: %w", classify(err)))
 		return
 	}
+	f := d.feed.Load()
+	var epoch uint64
+	if f != nil {
+		epoch = f.currentEpoch()
+	}
 	switch {
-	case len(d.cache) > maxCache || len(d.ops) > maxCache || d.cacheSeq < 0, seq < d.cacheSeq:
+	case len(d.cache) > maxCache || len(d.ops) > maxCache || d.cacheSeq < 0, seq < d.cacheSeq, epoch != d.cacheEpoch:
 		// A commit number below the caches' means the database went back
 		// (restored from a backup, or a standby that lacked the last
 		// commits took over): what the caches learnt since may be undone,
 		// and the feed, which names the commits after cacheSeq, cannot say.
+		// A new epoch of the feed means the same, or a gap in what it
+		// heard, whatever the numbers say (see feed.epoch).
 		clear(d.cache)
 		clear(d.ops)
 	case seq != d.cacheSeq:
-		if f := d.feed.Load(); f == nil || !f.invalidate(d.cache, d.cacheSeq, seq) {
+		if f == nil || !f.invalidate(d.cache, d.cacheSeq, seq, epoch) {
 			clear(d.cache)
 		}
 		clear(d.ops)
 	}
 	d.takeClaims()
 	d.cacheSeq = -1 // until this batch ends well
+	d.cacheEpoch = epoch
 	p := newPipe(ctx, conn, &d.trips)
 	if maxOp != nil {
 		p.maxOp = *maxOp
