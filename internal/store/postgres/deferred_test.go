@@ -990,3 +990,44 @@ func TestFeedAfterTheDatabaseWentBack(t *testing.T) {
 		t.Errorf("the follower was not handed everything after the database went back")
 	}
 }
+
+// TestHeldBackTextTheServerCannotConvert: with connections in another
+// encoding than the server's, the server converts what privlink sends, and
+// valid UTF-8 can fail that conversion ("ā" is C4 81 in UTF-8, and 0x81
+// is no character in WIN1252). Such a write is not held back: its error
+// reaches the call that made it (and, in a batch of several, only that
+// function's savepoint is lost), instead of failing the whole batch at a
+// later statement.
+func TestHeldBackTextTheServerCannotConvert(t *testing.T) {
+	url := databaseIn(t, testURL(t), "UTF8")
+	switch {
+	case !strings.Contains(url, "://"):
+		url += " client_encoding=WIN1252"
+	case strings.Contains(url, "?"):
+		url += "&client_encoding=WIN1252"
+	default:
+		url += "?client_encoding=WIN1252"
+	}
+	d := open(t, url)
+	var createErr error
+	err := d.Update(context.Background(), func(tx store.Tx) error {
+		// Known absent: the writer could hold the create back. (The
+		// type holds the text: a key the server cannot convert fails
+		// the Get already.)
+		if _, err := tx.Get(thingKey("k")); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("get: %v, want not found", err)
+		}
+		r := thing("k", `"v1"`)
+		r.Type = "Microsoft.Test/thingsā"
+		createErr = tx.Create(r)
+		return createErr
+	})
+	if createErr == nil {
+		t.Errorf("the create of text the server cannot convert reported no error (the Update: %v)", err)
+	}
+	if err == nil {
+		t.Errorf("the Update committed")
+	}
+	mustUpdate(t, d, func(tx store.Tx) error { return tx.Create(thing("plain", `"v1"`)) })
+	assertThing(t, d, "plain", `"v1"`, 1)
+}
