@@ -35,7 +35,8 @@ type pipe struct {
 	// aborted and the whole batch fails.
 	err error
 	// unicode reports whether the server takes any UTF-8 text without a
-	// NUL (server_encoding UTF8 or SQL_ASCII), see plain.
+	// NUL (server_encoding UTF8 or SQL_ASCII) that it does not convert
+	// (raw), see plain.
 	unicode bool
 	// raw reports whether the server stores text as the bytes this
 	// process sends, converting nothing: client_encoding is the server's,
@@ -163,16 +164,18 @@ func checked(dml string) string {
 }
 
 // plain reports whether the server stores every string of s as it is
-// (no NUL, valid UTF-8 on a server that takes any, else ASCII): then a
-// held-back write of them cannot fail for their sake, and only a wrong
-// cache can fail it. Strings that might fail are written at once, so
-// that their error reaches the call that caused it.
+// (no NUL, valid UTF-8 on a server that takes any and converts nothing,
+// else ASCII): then a held-back write of them cannot fail for their sake,
+// and only a wrong cache can fail it. Strings that might fail are written
+// at once, so that their error reaches the call that caused it. A
+// conversion (client_encoding WIN1252 on a UTF8 server, say) can fail on
+// valid UTF-8: "ā" is C4 81, and 0x81 is no WIN1252 character.
 func (p *pipe) plain(s ...string) bool {
 	for _, x := range s {
 		if strings.IndexByte(x, 0) >= 0 {
 			return false
 		}
-		if p.unicode {
+		if p.unicode && p.raw {
 			if !utf8.ValidString(x) {
 				return false
 			}
