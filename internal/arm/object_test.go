@@ -689,3 +689,22 @@ func TestObjectWritesHTMLCharacters(t *testing.T) {
 		t.Fatalf("MarshalJSON = %s, want %s", got, want)
 	}
 }
+
+// TestObjectStringAsEncodingJSON: String's fast path for literals without
+// escapes reads every literal as encoding/json does.
+func TestObjectStringAsEncodingJSON(t *testing.T) {
+	for _, lit := range []string{`""`, `"plain"`, `"a\"b"`, `"tab\tx"`, `"\u00e9t\u00e9"`, `"été"`, "\"bad \xff utf8\"", `"\\"`, `"a/b\/c"`, `"€ and 𝄞"`} {
+		o, err := arm.ParseTrustedObject([]byte(`{"k":` + lit + `}`))
+		if err != nil {
+			t.Fatalf("%s: %v", lit, err)
+		}
+		got, ok, err := o.String("k")
+		var want string
+		if jerr := json.Unmarshal([]byte(lit), &want); jerr != nil {
+			t.Fatalf("%s: encoding/json: %v", lit, jerr)
+		}
+		if err != nil || !ok || got != want {
+			t.Errorf("String of %s = %q, %v, %v; want %q", lit, got, ok, err, want)
+		}
+	}
+}

@@ -1,0 +1,41 @@
+package privatelink
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/privlink/privlink/internal/arm"
+)
+
+// TestParseLinkAsEncodingJSON: the link as privlink stores it reads the same
+// through parseLink as through encoding/json, escapes and all.
+func TestParseLinkAsEncodingJSON(t *testing.T) {
+	for _, l := range []Link{
+		{},
+		{Target: "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/a", GroupID: "blob",
+			Connection: "/subscriptions/s/.../privateEndpointConnections/c", PrivateEndpoint: "/pe", Status: Approved, Description: "Auto-approved"},
+		{Name: "n", Status: Pending, Description: `Please "approve" <this> & \ that, été 𝄞`},
+	} {
+		raw, err := arm.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := parseLink(raw)
+		var want Link
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !ok || got != want {
+			t.Errorf("parseLink(%s) = %+v, %v; want %+v", raw, got, ok, want)
+		}
+	}
+	// Not as privlink writes it: read as encoding/json reads it, or left
+	// to it (not ok).
+	for _, raw := range []string{`{"target": "x"}`, `{"status":1}`, `[]`, `{ "status" : "a" , "target":"b"}`} {
+		l, ok := parseLink([]byte(raw))
+		var want Link
+		if err := json.Unmarshal([]byte(raw), &want); ok && (err != nil || l != want) {
+			t.Errorf("parseLink(%s) = %+v, true; encoding/json reads %+v, %v", raw, l, want, err)
+		}
+	}
+}
