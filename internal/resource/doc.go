@@ -219,6 +219,9 @@ func (d *Doc) clone() *Doc {
 // JSON, reading Meta) is then done once per version instead of per read. It
 // is small and simply starts over when full: what matters are the few
 // documents every request reads (subscription, group, cluster, target).
+// It is keyed by the record's id as stored, not by its key: the body's
+// pointer decides a hit anyway, and lower-casing the id on every read and
+// write was 1.5% of a durable create's CPU.
 type decodeCache struct {
 	mu sync.RWMutex
 	m  map[string]cachedDoc
@@ -237,7 +240,7 @@ func (c *decodeCache) get(r *store.Record) *Doc {
 		return nil
 	}
 	c.mu.RLock()
-	cd, ok := c.m[r.Key()]
+	cd, ok := c.m[r.ID]
 	c.mu.RUnlock()
 	if !ok || cd.body != unsafe.SliceData(r.Body) || cd.n != len(r.Body) || cd.doc.version != r.Version {
 		return nil
@@ -253,7 +256,7 @@ func (c *decodeCache) put(r *store.Record, d *Doc) {
 	if c.m == nil || len(c.m) >= decodeCacheMax {
 		c.m = map[string]cachedDoc{}
 	}
-	c.m[r.Key()] = cachedDoc{body: unsafe.SliceData(r.Body), n: len(r.Body), doc: d}
+	c.m[r.ID] = cachedDoc{body: unsafe.SliceData(r.Body), n: len(r.Body), doc: d}
 	c.mu.Unlock()
 }
 
