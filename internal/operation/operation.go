@@ -53,6 +53,23 @@ func Decode(op *store.Operation) (*Doc, error) {
 	return d, nil
 }
 
+// Location is the location of op's document (Doc.Location; "" when it
+// has none), read without decoding the rest: every accepted request's
+// polling URLs name it, and a whole decode was 1.5% of a create's CPU.
+// ok is false when op's document cannot be read.
+func Location(op *store.Operation) (loc string, ok bool) {
+	if o, err := arm.ParseTrustedObject(op.Doc); err == nil {
+		if l, _, err := o.String("location"); err == nil {
+			return l, true
+		}
+	}
+	d, err := Decode(op)
+	if err != nil {
+		return "", false
+	}
+	return d.Location, true
+}
+
 // Encode stores d into op, keeping op.Status in step with d.Status.
 func Encode(op *store.Operation, d *Doc) {
 	b, err := arm.Marshal(d)

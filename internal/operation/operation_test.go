@@ -792,3 +792,26 @@ func TestExpireInBatches(t *testing.T) {
 		t.Fatalf("Expire removed %d, want %d", got, n)
 	}
 }
+
+// TestLocationAsDecode: Location reads what Decode reads, from a document
+// as Encode writes it and from one it does not (whitespace, escapes).
+func TestLocationAsDecode(t *testing.T) {
+	for _, doc := range []string{`{"status":"Running","location":"westus"}`, `{"status":"Running"}`, `{ "location" : "west\u0020us" }`, `{"location":"été"}`} {
+		op := &store.Operation{ID: "o", Doc: []byte(doc)}
+		d, err := operation.Decode(op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loc, ok := operation.Location(op); !ok || loc != d.Location {
+			t.Errorf("Location(%s) = %q, %v; Decode reads %q", doc, loc, ok, d.Location)
+		}
+	}
+	op := &store.Operation{ID: "o"}
+	operation.Encode(op, &operation.Doc{Status: "Running", Location: "eastus2"})
+	if loc, ok := operation.Location(op); !ok || loc != "eastus2" {
+		t.Errorf("Location of an encoded document = %q, %v", loc, ok)
+	}
+	if _, ok := operation.Location(&store.Operation{ID: "o", Doc: []byte(`[`)}); ok {
+		t.Errorf("Location of a bad document reports ok")
+	}
+}

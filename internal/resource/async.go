@@ -168,10 +168,9 @@ func (e *Engine) asyncHeaders(r *Request, d *Doc, op *store.Operation, withLocat
 	if d.Kind.StatusStyle == "arm" {
 		h.Set("Location", r.BaseURL+"/subscriptions/"+sub+"/operationresults/"+op.ID+"?api-version="+v)
 	} else {
-		doc, _ := operation.Decode(op)
-		loc := "global"
-		if doc != nil {
-			loc = doc.Location
+		loc, ok := operation.Location(op)
+		if !ok {
+			loc = "global"
 		}
 		base := r.BaseURL + "/subscriptions/" + sub + "/providers/" + d.Kind.Namespace() + "/locations/" + loc
 		status := base + "/operationStatuses/" + op.ID + "?api-version=" + v
