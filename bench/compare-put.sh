@@ -51,15 +51,11 @@ done
 
 # one BIN ENV CONNS prints "req/s p50 p99 cpu-µs" of one fresh server.
 one() {
-	local bin=$1 env=$2 conns=$3 dir out before after reqs
+	local bin=$1 conns=$3 dir out before after reqs
 	dir=$(mktemp -d -p "$work")
 	export PRIVLINK_PROFILE="$dir/profile.json"
-	# shellcheck disable=SC2086 # env holds NAME=VALUE words
-	env $env "$bin" serve --addr 127.0.0.1:19443 --data "$dir/data" --provisioning-delay 0s 2>"$dir/privlink.log" >/dev/null &
-	pid=$!
-	for _ in $(seq 50); do curl -skf https://127.0.0.1:19443/_privlink/health >/dev/null && break; sleep 0.1; done
-	"$bin" login --endpoint https://127.0.0.1:19443 --data "$dir/data" >/dev/null
-	bench_seed "$bin"
+	BENCH_ENV=$2 bench_start "$bin" "$dir/data" 127.0.0.1:19443
+	pid=$PID
 	before=$(awk '{print $14+$15}' "/proc/$pid/stat")
 	out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN")
 	after=$(awk '{print $14+$15}' "/proc/$pid/stat")

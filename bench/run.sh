@@ -15,10 +15,12 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -o "$work/privlink" ./cmd/privlink
 go build -o "$work/bare" ./bench/bare
 export PRIVLINK_PROFILE="$work/profile.json"
+# shellcheck source=bench/seed.sh
+. bench/seed.sh
 # Default settings (the access log on), its log going to a file as a
 # service manager's would; only the provisioning delay is removed.
-"$work/privlink" serve --addr 127.0.0.1:19443 --data "$work/data" --provisioning-delay 0s ${PRIVLINK_BENCH_FLAGS:-} 2>"$work/privlink.log" >/dev/null &
-PID=$!
+# shellcheck disable=SC2086 # PRIVLINK_BENCH_FLAGS holds flags
+bench_start "$work/privlink" "$work/data" 127.0.0.1:19443 ${PRIVLINK_BENCH_FLAGS:-}
 # cpu prints the server's CPU time so far (user+system), in clock ticks.
 cpu() { awk '{print $14+$15}' "/proc/$PID/stat"; }
 # run wrk, then print the server's CPU time per request.
@@ -31,11 +33,6 @@ measure() {
   reqs=$(echo "$out" | awk '/requests in/{print $1}')
   echo "server CPU per request: $(( (after - before) * 1000000 / $(getconf CLK_TCK) / reqs )) µs"
 }
-for _ in $(seq 50); do curl -skf https://127.0.0.1:19443/_privlink/health >/dev/null && break; sleep 0.1; done
-"$work/privlink" login --endpoint https://127.0.0.1:19443 --data "$work/data" >/dev/null
-# shellcheck source=bench/seed.sh
-. bench/seed.sh
-bench_seed "$work/privlink"
 URL="https://127.0.0.1:19443$MPE"
 if [ "$only" = put16 ]; then
   echo "== PUT privlink, 16 connections, fresh server (new endpoint per request, durable)"

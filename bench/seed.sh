@@ -6,6 +6,13 @@
 #                         profile in $PRIVLINK_PROFILE): a group, a cluster, a
 #                         storage account and the endpoint mpe1 between them;
 #                         sets TOKEN to the profile's access token.
+#   bench_start PRIVLINK DATA ADDR [serve flags...]
+#                         starts PRIVLINK serve on ADDR (host:port) with its
+#                         data in DATA and its log in DATA.log, defaults but
+#                         no provisioning delay (and the settings in
+#                         BENCH_ENV, NAME=VALUE words, in its environment);
+#                         waits until it is healthy, signs in (the profile in
+#                         $PRIVLINK_PROFILE) and seeds (bench_seed); sets PID.
 # shellcheck disable=SC2034 # the variables are for the scripts that source this one
 
 S=00000000-0000-4000-8000-000000000002
@@ -22,4 +29,19 @@ bench_seed() {
 	"$privlink" put "$MPE" "{\"properties\":{\"privateLinkResourceId\":\"$TARGET\",\"groupId\":\"blob\",\"requestMessage\":\"Please Approve.\"}}" >/dev/null
 	sleep 0.5
 	TOKEN=$(sed -n 's/.*"accessToken": "\(.*\)".*/\1/p' "$PRIVLINK_PROFILE")
+}
+
+bench_start() {
+	local privlink=$1 data=$2 addr=$3 i
+	shift 3
+	# shellcheck disable=SC2086 # BENCH_ENV holds NAME=VALUE words
+	env ${BENCH_ENV:-} "$privlink" serve --addr "$addr" --data "$data" --provisioning-delay 0s "$@" 2>"$data.log" >/dev/null &
+	PID=$!
+	for i in $(seq 100); do
+		curl -skf "https://$addr/_privlink/health" >/dev/null && break
+		[ "$i" = 100 ] && { echo "bench: privlink did not start:" >&2; cat "$data.log" >&2; return 1; }
+		sleep 0.1
+	done
+	"$privlink" login --endpoint "https://$addr" --data "$data" >/dev/null
+	bench_seed "$privlink"
 }
