@@ -22,6 +22,10 @@ var (
 	ErrConflict = errors.New("store: version conflict")
 	// ErrClosed: the store is closed.
 	ErrClosed = errors.New("store: closed")
+	// ErrTooLarge: the backend cannot store the record's key, as the
+	// call that wrote it learns (PostgreSQL indexes keys of up to about
+	// 2,700 bytes; SQLite has no such bound).
+	ErrTooLarge = errors.New("store: key too large for the database")
 )
 
 // Record is one stored resource: its served document and privlink's private

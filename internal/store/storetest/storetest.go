@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,7 @@ func Run(t *testing.T, b Backend) {
 		{"ListKeysOnly", testKeysOnly},
 		{"AbsentThenCreated", testAbsentThenCreated},
 		{"TypeChanges", testTypeChanges},
+		{"LongKeys", testLongKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
@@ -1039,5 +1041,61 @@ func testTypeChanges(t *testing.T, b Backend) {
 			}
 		}
 		listed(fmt.Sprintf("round %d", round), typ)
+	}
+}
+
+// testLongKeys: a record whose id is longer than the backend can index
+// (PostgreSQL's B-tree entries hold about 2,700 bytes; SQLite has no such
+// bound) is either stored or refused with ErrTooLarge by the call that
+// writes it, first read as absent (as the resource engine does) or not;
+// the writes batched with it are unaffected either way. The ids are random
+// letters, which compression cannot shrink below the bound.
+func testLongKeys(t *testing.T, b Backend) {
+	s := b.Open(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	long := func(n int) string {
+		var sb strings.Builder
+		for range n {
+			sb.WriteByte(byte('a' + rng.IntN(26)))
+		}
+		return sub + "/resourceGroups/rg/providers/Microsoft.Test/things/" + sb.String()
+	}
+	const n = 40
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = fmt.Sprintf("%s/resourceGroups/rg/providers/Microsoft.Test/things/ok%03d", sub, i)
+		if i%4 == 0 {
+			ids[i] = long(4000 + i)
+		}
+	}
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = s.Update(ctx, func(tx store.Tx) error {
+				if i%8 == 0 {
+					if _, err := tx.Get(store.Key(ids[i])); !errors.Is(err, store.ErrNotFound) {
+						return fmt.Errorf("get before create: %v", err)
+					}
+				}
+				return tx.Create(rec(ids[i], `{}`))
+			})
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		_, err := get(t, s, store.Key(ids[i]))
+		switch {
+		case i%4 == 0 && results[i] != nil && !errors.Is(results[i], store.ErrTooLarge):
+			t.Errorf("create of a %d-byte id: %v, want success or ErrTooLarge", len(ids[i]), results[i])
+		case i%4 == 0 && results[i] != nil && !errors.Is(err, store.ErrNotFound):
+			t.Errorf("create of a %d-byte id failed, yet a read finds it: %v", len(ids[i]), err)
+		case i%4 == 0 && results[i] == nil && err != nil:
+			t.Errorf("create of a %d-byte id succeeded, yet a read fails: %v", len(ids[i]), err)
+		case i%4 != 0 && (results[i] != nil || err != nil):
+			t.Errorf("writer %d, batched beside long ids: update %v, read %v", i, results[i], err)
+		}
 	}
 }
