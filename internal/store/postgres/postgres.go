@@ -859,7 +859,25 @@ func (t *ptx) cached(key string) (r *store.Record, ok bool) {
 // sake (the cache must also make its outcome certain): the columns it
 // writes cannot make it fail.
 func (t *ptx) holdable(r *store.Record) bool {
-	return t.p != nil && r.Body != nil && t.p.plain(r.ID, r.Type)
+	return t.p != nil && r.Body != nil && len(r.ID) <= maxHeldKey && t.p.plain(r.ID, r.Type)
+}
+
+// maxHeldKey bounds the ids of the writes held back. A B-tree entry holds
+// at most about 2,700 bytes (a third of a page), and resources_parent's
+// entries hold the parent's key and the key: a longer id may not be
+// indexable (ErrTooLarge), which must fail the call that wrote it, not its
+// whole batch at a later statement. Real ARM ids are far shorter.
+const maxHeldKey = 1000
+
+// tooLarge marks PostgreSQL's "index row size exceeds maximum" (SQLSTATE
+// 54000, program_limit_exceeded) as store.ErrTooLarge: the key, not the
+// database, is at fault.
+func tooLarge(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "54000" {
+		return fmt.Errorf("%w: %v", store.ErrTooLarge, err)
+	}
+	return err
 }
 
 func (t *ptx) Create(r *store.Record) error {
@@ -880,7 +898,7 @@ func (t *ptx) Create(r *store.Record) error {
 	} else {
 		tag, err := t.exec(createSQL, args...)
 		if err != nil {
-			return err
+			return tooLarge(err)
 		}
 		if tag.RowsAffected() == 0 {
 			return store.ErrExists
