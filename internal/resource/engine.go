@@ -546,6 +546,13 @@ func mapStoreError(err error) error {
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return arm.Errorf(arm.CodeConflict, "The resource was changed by another request at the same time. Retry the request.")
+	case errors.Is(err, store.ErrTooLarge):
+		// Only PostgreSQL has such a bound (an index entry of about 2,700
+		// bytes, a resource's key with its parent's, which compresses to
+		// about the key), above the ids that 260-byte names let clients
+		// build for the catalog's types (seven names deep at most): this
+		// is for certainty. The client's id, not privlink, is at fault.
+		return arm.Errorf(arm.CodeInvalidResourceID, "The resource id is too long to be stored: this privlink's PostgreSQL database indexes a resource's id with its parent's in entries of up to about 2,700 bytes.")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}
