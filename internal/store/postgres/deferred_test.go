@@ -784,6 +784,29 @@ func TestHeldBackCommitNumberGoesBack(t *testing.T) {
 	assertThing(t, d, "gone", `"v1"`, 1)
 }
 
+// withClientEncoding is url with the connections' client_encoding set
+// to enc, in either form of connection string.
+func withClientEncoding(url, enc string) string {
+	switch {
+	case !strings.Contains(url, "://"):
+		return url + " client_encoding=" + enc
+	case strings.Contains(url, "?"):
+		return url + "&client_encoding=" + enc
+	default:
+		return url + "?client_encoding=" + enc
+	}
+}
+
+// rewrite replaces the body of thing name in tx.
+func rewrite(tx store.Tx, name, body string) error {
+	r, err := tx.Get(thingKey(name))
+	if err != nil {
+		return err
+	}
+	r.Body = []byte(body)
+	return tx.Replace(r)
+}
+
 // databaseIn makes a database of its own for one test, with the server
 // encoding enc and the C locale, dropped when the test ends, and returns
 // url naming it. A test is skipped where the user of url may not create
@@ -854,15 +877,7 @@ func TestHeldBackOperationIDsInAnotherEncoding(t *testing.T) {
 		{"UTF8", "WIN1252", []string{"op-À", "op-à"}, "op-À"},
 	} {
 		t.Run(tc.server+"/client_encoding="+tc.client, func(t *testing.T) {
-			url := databaseIn(t, testURL(t), tc.server)
-			switch {
-			case !strings.Contains(url, "://"):
-				url += " client_encoding=" + tc.client
-			case strings.Contains(url, "?"):
-				url += "&client_encoding=" + tc.client
-			default:
-				url += "?client_encoding=" + tc.client
-			}
+			url := withClientEncoding(databaseIn(t, testURL(t), tc.server), tc.client)
 			a := open(t, url)
 			mustUpdate(t, a, func(tx store.Tx) error {
 				for _, id := range tc.ids {
@@ -930,14 +945,7 @@ func TestFeedAfterTheDatabaseWentBack(t *testing.T) {
 	}
 	// Two commits after the backup, which the restore undoes.
 	for _, body := range []string{`"v2"`, `"v3"`} {
-		mustUpdate(t, d, func(tx store.Tx) error {
-			r, err := tx.Get(thingKey("k"))
-			if err != nil {
-				return err
-			}
-			r.Body = []byte(body)
-			return tx.Replace(r)
-		})
+		mustUpdate(t, d, func(tx store.Tx) error { return rewrite(tx, "k", body) })
 	}
 	if err := d.Barrier(ctx); err != nil {
 		t.Fatal(err)
@@ -960,14 +968,7 @@ func TestFeedAfterTheDatabaseWentBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another replica replaces k at backup+2, again a number heard before.
-	mustUpdate(t, e, func(tx store.Tx) error {
-		r, err := tx.Get(thingKey("k"))
-		if err != nil {
-			return err
-		}
-		r.Body = []byte(`"b"`)
-		return tx.Replace(r)
-	})
+	mustUpdate(t, e, func(tx store.Tx) error { return rewrite(tx, "k", `"b"`) })
 	if err := d.Barrier(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -999,15 +1000,7 @@ func TestFeedAfterTheDatabaseWentBack(t *testing.T) {
 // function's savepoint is lost), instead of failing the whole batch at a
 // later statement.
 func TestHeldBackTextTheServerCannotConvert(t *testing.T) {
-	url := databaseIn(t, testURL(t), "UTF8")
-	switch {
-	case !strings.Contains(url, "://"):
-		url += " client_encoding=WIN1252"
-	case strings.Contains(url, "?"):
-		url += "&client_encoding=WIN1252"
-	default:
-		url += "?client_encoding=WIN1252"
-	}
+	url := withClientEncoding(databaseIn(t, testURL(t), "UTF8"), "WIN1252")
 	d := open(t, url)
 	var createErr error
 	err := d.Update(context.Background(), func(tx store.Tx) error {
