@@ -154,10 +154,7 @@ func BenchmarkCreateEndpointTwoReplicas(b *testing.B) {
 	url := freshSchema(b, testURL(b))
 	dbs := []*postgres.DB{open(b, url), open(b, url)}
 	for _, d := range dbs {
-		d.Follow(func(store.Change) {})
-		if err := d.Barrier(context.Background()); err != nil {
-			b.Fatal(err)
-		}
+		follow(b, d)
 	}
 	benchmarkCreates(b, dbs)
 }

@@ -361,16 +361,12 @@ func assertOp(t *testing.T, d store.Store, id, doc string, version int64) {
 // and writes over it, without failing, whether or not it follows the
 // commit feed.
 func TestHeldBackAfterAnotherReplica(t *testing.T) {
-	for _, follow := range []bool{false, true} {
-		t.Run(fmt.Sprintf("follow=%v", follow), func(t *testing.T) {
+	for _, following := range []bool{false, true} {
+		t.Run(fmt.Sprintf("follow=%v", following), func(t *testing.T) {
 			url := freshSchema(t, testURL(t))
 			a, b := open(t, url), open(t, url)
-			ctx := context.Background()
-			if follow {
-				a.Follow(func(store.Change) {})
-				if err := a.Barrier(ctx); err != nil {
-					t.Fatal(err)
-				}
+			if following {
+				follow(t, a)
 			}
 			mustUpdate(t, a, func(tx store.Tx) error {
 				if err := tx.Create(thing("k", `"a1"`)); err != nil {
@@ -715,10 +711,7 @@ func TestHeldBackCommitNumberGoesBack(t *testing.T) {
 	ctx := context.Background()
 	// Following the feed, the writer asks it which keys others wrote when
 	// the commit number moved; without it, it empties its caches.
-	d.Follow(func(store.Change) {})
-	if err := d.Barrier(ctx); err != nil {
-		t.Fatal(err)
-	}
+	follow(t, d)
 	mustUpdate(t, d, func(tx store.Tx) error {
 		if err := tx.Create(thing("k", `"v1"`)); err != nil {
 			return err

@@ -23,6 +23,17 @@ func open(t testing.TB, url string) *postgres.DB {
 	return d
 }
 
+// follow makes d follow the commit feed (handing its changes to nobody)
+// and waits until it listens: its writer then drops from its cache only
+// the keys others wrote, as the feed heard them.
+func follow(t testing.TB, d *postgres.DB) {
+	t.Helper()
+	d.Follow(func(store.Change) {})
+	if err := d.Barrier(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func rec(name, body string) *store.Record {
 	return &store.Record{ID: "/subscriptions/s/resourceGroups/" + name, Type: "Microsoft.Resources/resourceGroups", Body: []byte(body)}
 }
@@ -97,10 +108,7 @@ func TestReplicasFollowEachOther(t *testing.T) {
 	})
 	// a follows too, so that its writer's cache drops only the keys b
 	// writes (what the feed heard) instead of everything.
-	a.Follow(func(store.Change) {})
-	if err := a.Barrier(ctx); err != nil {
-		t.Fatal(err)
-	}
+	follow(t, a)
 	// Listening now: what a commits from here on is named, not covered by
 	// the feed's first "everything".
 	if err := b.Barrier(ctx); err != nil {
