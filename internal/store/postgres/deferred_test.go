@@ -190,12 +190,7 @@ func TestHeldBackStaleCache(t *testing.T) {
 		},
 		change: `UPDATE resources SET version = 7, body = '"poked"' WHERE key = '` + thingKey("k") + `'`,
 		write: func(tx store.Tx) error {
-			r, err := tx.Get(thingKey("k"))
-			if err != nil {
-				return err
-			}
-			r.Body = []byte(`"v2"`)
-			if err := tx.Replace(r); err != nil {
+			if err := rewrite(tx, "k", `"v2"`); err != nil {
 				return err
 			}
 			// A statement that needs an answer sends the held-back
@@ -725,12 +720,7 @@ func TestHeldBackCommitNumberGoesBack(t *testing.T) {
 	// After the backup: the writer replaces k and deletes gone, and its
 	// cache holds k at version 2 and gone absent.
 	mustUpdate(t, d, func(tx store.Tx) error {
-		r, err := tx.Get(thingKey("k"))
-		if err != nil {
-			return err
-		}
-		r.Body = []byte(`"v2"`)
-		if err := tx.Replace(r); err != nil {
+		if err := rewrite(tx, "k", `"v2"`); err != nil {
 			return err
 		}
 		return tx.Delete(thingKey("gone"))
