@@ -40,6 +40,20 @@ func redactURL(raw string) string {
 	return u.String()
 }
 
+// storeArg is how the hint to run env names the store URL raw: as
+// "$PRIVLINK_STORE" when that is where it came from, so that the line
+// works as printed; otherwise quoted, with its password elided
+// (redactURL), since the output is no place for it, and a note saying so.
+func storeArg(raw string) (arg, note string) {
+	if raw != "" && raw == os.Getenv("PRIVLINK_STORE") {
+		return `"$PRIVLINK_STORE"`, ""
+	}
+	if r := redactURL(raw); r != raw {
+		return shellQuote(r), " (with the store URL's password, elided here)"
+	}
+	return shellQuote(raw), ""
+}
+
 func serveCmd(g *globals) *cobra.Command {
 	var cfg app.Config
 	accessControl := true
@@ -109,7 +123,8 @@ func serveCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(g.stdout, "clusters' managed networks in %s (privlink egress --cluster ID)\n", r)
 			fmt.Fprintf(g.stdout, "CA certificate: %s\n", s.CAPath())
 			if s.Shared() {
-				fmt.Fprintf(g.stdout, "point your tools at it (or at any replica, or their load balancer) with: eval \"$(%s env --addr %s --store %s)\"\n", selfCommand(), strings.TrimPrefix(s.URL(), "https://"), shellQuote(redactURL(cfg.Store)))
+				arg, note := storeArg(cfg.Store)
+				fmt.Fprintf(g.stdout, "point your tools at it (or at any replica, or their load balancer) with: eval \"$(%s env --addr %s --store %s)\"%s\n", selfCommand(), strings.TrimPrefix(s.URL(), "https://"), arg, note)
 			} else {
 				fmt.Fprintf(g.stdout, "point your tools at it with: eval \"$(%s env --addr %s --data %s)\"\n", selfCommand(), strings.TrimPrefix(s.URL(), "https://"), s.DataDir())
 			}
