@@ -224,18 +224,12 @@ func (f *feed) currentEpoch() uint64 {
 func (f *feed) restart(seq int64) {
 	f.mu.Lock()
 	f.epoch++
-	f.written = append(f.written[:0], heardCommit{seq: seq, all: true})
 	f.heard = seq
 	f.applied = min(f.applied, seq-1)
-	f.has = true
-	f.pending = store.Change{All: true}
-	clear(f.keys)
-	f.broadcast()
 	f.mu.Unlock()
-	select {
-	case f.wake <- struct{}{}:
-	default:
-	}
+	// The rest is hearing "everything" at seq: the record starts again
+	// there and the follower is woken with it.
+	f.heardChange(&store.Change{All: true}, seq)
 }
 
 func (f *feed) setUp(up bool) {

@@ -78,8 +78,8 @@ const (
 func newPipe(ctx context.Context, conn *pgx.Conn, trips *atomic.Int64) *pipe {
 	server := conn.PgConn().ParameterStatus("server_encoding")
 	client := conn.PgConn().ParameterStatus("client_encoding")
-	return &pipe{conn: conn, ctx: ctx, trips: trips, unicode: server == "UTF8" || server == "SQL_ASCII",
-		raw: server == client || server == "SQL_ASCII" || client == "SQL_ASCII"}
+	raw := server == client || server == "SQL_ASCII" || client == "SQL_ASCII"
+	return &pipe{conn: conn, ctx: ctx, trips: trips, raw: raw, unicode: raw && (server == "UTF8" || server == "SQL_ASCII")}
 }
 
 // hold queues h for the next round trip.
@@ -175,7 +175,7 @@ func (p *pipe) plain(s ...string) bool {
 		if strings.IndexByte(x, 0) >= 0 {
 			return false
 		}
-		if p.unicode && p.raw {
+		if p.unicode {
 			if !utf8.ValidString(x) {
 				return false
 			}
