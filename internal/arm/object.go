@@ -379,6 +379,20 @@ func plainString(v json.RawMessage) (s string, ok bool) {
 	return string(in), true
 }
 
+// TrustedString reads string member k of a JSON object that privlink
+// wrote itself (valid and compact, see ParseTrustedObject) without
+// encoding/json's validation and reflection: "" when k is absent or null.
+// ok is false when data is not such an object or k no string; callers
+// then read data with encoding/json.
+func TrustedString(data []byte, k string) (s string, ok bool) {
+	o, err := splitObject(data)
+	if err != nil {
+		return "", false
+	}
+	s, _, err = o.String(k)
+	return s, err == nil
+}
+
 // Object returns member k as a nested Object; nil when absent or null.
 func (o *Object) Object(k string) (*Object, error) {
 	v, present := o.Get(k)

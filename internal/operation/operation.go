@@ -58,10 +58,8 @@ func Decode(op *store.Operation) (*Doc, error) {
 // polling URLs name it, and a whole decode was 1.5% of a create's CPU.
 // ok is false when op's document cannot be read.
 func Location(op *store.Operation) (loc string, ok bool) {
-	if o, err := arm.ParseTrustedObject(op.Doc); err == nil {
-		if l, _, err := o.String("location"); err == nil {
-			return l, true
-		}
+	if l, ok := arm.TrustedString(op.Doc, "location"); ok {
+		return l, true
 	}
 	d, err := Decode(op)
 	if err != nil {

@@ -34,10 +34,8 @@ func (c *Ctx) RegistrationState(sub, ns string) (string, error) {
 	}
 	// Every write reads it: the stored body is privlink's own compact
 	// JSON, read without encoding/json's validation and reflection.
-	if o, err := arm.ParseTrustedObject(r.Body); err == nil {
-		if s, _, err := o.String("registrationState"); err == nil {
-			return s, nil
-		}
+	if s, ok := arm.TrustedString(r.Body, "registrationState"); ok {
+		return s, nil
 	}
 	var reg registration
 	if err := json.Unmarshal(r.Body, &reg); err != nil {
