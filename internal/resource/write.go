@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/store"
 )
 
 // Write is a PUT (or a PATCH merged into one) on its way to the store.
@@ -189,6 +190,7 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 		}
 	}
 	var headers http.Header
+	var inline *store.Operation
 	if k.Async {
 		st := k.states()
 		action, state := opActionUpdate, st.Updating
@@ -198,9 +200,15 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 		if !k.NoState {
 			d.SetState(state)
 		}
+		started := c.started
 		op, err := e.startOperation(c, d, action)
 		if err != nil {
 			return nil, err
+		}
+		if e.cfg.ProvisioningDelay <= 0 {
+			// Provisioning takes no time: the operation completes below, in
+			// this transaction, and the worker has nothing to look for.
+			inline, c.started = op, started
 		}
 		headers = e.asyncHeaders(c.Req, d, op, patch)
 		if patch {
@@ -229,8 +237,15 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 			return nil, err
 		}
 	}
-	// The rules above do not change d after Save, so its saved bytes are the answer.
+	// The rules above do not change d after Save, so its saved bytes are the
+	// answer: the resource as accepted ("Creating", as the seed's armclient
+	// walk-through shows), even when its operation completes at once below.
 	resp := jsonResponse(status, k.view(c.Req, d.saved))
+	if inline != nil {
+		if err := e.completeInline(c, d, inline); err != nil {
+			return nil, err
+		}
+	}
 	for h, v := range headers {
 		resp.Header[h] = v
 	}
