@@ -384,7 +384,68 @@ func plainString(v json.RawMessage) (s string, ok bool) {
 // encoding/json's validation and reflection: "" when k is absent or null.
 // ok is false when data is not such an object or k no string; callers
 // then read data with encoding/json.
+//
+// It reads the members in place, without splitting the object (a create
+// reads two such members of documents a few hundred bytes long, and
+// splitting them was most of what it allocated for them). The member it
+// picks is the one Object.String would: the last value of the exact name,
+// else the first name equal to k under case folding, with that spelling's
+// last value. An object with an escaped name is read through an Object.
 func TrustedString(data []byte, k string) (s string, ok bool) {
+	if len(data) < 2 || data[0] != '{' {
+		return "", false
+	}
+	var exact, folded json.RawMessage
+	var fold string // the spelling folded is bound to, once bound
+	bound := false
+	for i := 1; i < len(data) && data[i] != '}'; {
+		end := skipString(data, i)
+		if end < 0 || end >= len(data) || data[end] != ':' {
+			return "", false
+		}
+		key := data[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return trustedStringOf(data, k)
+		}
+		vend := skipValue(data, end+1)
+		if vend < 0 {
+			return "", false
+		}
+		v := json.RawMessage(data[end+1 : vend])
+		switch {
+		case string(key) == k:
+			exact = v
+		case !bound && strings.EqualFold(string(key), k):
+			fold, folded, bound = string(key), v, true
+		case bound && string(key) == fold:
+			folded = v
+		}
+		i = vend
+		if i < len(data) && data[i] == ',' {
+			i++
+		}
+	}
+	v := exact
+	if v == nil {
+		v = folded
+	}
+	if v == nil || Kind(v) == "null" {
+		return "", true
+	}
+	if Kind(v) != "string" {
+		return "", false
+	}
+	if s, ok := plainString(v); ok {
+		return s, true
+	}
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// trustedStringOf is TrustedString through an Object.
+func trustedStringOf(data []byte, k string) (s string, ok bool) {
 	o, err := splitObject(data)
 	if err != nil {
 		return "", false

@@ -708,3 +708,47 @@ func TestObjectStringAsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TrustedString reads the member Object.String reads, in every case of
+// names an object can hold: exact, differently cased, repeated, escaped.
+func TestTrustedStringReadsWhatStringReads(t *testing.T) {
+	docs := []string{
+		`{}`,
+		`{"location":"westus"}`,
+		`{"id":"x","location":"westus","properties":{"location":"inner"}}`,
+		`{"Location":"a","location":"b"}`,
+		`{"Location":"a","LOCATION":"b","Location":"c"}`,
+		`{"location":"a","location":"b"}`,
+		`{"location":null}`,
+		`{"location":1}`,
+		`{"location":{"a":"b"}}`,
+		`{"location":"caf\u00e9 \"q\""}`,
+		`{"loc\u0061tion":"escaped name"}`,
+		`{"a":[1,{"location":"no"}],"location":"yes"}`,
+		`{"LOCATION":"only folded"}`,
+		`{"registrationState":"Registered","location":"x"}`,
+	}
+	for _, doc := range docs {
+		for _, k := range []string{"location", "registrationState"} {
+			want, wok := "", true
+			o, err := arm.ParseObject([]byte(doc))
+			if err != nil {
+				t.Fatalf("%s: %v", doc, err)
+			}
+			if s, _, err := o.String(k); err != nil {
+				wok = false
+			} else {
+				want = s
+			}
+			got, ok := arm.TrustedString([]byte(doc), k)
+			if ok != wok || (ok && got != want) {
+				t.Errorf("TrustedString(%s, %q) = %q, %v; Object.String reads %q, %v", doc, k, got, ok, want, wok)
+			}
+		}
+	}
+	for _, bad := range []string{``, `[]`, `{"location"}`, `{"location":`, `"location"`} {
+		if s, ok := arm.TrustedString([]byte(bad), "location"); ok && s != "" {
+			t.Errorf("TrustedString(%q) = %q, %v", bad, s, ok)
+		}
+	}
+}
