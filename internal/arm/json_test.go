@@ -101,3 +101,27 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// Marshal of a string writes what encoding/json writes, HTML characters
+// unescaped, for every ASCII character and some beyond: its shortcut for
+// plain strings changes nothing.
+func TestMarshalStringAsEncodingJSON(t *testing.T) {
+	var strs []string
+	for c := 0; c < 0x80; c++ {
+		strs = append(strs, string(rune(c)), "id-"+string(rune(c))+"-x")
+	}
+	strs = append(strs, "", "/subscriptions/x/resourceGroups/rg", "é", "\u2028", "a\xffb", `"q"`, `\`)
+	for _, s := range strs {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := arm.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(arm.UnescapeHTML(want)) {
+			t.Errorf("Marshal(%q) = %s, encoding/json writes %s", s, got, arm.UnescapeHTML(want))
+		}
+	}
+}
