@@ -72,7 +72,7 @@ func (e *Engine) delete(ctx context.Context, k *Kind, r *Request) (*Response, er
 			old.SetState(k.states().Deleting)
 		}
 		started := c.started
-		op, err := e.startOperation(c, old, opActionDelete)
+		op, od, err := e.startOperation(c, old, opActionDelete)
 		if err != nil {
 			return err
 		}
@@ -81,10 +81,6 @@ func (e *Engine) delete(ctx context.Context, k *Kind, r *Request) (*Response, er
 			// As completeInline for creates: the delete takes no time, so it
 			// is done in this transaction; the answer is the same 202.
 			c.started = started
-			od, err := operation.Decode(op)
-			if err != nil {
-				return err
-			}
 			if err := removeNow(c, old); err != nil {
 				return err
 			}
@@ -100,8 +96,9 @@ func (e *Engine) delete(ctx context.Context, k *Kind, r *Request) (*Response, er
 	return resp, err
 }
 
-// startOperation records a new operation on d (the caller saves d).
-func (e *Engine) startOperation(c *Ctx, d *Doc, action string) (*store.Operation, error) {
+// startOperation records a new operation on d (the caller saves d) and
+// returns it with its document.
+func (e *Engine) startOperation(c *Ctx, d *Doc, action string) (*store.Operation, *operation.Doc, error) {
 	kind := opProvision
 	if action == opActionDelete {
 		kind = opDelete
@@ -119,11 +116,11 @@ func (e *Engine) startOperation(c *Ctx, d *Doc, action string) (*store.Operation
 		doc.StartedBy = c.Principal.ObjectID
 	}
 	if err := e.ops.Start(c.Tx, op, doc); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	d.Meta.Op, d.Meta.OpAction = op.ID, action
 	c.started = true
-	return op, nil
+	return op, doc, nil
 }
 
 // newOperationID makes a time-ordered GUID (UUID version 7): new operations
@@ -271,11 +268,7 @@ func provision(c *Ctx, d *Doc) (status string, aerr *arm.Error, err error) {
 // instead of two, and no step for the worker to find. Clients see what they
 // would see of a step run a moment later: the accepted answer and its
 // polling headers, and an operation that has ended by their first poll.
-func (e *Engine) completeInline(c *Ctx, d *Doc, op *store.Operation) error {
-	od, err := operation.Decode(op)
-	if err != nil {
-		return err
-	}
+func (e *Engine) completeInline(c *Ctx, d *Doc, op *store.Operation, od *operation.Doc) error {
 	status, aerr, err := provision(c, d)
 	if err != nil {
 		return err

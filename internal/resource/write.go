@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/operation"
 	"github.com/privlink/privlink/internal/store"
 )
 
@@ -190,7 +191,9 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 		}
 	}
 	var headers http.Header
+	// inline is the operation to complete in this transaction, with its document.
 	var inline *store.Operation
+	var inlineDoc *operation.Doc
 	if k.Async {
 		st := k.states()
 		action, state := opActionUpdate, st.Updating
@@ -201,14 +204,14 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 			d.SetState(state)
 		}
 		started := c.started
-		op, err := e.startOperation(c, d, action)
+		op, od, err := e.startOperation(c, d, action)
 		if err != nil {
 			return nil, err
 		}
 		if e.cfg.ProvisioningDelay <= 0 {
 			// Provisioning takes no time: the operation completes below, in
 			// this transaction, and the worker has nothing to look for.
-			inline, c.started = op, started
+			inline, inlineDoc, c.started = op, od, started
 		}
 		headers = e.asyncHeaders(c.Req, d, op, patch)
 		if patch {
@@ -218,7 +221,7 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 		d.SetState(arm.StateSucceeded)
 	}
 	if k.AcceptedWrites && !k.Async {
-		op, err := e.startOperation(c, d, opActionUpdate)
+		op, _, err := e.startOperation(c, d, opActionUpdate)
 		if err != nil {
 			return nil, err
 		}
@@ -242,7 +245,7 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 	// walk-through shows), even when its operation completes at once below.
 	resp := jsonResponse(status, k.view(c.Req, d.saved))
 	if inline != nil {
-		if err := e.completeInline(c, d, inline); err != nil {
+		if err := e.completeInline(c, d, inline, inlineDoc); err != nil {
 			return nil, err
 		}
 	}
