@@ -84,12 +84,7 @@ func (e *Engine) delete(ctx context.Context, k *Kind, r *Request) (*Response, er
 			if err := removeNow(c, old); err != nil {
 				return err
 			}
-			operation.Finish(op, od, arm.StateSucceeded, nil, c.Now)
-			if err := c.Tx.PutOperation(op); err != nil {
-				return err
-			}
-			c.ended = append(c.ended, op.ID)
-			return nil
+			return endNow(c, op, od, arm.StateSucceeded, nil)
 		}
 		return c.Save(old)
 	})
@@ -273,6 +268,12 @@ func (e *Engine) completeInline(c *Ctx, d *Doc, op *store.Operation, od *operati
 	if err != nil {
 		return err
 	}
+	return endNow(c, op, od, status, aerr)
+}
+
+// endNow ends op, which c's transaction started, in that transaction, with
+// status (and aerr for Failed); its pollers are told once it commits.
+func endNow(c *Ctx, op *store.Operation, od *operation.Doc, status string, aerr *arm.Error) error {
 	operation.Finish(op, od, status, aerr, c.Now)
 	if err := c.Tx.PutOperation(op); err != nil {
 		return err
