@@ -99,7 +99,17 @@ const checkpointEvery = 25 * time.Millisecond
 
 // walLimit is the size the WAL file is cut back to after SQLite restarts it
 // (journal_size_limit), so that a burst of writes does not leave a huge file.
-const walLimit = 64 << 20
+// It is above the WAL's length when a RESTART is due (walFrames frames of a
+// 4 KiB page and a 24-byte header each, 82 MB, plus the checkpointer's
+// 25 ms of commits before it looks), so that under steady writes the file
+// keeps its size. At 64 MB the commits of the last fifth of each cycle
+// grew the file again, each new block allocated and journaled by its fsync
+// (1.17-1.19 ms on average against 0.82-0.90 ms earlier in the cycle), and
+// the commits right after a restart paid for the cut (p99 7.6 ms against
+// 2.4-4.7 ms); at 96 MB they took 0.88-0.99 ms on average throughout and
+// 3.1 ms at p99 right after a restart (timers in the persister, 16
+// connections, 2026-12-02; docs/benchmarks.md).
+const walLimit = 96 << 20
 
 // DB is a SQLite-backed store.Store.
 type DB struct {
