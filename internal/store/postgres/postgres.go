@@ -197,8 +197,22 @@ func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("postgres: %w", timedOut(parent, ctx, classify(err)))
 	}
-	defer tx.Rollback(context.Background())
+	defer endView(tx)
 	return timedOut(parent, ctx, broken(tx.Conn(), store.SafeRun("postgres", fn, &ptx{ctx: ctx, tx: tx})))
+}
+
+// endView ends a View's read-only transaction, bounded as the writer's
+// rollback is: a database that stops answering after the View's reads
+// (frozen, cut off) must not hold back an answer already read. Unbounded,
+// a GET that had its answer waited until the database came back
+// (TestViewDoesNotWaitForAFrozenDatabaseToEnd). A connection whose
+// transaction could not be ended is closed, and the pool drops it.
+func endView(tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+		tx.Conn().Close(ctx)
+	}
 }
 
 // timedOut turns err into ErrUnavailable when bounded (a context this
