@@ -71,16 +71,14 @@ func (e *Engine) delete(ctx context.Context, k *Kind, r *Request) (*Response, er
 		if !k.NoState {
 			old.SetState(k.states().Deleting)
 		}
-		started := c.started
 		op, od, err := e.startOperation(c, old, opActionDelete)
 		if err != nil {
 			return err
 		}
 		resp = &Response{Status: http.StatusAccepted, Header: e.asyncHeaders(r, old, op, true)}
-		if e.cfg.ProvisioningDelay <= 0 {
+		if e.instant() {
 			// As completeInline for creates: the delete takes no time, so it
 			// is done in this transaction; the answer is the same 202.
-			c.started = started
 			if err := removeNow(c, old); err != nil {
 				return err
 			}
@@ -91,8 +89,13 @@ func (e *Engine) delete(ctx context.Context, k *Kind, r *Request) (*Response, er
 	return resp, err
 }
 
+// instant reports whether operations take no time (no provisioning delay):
+// their callers then complete them in the transaction that starts them.
+func (e *Engine) instant() bool { return e.cfg.ProvisioningDelay <= 0 }
+
 // startOperation records a new operation on d (the caller saves d) and
-// returns it with its document.
+// returns it with its document. The worker is woken after the commit only
+// for an operation with a delay: an instant one is its caller's to end.
 func (e *Engine) startOperation(c *Ctx, d *Doc, action string) (*store.Operation, *operation.Doc, error) {
 	kind := opProvision
 	if action == opActionDelete {
@@ -114,7 +117,7 @@ func (e *Engine) startOperation(c *Ctx, d *Doc, action string) (*store.Operation
 		return nil, nil, err
 	}
 	d.Meta.Op, d.Meta.OpAction = op.ID, action
-	c.started = true
+	c.started = c.started || !e.instant()
 	return op, doc, nil
 }
 

@@ -203,15 +203,14 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 		if !k.NoState {
 			d.SetState(state)
 		}
-		started := c.started
 		op, od, err := e.startOperation(c, d, action)
 		if err != nil {
 			return nil, err
 		}
-		if e.cfg.ProvisioningDelay <= 0 {
+		if e.instant() {
 			// Provisioning takes no time: the operation completes below, in
 			// this transaction, and the worker has nothing to look for.
-			inline, inlineDoc, c.started = op, od, started
+			inline, inlineDoc = op, od
 		}
 		headers = e.asyncHeaders(c.Req, d, op, patch)
 		if patch {
