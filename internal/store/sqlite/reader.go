@@ -439,15 +439,34 @@ func (r *reader) nextDue(skip map[string]*store.Operation) (time.Time, bool, err
 	return time.Time{}, false, rows.Err()
 }
 
-// endedBefore returns the ids of operations that ended before t, oldest
-// first, at most limit (0: all).
-func (r *reader) endedBefore(t time.Time, limit int) ([]string, error) {
-	st, err := r.stmt(`SELECT id FROM operations WHERE status <> 'Running' AND ended < ? ORDER BY ended LIMIT ?`)
+// ended is an operation that ended, and when (Unix ns).
+type ended struct {
+	id string
+	at int64
+}
+
+// endedBefore returns the operations that ended before t, oldest first, at
+// most limit (0: all).
+func (r *reader) endedBefore(t time.Time, limit int) ([]ended, error) {
+	st, err := r.stmt(`SELECT id, ended FROM operations WHERE status <> 'Running' AND ended < ? ORDER BY ended LIMIT ?`)
 	if err != nil {
 		return nil, err
 	}
 	if limit <= 0 {
 		limit = -1
 	}
-	return queryStrings(st, t.UnixNano(), limit)
+	rows, err := st.Query(t.UnixNano(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ended
+	for rows.Next() {
+		var e ended
+		if err := rows.Scan(&e.id, &e.at); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }

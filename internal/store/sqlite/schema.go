@@ -68,6 +68,11 @@ CREATE TABLE IF NOT EXISTS operations (
 	// create writes three index entries of 145-190 bytes where it wrote
 	// four of 200-400.
 	migrate4,
+	// 4 -> 5: the database's identity, which every record of its redo log
+	// carries, so that a log left beside another database (a database
+	// file deleted and created again, its log directory kept) is not
+	// replayed into it.
+	execMigration(`INSERT OR IGNORE INTO meta (k, v) VALUES ('redo', abs(random()))`),
 }
 
 // schemaVersion is the version this code writes and reads.

@@ -9,22 +9,24 @@
 //
 // Writes: one writer goroutine runs the callers' transaction functions one
 // after another, each reading its own buffered writes, then those of the
-// batches not yet committed, then the committed state; a function that fails
-// leaves no trace. The writes of every caller queued at that moment then go
-// to SQLite in one transaction with one fsync ("group commit"), and only
-// after that commit are the callers acknowledged. That lets durable writes
-// outrun the disk's fsync rate. The commit of one batch runs on a second
-// goroutine (the persister) while the writer already runs the next batch's
-// functions on top of it, so that SQLite's work and the callers' work use
-// both cores. If a commit ever fails (disk full, I/O error), the store stops
-// accepting writes: what later batches computed on top of it cannot be
-// trusted.
+// batches not yet in SQLite, then SQLite's state; a function that fails
+// leaves no trace. The writes of every caller queued at that moment form one
+// batch, numbered in order ("group commit"). A second goroutine, the
+// persister, appends each batch to the redo log (see redo.go) and syncs it,
+// and only then acknowledges its callers: one sync for the batch, which lets
+// durable writes outrun the disk's sync rate, while the writer already runs
+// the next batch's functions. A third, the applier, writes the acknowledged
+// batches into SQLite (several at a time, in one transaction), off the
+// callers' path. If an append or an apply ever fails (disk full, I/O
+// error), the store stops accepting writes: what later batches computed on
+// top of it cannot be trusted.
 //
 // Views: each View runs on a pooled connection holding an SQLite read
-// transaction, which is a snapshot. Every batch carries a commit number
-// (stored in the meta table in the same transaction); a connection whose
-// snapshot is older than the newest commit starts a new read transaction, so
-// an acknowledged write is visible to every View that starts after it.
+// transaction, which is a snapshot, with the acknowledged batches SQLite does
+// not hold yet laid over it. Every batch applied carries its number (stored
+// in the meta table in the same transaction), so a View knows which of the
+// batches in memory its snapshot lacks; an acknowledged write is visible to
+// every View that starts after it.
 package sqlite
 
 import (
@@ -55,6 +57,11 @@ type Options struct {
 	// (default 8 MiB, made for about 4 million keys; negative turns it off).
 	// See keyFilter.
 	FilterBytes int
+
+	// applyDelay holds the applier back before each transaction (tests:
+	// so that Views and writers read through the batches not yet in
+	// SQLite).
+	applyDelay time.Duration
 }
 
 // DefaultFilterBytes is the key filter's size when Options leaves it 0.
@@ -72,8 +79,8 @@ const absentMax = 16384
 const DefaultCacheRecords = 8192
 
 // pageCacheKiB is SQLite's page cache per connection (cache_size), in KiB:
-// the readers', the writer's and the persister's alike. A larger one for the
-// persister and the writer (64 MB until 2026-12-01, when every create still
+// the readers', the writer's and the applier's alike. A larger one for the
+// applier and the writer (64 MB until 2026-12-01, when every create still
 // looked its new keys up in SQLite) cost more than it saved once the key
 // filter took those lookups away: at the end of every commit SQLite's page
 // cache walks a hash table that grows with the cache (pcache1's truncate,
@@ -121,19 +128,29 @@ type DB struct {
 	max    int
 
 	// persistQ hands batches to the persister. It is unbuffered: the
-	// writer runs the next batch while one commits, then waits for the
+	// writer runs the next batch while one is logged, then waits for the
 	// persister to take it, and the callers that queue meanwhile make the
-	// batch after it larger, rather than one more small commit.
+	// batch after it larger, rather than one more small sync.
 	persistQ chan *flight
-	// fmu guards flights (batches handed to the persister and not yet
-	// acknowledged, oldest first) and failed.
+	// fmu guards flights (the batches the writer made that SQLite does not
+	// hold yet, oldest first, whether acknowledged or not) and failed;
+	// room is signalled when flights shrink.
 	fmu     sync.Mutex
-	flights []*changes
+	room    *sync.Cond
+	flights []*unapplied
 	failed  error
+	// next is the number of the newest batch the writer made (writer only).
+	next uint64
 
-	// seq is the number of the newest committed batch.
-	seq   atomic.Uint64
-	cache *cache
+	// seq is the number of the newest acknowledged batch (in the redo log),
+	// applied the number of the newest batch in SQLite (never more).
+	seq, applied atomic.Uint64
+	// redo is the log ahead of SQLite. kick wakes the applier; logged is
+	// closed when the persister has logged its last batch.
+	redo   *redo
+	kick   chan struct{}
+	logged chan struct{}
+	cache  *cache
 	// wr is the writer goroutine's connection for reads of committed state.
 	wr *reader
 	// absent holds keys the writer read and found in no record, so that a
@@ -146,10 +163,12 @@ type DB struct {
 	// filter is the filter of the keys that exist (nil: none). Only the
 	// writer adds to it and replaces it; Views read it too.
 	filter atomic.Pointer[keyFilter]
-	// filterSize is Options.FilterBytes. landed counts the flights
-	// acknowledged (under fmu), which a new filter's loader waits on.
+	// filterSize is Options.FilterBytes. landed counts the batches
+	// applied to SQLite (under fmu), which a new filter's loader waits on.
 	filterSize int
 	landed     uint64
+	// applyDelay is Options.applyDelay.
+	applyDelay time.Duration
 	// stop ends background work (the filter's loader) at Close.
 	stop context.CancelFunc
 	bg   context.Context
@@ -165,7 +184,7 @@ type DB struct {
 	// keeps SQLite from writing the WAL from its start again (see
 	// checkpointer).
 	drain atomic.Bool
-	// commitMu is held by the persister for each commit and by the
+	// commitMu is held by the applier for each commit and by the
 	// checkpointer for a RESTART checkpoint, which needs SQLite's write
 	// lock: without it the checkpoint competes for that lock through
 	// SQLite's busy handler, whose sleeps (1, 2, 5, 10 ms and longer) lose
@@ -191,7 +210,7 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.FilterBytes == 0 {
 		opt.FilterBytes = DefaultFilterBytes
 	}
-	// wal_autocheckpoint=0: the persister never stops to copy the WAL back
+	// wal_autocheckpoint=0: the applier never stops to copy the WAL back
 	// into the database (which made every few hundredth commit slow); the
 	// checkpointer does that on its own connection, beside it.
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=wal_autocheckpoint(0)" +
@@ -216,30 +235,52 @@ func Open(path string, opt Options) (*DB, error) {
 		db:       db,
 		writes:   make(chan *writeReq, 4096),
 		persistQ: make(chan *flight),
+		kick:     make(chan struct{}, 1),
+		logged:   make(chan struct{}),
 		closed:   make(chan struct{}),
 		max:      opt.MaxBatch,
-		cache:    newCache(opt.CacheRecords, seq),
 		idle:     make(chan *reader, idleReaders),
 
 		filterSize: opt.FilterBytes,
+		applyDelay: opt.applyDelay,
 		recentOps:  map[string]*store.Operation{},
 		oldOps:     map[string]*store.Operation{},
 	}
+	d.room = sync.NewCond(&d.fmu)
 	d.bg, d.stop = context.WithCancel(context.Background())
-	d.seq.Store(seq)
 	fail := func(err error) (*DB, error) {
 		if d.wr != nil {
 			d.wr.close()
+		}
+		if d.redo != nil {
+			d.redo.close()
 		}
 		db.Close()
 		return nil, err
 	}
 	d.absent = map[string]struct{}{}
-	if d.wr, err = newReader(ctx, db); err != nil {
-		return fail(err)
-	}
 	w, err := newConn(ctx, db)
 	if err != nil {
+		return fail(err)
+	}
+	// What the redo log holds beyond SQLite's commit number was
+	// acknowledged before a crash: SQLite gets it before anything runs.
+	var id uint64
+	if err := db.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = 'redo'`).Scan(&id); err != nil {
+		w.close()
+		return fail(fmt.Errorf("sqlite: database identity: %w", err))
+	}
+	d.redo, seq, err = openRedo(path+"-redo", id, seq, w.persist)
+	if err != nil {
+		w.close()
+		return fail(fmt.Errorf("sqlite: %w", err))
+	}
+	d.seq.Store(seq)
+	d.applied.Store(seq)
+	d.next = seq
+	d.cache = newCache(opt.CacheRecords, seq)
+	if d.wr, err = newReader(ctx, db); err != nil {
+		w.close()
 		return fail(err)
 	}
 	cp, err := db.Conn(ctx)
@@ -251,9 +292,10 @@ func Open(path string, opt Options) (*DB, error) {
 		// No batch has run yet: the loader need not wait for any.
 		d.newFilter(0)
 	}
-	d.wg.Add(3)
+	d.wg.Add(4)
 	go d.writer()
-	go d.persister(w)
+	go d.persister()
+	go d.applier(w)
 	go d.checkpointer(cp)
 	return d, nil
 }
@@ -266,6 +308,7 @@ func (d *DB) Close() error {
 		close(d.closed)
 		d.stop()
 		d.wg.Wait()
+		d.redo.close()
 		d.wr.close()
 		for {
 			select {
@@ -306,13 +349,28 @@ func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	defer d.release(rd)
-	if !rd.pinned || rd.seq < d.seq.Load() {
+	// The acknowledged batches, then those SQLite may lack: every batch
+	// after the newest applied one is still in flights (the applier
+	// removes batches only after it has counted them applied), and a
+	// snapshot at least that new holds every batch before them.
+	acked := d.seq.Load()
+	d.fmu.Lock()
+	fl := d.flights
+	d.fmu.Unlock()
+	if !rd.pinned || rd.seq < d.applied.Load() {
 		if err := rd.pin(ctx); err != nil {
 			rd.broken = true
 			return err
 		}
 	}
-	return fn(&tx{d: d, rd: rd, snap: rd.seq})
+	t := &tx{d: d, rd: rd, snap: max(rd.seq, acked)}
+	// Newest first, as a writer's layers.
+	for i := len(fl) - 1; i >= 0; i-- {
+		if b := fl[i]; b.seq > rd.seq && b.seq <= acked {
+			t.layers = append(t.layers, b.ch)
+		}
+	}
+	return fn(t)
 }
 
 // acquire takes an idle read connection or opens another.
@@ -351,7 +409,8 @@ type writeReq struct {
 
 var reqPool = sync.Pool{New: func() any { return &writeReq{done: make(chan error, 1)} }}
 
-// Update runs fn in a read-write transaction; nil means it is committed and synced.
+// Update runs fn in a read-write transaction; nil means it is committed and
+// synced (in the redo log; SQLite gets it right after).
 func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	r := reqPool.Get().(*writeReq)
 	r.ctx, r.fn = ctx, fn
@@ -409,15 +468,23 @@ func (d *DB) writer() {
 		}
 		f := d.runBatch(batch)
 		// The writer's read transaction ends with its batch: a snapshot
-		// it kept while idle, or while it waits for the persister (which
-		// a RESTART checkpoint makes wait), would pin the WAL, and the
+		// it kept while idle, or while it waits for the persister,
+		// would pin the WAL, and the
 		// checkpoint could never restart it. With the key filter the
 		// writer reads seldom, so nothing else would end it.
 		// A failure here shows again at the next read, which begins anew.
 		_ = d.wr.unpin(context.Background())
 		if !f.empty() {
+			d.next++
+			f.seq = d.next
 			d.fmu.Lock()
-			d.flights = append(d.flights, f.ch)
+			// Bounded memory: when SQLite falls far behind (a disk
+			// that stalls), callers wait here rather than batches
+			// piling up.
+			for len(d.flights) >= maxFlights && d.failed == nil {
+				d.room.Wait()
+			}
+			d.flights = append(d.flights, &unapplied{seq: f.seq, ch: f.ch})
 			d.fmu.Unlock()
 		}
 		d.persistQ <- f
@@ -452,7 +519,7 @@ func (d *DB) newFilter(after uint64) {
 }
 
 // checkpointer copies the WAL into the database file every checkpointEvery without
-// blocking the persister (PASSIVE). Once a checkpoint has copied everything
+// blocking the applier (PASSIVE). Once a checkpoint has copied everything
 // and no reader holds a snapshot inside the WAL, SQLite's next commit writes
 // the WAL from its start again, so the WAL stays bounded. That is why it
 // first ends the read transactions of idle connections (the next View on
@@ -472,7 +539,7 @@ func (d *DB) checkpointer(c *sql.Conn) {
 		case <-t.C:
 			// Nothing committed since a checkpoint that copied the whole
 			// WAL: nothing to do (an idle server stays idle).
-			seq := d.seq.Load()
+			seq := d.applied.Load()
 			if seq == copied {
 				continue
 			}
@@ -486,7 +553,7 @@ func (d *DB) checkpointer(c *sql.Conn) {
 				// Commits outran the checkpoints (under steady writes a
 				// PASSIVE one never finds the WAL fully copied when the
 				// next commit begins, and every page read searches a
-				// longer WAL index). Copy the rest while the persister
+				// longer WAL index). Copy the rest while the applier
 				// waits, with Views letting go of their snapshots, so
 				// that the next commit starts the WAL again.
 				d.drain.Store(true)
@@ -517,48 +584,55 @@ func (d *DB) unpinIdle(ctx context.Context) {
 	}
 }
 
-// flight is a batch on its way to disk: its changes, and its callers with
-// the results of their functions.
+// flight is a batch on its way to disk: its number (0 when it wrote
+// nothing), its changes, and its callers with the results of their
+// functions.
 type flight struct {
+	seq  uint64
 	ch   *changes
 	reqs []*writeReq
 	errs []error
 }
 
+// unapplied is a batch SQLite does not hold yet.
+type unapplied struct {
+	seq uint64
+	ch  *changes
+}
+
+// maxFlights bounds the batches not yet in SQLite (each a few hundred
+// kilobytes at most: MaxBatch callers' writes).
+const maxFlights = 1024
+
+// applyBatches is the most batches the applier writes in one transaction.
+const applyBatches = 64
+
 func (f *flight) empty() bool { return len(f.ch.recs) == 0 && len(f.ch.ops) == 0 }
 
-// persister commits flights in order and answers their callers. A batch's
-// records go into the hot cache under its number before the commit (Views
-// with older snapshots do not use them), and the number becomes the newest
-// committed one after it.
-func (d *DB) persister(c *conn) {
+// persister logs flights in order and answers their callers. A batch's
+// records go into the hot cache under its number before it is logged
+// (Views with older snapshots do not use them), and the number becomes the
+// newest acknowledged one after it.
+func (d *DB) persister() {
 	defer d.wg.Done()
-	defer c.close()
+	defer close(d.logged)
 	for f := range d.persistQ {
 		d.fmu.Lock()
 		failed := d.failed
 		d.fmu.Unlock()
 		if failed == nil && !f.empty() {
-			seq := d.seq.Load() + 1
-			d.cache.apply(f.ch, seq)
-			d.commitMu.Lock()
-			err := c.persist(f.ch, seq)
-			d.commitMu.Unlock()
-			if err != nil {
+			d.cache.apply(f.ch, f.seq)
+			if err := d.redo.append(f.seq, f.ch); err != nil {
 				d.cache.clear()
-				failed = fmt.Errorf("sqlite: commit: %w", err)
-				d.fmu.Lock()
-				d.failed = failed
-				d.fmu.Unlock()
+				failed = fmt.Errorf("sqlite: redo log: %w", err)
+				d.fail(failed)
 			} else {
-				d.seq.Store(seq)
+				d.seq.Store(f.seq)
+				select {
+				case d.kick <- struct{}{}:
+				default:
+				}
 			}
-		}
-		if !f.empty() {
-			d.fmu.Lock()
-			d.flights = d.flights[1:]
-			d.landed++
-			d.fmu.Unlock()
 		}
 		for i, r := range f.reqs {
 			err := f.errs[i]
@@ -566,6 +640,80 @@ func (d *DB) persister(c *conn) {
 				err = failed
 			}
 			r.done <- err
+		}
+	}
+}
+
+// fail makes the store refuse writes from now on.
+func (d *DB) fail(err error) {
+	d.fmu.Lock()
+	if d.failed == nil {
+		d.failed = err
+	}
+	d.room.Broadcast()
+	d.fmu.Unlock()
+}
+
+// applier writes the acknowledged batches into SQLite, up to applyBatches
+// of them in one transaction, and then drops them from flights and lets
+// the redo log reuse what held them. It ends once the persister has
+// ended and everything it logged is applied.
+func (d *DB) applier(c *conn) {
+	defer d.wg.Done()
+	defer c.close()
+	last := false
+	for {
+		if !last {
+			select {
+			case <-d.kick:
+			case <-d.logged:
+				last = true
+			}
+		}
+		for {
+			acked := d.seq.Load()
+			d.fmu.Lock()
+			failed := d.failed
+			n := 0
+			for n < len(d.flights) && n < applyBatches && d.flights[n].seq <= acked {
+				n++
+			}
+			todo := d.flights[:n]
+			d.fmu.Unlock()
+			if n == 0 || failed != nil {
+				break
+			}
+			if d.applyDelay > 0 {
+				time.Sleep(d.applyDelay)
+			}
+			ch := todo[0].ch
+			if n > 1 {
+				ch = newChanges()
+				for _, b := range todo {
+					ch.merge(b.ch)
+				}
+			}
+			seq := todo[n-1].seq
+			d.commitMu.Lock()
+			err := c.persist(ch, seq)
+			d.commitMu.Unlock()
+			if err != nil {
+				// What was acknowledged stays in the log and in
+				// flights (Views still see it); the next Open
+				// applies it.
+				d.fail(fmt.Errorf("sqlite: commit: %w", err))
+				break
+			}
+			d.redo.recycle(seq)
+			d.applied.Store(seq)
+			d.fmu.Lock()
+			d.flights = d.flights[n:]
+			d.landed += uint64(n)
+			d.room.Broadcast()
+			d.fmu.Unlock()
+		}
+		if last {
+			return
 		}
 	}
 }
@@ -598,8 +746,8 @@ func (c *changes) merge(o *changes) {
 	}
 }
 
-// runBatch runs each request's function (over the committed state, the
-// flights still being committed, and the batch so far) and returns the
+// runBatch runs each request's function (over SQLite's state, the batches
+// not yet in it, and the batch so far) and returns the
 // successful ones' writes as a flight.
 func (d *DB) runBatch(batch []*writeReq) *flight {
 	d.fmu.Lock()
@@ -607,7 +755,7 @@ func (d *DB) runBatch(batch []*writeReq) *flight {
 	// Newest first: a read takes the latest version.
 	layers := make([]*changes, 0, len(d.flights)+1)
 	for i := len(d.flights) - 1; i >= 0; i-- {
-		layers = append(layers, d.flights[i])
+		layers = append(layers, d.flights[i].ch)
 	}
 	d.fmu.Unlock()
 	f := &flight{ch: newChanges(), reqs: batch, errs: make([]error, 0, len(batch))}
@@ -636,7 +784,7 @@ func (d *DB) runBatch(batch []*writeReq) *flight {
 	return f
 }
 
-// wrote notes a successful function's writes, before its batch commits: the
+// wrote notes a successful function's writes, before its batch is logged: the
 // keys it wrote enter the key filter, the operations the writer's memory.
 func (d *DB) wrote(ch *changes) {
 	f := d.filter.Load()
@@ -674,7 +822,7 @@ func (d *DB) recentOp(id string) (op *store.Operation, ok bool) {
 	return op, ok
 }
 
-// conn is the persister's connection with its prepared statements.
+// conn is the applier's connection with its prepared statements.
 type conn struct {
 	c                       *sql.Conn
 	begin, commit, rollback *sql.Stmt
@@ -851,20 +999,23 @@ func (c *conn) persist(ch *changes, seq uint64) (err error) {
 	return err
 }
 
-// tx implements store.Tx. A View's reads go to its connection's snapshot
-// (and the hot cache, for entries no newer than it). A write transaction
-// sees its own buffered writes, then its batch's, then the batches being
-// committed, then the committed state.
+// tx implements store.Tx. A View's reads go to the acknowledged batches its
+// connection's snapshot lacks, then to the hot cache (for entries no newer
+// than the View), then to the snapshot. A write transaction sees its own
+// buffered writes, then its batch's, then every batch not yet in SQLite,
+// then SQLite's state.
 type tx struct {
 	d  *DB
 	rd *reader
-	// snap is the snapshot's commit number: cache entries up to it are
-	// usable. Writers see the newest committed state (MaxUint64).
+	// snap is the number of the newest batch the transaction sees: cache
+	// entries up to it are usable. Writers see the newest (MaxUint64).
 	snap  uint64
 	write bool
-	own   *changes
-	// layers are the uncommitted changes under own, newest first: the
-	// batch so far, then the flights being committed.
+	// own holds a writer's buffered writes (nil in a View).
+	own *changes
+	// layers are the changes laid over SQLite's state, newest first: for a
+	// writer the batch so far, then the batches not yet in SQLite; for a
+	// View the acknowledged batches its snapshot lacks.
 	layers []*changes
 	// memo holds the batch's reads of committed records (writers only).
 	memo map[string]*store.Record
@@ -872,25 +1023,34 @@ type tx struct {
 
 var errReadOnly = errors.New("sqlite: write in a read-only transaction")
 
-// overlays are the uncommitted changes a writer sees, oldest first, own last.
+// overlays are the changes laid over SQLite's state, oldest first, a
+// writer's own last.
 func (t *tx) overlays() []*changes {
 	out := make([]*changes, 0, len(t.layers)+1)
 	for i := len(t.layers) - 1; i >= 0; i-- {
 		out = append(out, t.layers[i])
 	}
-	return append(out, t.own)
+	if t.own != nil {
+		out = append(out, t.own)
+	}
+	return out
 }
 
+// overlaid reports whether anything is laid over SQLite's state.
+func (t *tx) overlaid() bool { return t.own != nil || len(t.layers) > 0 }
+
 func (t *tx) record(key string) (*store.Record, error) {
-	if t.write {
+	if t.own != nil {
 		if r, ok := t.own.recs[key]; ok {
 			return r, nil
 		}
-		for _, l := range t.layers {
-			if r, ok := l.recs[key]; ok {
-				return r, nil
-			}
+	}
+	for _, l := range t.layers {
+		if r, ok := l.recs[key]; ok {
+			return r, nil
 		}
+	}
+	if t.write {
 		if r, ok := t.memo[key]; ok {
 			return r, nil
 		}
@@ -927,15 +1087,17 @@ func (t *tx) record(key string) (*store.Record, error) {
 }
 
 func (t *tx) operation(id string) (*store.Operation, error) {
-	if t.write {
+	if t.own != nil {
 		if op, ok := t.own.ops[id]; ok {
 			return op, nil
 		}
-		for _, l := range t.layers {
-			if op, ok := l.ops[id]; ok {
-				return op, nil
-			}
+	}
+	for _, l := range t.layers {
+		if op, ok := l.ops[id]; ok {
+			return op, nil
 		}
+	}
+	if t.write {
 		if op, ok := t.d.recentOp(id); ok {
 			return op, nil
 		}
@@ -1038,11 +1200,11 @@ func (t *tx) keep(key string, r *store.Record) {
 	}
 }
 
-// List runs the query in SQLite; a writer's uncommitted changes are laid
-// over the result.
+// List runs the query in SQLite; the changes SQLite does not hold yet are
+// laid over the result.
 func (t *tx) List(q store.Query) ([]*store.Record, error) {
 	f := newFilter(q)
-	if !t.write {
+	if !t.overlaid() {
 		recs, _, err := t.rd.list(f, q.Limit)
 		return recs, err
 	}
@@ -1135,12 +1297,17 @@ func (t *tx) PutOperation(op *store.Operation) error {
 		op.Version = cur.Version + 1
 	}
 	cp := *op
+	if cp.Status != running && cp.Ended.IsZero() {
+		// Recorded now, as the store's contract says, so that the
+		// batches laid over SQLite hold it too (the sweep reads it).
+		cp.Ended = time.Now()
+	}
 	t.own.ops[op.ID] = &cp
 	return nil
 }
 
-// overlaidOps is the newest uncommitted state of each operation a writer
-// changed (nil: deleted).
+// overlaidOps is the newest state of each operation changed in the
+// overlays (nil: deleted).
 func (t *tx) overlaidOps() map[string]*store.Operation {
 	m := map[string]*store.Operation{}
 	for _, ch := range t.overlays() {
@@ -1155,7 +1322,7 @@ func (t *tx) DueOperations(now time.Time, limit int) ([]*store.Operation, error)
 	if limit <= 0 {
 		limit = 100
 	}
-	if !t.write {
+	if !t.overlaid() {
 		return t.rd.dueOps(now, limit)
 	}
 	over := t.overlaidOps()
@@ -1183,7 +1350,7 @@ func (t *tx) DueOperations(now time.Time, limit int) ([]*store.Operation, error)
 }
 
 func (t *tx) NextDue() (time.Time, bool, error) {
-	if !t.write {
+	if !t.overlaid() {
 		return t.rd.nextDue(nil)
 	}
 	over := t.overlaidOps()
@@ -1211,20 +1378,34 @@ func (t *tx) DeleteOperationsBefore(before time.Time, limit int) (int, error) {
 		return 0, errReadOnly
 	}
 	over := t.overlaidOps()
-	ids, err := t.rd.endedBefore(before, limit)
+	// Each overlaid operation can hide at most one row.
+	sqlLimit := limit
+	if limit > 0 {
+		sqlLimit += len(over)
+	}
+	cands, err := t.rd.endedBefore(before, sqlLimit)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for _, id := range ids {
-		// One being written in this batch is not old.
-		if _, ok := over[id]; ok {
-			continue
+	kept := cands[:0]
+	for _, c := range cands {
+		if _, ok := over[c.id]; !ok {
+			kept = append(kept, c)
 		}
-		t.own.ops[id] = nil
-		n++
 	}
-	return n, nil
+	for id, op := range over {
+		if op != nil && op.Status != running && op.Ended.Before(before) {
+			kept = append(kept, ended{id: id, at: op.Ended.UnixNano()})
+		}
+	}
+	sort.Slice(kept, func(i, j int) bool { return kept[i].at < kept[j].at })
+	if limit > 0 && len(kept) > limit {
+		kept = kept[:limit]
+	}
+	for _, c := range kept {
+		t.own.ops[c.id] = nil
+	}
+	return len(kept), nil
 }
 
 func nullable(b []byte) any {
