@@ -15,44 +15,7 @@ import (
 	"time"
 
 	"github.com/privlink/privlink/internal/store"
-	"github.com/privlink/privlink/internal/store/storetest"
 )
-
-// TestConformanceWithSQLiteBehind runs the conformance suite with the
-// applier held back before every transaction, so that nearly every read,
-// in Views and writers alike, goes through acknowledged batches that SQLite
-// does not hold yet, laid over an older snapshot.
-func TestConformanceWithSQLiteBehind(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the suite takes longer with the applier slowed")
-	}
-	opt := Options{applyDelay: 20 * time.Millisecond}
-	paths := map[store.Store]string{}
-	storetest.Run(t, storetest.Backend{
-		Open: func(t *testing.T) store.Store {
-			path := filepath.Join(t.TempDir(), "privlink.db")
-			s, err := Open(path, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			paths[s] = path
-			return s
-		},
-		Reopen: func(t *testing.T, s store.Store) store.Store {
-			path := paths[s]
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			s2, err := Open(path, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s2.Close() })
-			return s2
-		},
-	})
-}
 
 // TestAcknowledgedWritesSurviveACrashBeforeSQLite stops the applier (its
 // commit lock held), acknowledges writes that only the redo log holds,
@@ -106,14 +69,7 @@ func TestAcknowledgedWritesSurviveACrashBeforeSQLite(t *testing.T) {
 	}
 	crash := t.TempDir()
 	copyTree(t, dir, crash)
-	db.commitMu.Unlock()
-	db.Close()
-
-	db2, err := Open(filepath.Join(crash, "privlink.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close()
+	db2 := reopenCopy(t, db, crash)
 	err = db2.View(ctx, func(tx store.Tx) error {
 		for i := range 300 {
 			r, err := tx.Get(store.Key(id(i)))
@@ -158,6 +114,20 @@ func TestAcknowledgedWritesSurviveACrashBeforeSQLite(t *testing.T) {
 	if err := db2.View(ctx, func(tx store.Tx) error { _, err := tx.Get(store.Key(id(300))); return err }); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// reopenCopy lets db's applier go (the caller held its commit lock), closes
+// it, and opens the database in dir, closed when the test ends.
+func reopenCopy(t *testing.T, db *DB, dir string) *DB {
+	t.Helper()
+	db.commitMu.Unlock()
+	db.Close()
+	db2, err := Open(filepath.Join(dir, "privlink.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db2.Close() })
+	return db2
 }
 
 // copyTree copies the regular files under src to dst.
@@ -409,14 +379,7 @@ func TestRedoLogOfAnotherDatabaseIsNotReplayed(t *testing.T) {
 	}
 	other := t.TempDir()
 	copyTree(t, filepath.Join(dir, "privlink.db-redo"), filepath.Join(other, "privlink.db-redo"))
-	db.commitMu.Unlock()
-	db.Close()
-
-	db2, err := Open(filepath.Join(other, "privlink.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close()
+	db2 := reopenCopy(t, db, other)
 	err = db2.View(ctx, func(tx store.Tx) error {
 		recs, err := tx.List(store.Query{})
 		if err == nil && len(recs) != 0 {
