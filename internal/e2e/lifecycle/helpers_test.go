@@ -29,6 +29,17 @@ func createCluster(t *testing.T, env *testkit.Env, rg, name string, vnet *armkus
 	return *cl.ID
 }
 
+// seedCrashTest makes what the crash tests create endpoints between: groups
+// adx and targets, cluster mycluster in adx, and storage account share (the
+// first of targets()) in targets, whose id it returns.
+func seedCrashTest(t *testing.T, env *testkit.Env) string {
+	t.Helper()
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
+	fixtures.CreateRG(t, env, env.Subscription, "targets")
+	createCluster(t, env, "adx", "mycluster", nil)
+	return targets()[0].Create(t, env, "targets", "share")
+}
+
 // targets is fixtures.Targets, its Kusto cluster made by createCluster
 // (so that its identity is checked too, as every cluster's is here).
 func targets() []fixtures.Target {

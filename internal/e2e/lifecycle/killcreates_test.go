@@ -25,11 +25,8 @@ func TestKillUnderConcurrentCreates(t *testing.T) {
 	defer fixtures.FailOnPanic(t)
 	dir := t.TempDir()
 	first := startChild(t, dir, 0)
-	fixtures.CreateRG(t, first.env, first.env.Subscription, "adx")
-	fixtures.CreateRG(t, first.env, first.env.Subscription, "targets")
-	createCluster(t, first.env, "adx", "mycluster", nil)
+	sa := seedCrashTest(t, first.env)
 	target := targets()[0]
-	sa := target.Create(t, first.env, "targets", "share")
 
 	const workers, killAfter = 32, 300
 	mc := fixtures.Must(armkusto.NewManagedPrivateEndpointsClient(first.env.Subscription, first.env.Cred, first.env.Options))

@@ -79,10 +79,7 @@ func TestCrashDuringProvisioning(t *testing.T) {
 	dir := t.TempDir()
 
 	first := startChild(t, dir, 0)
-	fixtures.CreateRG(t, first.env, first.env.Subscription, "adx")
-	fixtures.CreateRG(t, first.env, first.env.Subscription, "targets")
-	createCluster(t, first.env, "adx", "mycluster", nil)
-	sa := targets()[0].Create(t, first.env, "targets", "share")
+	sa := seedCrashTest(t, first.env)
 	first.kill(t)
 
 	second := startChild(t, dir, 2*time.Second)
