@@ -86,10 +86,15 @@ type segment struct {
 // after commit number from to apply, in order, merged into one or more
 // changes each with the number of its last batch, and returns the log with
 // all its segments ready for reuse, and the number of the last batch it
-// held (from if none). apply must make what it is given durable: the
-// segments are reused afterwards.
+// held (from if none). The caller must make SQLite's state durable before
+// it writes to the log (the segments are reused), the batches given to
+// apply and those at or before from alike.
 func openRedo(dir string, id, from uint64, apply func(ch *changes, last uint64) error) (*redo, uint64, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, 0, err
+	}
+	// The directory's own entry, so that a new log survives a power loss.
+	if err := syncDir(filepath.Dir(dir)); err != nil {
 		return nil, 0, err
 	}
 	r := &redo{dir: dir, id: id, want: make(chan struct{}, 1), done: make(chan struct{})}

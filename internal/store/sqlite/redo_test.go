@@ -391,3 +391,44 @@ func TestRedoLogOfAnotherDatabaseIsNotReplayed(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUpdateRacingCloseIsAnswered: an Update that starts while Close runs
+// returns (committed, or ErrClosed) instead of queueing after the writer
+// has drained its queue for the last time, where nobody would answer it.
+func TestUpdateRacingCloseIsAnswered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens and closes a store many times")
+	}
+	for round := range 30 {
+		db, err := Open(filepath.Join(t.TempDir(), "privlink.db"), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 64)
+		for w := range 8 {
+			go func() {
+				for i := 0; ; i++ {
+					err := db.Update(context.Background(), func(tx store.Tx) error {
+						return tx.Create(&store.Record{ID: fmt.Sprintf("/subscriptions/s/resourceGroups/g%d-%d", w, i), Type: "Microsoft.Resources/resourceGroups", Body: []byte(`{}`)})
+					})
+					if err != nil {
+						done <- err
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		db.Close()
+		for range 8 {
+			select {
+			case err := <-done:
+				if !errors.Is(err, store.ErrClosed) {
+					t.Fatalf("round %d: Update during Close: %v", round, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("round %d: an Update started during Close never returned", round)
+			}
+		}
+	}
+}

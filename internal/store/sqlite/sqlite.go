@@ -128,10 +128,13 @@ const walLimit = 96 << 20
 type DB struct {
 	db     *sql.DB
 	writes chan *writeReq
-	closed chan struct{}
-	wg     sync.WaitGroup
-	once   sync.Once
-	max    int
+	// sendMu and closing keep Update from queueing once Close has begun.
+	sendMu  sync.RWMutex
+	closing bool
+	closed  chan struct{}
+	wg      sync.WaitGroup
+	once    sync.Once
+	max     int
 
 	// persistQ hands batches to the persister. It is unbuffered: the
 	// writer runs the next batch while one is logged, then waits for the
@@ -298,12 +301,16 @@ func Open(path string, opt Options) (*DB, error) {
 		w.close()
 		return fail(fmt.Errorf("sqlite: WAL: %w", err))
 	}
-	d.redo, seq, err = openRedo(path+"-redo", id, seq, func(ch *changes, last uint64) error {
-		if err := w.persist(ch, last); err != nil {
-			return err
-		}
-		return datasync(d.walFile)
-	})
+	d.redo, seq, err = openRedo(path+"-redo", id, seq, w.persist)
+	if err == nil {
+		// The log's segments are reused from now on, so SQLite must hold
+		// durably what they held: the batches just replayed, and those a
+		// crashed process had applied without a sync. The commit number
+		// read above may come from a WAL nobody synced yet (SQLite syncs
+		// it when its last connection closes, unless another process
+		// has the database open).
+		err = datasync(d.walFile)
+	}
 	if err != nil {
 		w.close()
 		return fail(fmt.Errorf("sqlite: %w", err))
@@ -338,6 +345,12 @@ const running = "Running"
 // Close stops the writer after it finishes queued work and closes the database.
 func (d *DB) Close() error {
 	d.once.Do(func() {
+		// No Update queues after this (see Update); one blocked on a
+		// full queue holds sendMu until the writer, still running,
+		// takes its request.
+		d.sendMu.Lock()
+		d.closing = true
+		d.sendMu.Unlock()
 		close(d.closed)
 		d.stop()
 		d.wg.Wait()
@@ -452,13 +465,21 @@ var reqPool = sync.Pool{New: func() any { return &writeReq{done: make(chan error
 func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	r := reqPool.Get().(*writeReq)
 	r.ctx, r.fn = ctx, fn
+	// Queue only while the store is open: with closed already closed, a
+	// select on both could still pick the send after the writer drained
+	// its queue for the last time, and nobody would answer.
+	d.sendMu.RLock()
+	if d.closing {
+		d.sendMu.RUnlock()
+		return store.ErrClosed
+	}
 	select {
 	case d.writes <- r:
-	case <-d.closed:
-		return store.ErrClosed
 	case <-ctx.Done():
+		d.sendMu.RUnlock()
 		return ctx.Err()
 	}
+	d.sendMu.RUnlock()
 	// Once queued the request is always answered: the writer drains its queue
 	// before exiting, so waiting here cannot leak.
 	err := <-r.done
