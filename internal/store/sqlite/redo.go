@@ -104,6 +104,11 @@ func openRedo(dir string, id, from uint64, apply func(ch *changes, last uint64) 
 	}
 	found := map[uint64][]byte{}
 	var segs []*segment
+	closeAll := func() {
+		for _, s := range segs {
+			s.f.Close()
+		}
+	}
 	for _, e := range entries {
 		n, ok := segmentNumber(e.Name())
 		if !ok {
@@ -113,6 +118,7 @@ func openRedo(dir string, id, from uint64, apply func(ch *changes, last uint64) 
 		path := filepath.Join(dir, e.Name())
 		data, err := os.ReadFile(path)
 		if err != nil {
+			closeAll()
 			return nil, 0, err
 		}
 		for _, rec := range scanRecords(data, id) {
@@ -122,14 +128,10 @@ func openRedo(dir string, id, from uint64, apply func(ch *changes, last uint64) 
 		}
 		f, err := os.OpenFile(path, os.O_RDWR, 0)
 		if err != nil {
+			closeAll()
 			return nil, 0, err
 		}
 		segs = append(segs, &segment{f: f, path: path})
-	}
-	closeAll := func() {
-		for _, s := range segs {
-			s.f.Close()
-		}
 	}
 	last := from
 	// Replay in chunks so that a long log does not make one huge

@@ -414,14 +414,7 @@ func (d *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 			return err
 		}
 	}
-	t := &tx{d: d, rd: rd, snap: max(rd.seq, acked)}
-	// Newest first, as a writer's layers.
-	for i := len(fl) - 1; i >= 0; i-- {
-		if b := fl[i]; b.seq > rd.seq && b.seq <= acked {
-			t.layers = append(t.layers, b.ch)
-		}
-	}
-	return fn(t)
+	return fn(&tx{d: d, rd: rd, snap: max(rd.seq, acked), layers: newestFirst(fl, rd.seq, acked)})
 }
 
 // acquire takes an idle read connection or opens another.
@@ -718,8 +711,24 @@ func (d *DB) persister() {
 	}
 }
 
-// unapplied is how many batches SQLite does not hold yet.
-func (d *DB) unapplied() int {
+// newestFirst returns the changes of the batches in fl numbered after
+// after and up to upTo, newest first: the order a transaction's layers are
+// read in, so that a read takes the latest version.
+func newestFirst(fl []*unapplied, after, upTo uint64) []*changes {
+	if len(fl) == 0 {
+		return nil // most Views: nothing to lay over, nothing to allocate
+	}
+	out := make([]*changes, 0, len(fl)+1)
+	for i := len(fl) - 1; i >= 0; i-- {
+		if b := fl[i]; b.seq > after && b.seq <= upTo {
+			out = append(out, b.ch)
+		}
+	}
+	return out
+}
+
+// pending is how many batches SQLite does not hold yet.
+func (d *DB) pending() int {
 	d.fmu.Lock()
 	defer d.fmu.Unlock()
 	return len(d.flights)
@@ -756,7 +765,7 @@ func (d *DB) applier(c *conn) {
 		}
 		// Gather batches for up to applyEvery after the last
 		// transaction began: see applyEvery.
-		if dt := time.Until(prev.Add(applyEvery)); !last && dt > 0 && d.unapplied() < applyBatches {
+		if dt := time.Until(prev.Add(applyEvery)); !last && dt > 0 && d.pending() < applyBatches {
 			wait.Reset(dt)
 			select {
 			case <-wait.C:
@@ -803,7 +812,7 @@ func (d *DB) applier(c *conn) {
 			// A segment of the log is reused only once SQLite holds
 			// its batches durably: sync the WAL when one waits for it
 			// (once a segment, a few hundred batches).
-			if last, ok := d.redo.sealedUpTo(); ok && last <= seq && d.synced < last {
+			if upTo, ok := d.redo.sealedUpTo(); ok && upTo <= seq && d.synced < upTo {
 				if err := datasync(d.walFile); err != nil {
 					d.fail(fmt.Errorf("sqlite: sync: %w", err))
 					break
@@ -864,11 +873,7 @@ func (c *changes) merge(o *changes) {
 func (d *DB) runBatch(batch []*writeReq) *flight {
 	d.fmu.Lock()
 	failed := d.failed
-	// Newest first: a read takes the latest version.
-	layers := make([]*changes, 0, len(d.flights)+1)
-	for i := len(d.flights) - 1; i >= 0; i-- {
-		layers = append(layers, d.flights[i].ch)
-	}
+	layers := newestFirst(d.flights, 0, math.MaxUint64)
 	d.fmu.Unlock()
 	f := &flight{ch: newChanges(), reqs: batch, errs: make([]error, 0, len(batch))}
 	// Committed records read during this batch, absent ones as nil: a key
