@@ -23,11 +23,7 @@ import (
 // copy: every acknowledged write is there, and later ones continue from it.
 func TestAcknowledgedWritesSurviveACrashBeforeSQLite(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "privlink.db")
-	db, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openIn(t, dir)
 	ctx := context.Background()
 	id := func(i int) string {
 		return fmt.Sprintf("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Test/things/t%d", i)
@@ -70,7 +66,7 @@ func TestAcknowledgedWritesSurviveACrashBeforeSQLite(t *testing.T) {
 	crash := t.TempDir()
 	copyTree(t, dir, crash)
 	db2 := reopenCopy(t, db, crash)
-	err = db2.View(ctx, func(tx store.Tx) error {
+	err := db2.View(ctx, func(tx store.Tx) error {
 		for i := range 300 {
 			r, err := tx.Get(store.Key(id(i)))
 			switch {
@@ -122,12 +118,21 @@ func reopenCopy(t *testing.T, db *DB, dir string) *DB {
 	t.Helper()
 	db.commitMu.Unlock()
 	db.Close()
-	db2, err := Open(filepath.Join(dir, "privlink.db"), Options{})
+	db2 := openIn(t, dir)
+	t.Cleanup(func() { db2.Close() })
+	return db2
+}
+
+// openIn opens the store at dir/privlink.db, closed when the test ends (if
+// the test has not closed it).
+func openIn(t *testing.T, dir string) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(dir, "privlink.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db2.Close() })
-	return db2
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // copyTree copies the regular files under src to dst.
@@ -165,11 +170,7 @@ func copyTree(t *testing.T, src, dst string) {
 // TestViewsSeeAcknowledgedWritesBeforeSQLite holds the applier and checks
 // that every kind of read in a View started after an Update sees it.
 func TestViewsSeeAcknowledgedWritesBeforeSQLite(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "privlink.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openIn(t, t.TempDir())
 	ctx := context.Background()
 	const id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Test/things/a"
 	if err := db.Update(ctx, func(tx store.Tx) error {
@@ -195,7 +196,7 @@ func TestViewsSeeAcknowledgedWritesBeforeSQLite(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	err = db.View(ctx, func(tx store.Tx) error {
+	err := db.View(ctx, func(tx store.Tx) error {
 		r, err := tx.Get(store.Key(id))
 		if err != nil || string(r.Body) != `{"v":2}` {
 			return fmt.Errorf("Get = %v, %v; want the replacement", r, err)
@@ -313,10 +314,7 @@ func TestRedoSegmentsAreReused(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "privlink.db")
-	db, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openIn(t, dir)
 	ctx := context.Background()
 	body := []byte(`{"pad":"` + strings.Repeat("x", 64<<10) + `"}`)
 	const perRound = 6 * redoSegment / (64 << 10)
@@ -345,11 +343,7 @@ func TestRedoSegmentsAreReused(t *testing.T) {
 		}
 	}
 	db.Close()
-	db2, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close()
+	db2 := openIn(t, dir)
 	if err := db2.View(ctx, func(tx store.Tx) error {
 		recs, err := tx.List(store.Query{Type: "Microsoft.Test/things", KeysOnly: true})
 		if err == nil && len(recs) != n {
@@ -366,10 +360,7 @@ func TestRedoSegmentsAreReused(t *testing.T) {
 // of another identity, which the new database ignores.
 func TestRedoLogOfAnotherDatabaseIsNotReplayed(t *testing.T) {
 	dir := t.TempDir()
-	db, err := Open(filepath.Join(dir, "privlink.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openIn(t, dir)
 	ctx := context.Background()
 	db.commitMu.Lock()
 	if err := db.Update(ctx, func(tx store.Tx) error {
@@ -380,7 +371,7 @@ func TestRedoLogOfAnotherDatabaseIsNotReplayed(t *testing.T) {
 	other := t.TempDir()
 	copyTree(t, filepath.Join(dir, "privlink.db-redo"), filepath.Join(other, "privlink.db-redo"))
 	db2 := reopenCopy(t, db, other)
-	err = db2.View(ctx, func(tx store.Tx) error {
+	err := db2.View(ctx, func(tx store.Tx) error {
 		recs, err := tx.List(store.Query{})
 		if err == nil && len(recs) != 0 {
 			err = fmt.Errorf("the new database holds %d records of the old one's log", len(recs))
@@ -400,10 +391,7 @@ func TestUpdateRacingCloseIsAnswered(t *testing.T) {
 		t.Skip("opens and closes a store many times")
 	}
 	for round := range 30 {
-		db, err := Open(filepath.Join(t.TempDir(), "privlink.db"), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := openIn(t, t.TempDir())
 		done := make(chan error, 64)
 		for w := range 8 {
 			go func() {
