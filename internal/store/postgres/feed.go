@@ -445,40 +445,47 @@ func (d *DB) Lead(ctx context.Context, name string) (context.Context, func(), er
 		conn, err := d.tryLead(ctx, key)
 		if err == nil && conn != nil {
 			lost, cancel := context.WithCancel(ctx)
-			var once sync.Once
-			release := func() {
-				once.Do(func() {
-					cancel()
+			done := make(chan struct{})
+			// One goroutine owns conn, from the pings to the unlock and
+			// the close: a pgx.Conn serves one caller at a time, and a
+			// release from the caller's goroutine while a ping was under
+			// way used both at once (a data race the race detector saw).
+			go func() {
+				defer close(done)
+				defer func() {
 					c, stop := context.WithTimeout(context.Background(), 2*time.Second)
 					_, _ = conn.Exec(c, `SELECT pg_advisory_unlock($1)`, key)
 					stop()
 					conn.Close(context.Background())
-				})
-			}
-			go func() {
+				}()
+				defer cancel()
 				// Ping the session: a broken connection means the lock is gone.
-				t := time.NewTicker(time.Second)
+				t := time.NewTicker(d.leadPing)
 				defer t.Stop()
 				for {
 					select {
 					case <-lost.Done():
-						release()
 						return
 					case <-d.closed:
-						release()
 						return
 					case <-t.C:
-						c, stop := context.WithTimeout(lost, 3*time.Second)
+						// Not bound to lost: a ping that a release
+						// interrupted would leave the connection broken,
+						// the unlock unsent, and the lock held until the
+						// server noticed the session gone.
+						c, stop := context.WithTimeout(context.Background(), 3*time.Second)
 						_, err := conn.Exec(c, `SELECT 1`)
 						stop()
 						if err != nil && lost.Err() == nil {
 							d.log("lost the leadership's connection", err)
-							release()
 							return
 						}
 					}
 				}
 			}()
+			// release ends the leadership and returns once the lock is
+			// given back, so that another process can take it at once.
+			release := func() { cancel(); <-done }
 			return lost, release, nil
 		}
 		select {

@@ -81,9 +81,12 @@ type DB struct {
 	// or a pipeline sent and its answer awaited): the writer holds the
 	// database-wide write lock across them, so they bound every replica's
 	// write throughput. Tests and benchmarks read it.
-	trips  atomic.Int64
-	closed chan struct{}
-	once   sync.Once
+	trips atomic.Int64
+	// leadPing is how often a held leadership's session is pinged (1 s;
+	// tests shorten it).
+	leadPing time.Duration
+	closed   chan struct{}
+	once     sync.Once
 }
 
 var _ store.Store = (*DB)(nil)
@@ -151,7 +154,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: schema: %w", classify(err))
 	}
-	d := &DB{pool: pool, cfg: cfg, space: sp, id: uuid.NewString(), logger: opt.Logger, closed: make(chan struct{}), queue: make(chan *write, 4096),
+	d := &DB{pool: pool, cfg: cfg, space: sp, id: uuid.NewString(), logger: opt.Logger, leadPing: time.Second, closed: make(chan struct{}), queue: make(chan *write, 4096),
 		cache: map[string]*store.Record{}, ops: map[string]*store.Operation{}, cacheSeq: -1}
 	d.wg.Add(1)
 	go d.writer()

@@ -247,3 +247,35 @@ func TestSchemasApart(t *testing.T) {
 	}
 	ry()
 }
+
+// TestReleaseWhilePinging releases the leadership again and again while
+// its session is being pinged every millisecond: the connection has one
+// user at a time (the race detector saw a release's unlock run beside a
+// ping), and once release returns the lock is free for another process.
+func TestReleaseWhilePinging(t *testing.T) {
+	url := freshSchema(t, testURL(t))
+	a, b := open(t, url), open(t, url)
+	a.SetLeadPing(time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range 20 {
+		lost, release, err := a.Lead(ctx, "dataplane")
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(i%4) * time.Millisecond)
+		release()
+		if lost.Err() == nil {
+			t.Fatal("release returned and the leadership's context has not ended")
+		}
+		// Lead tries at once and then once a second: a free lock is
+		// taken well within the second.
+		bctx, bcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_, rb, err := b.Lead(bctx, "dataplane")
+		bcancel()
+		if err != nil {
+			t.Fatalf("round %d: b could not lead after a released it: %v", i, err)
+		}
+		rb()
+	}
+}
