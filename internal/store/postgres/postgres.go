@@ -82,6 +82,9 @@ type DB struct {
 	// database-wide write lock across them, so they bound every replica's
 	// write throughput. Tests and benchmarks read it.
 	trips atomic.Int64
+	// sending counts the Updates between their closed check and their
+	// send to queue (see Update and drain).
+	sending atomic.Int64
 	// leadPing is how often a held leadership's session is pinged (1 s;
 	// tests shorten it).
 	leadPing time.Duration
@@ -242,9 +245,22 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	w := &write{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	// sending counts this caller until its write is queued or refused:
+	// the writer's last drain waits for it, so that a write queued as
+	// Close began (a select picks at random among ready cases) is
+	// answered ErrClosed at once rather than ErrUnavailable after
+	// queueWait. A lock would not do: a caller blocked on a full queue
+	// behind a frozen database would hold Close for as long.
+	d.sending.Add(1)
+	if d.isClosed() {
+		d.sending.Add(-1)
+		return store.ErrClosed
+	}
 	select {
 	case d.queue <- w:
+		d.sending.Add(-1)
 	case <-d.closed:
+		d.sending.Add(-1)
 		return store.ErrClosed
 	}
 	// A write the writer has not started within queueWait (the database
@@ -319,14 +335,24 @@ func (d *DB) writer() {
 	}
 }
 
-// drain fails the Updates still queued when the store closes.
+// drain fails the Updates still queued when the store closes, and those
+// that callers are still queueing: a caller that counts itself in sending
+// after the last check below sees the store closed and queues nothing.
 func (d *DB) drain() {
 	for {
 		select {
 		case w := <-d.queue:
 			w.done <- store.ErrClosed
 		default:
-			return
+			if d.sending.Load() == 0 {
+				// Queued by a caller that left sending before the
+				// check, and not taken above.
+				for len(d.queue) > 0 {
+					(<-d.queue).done <- store.ErrClosed
+				}
+				return
+			}
+			time.Sleep(50 * time.Microsecond)
 		}
 	}
 }

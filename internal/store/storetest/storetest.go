@@ -51,6 +51,7 @@ func Run(t *testing.T, b Backend) {
 		{"AbsentThenCreated", testAbsentThenCreated},
 		{"TypeChanges", testTypeChanges},
 		{"LongKeys", testLongKeys},
+		{"UpdateRacingClose", testUpdateRacingClose},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
@@ -1096,6 +1097,49 @@ func testLongKeys(t *testing.T, b Backend) {
 			t.Errorf("create of a %d-byte id succeeded, yet a read fails: %v", len(ids[i]), err)
 		case i%4 != 0 && (results[i] != nil || err != nil):
 			t.Errorf("writer %d, batched beside long ids: update %v, read %v", i, results[i], err)
+		}
+	}
+}
+
+// testUpdateRacingClose: Updates that start while Close runs are
+// answered at once, each committed or refused with ErrClosed. A write
+// queued after the writer's last drain used to wait forever (sqlite) or
+// give up after the queue's timeout with ErrUnavailable (postgres).
+func testUpdateRacingClose(t *testing.T, b Backend) {
+	if testing.Short() {
+		t.Skip("opens and closes a store many times")
+	}
+	const writers = 8
+	for round := range 15 {
+		s := b.Open(t)
+		done := make(chan error, writers)
+		for w := range writers {
+			go func() {
+				for i := 0; ; i++ {
+					err := s.Update(ctx, func(tx store.Tx) error {
+						return tx.Create(rec(fmt.Sprintf("%s/resourceGroups/g%d-%d", sub, w, i), `{}`))
+					})
+					if err != nil {
+						done <- err
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		start := time.Now()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for range writers {
+			select {
+			case err := <-done:
+				if !errors.Is(err, store.ErrClosed) {
+					t.Fatalf("round %d: Update during Close, %v after Close began: %v", round, time.Since(start), err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("round %d: an Update started during Close never returned", round)
+			}
 		}
 	}
 }
