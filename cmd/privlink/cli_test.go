@@ -920,6 +920,9 @@ func TestEnv(t *testing.T) {
 			c := newCLI(t)
 			r := c.ok("env", "--addr", tt.addr, "--data", data)
 			vars, unset := parseExports(t, r.stdout)
+			if !strings.Contains(r.stderr, "nothing is listening at "+tt.wantHostPort) {
+				t.Errorf("no server listens at %s, and env's stderr does not say so: %q", tt.addr, r.stderr)
+			}
 			if got, want := unset, directOnly; !reflect.DeepEqual(got, want) {
 				t.Errorf("unset %v, want the direct mode's %v", got, want)
 			}

@@ -151,6 +151,10 @@ func envDataDir(hostport, data string, explicit bool, stderr io.Writer) (string,
 		if _, _, err := certs.EnsureCA(dir); err != nil {
 			return "", err
 		}
+		// Not an error (serve and env may run in either order), but a
+		// replica that is down or a mistyped port would otherwise pass
+		// unnoticed.
+		fmt.Fprintf(stderr, "privlink env: nothing is listening at %s yet; these lines are for a server started there, with its CA in %s\n", hostport, dir)
 		return dir, nil
 	}
 	if err != nil {
