@@ -236,14 +236,19 @@ func (f filter) sql() (string, []any) {
 	if f.typ != "" {
 		add("ltype = ?", f.typ)
 	}
-	if f.lo != "" {
+	// One lower bound, the higher of lo and after: given both, SQLite
+	// seeks by one of them (it took lo) and tests the other on every row,
+	// so each page of a paged list read again every key before it in the
+	// range (the data path's loadIndex, 256 skips through 25,000 address
+	// records, spent 0.8 s of a start on that at a million endpoints).
+	switch {
+	case f.after != "" && f.after >= f.lo:
+		add("key > ?", f.after)
+	case f.lo != "":
 		add("key >= ?", f.lo)
 	}
 	if f.hi != "" {
 		add("key < ?", f.hi)
-	}
-	if f.after != "" {
-		add("key > ?", f.after)
 	}
 	if len(conds) == 0 {
 		return hint, nil

@@ -239,6 +239,11 @@ func testList(t *testing.T, b Backend) {
 		{"paging", store.Query{Subscription: "00000000-0000-0000-0000-000000000001", Type: "Microsoft.Test/things", Limit: 2}, []string{ids[6], ids[1]}},
 		{"paging after", store.Query{Subscription: "00000000-0000-0000-0000-000000000001", Type: "Microsoft.Test/things", After: store.Key(ids[1])}, []string{ids[2], ids[5]}},
 		{"subscription roots", store.Query{Parent: store.Key(sub)}, []string{rg}},
+		// After outside the range: below it takes everything in it, above
+		// it nothing.
+		{"prefix, after below it", store.Query{Prefix: store.Key(rg), After: store.Key(sub)}, []string{ids[4], ids[1], ids[3], ids[2]}},
+		{"prefix, after above it", store.Query{Prefix: store.Key(rg), After: store.Key(rg) + "0"}, nil},
+		{"prefix, after inside it", store.Query{Prefix: store.Key(rg), After: store.Key(ids[1]), Limit: 1}, []string{ids[3]}},
 		{"types in a scope", store.Query{Prefix: store.Key(rg), Types: []string{"microsoft.other/stuff", "microsoft.test/things/children"}}, []string{ids[4], ids[3]}},
 		{"types, paged", store.Query{Prefix: store.Key(sub), Types: []string{"microsoft.test/things", "microsoft.resources/resourcegroups"}, After: store.Key(ids[1]), Limit: 2}, []string{ids[2], ids[5]}},
 		{"no types", store.Query{Prefix: store.Key(rg), Types: []string{}}, nil},
