@@ -46,6 +46,48 @@ func BenchmarkUpdate(b *testing.B) {
 	})
 }
 
+// BenchmarkListLastPage reads the last page (100 records, by After) of a
+// 50,000-record prefix: what the last nextLink of a long ARM list costs.
+// A page's cost should not grow with how far into the list it is.
+func BenchmarkListLastPage(b *testing.B) {
+	s, err := sqlite.Open(filepath.Join(b.TempDir(), "b.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n, page = 50000, 100
+	id := func(i int) string {
+		return fmt.Sprintf("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Test/things/t%06d", i)
+	}
+	for lo := 0; lo < n; lo += 1000 {
+		if err := s.Update(context.Background(), func(tx store.Tx) error {
+			for i := lo; i < lo+1000; i++ {
+				if err := tx.Create(&store.Record{ID: id(i), Type: "Microsoft.Test/things", Body: []byte(`{"properties":{"a":1}}`)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	q := store.Query{Prefix: "/subscriptions/s/resourcegroups/rg", Type: "Microsoft.Test/things", After: store.Key(id(n - page - 1)), Limit: page}
+	b.ResetTimer()
+	for b.Loop() {
+		var got int
+		if err := s.View(context.Background(), func(tx store.Tx) error {
+			recs, err := tx.List(q)
+			got = len(recs)
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if got != page {
+			b.Fatalf("%d records, want %d", got, page)
+		}
+	}
+}
+
 // BenchmarkGet is a single-record read in a View.
 func BenchmarkGet(b *testing.B) {
 	s, err := sqlite.Open(filepath.Join(b.TempDir(), "b.db"), sqlite.Options{})
