@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"hash/maphash"
 	"sync/atomic"
+	"time"
 )
 
 // keyFilter is a Bloom filter of the record keys and operation ids that
@@ -104,7 +105,7 @@ func (f *keyFilter) mayHaveOp(id string) bool {
 func (f *keyFilter) full() bool { return f.adds.Load() > f.capacity }
 
 // loadChunk is how many keys load reads per query (a variable for tests).
-var loadChunk = 10000
+var loadChunk = 2000
 
 // load adds every record key and operation id of db, read on a connection
 // of its own, then marks f ready. It runs beside the writer, which adds
@@ -114,6 +115,12 @@ var loadChunk = 10000
 // read transaction of its own, rather than holding one snapshot (which
 // would keep a checkpoint from restarting the WAL) for the whole scan. ctx
 // ends it early (f then stays not ready).
+//
+// It rests after each chunk as long as the chunk took: the filter only
+// saves absent-key queries, and at full speed its scan (3.5 s of CPU for
+// three million keys) took a core from the requests of a just-started
+// server (a cluster's endpoint list, p99 36 ms in its first seconds
+// against 8 ms after, on two cores at a million endpoints).
 func (f *keyFilter) load(ctx context.Context, db *sql.DB) error {
 	c, err := db.Conn(ctx)
 	if err != nil {
@@ -130,6 +137,7 @@ func (f *keyFilter) load(ctx context.Context, db *sql.DB) error {
 	} {
 		after := ""
 		for {
+			start := time.Now()
 			n, last, err := f.loadFrom(ctx, c, q.sel, q.seed, after)
 			if err != nil {
 				return err
@@ -138,6 +146,11 @@ func (f *keyFilter) load(ctx context.Context, db *sql.DB) error {
 				break
 			}
 			after = last
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Since(start)):
+			}
 		}
 	}
 	f.ready.Store(true)
