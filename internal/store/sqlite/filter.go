@@ -116,11 +116,14 @@ var loadChunk = 2000
 // would keep a checkpoint from restarting the WAL) for the whole scan. ctx
 // ends it early (f then stays not ready).
 //
-// It rests after each chunk as long as the chunk took: the filter only
-// saves absent-key queries, and at full speed its scan (3.5 s of CPU for
-// three million keys) took a core from the requests of a just-started
-// server (a cluster's endpoint list, p99 36 ms in its first seconds
-// against 8 ms after, on two cores at a million endpoints).
+// It rests after each chunk three times as long as the chunk took (a
+// quarter of a core; ready about 14 s after the start at three million
+// keys): the filter only saves absent-key queries, and at full speed its
+// scan (3.5 s of CPU) took a core from the requests of a just-started
+// server (a cluster's endpoint list, p99 32-40 ms in its first seconds
+// against 8 ms after, on two cores at a million endpoints; 16-17 ms
+// resting as long as each chunk took, 13-15 ms resting three times as
+// long).
 func (f *keyFilter) load(ctx context.Context, db *sql.DB) error {
 	c, err := db.Conn(ctx)
 	if err != nil {
@@ -149,7 +152,7 @@ func (f *keyFilter) load(ctx context.Context, db *sql.DB) error {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(time.Since(start)):
+			case <-time.After(3 * time.Since(start)):
 			}
 		}
 	}
