@@ -307,19 +307,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	pc := dataplane.Config{Engine: s.engine, Range: cfg.PrivateRange, DataDir: dir, Cert: cert, Fallback: hosts, Log: cfg.Logger, Delivered: true,
 		MaxClusters: cfg.DataPathMaxClusters, MaxTargets: cfg.DataPathMaxTargets, MaxListeners: cfg.DataPathMaxListeners}
 	s.engine.Watch(func(keys []string) {
-		// The data path follows every commit a moment after it commits
-		// (other replicas' arrive through the feed), on a goroutine of its
-		// own: a request does not wait for the refresh, which reads the
-		// store again and may itself write addresses (one more durable
-		// commit). Everything that reads the data path's state (its DNS
-		// answers, its egress and listeners, the network endpoints)
-		// waits for the refreshes of the commits already handed to it
-		// (Plane.Settle), so a client still finds a change in effect once
-		// the API has answered. Refreshing on the request's goroutine, as
-		// before 2026-12-03, cost about a tenth of the CPU of a durable
-		// create (docs/benchmarks.md).
-		if p := s.dataPlane(); p != nil {
+		p := s.dataPlane()
+		switch {
+		case p == nil:
+		case shared:
+			// With replicas the data path follows every replica's commits
+			// a moment after they commit (the others' arrive through the
+			// feed anyway), and its own endpoints wait for it (Settle): a
+			// request does not wait for a refresh that may itself write
+			// through the database-wide lock.
 			p.ChangedLater(keys)
+		default:
+			// Alone, a change takes effect before its caller hears of it.
+			p.Changed(keys)
 		}
 	})
 	el, canLead := db.(store.Elector)

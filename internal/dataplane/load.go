@@ -86,10 +86,6 @@ func (p *Plane) needRead(ck string, names ...string) (*snapshot, func()) {
 	if p.cfg.Engine == nil {
 		return p.read()
 	}
-	// The commits that reached the plane first: a client that has seen
-	// the API's answer finds the data path as that answer left it
-	// (ChangedLater).
-	p.Settle()
 	s, done := p.read()
 	if p.has(s, ck, names) {
 		return s, done

@@ -58,7 +58,7 @@ type Config struct {
 	// taken) and listener faults; nil discards.
 	Log *slog.Logger
 	// Delivered means the caller hands the plane the keys of every commit
-	// (ChangedLater) instead of Start registering with Engine.Watch: replicas
+	// (Changed) instead of Start registering with Engine.Watch: replicas
 	// start and stop planes while serving (Watch is for start-up wiring),
 	// and hand them other replicas' commits too.
 	Delivered bool
@@ -93,8 +93,8 @@ type Plane struct {
 	pins     pins
 
 	// batch gathers the keys of commits that happen while a refresh runs,
-	// so that concurrent commits share one refresh instead of queueing on
-	// mu one by one.
+	// so that concurrent writers share one refresh instead of queueing on
+	// mu one by one (each still returns only once its keys are applied).
 	batch struct {
 		sync.Mutex
 		cond    *sync.Cond
@@ -103,9 +103,6 @@ type Plane struct {
 		done    uint64 // batches before this one are applied
 		running bool
 		full    bool // the next batch reads everything again (ChangedLater(nil))
-		// queued is one past the batch a goroutine started by ChangedLater
-		// will apply (0: none yet): one goroutine per batch, not per commit.
-		queued uint64
 	}
 }
 
@@ -193,7 +190,7 @@ func (p *Plane) Start(ctx context.Context) error {
 	}
 	p.openPublic()
 	if !p.cfg.Delivered {
-		p.cfg.Engine.Watch(p.ChangedLater)
+		p.cfg.Engine.Watch(p.changed)
 	}
 	p.wg.Add(2)
 	go p.retry()
@@ -248,16 +245,41 @@ func (p *Plane) openNets(ctx context.Context) error {
 	return nil
 }
 
-// ChangedLater hands the plane the keys a commit wrote, this process's or
-// another replica's (nil: everything may have changed), without waiting
-// for them to be applied: no request waits for the refresh, and the commit
-// feed must not wait on one (a refresh may itself write, through this
-// process's writer, addresses for the new endpoints). The refresh runs on
-// a goroutine of its own, one for the keys of every commit that arrives
-// before it starts; Settle waits for it, and every reader of the plane's
-// state settles first (needRead, the network endpoints), so the data path
-// answers with a change once the commit has reached the plane, which is
-// before its caller hears of it.
+// Changed applies the keys a commit of this process wrote
+// (Config.Delivered) before returning, so that a change takes effect
+// before its caller hears of it. Other replicas' commits go through
+// ChangedLater.
+func (p *Plane) Changed(keys []string) { p.changed(keys) }
+
+// changed is the engine's commit hook: it refreshes at once when a commit
+// touched what the data path reads (clusters, their endpoints, the targets
+// and their connections).
+func (p *Plane) changed(keys []string) {
+	var mine []string
+	for _, k := range keys {
+		if relevant(k) {
+			mine = append(mine, k)
+		}
+	}
+	if len(mine) == 0 {
+		return
+	}
+	b := &p.batch
+	b.Lock()
+	defer b.Unlock()
+	for _, k := range mine {
+		b.pending[k] = true
+	}
+	p.applyBy(b.gen)
+}
+
+// ChangedLater hands the plane the keys another replica's commit wrote
+// (nil: everything may have changed) without waiting for them to be
+// applied: no request of this process waits on that commit, and the
+// commit feed must not wait on a refresh (which may itself write, through
+// this process's writer, addresses for the new endpoints). The refresh
+// runs on a goroutine of its own; Settle waits for it, so the data path's
+// endpoints still answer with the change once the feed has delivered it.
 func (p *Plane) ChangedLater(keys []string) {
 	b := &p.batch
 	b.Lock()
@@ -269,12 +291,11 @@ func (p *Plane) ChangedLater(keys []string) {
 			b.pending[k] = true
 		}
 	}
-	if len(b.pending) == 0 && !b.full || b.queued == b.gen+1 {
-		b.Unlock() // nothing to do, or a goroutine will apply this batch
+	if len(b.pending) == 0 && !b.full {
+		b.Unlock()
 		return
 	}
 	my := b.gen
-	b.queued = my + 1
 	b.Unlock()
 	go func() {
 		b.Lock()
