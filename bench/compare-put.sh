@@ -19,35 +19,10 @@ cd "$(dirname "$0")/.."
 rounds=$1
 secs=$2
 shift 2
-command -v wrk >/dev/null || { echo "bench/compare-put.sh: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-work=$(mktemp -d)
-pid=""
-cleanup() {
-	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
 # shellcheck source=bench/seed.sh
 . bench/seed.sh
-
-builds=()
-envs=()
-for spec in "$@"; do
-	rev=${spec%%@*}
-	env=""
-	[ "$rev" != "$spec" ] && env=${spec#*@}
-	n=${#builds[@]}
-	if [ "$rev" = . ]; then
-		CGO_ENABLED=0 go build -o "$work/p$n" ./cmd/privlink
-	else
-		mkdir "$work/src$n"
-		git archive "$rev" | tar -x -C "$work/src$n"
-		(cd "$work/src$n" && CGO_ENABLED=0 go build -o "$work/p$n" ./cmd/privlink)
-		rm -rf "$work/src$n"
-	fi
-	builds+=("$spec")
-	envs+=("${env//,/ }")
-done
+bench_workdir bench/compare-put.sh
+bench_builds "$work" "$@"
 
 # one BIN ENV CONNS prints "req/s p50 p99 cpu-µs" of one fresh server.
 one() {

@@ -4,41 +4,23 @@
 # server is not saturated and the latency is the server's, not a queue's. It
 # prints wrk's p50 and p99 and the server's own (the access log's duration of
 # each PUT, from its handler's start to its end), for each build in turn on a
-# fresh server, ROUNDS times. A build is a revision (anything git archive
-# takes; "." is the work tree). Needs wrk (Debian package "wrk") and python3.
+# fresh server, ROUNDS times. A build is as for bench/compare-put.sh: a
+# revision ("." is the work tree), optionally with environment settings for
+# its server after "@" ("HEAD@GOGC=off"). Needs wrk (Debian package "wrk")
+# and python3.
 # Usage: bench/paced-put.sh ROUNDS SECONDS PAUSE BUILD...
 #   bash bench/paced-put.sh 2 8 8 HEAD .
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 4 ] || { sed -n 2,10p "$0" >&2; exit 2; }
+[ $# -ge 4 ] || { sed -n 2,12p "$0" >&2; exit 2; }
 rounds=$1
 secs=$2
 pause=$3
 shift 3
-command -v wrk >/dev/null || { echo "bench/paced-put.sh: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-work=$(mktemp -d)
-pid=""
-cleanup() {
-	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
 # shellcheck source=bench/seed.sh
 . bench/seed.sh
-
-builds=()
-for rev in "$@"; do
-	n=${#builds[@]}
-	if [ "$rev" = . ]; then
-		CGO_ENABLED=0 go build -o "$work/p$n" ./cmd/privlink
-	else
-		mkdir "$work/src$n"
-		git archive "$rev" | tar -x -C "$work/src$n"
-		(cd "$work/src$n" && CGO_ENABLED=0 go build -o "$work/p$n" ./cmd/privlink)
-		rm -rf "$work/src$n"
-	fi
-	builds+=("$rev")
-done
+bench_workdir bench/paced-put.sh
+bench_builds "$work" "$@"
 
 # serverSide prints the p50, p99 and p99.9 of the paced PUTs' durations in
 # the access log LOG, in ms.
@@ -61,7 +43,7 @@ for r in $(seq "$rounds"); do
 	for i in "${!builds[@]}"; do
 		dir=$(mktemp -d -p "$work")
 		export PRIVLINK_PROFILE="$dir/profile.json"
-		bench_start "$work/p$i" "$dir/data" 127.0.0.1:19443
+		BENCH_ENV=${envs[$i]} bench_start "$work/p$i" "$dir/data" 127.0.0.1:19443
 		pid=$PID
 		out=$(wrk -t2 -c16 -d"${secs}s" --latency -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN" "$pause" p)
 		kill "$pid"

@@ -13,6 +13,17 @@
 #                         BENCH_ENV, NAME=VALUE words, in its environment);
 #                         waits until it is healthy, signs in (the profile in
 #                         $PRIVLINK_PROFILE) and seeds (bench_seed); sets PID.
+#   bench_workdir SCRIPT  checks that wrk is installed (SCRIPT names the caller
+#                         in the message), makes a scratch directory (work) and
+#                         on exit kills the server whose pid is in pid, if
+#                         any, and removes the directory.
+#   bench_builds WORK BUILD...
+#                         builds privlink for each BUILD, a revision (anything
+#                         git archive takes; "." is the work tree), optionally
+#                         with environment settings for its server after "@",
+#                         comma separated ("HEAD@GOGC=300"), into WORK/p0,
+#                         WORK/p1, ...; sets the arrays builds (the BUILDs) and
+#                         envs (their settings as NAME=VALUE words).
 # shellcheck disable=SC2034 # the variables are for the scripts that source this one
 
 S=00000000-0000-4000-8000-000000000002
@@ -44,4 +55,34 @@ bench_start() {
 	done
 	"$privlink" login --endpoint "https://$addr" --data "$data" >/dev/null
 	bench_seed "$privlink"
+}
+
+bench_workdir() {
+	command -v wrk >/dev/null || { echo "$1: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+	work=$(mktemp -d)
+	pid=""
+	trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+}
+
+bench_builds() {
+	local work=$1 spec rev env n
+	shift
+	builds=()
+	envs=()
+	for spec in "$@"; do
+		rev=${spec%%@*}
+		env=""
+		[ "$rev" != "$spec" ] && env=${spec#*@}
+		n=${#builds[@]}
+		if [ "$rev" = . ]; then
+			CGO_ENABLED=0 go build -o "$work/p$n" ./cmd/privlink
+		else
+			mkdir "$work/src$n"
+			git archive "$rev" | tar -x -C "$work/src$n"
+			(cd "$work/src$n" && CGO_ENABLED=0 go build -o "$work/p$n" ./cmd/privlink)
+			rm -rf "$work/src$n"
+		fi
+		builds+=("$spec")
+		envs+=("${env//,/ }")
+	done
 }
