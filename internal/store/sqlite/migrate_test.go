@@ -319,3 +319,67 @@ func explain(t *testing.T, db *sql.DB, q string, args ...any) string {
 	}
 	return strings.Join(out, "; ")
 }
+
+// TestParentListed: a record of a type listed by parent alone is written
+// without entries in resources_parent and resources_type (listed = 0), its
+// type is remembered across a reopen, and its parent's list still finds it.
+func TestParentListed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "privlink.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := db.SetParentListed(ctx, []string{"Microsoft.Test/things"}); err == nil {
+		t.Error("SetParentListed took a top-level type")
+	}
+	if err := db.SetParentListed(ctx, []string{"Microsoft.Test/things/children"}); err != nil {
+		t.Fatal(err)
+	}
+	parent := "/subscriptions/s/resourceGroups/g/providers/Microsoft.Test/things/a"
+	if err := db.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Create(&store.Record{ID: parent, Type: "Microsoft.Test/things", Body: []byte(`{}`)}); err != nil {
+			return err
+		}
+		return tx.Create(&store.Record{ID: parent + "/children/x", Type: "Microsoft.Test/things/children", Body: []byte(`{}`)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil { // applies everything
+		t.Fatal(err)
+	}
+	if db, err = Open(path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows := map[string]int{}
+	r, err := db.db.Query(`SELECT ltype, listed FROM resources WHERE ltype LIKE 'microsoft.test/%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var lt string
+		var listed int
+		if err := r.Scan(&lt, &listed); err != nil {
+			t.Fatal(err)
+		}
+		rows[lt] = listed
+	}
+	r.Close()
+	if rows["microsoft.test/things"] != 1 || rows["microsoft.test/things/children"] != 0 {
+		t.Errorf("listed by type: %v, want the parent 1 and the child 0", rows)
+	}
+	if !(*db.unlisted.Load())["microsoft.test/things/children"] {
+		t.Error("the unlisted type is forgotten after a reopen")
+	}
+	err = db.View(ctx, func(tx store.Tx) error {
+		recs, err := tx.List(store.Query{Parent: store.Key(parent), Type: "microsoft.test/things/children"})
+		if err == nil && (len(recs) != 1 || recs[0].ID != parent+"/children/x") {
+			t.Errorf("the parent's children: %v", recs)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
