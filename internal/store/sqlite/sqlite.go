@@ -375,16 +375,46 @@ func (d *DB) SetParentListed(ctx context.Context, types []string) error {
 		}
 		off[t] = true
 	}
+	// Only the types not remembered yet are written, in one transaction:
+	// the engine names thousands (its generic kinds), and a start after
+	// the first writes nothing.
+	known := *d.unlisted.Load()
+	var missing []string
 	for t := range off {
-		if _, err := d.db.ExecContext(ctx, `INSERT OR IGNORE INTO unlisted_types (ltype) VALUES (?)`, t); err != nil {
+		if !known[t] {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		if err := d.rememberUnlisted(ctx, missing); err != nil {
+			return fmt.Errorf("sqlite: unlisted types: %w", err)
+		}
+		if err := d.loadUnlisted(ctx); err != nil {
 			return fmt.Errorf("sqlite: unlisted types: %w", err)
 		}
 	}
-	if err := d.loadUnlisted(ctx); err != nil {
-		return fmt.Errorf("sqlite: unlisted types: %w", err)
-	}
 	d.listedOff.Store(&off)
 	return nil
+}
+
+// rememberUnlisted adds types to unlisted_types, in one transaction.
+func (d *DB) rememberUnlisted(ctx context.Context, types []string) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it does nothing
+	st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO unlisted_types (ltype) VALUES (?)`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, t := range types {
+		if _, err := st.ExecContext(ctx, t); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // loadUnlisted reads unlisted_types into d.unlisted.
