@@ -184,19 +184,17 @@ func (e *Engine) TrackedTypes() []string {
 // (sqlite.DB.SetParentListed), which halves what a create of an endpoint
 // writes into indexes.
 func (e *Engine) ParentListedTypes() []string {
+	// The types that are some kind's parent type (thousands of kinds: one
+	// pass, not one per pair).
+	parents := make(map[string]bool, len(e.kinds))
+	for key := range e.kinds {
+		for i := strings.LastIndexByte(key, '/'); i > 0; i = strings.LastIndexByte(key[:i], '/') {
+			parents[key[:i]] = true
+		}
+	}
 	var out []string
 	for key, k := range e.kinds {
-		if !k.isChild() || k.Tracked || k.Get != nil || k.List != nil {
-			continue
-		}
-		parent := false
-		for other := range e.kinds {
-			if strings.HasPrefix(other, key+"/") {
-				parent = true
-				break
-			}
-		}
-		if !parent {
+		if k.isChild() && !k.Tracked && k.Get == nil && k.List == nil && !parents[key] {
 			out = append(out, key)
 		}
 	}
