@@ -255,6 +255,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Authorizer:        authorizer,
 	})
 	provs := providers.Register(s.engine, s.rbac)
+	// The embedded store keeps the types only ever listed under their
+	// parent (endpoints, connections) out of its indexes by parent and by
+	// type, before anything is written.
+	if pl, ok := db.(interface {
+		SetParentListed(context.Context, []string) error
+	}); ok {
+		if err := pl.SetParentListed(ctx, s.engine.ParentListedTypes()); err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+	}
 	var links plan.Links
 	if cfg.TemplateRoot != "" {
 		links = template.DirLinks(cfg.TemplateRoot)

@@ -174,6 +174,34 @@ func (e *Engine) TrackedTypes() []string {
 	return e.tracked
 }
 
+// ParentListedTypes returns the stored types (lower case, sorted) that are
+// only ever listed as their parent's children: the child kinds that are not
+// tracked (so a scope's resource list never asks for them), not virtual, and
+// have no child kinds of their own (so that the key range
+// {parent}/{type's last segment}/ holds their records and nothing else). A
+// managed private endpoint and a private endpoint connection are such types:
+// a store may keep them out of its indexes by parent and by type
+// (sqlite.DB.SetParentListed), which halves what a create of an endpoint
+// writes into indexes.
+func (e *Engine) ParentListedTypes() []string {
+	// The types that are some kind's parent type (thousands of kinds: one
+	// pass, not one per pair).
+	parents := make(map[string]bool, len(e.kinds))
+	for key := range e.kinds {
+		for i := strings.LastIndexByte(key, '/'); i > 0; i = strings.LastIndexByte(key[:i], '/') {
+			parents[key[:i]] = true
+		}
+	}
+	var out []string
+	for key, k := range e.kinds {
+		if k.isChild() && !k.Tracked && k.Get == nil && k.List == nil && !parents[key] {
+			out = append(out, key)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Kind returns the kind registered for a type, or nil.
 func (e *Engine) Kind(typ string) *Kind { return e.kinds[arm.KeyOf(typ)] }
 

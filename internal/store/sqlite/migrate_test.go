@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -263,12 +264,32 @@ func TestQueryPlans(t *testing.T) {
 	}{
 		"one of types in a scope": {store.Query{Prefix: "/subscriptions/s", Type: "microsoft.kusto/clusters", After: "/subscriptions/s/x", KeysOnly: true}, "resources_type"},
 		"type everywhere":         {store.Query{Type: "microsoft.kusto/clusters", After: "/subscriptions/s/x", KeysOnly: true}, "resources_type"},
-		"children of one type":    {store.Query{Parent: "/subscriptions/s", Type: "microsoft.resources/deployments", KeysOnly: true}, "resources_parent"},
 	} {
 		where, args := newFilter(c.q).sql()
 		if plan := explain(t, db.db, keysSelect+where+` ORDER BY key LIMIT ?`, append(args, 1000)...); !strings.Contains(plan, "COVERING INDEX "+c.index) || strings.Contains(plan, "TEMP B-TREE") {
 			t.Errorf("%s: not read in order from the covering index %s: %s", name, c.index, plan)
 		}
+	}
+	// A parent's children of one type, keys only: in order from
+	// resources_parent, but not from it alone since schema 6 (SQLite
+	// takes an index on an expression for covering only when the query
+	// names no other column, and the partial index's condition names
+	// listed).
+	where, args := newFilter(store.Query{Parent: "/subscriptions/s", Type: "microsoft.resources/deployments", KeysOnly: true}).sql()
+	if plan := explain(t, db.db, keysSelect+where+` ORDER BY key LIMIT ?`, append(args, 1000)...); !strings.Contains(plan, "INDEX resources_parent") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("children of one type: not read in order from resources_parent: %s", plan)
+	}
+	// The children of a type listed by parent alone (DB.SetParentListed):
+	// the key range {parent}/{type's last segment}/ of the key's index,
+	// in order; resources_parent and resources_type may lack them.
+	unlisted := newFilter(store.Query{Parent: "/subscriptions/s/resourcegroups/g/providers/microsoft.kusto/clusters/c", Type: "Microsoft.Kusto/clusters/managedPrivateEndpoints", Limit: 10})
+	unlisted.unlisted = map[string]bool{"microsoft.kusto/clusters/managedprivateendpoints": true}
+	where, args = unlisted.sql()
+	if !strings.Contains(where, "key >= ?") || !strings.Contains(fmt.Sprint(args), "/managedprivateendpoints/") {
+		t.Errorf("unlisted children: not their key range: %s %v", where, args)
+	}
+	if plan := explain(t, db.db, recSelect+where+` ORDER BY key LIMIT ?`, append(args, 10)...); !strings.Contains(plan, "sqlite_autoindex_resources_1 (key>? AND key<?)") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("unlisted children: not a range of the key's index: %s", plan)
 	}
 	for _, q := range []string{
 		opSelect + ` WHERE status = 'Running' AND due <= 1 AND lease_until < 1 ORDER BY due LIMIT 64`,
@@ -297,4 +318,68 @@ func explain(t *testing.T, db *sql.DB, q string, args ...any) string {
 		out = append(out, detail)
 	}
 	return strings.Join(out, "; ")
+}
+
+// TestParentListed: a record of a type listed by parent alone is written
+// without entries in resources_parent and resources_type (listed = 0), its
+// type is remembered across a reopen, and its parent's list still finds it.
+func TestParentListed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "privlink.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := db.SetParentListed(ctx, []string{"Microsoft.Test/things"}); err == nil {
+		t.Error("SetParentListed took a top-level type")
+	}
+	if err := db.SetParentListed(ctx, []string{"Microsoft.Test/things/children"}); err != nil {
+		t.Fatal(err)
+	}
+	parent := "/subscriptions/s/resourceGroups/g/providers/Microsoft.Test/things/a"
+	if err := db.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Create(&store.Record{ID: parent, Type: "Microsoft.Test/things", Body: []byte(`{}`)}); err != nil {
+			return err
+		}
+		return tx.Create(&store.Record{ID: parent + "/children/x", Type: "Microsoft.Test/things/children", Body: []byte(`{}`)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil { // applies everything
+		t.Fatal(err)
+	}
+	if db, err = Open(path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows := map[string]int{}
+	r, err := db.db.Query(`SELECT ltype, listed FROM resources WHERE ltype LIKE 'microsoft.test/%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var lt string
+		var listed int
+		if err := r.Scan(&lt, &listed); err != nil {
+			t.Fatal(err)
+		}
+		rows[lt] = listed
+	}
+	r.Close()
+	if rows["microsoft.test/things"] != 1 || rows["microsoft.test/things/children"] != 0 {
+		t.Errorf("listed by type: %v, want the parent 1 and the child 0", rows)
+	}
+	if !(*db.unlisted.Load())["microsoft.test/things/children"] {
+		t.Error("the unlisted type is forgotten after a reopen")
+	}
+	err = db.View(ctx, func(tx store.Tx) error {
+		recs, err := tx.List(store.Query{Parent: store.Key(parent), Type: "microsoft.test/things/children"})
+		if err == nil && (len(recs) != 1 || recs[0].ID != parent+"/children/x") {
+			t.Errorf("the parent's children: %v", recs)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

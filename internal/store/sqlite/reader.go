@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -147,6 +148,10 @@ type filter struct {
 	// types is Query.Types as a set (nil: any).
 	types    map[string]bool
 	typeList []string
+	// unlisted holds the types whose records may be out of
+	// resources_parent and resources_type (DB.SetParentListed): a query
+	// for one of them goes by key range instead.
+	unlisted map[string]bool
 }
 
 func newFilter(q store.Query) filter {
@@ -212,11 +217,32 @@ func (f filter) sql() (string, []any) {
 	var conds []string
 	var args []any
 	add := func(c string, a any) { conds = append(conds, c); args = append(args, a) }
+	// listed is the condition of the partial indexes resources_parent and
+	// resources_type (schema 6): a query names it to use them, which is
+	// right for every type but the unlisted ones, whose records may lack
+	// it.
+	listed := func() { conds = append(conds, "listed = 1") }
+	unlisted := f.typ != "" && f.unlisted[f.typ]
+	lo, hi := f.lo, f.hi
 	hint := ""
 	switch {
 	case f.parent && f.parentKey == "":
-		// Top-level records (subscriptions): few, read by plen.
+		// Top-level records (subscriptions): few, read by plen. No record
+		// of an unlisted type, a child type, is top-level.
 		add(parentLen+" = ?", 0)
+		listed()
+	case f.parent && unlisted:
+		// Children of an unlisted type: every one's key is
+		// {parent}/{the type's last segment}/{name}, a range of the key's
+		// own index that holds them and their descendants only.
+		seg := f.typ[strings.LastIndexByte(f.typ, '/')+1:]
+		if l := f.parentKey + "/" + seg + "/"; l > lo {
+			lo = l
+		}
+		if h := f.parentKey + "/" + seg + "0"; hi == "" || h < hi {
+			hi = h
+		}
+		add("+"+parentLen+" = ?", len(f.parentKey))
 	case f.parent && f.typ != "":
 		// The parent is the key's first plen bytes, and the key range
 		// [parent/, parent0) that newFilter set says which ones: so
@@ -226,6 +252,7 @@ func (f filter) sql() (string, []any) {
 		// resource group's deployments under a subscription).
 		hint = " INDEXED BY resources_parent"
 		add(parentLen+" = ?", len(f.parentKey))
+		listed()
 	case f.parent:
 		// Children of every type (privlink sends no such query): the
 		// key range, with the parent's length checked on each row ("+"
@@ -233,8 +260,15 @@ func (f filter) sql() (string, []any) {
 		// from resources_parent).
 		add("+"+parentLen+" = ?", len(f.parentKey))
 	}
-	if f.typ != "" {
+	switch {
+	case unlisted:
+		// "+": not by resources_type, which may lack them.
+		add("+ltype = ?", f.typ)
+	case f.typ != "":
 		add("ltype = ?", f.typ)
+		if !f.parent {
+			listed() // one type everywhere or in a range: resources_type
+		}
 	}
 	// One lower bound, the higher of lo and after: given both, SQLite
 	// seeks by one of them (it took lo) and tests the other on every row,
@@ -242,13 +276,13 @@ func (f filter) sql() (string, []any) {
 	// range (the data path's loadIndex, 256 skips through 25,000 address
 	// records, spent 0.8 s of a start on that at a million endpoints).
 	switch {
-	case f.after != "" && f.after >= f.lo:
+	case f.after != "" && f.after >= lo:
 		add("key > ?", f.after)
-	case f.lo != "":
-		add("key >= ?", f.lo)
+	case lo != "":
+		add("key >= ?", lo)
 	}
-	if f.hi != "" {
-		add("key < ?", f.hi)
+	if hi != "" {
+		add("key < ?", hi)
 	}
 	if len(conds) == 0 {
 		return hint, nil
@@ -272,6 +306,13 @@ func (r *reader) list(f filter, limit int) ([]*store.Record, []string, error) {
 	present, err := r.presentTypes()
 	if err != nil {
 		return nil, nil, err
+	}
+	// The unlisted types of the set are not in resources_type (their
+	// records may be stored all the same): each is read by key range.
+	for t := range f.unlisted {
+		if f.types[t] && !slices.Contains(present, t) {
+			present = append(present, t)
+		}
 	}
 	type hit struct {
 		key string
@@ -305,13 +346,13 @@ func (r *reader) list(f filter, limit int) ([]*store.Record, []string, error) {
 }
 
 const presentTypesSQL = `WITH RECURSIVE t(l) AS (
-	SELECT (SELECT min(ltype) FROM resources)
+	SELECT (SELECT min(ltype) FROM resources WHERE listed = 1)
 	UNION ALL
-	SELECT (SELECT min(ltype) FROM resources WHERE ltype > t.l) FROM t WHERE t.l IS NOT NULL
+	SELECT (SELECT min(ltype) FROM resources WHERE listed = 1 AND ltype > t.l) FROM t WHERE t.l IS NOT NULL
 ) SELECT l FROM t WHERE l IS NOT NULL`
 
 // presentTypes returns the distinct lower-case types of the stored
-// records, in order: one index seek per type (a loose scan of
+// records in resources_type (all but the unlisted types'), in order: one index seek per type (a loose scan of
 // resources_type), however many records there are.
 func (r *reader) presentTypes() ([]string, error) {
 	st, err := r.stmt(presentTypesSQL)

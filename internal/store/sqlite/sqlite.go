@@ -179,6 +179,11 @@ type DB struct {
 	// filter is the filter of the keys that exist (nil: none). Only the
 	// writer adds to it and replaces it; Views read it too.
 	filter atomic.Pointer[keyFilter]
+	// unlisted is every type in unlisted_types (lower case): their lists
+	// go by key range. listedOff is the types this process writes with
+	// listed = 0 (SetParentListed). Both are replaced whole, never changed.
+	unlisted  atomic.Pointer[map[string]bool]
+	listedOff atomic.Pointer[map[string]bool]
 	// filterSize is Options.FilterBytes. landed counts the batches
 	// applied to SQLite (under fmu), which a new filter's loader waits on.
 	filterSize int
@@ -267,6 +272,11 @@ func Open(path string, opt Options) (*DB, error) {
 		oldOps:     map[string]*store.Operation{},
 	}
 	d.room = sync.NewCond(&d.fmu)
+	if err := d.loadUnlisted(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: unlisted types: %w", err)
+	}
+	d.listedOff.Store(&map[string]bool{})
 	d.bg, d.stop = context.WithCancel(context.Background())
 	fail := func(err error) (*DB, error) {
 		if d.wr != nil {
@@ -286,6 +296,7 @@ func Open(path string, opt Options) (*DB, error) {
 	if err != nil {
 		return fail(err)
 	}
+	w.listedOff = &d.listedOff
 	// What the redo log holds beyond SQLite's commit number was
 	// acknowledged before a crash: SQLite gets it before anything runs.
 	var id uint64
@@ -338,6 +349,94 @@ func Open(path string, opt Options) (*DB, error) {
 	go d.applier(w)
 	go d.checkpointer(cp)
 	return d, nil
+}
+
+// SetParentListed names the types (any casing) whose records are listed
+// only as their parent's children (and in key ranges): a managed private
+// endpoint, a private endpoint connection. From then on their records are
+// written without entries in the indexes by parent and by type, so that a
+// create writes one index entry (its key's) instead of three, and their
+// lists go by the key range their records' keys share
+// ({parent}/{the type's last segment}/…), which holds nothing else when the
+// type has no children of its own. Any query still finds them (a list of
+// such a type without a parent reads a key range instead of the type's
+// index: every record in it, for a subscription), so the set is an
+// optimisation the caller chooses, not a contract. The types are
+// remembered in the database before any record is written so, and stay
+// there. Only child types (two or more segments after the namespace) are
+// taken. Call it before the first write of those types, or their
+// earlier records simply keep their index entries.
+func (d *DB) SetParentListed(ctx context.Context, types []string) error {
+	off := map[string]bool{}
+	for _, t := range types {
+		t = strings.ToLower(t)
+		if strings.Count(t, "/") < 2 {
+			return fmt.Errorf("sqlite: %q is not a child type: only child types can be listed by parent alone", t)
+		}
+		off[t] = true
+	}
+	// Only the types not remembered yet are written, in one transaction:
+	// the engine names thousands (its generic kinds), and a start after
+	// the first writes nothing.
+	known := *d.unlisted.Load()
+	var missing []string
+	for t := range off {
+		if !known[t] {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		if err := d.rememberUnlisted(ctx, missing); err != nil {
+			return fmt.Errorf("sqlite: unlisted types: %w", err)
+		}
+		if err := d.loadUnlisted(ctx); err != nil {
+			return fmt.Errorf("sqlite: unlisted types: %w", err)
+		}
+	}
+	d.listedOff.Store(&off)
+	return nil
+}
+
+// rememberUnlisted adds types to unlisted_types, in one transaction.
+func (d *DB) rememberUnlisted(ctx context.Context, types []string) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it does nothing
+	st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO unlisted_types (ltype) VALUES (?)`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, t := range types {
+		if _, err := st.ExecContext(ctx, t); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// loadUnlisted reads unlisted_types into d.unlisted.
+func (d *DB) loadUnlisted(ctx context.Context) error {
+	rows, err := d.db.QueryContext(ctx, `SELECT ltype FROM unlisted_types`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	m := map[string]bool{}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return err
+		}
+		m[t] = true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	d.unlisted.Store(&m)
+	return nil
 }
 
 const running = "Running"
@@ -947,6 +1046,8 @@ type conn struct {
 	// Multi-row statements by row count: one statement per chunk of a batch
 	// costs far less than one per row.
 	stmts map[stmtName]*sql.Stmt
+	// listedOff is DB.listedOff: the types written with listed = 0.
+	listedOff *atomic.Pointer[map[string]bool]
 }
 
 func newConn(ctx context.Context, db *sql.DB) (*conn, error) {
@@ -986,14 +1087,16 @@ func (c *conn) close() { c.c.Close() }
 const chunk = 128
 
 const (
-	recCols = "(key, id, type, body, meta, version, updated, plen, ltype)"
+	recCols = "(key, id, type, body, meta, version, updated, plen, ltype, listed)"
 	// recSet rewrites every column; parent, which only rows written
 	// before schema 4 hold, is emptied (see migration 4).
-	recSet = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated, plen=excluded.plen, parent='', ltype=excluded.ltype"
+	recSet = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated, plen=excluded.plen, parent='', ltype=excluded.ltype, listed=excluded.listed"
 	// recSetSame is for a replace of a record by one of the same type:
 	// plen and ltype follow from the key and the type, so they stay, and
 	// so do the two indexes on them (SQLite updates only the indexes on
-	// the columns SET names).
+	// the columns SET names); so does listed (a row of a type that became
+	// unlisted after it was written stays in the indexes, which is only
+	// an entry too many: its lists go by key range).
 	recSetSame = " ON CONFLICT(key) DO UPDATE SET id=excluded.id, type=excluded.type, body=excluded.body, meta=excluded.meta, version=excluded.version, updated=excluded.updated"
 	opCols     = "(id, kind, resource, status, doc, due, lease_owner, lease_until, version, ended)"
 	opSet      = " ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, resource=excluded.resource, status=excluded.status, doc=excluded.doc, due=excluded.due, lease_owner=excluded.lease_owner, lease_until=excluded.lease_until, version=excluded.version, ended=excluded.ended"
@@ -1014,9 +1117,9 @@ func (c *conn) stmt(ctx context.Context, shape string, n int) (*sql.Stmt, error)
 	var q string
 	switch shape {
 	case "putRec":
-		q = "INSERT INTO resources " + recCols + " VALUES " + placeholders(n, 9) + recSet
+		q = "INSERT INTO resources " + recCols + " VALUES " + placeholders(n, 10) + recSet
 	case "putRecSame":
-		q = "INSERT INTO resources " + recCols + " VALUES " + placeholders(n, 9) + recSetSame
+		q = "INSERT INTO resources " + recCols + " VALUES " + placeholders(n, 10) + recSetSame
 	case "putOp":
 		q = "INSERT INTO operations " + opCols + " VALUES " + placeholders(n, 10) + opSet
 	case "delRec":
@@ -1059,12 +1162,21 @@ func (c *conn) execChunks(ctx context.Context, shape string, args []any, rowArgs
 func (c *conn) persist(ch *changes, seq uint64) (err error) {
 	ctx := context.Background()
 	var putRecs, sameRecs, delRecs, putOps, delOps []any
+	var off map[string]bool
+	if c.listedOff != nil {
+		off = *c.listedOff.Load()
+	}
 	for k, r := range ch.recs {
 		if r == nil {
 			delRecs = append(delRecs, k)
 			continue
 		}
-		row := []any{k, r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano(), len(store.ParentKey(k)), strings.ToLower(r.Type)}
+		lt := strings.ToLower(r.Type)
+		listed := 1
+		if off[lt] {
+			listed = 0
+		}
+		row := []any{k, r.ID, r.Type, r.Body, nullable(r.Meta), r.Version, r.Updated.UnixNano(), len(store.ParentKey(k)), lt, listed}
 		if ch.retyped[k] {
 			putRecs = append(putRecs, row...)
 		} else {
@@ -1094,10 +1206,10 @@ func (c *conn) persist(ch *changes, seq uint64) (err error) {
 			_, _ = c.rollback.ExecContext(ctx)
 		}
 	}()
-	if err = c.execChunks(ctx, "putRec", putRecs, 9); err != nil {
+	if err = c.execChunks(ctx, "putRec", putRecs, 10); err != nil {
 		return err
 	}
-	if err = c.execChunks(ctx, "putRecSame", sameRecs, 9); err != nil {
+	if err = c.execChunks(ctx, "putRecSame", sameRecs, 10); err != nil {
 		return err
 	}
 	if err = c.execChunks(ctx, "delRec", delRecs, 1); err != nil {
@@ -1321,6 +1433,7 @@ func (t *tx) keep(key string, r *store.Record) {
 // laid over the result.
 func (t *tx) List(q store.Query) ([]*store.Record, error) {
 	f := newFilter(q)
+	f.unlisted = *t.d.unlisted.Load()
 	if !t.overlaid() {
 		recs, _, err := t.rd.list(f, q.Limit)
 		return recs, err
