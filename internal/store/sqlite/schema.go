@@ -81,8 +81,9 @@ CREATE TABLE IF NOT EXISTS operations (
 	// listed = 1. unlisted_types remembers every type ever set, so that
 	// their queries go by key range (the rows they wrote have listed =
 	// 0) even in a process that sets fewer. The upgrade builds the two
-	// indexes again from the table (a few seconds at a million
-	// endpoints, once).
+	// indexes again from the table, once: the first start of a data
+	// directory with 100,000 endpoints took 6.4 s instead of 0.3 s
+	// (2026-12-03), so about a minute at a million.
 	migrate6,
 }
 
