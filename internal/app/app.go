@@ -258,9 +258,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// The embedded store keeps the types only ever listed under their
 	// parent (endpoints, connections) out of its indexes by parent and by
 	// type, before anything is written.
-	if pl, ok := db.(interface {
-		SetParentListed(context.Context, []string) error
-	}); ok {
+	if pl, ok := db.(store.ParentLister); ok {
 		if err := pl.SetParentListed(ctx, s.engine.ParentListedTypes()); err != nil {
 			return nil, fmt.Errorf("app: %w", err)
 		}

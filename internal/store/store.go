@@ -241,6 +241,16 @@ type Claimer interface {
 	ClaimDue(ctx context.Context, owner string, now, until time.Time, limit int) ([]*Operation, error)
 }
 
+// ParentLister is implemented by stores that can keep the records of some
+// types out of their indexes by parent and by type (sqlite): types names
+// the child types (any casing) whose records are only ever listed as their
+// parent's children (resource.Engine.ParentListedTypes). Every query still
+// finds them; only the way a store reads them changes. It is called once,
+// at start, before anything is written.
+type ParentLister interface {
+	SetParentListed(ctx context.Context, types []string) error
+}
+
 // Elector is implemented by stores that several processes share: Lead
 // blocks until this process holds the leadership named name (at most one
 // process at a time does), and returns a context that ends when it loses

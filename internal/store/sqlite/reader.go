@@ -352,8 +352,9 @@ const presentTypesSQL = `WITH RECURSIVE t(l) AS (
 ) SELECT l FROM t WHERE l IS NOT NULL`
 
 // presentTypes returns the distinct lower-case types of the stored
-// records in resources_type (all but the unlisted types'), in order: one index seek per type (a loose scan of
-// resources_type), however many records there are.
+// records in resources_type (all but the unlisted types'), in order: one
+// index seek per type (a loose scan of resources_type), however many
+// records there are.
 func (r *reader) presentTypes() ([]string, error) {
 	st, err := r.stmt(presentTypesSQL)
 	if err != nil {

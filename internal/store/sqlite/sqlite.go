@@ -351,21 +351,21 @@ func Open(path string, opt Options) (*DB, error) {
 	return d, nil
 }
 
-// SetParentListed names the types (any casing) whose records are listed
-// only as their parent's children (and in key ranges): a managed private
-// endpoint, a private endpoint connection. From then on their records are
-// written without entries in the indexes by parent and by type, so that a
-// create writes one index entry (its key's) instead of three, and their
-// lists go by the key range their records' keys share
-// ({parent}/{the type's last segment}/…), which holds nothing else when the
-// type has no children of its own. Any query still finds them (a list of
-// such a type without a parent reads a key range instead of the type's
-// index: every record in it, for a subscription), so the set is an
-// optimisation the caller chooses, not a contract. The types are
-// remembered in the database before any record is written so, and stay
-// there. Only child types (two or more segments after the namespace) are
-// taken. Call it before the first write of those types, or their
-// earlier records simply keep their index entries.
+// SetParentListed implements store.ParentLister. It names the types (any
+// casing) whose records are listed only as their parent's children (and in
+// key ranges): a managed private endpoint, a private endpoint connection.
+// From then on their records are written without entries in the indexes by
+// parent and by type, so that a create writes one index entry (its key's)
+// instead of three, and their lists go by the key range their records' keys
+// share ({parent}/{the type's last segment}/…), which holds nothing else
+// when the type has no children of its own. Any query still finds them (a
+// list of such a type without a parent reads a key range instead of the
+// type's index: every record in it, for a subscription), so the set is an
+// optimisation the caller chooses, not a contract. The types are remembered
+// in the database before any record is written so, and stay there. Only
+// child types (two or more segments after the namespace) are taken. Call
+// it before the first write of those types, or their earlier records simply
+// keep their index entries.
 func (d *DB) SetParentListed(ctx context.Context, types []string) error {
 	off := map[string]bool{}
 	for _, t := range types {
@@ -389,9 +389,14 @@ func (d *DB) SetParentListed(ctx context.Context, types []string) error {
 		if err := d.rememberUnlisted(ctx, missing); err != nil {
 			return fmt.Errorf("sqlite: unlisted types: %w", err)
 		}
-		if err := d.loadUnlisted(ctx); err != nil {
-			return fmt.Errorf("sqlite: unlisted types: %w", err)
+		all := make(map[string]bool, len(known)+len(missing))
+		for t := range known {
+			all[t] = true
 		}
+		for _, t := range missing {
+			all[t] = true
+		}
+		d.unlisted.Store(&all)
 	}
 	d.listedOff.Store(&off)
 	return nil
@@ -403,7 +408,7 @@ func (d *DB) rememberUnlisted(ctx context.Context, types []string) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it does nothing
+	defer func() { _ = tx.Rollback() }() // after Commit it does nothing
 	st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO unlisted_types (ltype) VALUES (?)`)
 	if err != nil {
 		return err
