@@ -107,11 +107,18 @@ func run(t *testing.T, ctx context.Context, what string, steps ...step) {
 // text is the text of the first element matching css.
 func text(t *testing.T, ctx context.Context, css string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
-	if err != nil {
-		t.Fatalf("reading %s: %v", css, err)
+	// htmx may swap the element between the query for it and the read of
+	// its text ("No node with given id found"): query it again then.
+	for tries := 0; ; tries++ {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+		if err != nil && tries < 5 && strings.Contains(err.Error(), "No node with given id") {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("reading %s: %v", css, err)
+		}
+		return s
 	}
-	return s
 }
 
 // location is the page's URL.
