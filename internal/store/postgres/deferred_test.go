@@ -1007,3 +1007,87 @@ func TestHeldBackTextTheServerCannotConvert(t *testing.T) {
 	mustUpdate(t, d, func(tx store.Tx) error { return tx.Create(thing("plain", `"v1"`)) })
 	assertThing(t, d, "plain", `"v1"`, 1)
 }
+
+// TestBarrierAfterTheDatabaseWentBack: the database goes back, and another
+// replica commits at a number this process heard before, whose notice is
+// still on its way (the poke sends none). Barrier reads a number below
+// one its feed heard: a proof that the database went back, so it must not
+// trust the feed's numbers; it hands the follower everything and the next
+// read sees the new commit. (Found as a rare flake of
+// TestFeedAfterTheDatabaseWentBack: Barrier returned before the feed heard
+// the first commit after the restore.)
+func TestBarrierAfterTheDatabaseWentBack(t *testing.T) {
+	url := freshSchema(t, testURL(t))
+	d := open(t, url)
+	ctx := context.Background()
+	var mu sync.Mutex
+	alls := 0
+	d.Follow(func(ch store.Change) {
+		if ch.All {
+			mu.Lock()
+			alls++
+			mu.Unlock()
+		}
+	})
+	if err := d.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, d, func(tx store.Tx) error { return tx.Create(thing("k", `"v1"`)) })
+	var backup int64
+	if err := peek(t, url, `SELECT seq FROM commits`, &backup); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{`"v2"`, `"v3"`} {
+		mustUpdate(t, d, func(tx store.Tx) error { return rewrite(tx, "k", body) })
+	}
+	if err := d.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	before := alls
+	mu.Unlock()
+	// The restore, then another replica's commit at backup+1.
+	poke(t, url, `UPDATE resources SET body = '"b"', version = 2 WHERE key = '`+thingKey("k")+`'`)
+	poke(t, url, `UPDATE commits SET seq = $1`, backup+1)
+	if err := d.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	after := alls
+	mu.Unlock()
+	if after == before {
+		t.Errorf("Barrier returned before the follower was handed everything, though the database went back")
+	}
+	assertThing(t, d, "k", `"b"`, 2)
+}
+
+// TestWriterAfterTheDatabaseWentBack: the writer's caches are of commit
+// n; the feed heard n+1 and n+2 (another key); the database goes back to
+// n and another replica commits k at n+1, whose notice is still on its
+// way. The number the writer reads, n+1, is above its caches' but below
+// one the feed heard: the database went back, and what the feed heard of
+// n+1 is of a past that is undone, so the caches cannot be trusted.
+func TestWriterAfterTheDatabaseWentBack(t *testing.T) {
+	url := freshSchema(t, testURL(t))
+	d := open(t, url)
+	e := open(t, url)
+	ctx := context.Background()
+	d.Follow(func(store.Change) {})
+	if err := d.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, d, func(tx store.Tx) error { return tx.Create(thing("k", `"v1"`)) })
+	var n int64
+	if err := peek(t, url, `SELECT seq FROM commits`, &n); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, e, func(tx store.Tx) error { return tx.Create(thing("other", `"x"`)) })
+	mustUpdate(t, e, func(tx store.Tx) error { return rewrite(tx, "other", `"y"`) })
+	if err := d.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	poke(t, url, `DELETE FROM resources WHERE key = '`+thingKey("other")+`'`)
+	poke(t, url, `UPDATE resources SET body = '"r"', version = 2 WHERE key = '`+thingKey("k")+`'`)
+	poke(t, url, `UPDATE commits SET seq = $1`, n+1)
+	assertThing(t, d, "k", `"r"`, 2)
+}

@@ -223,6 +223,11 @@ func (f *feed) currentEpoch() uint64 {
 // are stale.
 func (f *feed) restart(seq int64) {
 	f.mu.Lock()
+	f.restartLocked(seq)
+}
+
+// restartLocked is restart with f.mu held; it unlocks f.mu.
+func (f *feed) restartLocked(seq int64) {
 	f.epoch++
 	f.heard = seq
 	f.applied = min(f.applied, seq-1)
@@ -230,6 +235,38 @@ func (f *feed) restart(seq int64) {
 	// The rest is hearing "everything" at seq: the record starts again
 	// there and the follower is woken with it.
 	f.heardChange(&store.Change{All: true}, seq)
+}
+
+// position is the newest commit number the receiver heard and the epoch,
+// read together: taken before a read of the commit number, it lets the
+// reader tell whether the database went back (wentBack).
+func (f *feed) position() (heard int64, epoch uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.heard, f.epoch
+}
+
+// wentBack checks seq, a commit number read from the database, against
+// heard and epoch, the position taken before the read began. The receiver
+// hears a commit only after it is visible, so a number read below one
+// heard before means the database went back, and the numbers heard above
+// seq belong to a past that is undone. The receiver itself finds that out
+// only when the first notice after the restore reaches it (listenOnce);
+// until then its numbers would let Barrier return at once and the
+// writer's caches pass as valid. So the record starts again at seq now,
+// unless the receiver did so since the position was taken. It reports
+// whether the database went back.
+func (f *feed) wentBack(seq, heard int64, epoch uint64) bool {
+	if seq >= heard {
+		return false
+	}
+	f.mu.Lock()
+	if f.epoch != epoch {
+		f.mu.Unlock()
+		return true
+	}
+	f.restartLocked(seq)
+	return true
 }
 
 func (f *feed) setUp(up bool) {
@@ -338,7 +375,7 @@ func (d *DB) listenOnce(ctx context.Context, f *feed) error {
 			continue
 		}
 		if s <= seq {
-			d.logger.Warn("postgres: the database went back (a restore or a failover): a commit number came that is not above the last one heard; the caches start again", "heard", s, "after", seq)
+			d.wentBackWarning(s, seq)
 			seq = s
 			f.restart(s)
 			continue
@@ -353,6 +390,12 @@ func (d *DB) listenOnce(ctx context.Context, f *feed) error {
 	}
 }
 
+// wentBackWarning logs that the database went back: commit number seq was
+// heard or read after heard.
+func (d *DB) wentBackWarning(seq, heard int64) {
+	d.logger.Warn("postgres: the database went back (a restore or a failover): a commit number came that is not above one heard before; the caches start again", "seq", seq, "after", heard)
+}
+
 // Barrier implements store.Feed: it reads the newest commit number and
 // waits until the feed has handled it. Without Follow it returns at once.
 func (d *DB) Barrier(ctx context.Context) error {
@@ -361,6 +404,7 @@ func (d *DB) Barrier(ctx context.Context) error {
 		return nil
 	}
 	var seq int64
+	heard, epoch := f.position()
 	qctx, cancel := context.WithTimeout(ctx, barrierWait)
 	err := d.pool.QueryRow(qctx, `SELECT seq FROM commits`).Scan(&seq)
 	cancel()
@@ -369,6 +413,9 @@ func (d *DB) Barrier(ctx context.Context) error {
 			return fmt.Errorf("%w: the database did not answer within %s", store.ErrUnavailable, barrierWait)
 		}
 		return classify(err)
+	}
+	if f.wentBack(seq, heard, epoch) {
+		d.wentBackWarning(seq, heard)
 	}
 	// Bounded: a feed that is down (reconnecting) or behind for longer
 	// makes the request fail with ErrUnavailable (a 503 the client

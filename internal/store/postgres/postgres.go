@@ -409,6 +409,12 @@ func (d *DB) runBatch(batch []*write) {
 	// operation written).
 	var seq int64
 	var maxOp *string
+	f := d.feed.Load()
+	var heard int64
+	var epoch uint64
+	if f != nil {
+		heard, epoch = f.position()
+	}
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 	b.Queue(`SELECT pg_advisory_xact_lock($1)`, d.space.write)
@@ -430,9 +436,14 @@ func (d *DB) runBatch(batch []*write) {
 		failAll(fmt.Errorf("postgres: beginning a write: %w", classify(err)))
 		return
 	}
-	f := d.feed.Load()
-	var epoch uint64
 	if f != nil {
+		// A number below one this process committed, or one its feed heard
+		// before the read, means the database went back: the feed starts
+		// again (a new epoch) at once, not when its first notice after the
+		// restore comes.
+		if f.wentBack(seq, max(heard, d.cacheSeq), epoch) {
+			d.wentBackWarning(seq, max(heard, d.cacheSeq))
+		}
 		epoch = f.currentEpoch()
 	}
 	switch {
