@@ -26,27 +26,29 @@ bench_builds "$work" "$@"
 
 # one BIN ENV CONNS prints "req/s p50 p99 cpu-µs" of one fresh server.
 one() {
-	local bin=$1 conns=$3 dir out before after reqs
+	local bin=$1 conns=$3 dir out before after reqs t0 t1
 	dir=$(mktemp -d -p "$work")
 	export PRIVLINK_PROFILE="$dir/profile.json"
 	BENCH_ENV=$2 bench_start "$bin" "$dir/data" 127.0.0.1:19443
 	pid=$PID
 	before=$(awk '{print $14+$15}' "/proc/$pid/stat")
+	t0=$(bench_ticks)
 	out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN")
+	t1=$(bench_ticks)
 	after=$(awk '{print $14+$15}' "/proc/$pid/stat")
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	pid=""
 	rm -rf "$dir"
 	reqs=$(echo "$out" | awk '/requests in/{print $1}')
-	echo "$(echo "$out" | awk '/Requests\/sec/{print $2}') $(echo "$out" | awk '/^p50/{print $2, $6}') $(((after - before) * 1000000 / $(getconf CLK_TCK) / reqs))"
+	echo "$(echo "$out" | awk '/Requests\/sec/{print $2}') $(echo "$out" | awk '/^p50/{print $2, $6}') $(((after - before) * 1000000 / $(getconf CLK_TCK) / reqs)) $(bench_steal "$t0" "$t1" | tr -d 'steal %')"
 }
 
 for r in $(seq "$rounds"); do
 	for i in "${!builds[@]}"; do
 		for c in 64 16; do
 			line=$(one "$work/p$i" "${envs[$i]}" $c)
-			echo "round $r  ${builds[$i]}  $c connections: $line   (req/s, p50, p99, server CPU µs per PUT)"
+			echo "round $r  ${builds[$i]}  $c connections: $line   (req/s, p50, p99, server CPU µs per PUT, % of the machine's CPU stolen)"
 			echo "$line" >>"$work/res.$i.$c"
 		done
 	done

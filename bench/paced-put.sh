@@ -45,11 +45,13 @@ for r in $(seq "$rounds"); do
 		export PRIVLINK_PROFILE="$dir/profile.json"
 		BENCH_ENV=${envs[$i]} bench_start "$work/p$i" "$dir/data" 127.0.0.1:19443
 		pid=$PID
+		t0=$(bench_ticks)
 		out=$(wrk -t2 -c16 -d"${secs}s" --latency -s bench/put-mpe.lua https://127.0.0.1:19443 -- "$CLUSTER" "$TARGET" "$TOKEN" "$pause" p)
+		t1=$(bench_ticks)
 		kill "$pid"
 		wait "$pid" 2>/dev/null || true
 		pid=""
-		echo "round $r  ${builds[$i]}: $(echo "$out" | awk '/Requests\/sec/{print $2}') PUT/s, wrk p50 $(echo "$out" | awk '/^p50/{print $2}'), p99 $(echo "$out" | awk '/^p50/{print $6}'); $(serverSide "$dir/data.log")"
+		echo "round $r  ${builds[$i]}: $(echo "$out" | awk '/Requests\/sec/{print $2}') PUT/s, wrk p50 $(echo "$out" | awk '/^p50/{print $2}'), p99 $(echo "$out" | awk '/^p50/{print $6}'); $(serverSide "$dir/data.log"); $(bench_steal "$t0" "$t1")"
 		rm -rf "$dir"
 	done
 done

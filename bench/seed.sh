@@ -24,6 +24,15 @@
 #                         comma separated ("HEAD@GOGC=300"), into WORK/p0,
 #                         WORK/p1, ...; sets the arrays builds (the BUILDs) and
 #                         envs (their settings as NAME=VALUE words).
+#   bench_ticks           prints the machine's CPU time so far from
+#                         /proc/stat: "all stolen", in clock ticks over
+#                         every CPU.
+#   bench_steal BEFORE AFTER
+#                         prints the share of the machine's CPU time the
+#                         hypervisor took between two bench_ticks ("steal
+#                         23%"): on a shared virtual machine it moves the
+#                         figures more than most changes do (47% in one
+#                         PUT run on 2026-12-03, a third fewer PUT/s).
 # shellcheck disable=SC2034 # the variables are for the scripts that source this one
 
 S=00000000-0000-4000-8000-000000000002
@@ -85,4 +94,18 @@ bench_builds() {
 		builds+=("$spec")
 		envs+=("${env//,/ }")
 	done
+}
+
+bench_ticks() {
+	awk '/^cpu /{all = 0; for (i = 2; i <= NF; i++) all += $i; print all, $9}' /proc/stat
+}
+
+bench_steal() {
+	# shellcheck disable=SC2086 # each argument is "all stolen"
+	set -- $1 $2
+	if [ "$3" -gt "$1" ]; then
+		echo "steal $(((($4 - $2) * 100) / ($3 - $1)))%"
+	else
+		echo "steal ?"
+	fi
 }
