@@ -186,6 +186,11 @@ func TestInputsConnectionNames(t *testing.T) {
 					t.Fatalf("acted on %q, want %q\n%s", got, tt.conn, r.stdout)
 				}
 			}
+			if tt.wantCode == 0 && strings.Contains(r.stderr, "privlink:") {
+				// An error's prefix on a command that succeeded reads as a
+				// failure the exit status denies.
+				t.Fatalf("exit 0, and stderr reads as an error:\n%s", r.stderr)
+			}
 			if tt.wantCode == 1 && !strings.Contains(r.stdout, `"code": "ResourceNotFound"`) {
 				t.Fatalf("stdout does not hold the server's ResourceNotFound:\n%s", r.stdout)
 			}

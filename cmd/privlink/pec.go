@@ -146,7 +146,13 @@ func describeConnections(conns []connection) string {
 // hintNoConnection tells, after the server found no connection named arg on
 // target, what a connection name looks like and which ones there are.
 func hintNoConnection(w io.Writer, arg string, target arm.ResourceID, conns []connection) {
-	fmt.Fprintf(w, "privlink: no connection named %q on %s. A connection's name looks like %s; the name of the managed private endpoint works too when it made exactly one connection here. Connections:\n%s\n",
+	fmt.Fprintf(w, "privlink: %s\n", noConnection(arg, target, conns))
+}
+
+// noConnection says that target has no connection named arg, what a name
+// looks like, and which connections it has.
+func noConnection(arg string, target arm.ResourceID, conns []connection) string {
+	return fmt.Sprintf("no connection named %q on %s. A connection's name looks like %s; the name of the managed private endpoint works too when it made exactly one connection here. Connections:\n%s",
 		arg, target.String(), connectionShape, describeConnections(conns))
 }
 
@@ -299,7 +305,12 @@ func pecRemove(g *globals) *cobra.Command {
 		Long: `Remove a connection from the private link resource --resource; the managed private
 endpoint that made it then reads Disconnected. NAME is the connection's name
 (` + connectionShape + `), or the name of the managed private endpoint
-that made it when that made exactly one connection on the resource.`,
+that made it when that made exactly one connection on the resource.
+
+Removing a connection that does not exist succeeds (exit status 0), as ARM's
+DELETE does, so that a script can make sure a connection is gone; it says
+so on stderr and lists the connections the resource has, in case the name
+was mistyped.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := openTarget(g, resource)
@@ -310,10 +321,10 @@ that made it when that made exactly one connection on the resource.`,
 			if err != nil {
 				return err
 			}
-			existed, err := t.c.remove(t.connectionPath(name), "no such connection: nothing to remove", "removed "+name, wait)
-			if err == nil && !existed {
-				hintNoConnection(g.stderr, args[0], t.id, t.conns)
-			}
+			// One message when there was nothing to remove (not a second,
+			// error-like line after it): the exit status is 0.
+			missing := "nothing to remove: " + noConnection(args[0], t.id, t.conns)
+			_, err = t.c.remove(t.connectionPath(name), missing, "removed "+name, wait)
 			return err
 		},
 	}
