@@ -135,7 +135,7 @@ func normalizeJSON(b []byte) ([]byte, error) {
 	if json.Valid(b) {
 		return b, nil
 	}
-	if q, ok := doubleQuote(b); ok && json.Valid(q) {
+	if q, ok := arm.SingleQuotedJSON(b); ok {
 		return q, nil
 	}
 	var v any
@@ -143,63 +143,4 @@ func normalizeJSON(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("the body is neither JSON nor JSON with single quotes: %v", err)
 	}
 	return arm.Marshal(v)
-}
-
-// doubleQuote rewrites 'single-quoted' strings as "double-quoted" JSON
-// strings, leaving double-quoted strings and everything else alone.
-func doubleQuote(b []byte) ([]byte, bool) {
-	var out bytes.Buffer
-	for i := 0; i < len(b); i++ {
-		switch ch := b[i]; ch {
-		case '"':
-			j := i + 1
-			for ; j < len(b) && b[j] != '"'; j++ {
-				if b[j] == '\\' {
-					j++
-				}
-			}
-			if j >= len(b) {
-				return nil, false
-			}
-			out.Write(b[i : j+1])
-			i = j
-		case '\'':
-			// Rewrite the contents as a JSON string's: \' becomes ', a bare "
-			// is escaped, other escapes (\n, \u00e9, ...) mean what they
-			// mean in JSON, as they do in armclient's and JSON5's single quotes.
-			var raw strings.Builder
-			j := i + 1
-			for ; j < len(b) && b[j] != '\''; j++ {
-				switch {
-				case b[j] == '\\' && j+1 < len(b) && b[j+1] == '\'':
-					raw.WriteByte('\'')
-					j++
-				case b[j] == '\\' && j+1 < len(b):
-					raw.Write(b[j : j+2])
-					j++
-				case b[j] == '"':
-					raw.WriteString(`\"`)
-				case b[j] < 0x20:
-					fmt.Fprintf(&raw, `\u%04x`, b[j])
-				default:
-					raw.WriteByte(b[j])
-				}
-			}
-			if j >= len(b) {
-				return nil, false
-			}
-			var s string
-			if json.Unmarshal([]byte(`"`+raw.String()+`"`), &s) != nil {
-				return nil, false
-			}
-			enc := json.NewEncoder(&out)
-			enc.SetEscapeHTML(false)
-			_ = enc.Encode(s)
-			out.Truncate(out.Len() - 1) // Encode's newline
-			i = j
-		default:
-			out.WriteByte(ch)
-		}
-	}
-	return out.Bytes(), true
 }

@@ -387,3 +387,47 @@ func utf16Body(s string, order binary.ByteOrder, bom bool) string {
 func utf32Body(s string, order binary.ByteOrder, bom bool) string {
 	return string(textenc.UTF32(s, order, bom))
 }
+
+// TestInputsSingleQuotedBodies: Microsoft's docs print armclient's bodies
+// with single-quoted strings, armclient sends them as they are, and ARM
+// (JSON.NET) takes them. So does privlink, for every kind of request; a
+// body that is no JSON either way keeps the error of what was sent.
+func TestInputsSingleQuotedBodies(t *testing.T) {
+	f := biStart(t)
+	// The seed's body, as PowerShell hands the here-string to armclient.
+	seed := "\n{\n    'properties': {\n        'privateLinkResourceId':'" + f.account + "',\n" +
+		"        'groupId':'blob',\n        'requestMessage':'Please Approve.'\n    }\n}\n"
+	accepted := []struct {
+		name, method, path, body string
+		want                     []string // in a GET of path afterwards
+	}{
+		{name: "the seed's endpoint", method: "PUT", path: biKusto(f.mpe("seedmpe")), body: seed,
+			want: []string{`"groupId":"blob"`, `"requestMessage":"Please Approve."`, `"privateLinkResourceId":"` + f.account + `"`}},
+		{name: "group, quotes inside", method: "PUT", path: biARM(f.group("sqrg")), body: `{'location':'westus','tags':{'note':'it\'s "quoted"'}}`,
+			want: []string{`"note":"it's \"quoted\""`}},
+		{name: "mixed quotes and numbers kept as spelled", method: "PUT", path: biARM(f.group("sqrg2")), body: `{"location":'westus','tags':{'n':'1.50'}}`,
+			want: []string{`"location":"westus"`, `"n":"1.50"`}},
+		{name: "PATCH", method: "PATCH", path: biKusto(f.mpe("seedmpe")), body: `{'properties':{'requestMessage':'ça va'}}`,
+			want: []string{`"requestMessage":"ça va"`}},
+	}
+	for _, tt := range accepted {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.do(t, tt.method, tt.path, tt.body, nil)
+			if r.status < 200 || r.status > 299 {
+				t.Fatalf("status = %d, want 2xx; body %s", r.status, r.body)
+			}
+			r = f.do(t, http.MethodGet, tt.path, "", nil)
+			for _, w := range tt.want {
+				if !strings.Contains(string(r.body), w) {
+					t.Fatalf("GET does not say %s: %s", w, r.body)
+				}
+			}
+		})
+	}
+	const invalid = arm.CodeInvalidRequestContent
+	newRG := biARM(f.group("sqbad"))
+	f.run(t, []biCase{
+		{name: "unterminated single quote", method: "PUT", path: newRG, body: `{'location':'westus}`, status: 400, code: invalid, msg: `invalid character '\'' looking for beginning of object key string at position 2`},
+		{name: "single quotes around a member list", method: "PUT", path: newRG, body: `'{"location":"westus"}'`, status: 400, code: invalid, msg: "Expected a JSON object, found string."},
+	})
+}

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -126,6 +128,15 @@ func (s *Server) arm(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			writeARMError(w, arm.InvalidContent(err.Error()))
 			return
+		}
+		// ARM reads content with JSON.NET, which takes single-quoted
+		// strings: armclient sends the bodies of Microsoft's docs so
+		// ({'properties': {...}}). Such a body is read as the JSON it
+		// means; one that is not valid either way keeps its own error.
+		if bytes.IndexByte(body, '\'') >= 0 && !json.Valid(body) {
+			if q, ok := arm.SingleQuotedJSON(body); ok {
+				body = q
+			}
 		}
 		req.Body = body
 	}
