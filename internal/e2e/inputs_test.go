@@ -431,3 +431,18 @@ func TestInputsSingleQuotedBodies(t *testing.T) {
 		{name: "single quotes around a member list", method: "PUT", path: newRG, body: `'{"location":"westus"}'`, status: 400, code: invalid, msg: "Expected a JSON object, found string."},
 	})
 }
+
+// TestInputsUnknownPath: a path no route has gets ARM's envelope (404
+// NotFound, quoting the URI as ARM's front end does), not the mux's plain
+// text; a path a route has, with another method, keeps its 405.
+func TestInputsUnknownPath(t *testing.T) {
+	f := biStart(t)
+	f.run(t, []biCase{
+		{name: "GET", method: "GET", path: "/foo/bar?api-version=2021-04-01", status: 404, code: arm.CodeNotFound, msg: "No HTTP resource was found that matches the request URI 'https://"},
+		{name: "PUT", method: "PUT", path: "/foo/bar?api-version=2021-04-01", body: `{"location":"westus"}`, status: 404, code: arm.CodeNotFound, msg: "/foo/bar?api-version=2021-04-01'.", absent: "-"},
+		{name: "DELETE without api-version", method: "DELETE", path: "/nothing", status: 404, code: arm.CodeNotFound, msg: "/nothing'."},
+	})
+	if r := f.do(t, http.MethodDelete, "/_privlink/health", "", nil); r.status != http.StatusMethodNotAllowed {
+		t.Errorf("DELETE /_privlink/health: status %d, want 405; %s", r.status, r.body)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/identity"
 )
 
@@ -64,9 +65,18 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		// The portal has every page that no API path above claims.
-		if _, pattern := mux.Handler(r); pattern == "" && s.Portal != nil && s.Portal.Claims(r) {
-			s.Portal.ServeHTTP(w, r)
-			return
+		if _, pattern := mux.Handler(r); pattern == "" {
+			switch {
+			case s.Portal != nil && s.Portal.Claims(r):
+				s.Portal.ServeHTTP(w, r)
+				return
+			case unrouted(mux, r):
+				// What ARM's front end says of a path no service has
+				// (its words), in ARM's envelope rather than the mux's
+				// plain text, which clients cannot parse as an error.
+				writeARMError(w, arm.Errorf(arm.CodeNotFound, "No HTTP resource was found that matches the request URI '%s'.", requestURI(r)))
+				return
+			}
 		}
 		mux.ServeHTTP(w, r)
 	})
@@ -75,4 +85,20 @@ func (s *Server) Handler() http.Handler {
 		s.Portal.Attach(h)
 	}
 	return h
+}
+
+// unrouted reports whether no route of mux has r's path, with any method:
+// a path some route has gets the mux's own 405 for another method.
+func unrouted(mux *http.ServeMux, r *http.Request) bool {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if _, pattern := mux.Handler(&http.Request{Method: m, URL: r.URL, Host: r.Host}); pattern != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// requestURI is the absolute URI r asked for, as ARM's messages quote it.
+func requestURI(r *http.Request) string {
+	return "https://" + r.Host + r.URL.RequestURI()
 }
