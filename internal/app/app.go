@@ -256,10 +256,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	provs := providers.Register(s.engine, s.rbac)
 	// The embedded store keeps the types only ever listed under their
-	// parent (endpoints, connections) out of its indexes by parent and by
-	// type, before anything is written.
+	// parent (endpoints, connections) or by key prefix (the data path's
+	// addresses) out of its indexes by parent and by type, before anything
+	// is written.
 	if pl, ok := db.(store.ParentLister); ok {
-		if err := pl.SetParentListed(ctx, s.engine.ParentListedTypes()); err != nil {
+		if err := pl.SetParentListed(ctx, append(s.engine.ParentListedTypes(), dataplane.AddressType)); err != nil {
 			return nil, fmt.Errorf("app: %w", err)
 		}
 	}

@@ -38,6 +38,13 @@ func CheckRange(r netip.Prefix) error {
 // that a change writes one small record whatever the number of endpoints.
 const addrPrefix = "/privlink/dataplane/addr"
 
+// AddressType is the type of those records. They are read by key prefix
+// only, never listed by parent or by type, so a store may keep them out of
+// its indexes by parent and by type (store.ParentLister): with them in,
+// every new endpoint's address wrote two more index entries at places
+// scattered over those indexes, each a page of its own (2026-12-03).
+const AddressType = "privlink.dataplane/address"
+
 // First and last host numbers of an endpoint in its cluster's /24: Azure
 // keeps the first four addresses of a subnet and the last for itself, and
 // privlink's egress and DNS listen on .1.
@@ -233,10 +240,10 @@ func (a *allocator) flush(tx store.Tx) error {
 		case n == 0:
 		case exists:
 			body, _ := json.Marshal(addrRecord{N: n})
-			err = tx.Replace(&store.Record{ID: rk, Type: "privlink.dataplane/address", Body: body})
+			err = tx.Replace(&store.Record{ID: rk, Type: AddressType, Body: body})
 		default:
 			body, _ := json.Marshal(addrRecord{N: n})
-			err = tx.Create(&store.Record{ID: rk, Type: "privlink.dataplane/address", Body: body})
+			err = tx.Create(&store.Record{ID: rk, Type: AddressType, Body: body})
 		}
 		if err != nil {
 			return err

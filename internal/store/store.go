@@ -243,10 +243,11 @@ type Claimer interface {
 
 // ParentLister is implemented by stores that can keep the records of some
 // types out of their indexes by parent and by type (sqlite): types names
-// the child types (any casing) whose records are only ever listed as their
-// parent's children (resource.Engine.ParentListedTypes). Every query still
-// finds them; only the way a store reads them changes. It is called once,
-// at start, before anything is written.
+// the types (any casing) whose records are only ever listed as their
+// parent's children (resource.Engine.ParentListedTypes) or by key prefix
+// (the data path's addresses). Every query still finds them; only the way
+// a store reads them changes. It is called once, at start, before anything
+// is written.
 type ParentLister interface {
 	SetParentListed(ctx context.Context, types []string) error
 }

@@ -320,9 +320,10 @@ func explain(t *testing.T, db *sql.DB, q string, args ...any) string {
 	return strings.Join(out, "; ")
 }
 
-// TestParentListed: a record of a type listed by parent alone is written
-// without entries in resources_parent and resources_type (listed = 0), its
-// type is remembered across a reopen, and its parent's list still finds it.
+// TestParentListed: a record of a type listed by parent alone, or by key
+// prefix alone, is written without entries in resources_parent and
+// resources_type (listed = 0), its type is remembered across a reopen, and
+// its parent's list and a prefix list still find it.
 func TestParentListed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "privlink.db")
 	db, err := Open(path, Options{})
@@ -330,15 +331,18 @@ func TestParentListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := db.SetParentListed(ctx, []string{"Microsoft.Test/things"}); err == nil {
-		t.Error("SetParentListed took a top-level type")
-	}
-	if err := db.SetParentListed(ctx, []string{"Microsoft.Test/things/children"}); err != nil {
+	if err := db.SetParentListed(ctx, []string{"Microsoft.Test/things/children", "privlink.test/address"}); err != nil {
 		t.Fatal(err)
 	}
 	parent := "/subscriptions/s/resourceGroups/g/providers/Microsoft.Test/things/a"
+	// As the data path keeps an endpoint's address: under a prefix of
+	// privlink's own, followed by the resource's key.
+	addr := "/privlink/test/addr" + store.Key(parent)
 	if err := db.Update(ctx, func(tx store.Tx) error {
 		if err := tx.Create(&store.Record{ID: parent, Type: "Microsoft.Test/things", Body: []byte(`{}`)}); err != nil {
+			return err
+		}
+		if err := tx.Create(&store.Record{ID: addr, Type: "privlink.test/address", Body: []byte(`{}`)}); err != nil {
 			return err
 		}
 		return tx.Create(&store.Record{ID: parent + "/children/x", Type: "Microsoft.Test/things/children", Body: []byte(`{}`)})
@@ -353,7 +357,7 @@ func TestParentListed(t *testing.T) {
 	}
 	defer db.Close()
 	rows := map[string]int{}
-	r, err := db.db.Query(`SELECT ltype, listed FROM resources WHERE ltype LIKE 'microsoft.test/%'`)
+	r, err := db.db.Query(`SELECT ltype, listed FROM resources WHERE ltype LIKE 'microsoft.test/%' OR ltype LIKE 'privlink.test/%'`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,8 +370,8 @@ func TestParentListed(t *testing.T) {
 		rows[lt] = listed
 	}
 	r.Close()
-	if rows["microsoft.test/things"] != 1 || rows["microsoft.test/things/children"] != 0 {
-		t.Errorf("listed by type: %v, want the parent 1 and the child 0", rows)
+	if rows["microsoft.test/things"] != 1 || rows["microsoft.test/things/children"] != 0 || rows["privlink.test/address"] != 0 {
+		t.Errorf("listed by type: %v, want the parent 1, the child and the address 0", rows)
 	}
 	if !(*db.unlisted.Load())["microsoft.test/things/children"] {
 		t.Error("the unlisted type is forgotten after a reopen")
@@ -377,7 +381,23 @@ func TestParentListed(t *testing.T) {
 		if err == nil && (len(recs) != 1 || recs[0].ID != parent+"/children/x") {
 			t.Errorf("the parent's children: %v", recs)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		for _, q := range []store.Query{
+			{Prefix: "/privlink/test/addr"},
+			{Type: "privlink.test/address"},
+			{Parent: store.ParentKey(store.Key(addr)), Type: "privlink.test/address"},
+		} {
+			recs, err := tx.List(q)
+			if err != nil {
+				return err
+			}
+			if len(recs) != 1 || recs[0].ID != addr {
+				t.Errorf("List(%+v): %v, want the address", q, recs)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)

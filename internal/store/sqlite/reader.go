@@ -231,8 +231,8 @@ func (f filter) sql() (string, []any) {
 		// of an unlisted type, a child type, is top-level.
 		add(parentLen+" = ?", 0)
 		listed()
-	case f.parent && unlisted:
-		// Children of an unlisted type: every one's key is
+	case f.parent && unlisted && strings.Count(f.typ, "/") >= 2:
+		// Children of an unlisted child type: every one's key is
 		// {parent}/{the type's last segment}/{name}, a range of the key's
 		// own index that holds them and their descendants only.
 		seg := f.typ[strings.LastIndexByte(f.typ, '/')+1:]
@@ -243,7 +243,7 @@ func (f filter) sql() (string, []any) {
 			hi = h
 		}
 		add("+"+parentLen+" = ?", len(f.parentKey))
-	case f.parent && f.typ != "":
+	case f.parent && f.typ != "" && !unlisted:
 		// The parent is the key's first plen bytes, and the key range
 		// [parent/, parent0) that newFilter set says which ones: so
 		// resources_parent holds a parent's children of a type in one
@@ -254,10 +254,11 @@ func (f filter) sql() (string, []any) {
 		add(parentLen+" = ?", len(f.parentKey))
 		listed()
 	case f.parent:
-		// Children of every type (privlink sends no such query): the
-		// key range, with the parent's length checked on each row ("+"
-		// keeps SQLite from reading every key whose parent is as long
-		// from resources_parent).
+		// Children of every type (privlink sends no such query), or of
+		// an unlisted type that is no child type (its keys need not name
+		// it): the key range, with the parent's length checked on each
+		// row ("+" keeps SQLite from reading every key whose parent is as
+		// long from resources_parent).
 		add("+"+parentLen+" = ?", len(f.parentKey))
 	}
 	switch {

@@ -352,28 +352,30 @@ func Open(path string, opt Options) (*DB, error) {
 }
 
 // SetParentListed implements store.ParentLister. It names the types (any
-// casing) whose records are listed only as their parent's children (and in
-// key ranges): a managed private endpoint, a private endpoint connection.
-// From then on their records are written without entries in the indexes by
-// parent and by type, so that a create writes one index entry (its key's)
-// instead of three, and their lists go by the key range their records' keys
-// share ({parent}/{the type's last segment}/…), which holds nothing else
-// when the type has no children of its own. Any query still finds them (a
-// list of such a type without a parent reads a key range instead of the
-// type's index: every record in it, for a subscription), so the set is an
-// optimisation the caller chooses, not a contract. The types are remembered
-// in the database before any record is written so, and stay there. Only
-// child types (two or more segments after the namespace) are taken. Call
-// it before the first write of those types, or their earlier records simply
-// keep their index entries.
+// casing) whose records are listed only as their parent's children or by
+// key prefix: a managed private endpoint, a private endpoint connection,
+// the data path's address of an endpoint. From then on their records are
+// written without entries in the indexes by parent and by type, so that a
+// create writes one index entry (its key's) instead of three. Any query
+// still finds them, so the set is an optimisation the caller chooses, not
+// a contract:
+//
+//   - a child type's children of a parent (two or more segments after the
+//     namespace) go by the key range their keys share ({parent}/{the
+//     type's last segment}/…), which holds nothing else when the type has
+//     no children of its own;
+//   - another type's children of a parent go by the parent's key range,
+//     each key's parent checked;
+//   - a list of such a type without a parent reads a key range (every
+//     record in it, for a subscription) instead of the type's index.
+//
+// The types are remembered in the database before any record is written
+// so, and stay there. Call it before the first write of those types, or
+// their earlier records simply keep their index entries.
 func (d *DB) SetParentListed(ctx context.Context, types []string) error {
 	off := map[string]bool{}
 	for _, t := range types {
-		t = strings.ToLower(t)
-		if strings.Count(t, "/") < 2 {
-			return fmt.Errorf("sqlite: %q is not a child type: only child types can be listed by parent alone", t)
-		}
-		off[t] = true
+		off[strings.ToLower(t)] = true
 	}
 	// Only the types not remembered yet are written, in one transaction:
 	// the engine names thousands (its generic kinds), and a start after
