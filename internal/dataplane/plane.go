@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -847,7 +848,7 @@ func (p *Plane) openPrivate(e *endpoint, t *target) bool {
 			port = h.Port
 		}
 	}
-	ln, err := listenPort(e.addr, port, p.cfg.MaxConns)
+	ln, err := p.listenPort(e.addr, port, p.cfg.MaxConns)
 	if err != nil {
 		p.log.Error("dataplane: private address", "endpoint", e.id.String(), "addr", e.addr, "err", err)
 		return true
@@ -885,7 +886,7 @@ func (p *Plane) openPublic() {
 	if p.public != nil || p.alloc == nil {
 		return
 	}
-	ln, err := listenPort(p.alloc.public(), 443, p.cfg.MaxConns)
+	ln, err := p.listenPort(p.alloc.public(), 443, p.cfg.MaxConns)
 	if err != nil {
 		p.log.Error("dataplane: public side", "addr", p.alloc.public(), "err", err)
 		return
@@ -922,7 +923,7 @@ func (p *Plane) listenCluster(c *cluster) {
 // openCluster starts a cluster's egress and DNS server on its gateway.
 func (p *Plane) openCluster(c *cluster) (*clusterNet, error) {
 	cn := &clusterNet{gateway: c.gateway}
-	ln, err := listenPort(c.gateway, 1080, p.cfg.MaxConns)
+	ln, err := p.listenPort(c.gateway, 1080, p.cfg.MaxConns)
 	if err != nil {
 		return nil, fmt.Errorf("egress: %w", err)
 	}
@@ -953,10 +954,19 @@ func (cn *clusterNet) close() {
 // listenPort listens on addr:port, or on a port the kernel picks when that
 // one is taken or privileged (port 443 needs root or
 // net.ipv4.ip_unprivileged_port_start): the API says where it listens.
-func listenPort(addr netip.Addr, port, max int) (*listener, error) {
+// A port taken is worth a warning: the private range is this process's
+// alone, so another process holds its address, most likely another
+// privlink started with the same --private-range, and the two answer
+// for each other's endpoints' addresses only on the ports they got.
+func (p *Plane) listenPort(addr netip.Addr, port, max int) (*listener, error) {
 	ln, err := listen(netip.AddrPortFrom(addr, uint16(port)).String(), max)
 	if err != nil {
+		inUse := errors.Is(err, syscall.EADDRINUSE)
 		ln, err = listen(netip.AddrPortFrom(addr, 0).String(), max)
+		if inUse && err == nil {
+			p.log.Warn("dataplane: the address is in use by another process (another privlink with the same --private-range? give each its own): listening on a port the kernel picked instead",
+				"addr", netip.AddrPortFrom(addr, uint16(port)).String(), "listening", ln.Addr().String())
+		}
 	}
 	return ln, err
 }

@@ -2,6 +2,8 @@ package datapath
 
 import (
 	"log/slog"
+	"net"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -50,5 +52,32 @@ func TestEgressLog(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(out)
+	}
+}
+
+// TestAddressInUse: a cluster's gateway address taken by another process
+// (another privlink on the same --private-range, say) leaves its egress on
+// a port the kernel picked, and the log says why.
+func TestAddressInUse(t *testing.T) {
+	var logs testkit.SyncBuffer
+	rng := testkit.RandomRange()
+	// The first cluster's network is the range's second /24 (the first is
+	// the public side); its egress listens on .1:1080.
+	b := rng.Addr().As4()
+	gateway := netip.AddrPortFrom(netip.AddrFrom4([4]byte{b[0], b[1], 1, 1}), 1080)
+	other, err := net.Listen("tcp", gateway.String())
+	if err != nil {
+		t.Skipf("cannot hold %s for the test: %v", gateway, err)
+	}
+	defer other.Close()
+	env := testkit.Start(t, testkit.WithPrivateRange(rng), testkit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	createRG(t, env, "rg")
+	cl := createCluster(t, env, "rg", "adxbusy", armkusto.PublicNetworkAccessEnabled)
+	n := networkOf(t, env, cl)
+	if n.Egress == gateway.String() || !strings.HasPrefix(n.Egress, gateway.Addr().String()+":") {
+		t.Errorf("egress %s, want %s on another port", n.Egress, gateway.Addr())
+	}
+	if out := logs.String(); !strings.Contains(out, "the address is in use by another process") || !strings.Contains(out, "addr="+gateway.String()) {
+		t.Errorf("the log does not say the address is in use:\n%s", out)
 	}
 }
