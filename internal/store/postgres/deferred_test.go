@@ -905,37 +905,10 @@ func TestHeldBackOperationIDsInAnotherEncoding(t *testing.T) {
 // is read, not the writer's cached record, and the follower is handed
 // everything.
 func TestFeedAfterTheDatabaseWentBack(t *testing.T) {
-	url := freshSchema(t, testURL(t))
-	d := open(t, url)
+	url, d, backup, alls := beforeARestore(t)
 	e := open(t, url)
 	ctx := context.Background()
-	var mu sync.Mutex
-	alls := 0
-	d.Follow(func(ch store.Change) {
-		if ch.All {
-			mu.Lock()
-			alls++
-			mu.Unlock()
-		}
-	})
-	if err := d.Barrier(ctx); err != nil {
-		t.Fatal(err)
-	}
-	mustUpdate(t, d, func(tx store.Tx) error { return tx.Create(thing("k", `"v1"`)) })
-	var backup int64
-	if err := peek(t, url, `SELECT seq FROM commits`, &backup); err != nil {
-		t.Fatal(err)
-	}
-	// Two commits after the backup, which the restore undoes.
-	for _, body := range []string{`"v2"`, `"v3"`} {
-		mustUpdate(t, d, func(tx store.Tx) error { return rewrite(tx, "k", body) })
-	}
-	if err := d.Barrier(ctx); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	before := alls
-	mu.Unlock()
+	before := alls()
 	poke(t, url, `UPDATE resources SET body = '"v1"', version = 1 WHERE key = '`+thingKey("k")+`'`)
 	poke(t, url, `UPDATE commits SET seq = $1`, backup)
 
@@ -967,11 +940,46 @@ func TestFeedAfterTheDatabaseWentBack(t *testing.T) {
 	}); err != nil {
 		t.Errorf("the writer reads its cache of before the other replica's write: %v", err)
 	}
-	mu.Lock()
-	after := alls
-	mu.Unlock()
-	if after == before {
+	if alls() == before {
 		t.Errorf("the follower was not handed everything after the database went back")
+	}
+}
+
+// beforeARestore opens a schema of its own with a follower on d that counts
+// the changes naming everything (alls), creates k ("v1"), takes the commit
+// number then (backup), and rewrites k twice ("v2", "v3"): two commits a
+// restore to backup undoes.
+func beforeARestore(t *testing.T) (url string, d *postgres.DB, backup int64, alls func() int) {
+	t.Helper()
+	url = freshSchema(t, testURL(t))
+	d = open(t, url)
+	ctx := context.Background()
+	var mu sync.Mutex
+	n := 0
+	d.Follow(func(ch store.Change) {
+		if ch.All {
+			mu.Lock()
+			n++
+			mu.Unlock()
+		}
+	})
+	if err := d.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, d, func(tx store.Tx) error { return tx.Create(thing("k", `"v1"`)) })
+	if err := peek(t, url, `SELECT seq FROM commits`, &backup); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{`"v2"`, `"v3"`} {
+		mustUpdate(t, d, func(tx store.Tx) error { return rewrite(tx, "k", body) })
+	}
+	if err := d.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return url, d, backup, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n
 	}
 }
 
@@ -1017,45 +1025,16 @@ func TestHeldBackTextTheServerCannotConvert(t *testing.T) {
 // TestFeedAfterTheDatabaseWentBack: Barrier returned before the feed heard
 // the first commit after the restore.)
 func TestBarrierAfterTheDatabaseWentBack(t *testing.T) {
-	url := freshSchema(t, testURL(t))
-	d := open(t, url)
+	url, d, backup, alls := beforeARestore(t)
 	ctx := context.Background()
-	var mu sync.Mutex
-	alls := 0
-	d.Follow(func(ch store.Change) {
-		if ch.All {
-			mu.Lock()
-			alls++
-			mu.Unlock()
-		}
-	})
-	if err := d.Barrier(ctx); err != nil {
-		t.Fatal(err)
-	}
-	mustUpdate(t, d, func(tx store.Tx) error { return tx.Create(thing("k", `"v1"`)) })
-	var backup int64
-	if err := peek(t, url, `SELECT seq FROM commits`, &backup); err != nil {
-		t.Fatal(err)
-	}
-	for _, body := range []string{`"v2"`, `"v3"`} {
-		mustUpdate(t, d, func(tx store.Tx) error { return rewrite(tx, "k", body) })
-	}
-	if err := d.Barrier(ctx); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	before := alls
-	mu.Unlock()
+	before := alls()
 	// The restore, then another replica's commit at backup+1.
 	poke(t, url, `UPDATE resources SET body = '"b"', version = 2 WHERE key = '`+thingKey("k")+`'`)
 	poke(t, url, `UPDATE commits SET seq = $1`, backup+1)
 	if err := d.Barrier(ctx); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	after := alls
-	mu.Unlock()
-	if after == before {
+	if alls() == before {
 		t.Errorf("Barrier returned before the follower was handed everything, though the database went back")
 	}
 	assertThing(t, d, "k", `"b"`, 2)
