@@ -358,12 +358,18 @@ func TestTemplatesThroughTerraform(t *testing.T) {
 				cluster = "tplcluster"
 			}
 			dir := workspace(t, config)
+			// The workspace is a copy outside the repository: the
+			// template goes beside it, named by template_path (the
+			// "deployment" configuration's default is the repository's).
 			if err := os.WriteFile(filepath.Join(dir, "azuredeploy.json"), seedTemplate, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			rgID := "/subscriptions/" + env.Subscription + "/resourceGroups/" + rg
 			tfvars := fmt.Sprintf("subscription_id = %q\nresource_group_id = %q\ncluster_name = %q\neventhub_id = %q\nstorage_id = %q\n",
 				env.Subscription, rgID, cluster, ehID, saID)
+			if config == "deployment" {
+				tfvars += fmt.Sprintf("template_path = %q\n", filepath.Join(dir, "azuredeploy.json"))
+			}
 			if err := os.WriteFile(filepath.Join(dir, "terraform.tfvars"), []byte(tfvars), 0o644); err != nil {
 				t.Fatal(err)
 			}

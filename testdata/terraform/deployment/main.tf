@@ -1,5 +1,10 @@
-# The seed's ARM template (testdata/templates/seed/azuredeploy.json, copied next to
-# this file) deployed through Terraform: one Microsoft.Resources/deployments resource.
+# The seed's ARM template (testdata/templates/seed/azuredeploy.json, or the file
+# var.template_path names) deployed through Terraform: one
+# Microsoft.Resources/deployments resource.
+locals {
+  template_path = coalesce(var.template_path, "${path.module}/../../templates/seed/azuredeploy.json")
+}
+
 resource "azapi_resource" "seed_template" {
   type      = "Microsoft.Resources/deployments@2021-04-01"
   name      = "seed-template"
@@ -7,7 +12,7 @@ resource "azapi_resource" "seed_template" {
   body = jsonencode({
     properties = {
       mode     = "Incremental"
-      template = jsondecode(file("${path.module}/azuredeploy.json"))
+      template = jsondecode(file(local.template_path))
       parameters = {
         cluster_name             = { value = var.cluster_name }
         eventhub_resource_id     = { value = var.eventhub_id }

@@ -22,3 +22,9 @@ variable "storage_id" {
   type    = string
   default = "/subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/adx/providers/Microsoft.Storage/storageAccounts/share"
 }
+
+# The template to deploy; by default the seed's, in this repository.
+variable "template_path" {
+  type    = string
+  default = null
+}
