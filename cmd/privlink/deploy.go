@@ -357,7 +357,8 @@ func followDeployment(g *globals, c *client, path, q string) error {
 						msg += " (" + det.Target + ")"
 					}
 				}
-				return &serverError{status: http.StatusOK, msg: "deployment " + strings.ToLower(st) + ": " + msg}
+				// Not the HTTP status of the last poll (200): the deployment failed.
+				return &serverError{msg: "deployment " + strings.ToLower(st) + ": " + msg}
 			}
 			return &exitError{code: 1}
 		}

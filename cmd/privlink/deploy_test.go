@@ -69,7 +69,8 @@ func TestDeploy(t *testing.T) {
 	// A failing deployment: exit 1, the failure named.
 	r = f.cli.run("deploy", "group", "create", "-g", adxGroup, "-f", tmpl, "-n", "broken", "-p", "@"+params,
 		"-p", "storage_resource_id="+f.eventHubID, "-p", "managed_pe_storage_name=wronggroup")
-	if r.code != 1 || !strings.Contains(r.stdout, "✗") || !strings.Contains(r.stderr, "DeploymentFailed") || !strings.Contains(r.stderr, "InvalidGroupId") {
+	// The last poll's HTTP status (200) is no part of the failure.
+	if r.code != 1 || !strings.Contains(r.stdout, "✗") || !strings.Contains(r.stderr, "privlink: deployment failed: DeploymentFailed") || !strings.Contains(r.stderr, "InvalidGroupId") {
 		t.Fatalf("failing create: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	// Usage errors.
