@@ -81,6 +81,9 @@ func (d *Engine) parseRequest(body []byte, subscriptionScope bool) (*request, er
 		case "template":
 			if arm.Kind(v) != "null" {
 				r.Template = v
+				if sent, ok := sentTemplate(body, v); ok {
+					r.Template = sent
+				}
 			}
 		case "templatelink":
 			if arm.Kind(v) != "null" {

@@ -5,6 +5,7 @@ package e2e
 // each kind of input is a table, run against a real server.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"log/slog"
@@ -444,5 +445,47 @@ func TestInputsUnknownPath(t *testing.T) {
 	})
 	if r := f.do(t, http.MethodDelete, "/_privlink/health", "", nil); r.status != http.StatusMethodNotAllowed {
 		t.Errorf("DELETE /_privlink/health: status %d, want 405; %s", r.status, r.body)
+	}
+}
+
+// TestInputsTemplatePositions: a template's errors give the line and column
+// of the request as it was sent, as ARM's do: a formatted body has them on
+// the line the user sees, a compact one (what az and the SDKs send) on line
+// 1. What is stored and exported is compact either way.
+func TestInputsTemplatePositions(t *testing.T) {
+	f := biStart(t)
+	deployment := func(name string) string {
+		return f.rg + "/providers/Microsoft.Resources/deployments/" + name + "?api-version=2021-04-01"
+	}
+	formatted := func(value string) string {
+		return "{\n" +
+			"  \"properties\": {\n" +
+			"    \"mode\": \"Incremental\",\n" +
+			"    \"template\": {\n" +
+			"      \"$schema\": \"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#\",\n" +
+			"      \"contentVersion\": \"1.0.0.0\",\n" +
+			"      \"resources\": [],\n" +
+			"      \"outputs\": {\n" +
+			"        \"x\": { \"type\": \"string\", \"value\": \"" + value + "\" }\n" +
+			"      }\n" +
+			"    }\n" +
+			"  }\n" +
+			"}\n"
+	}
+	bad := formatted("[nosuch('a')]")
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, []byte(bad)); err != nil {
+		t.Fatal(err)
+	}
+	f.run(t, []biCase{
+		{name: "formatted", method: "PUT", path: deployment("fmt"), body: bad, status: 400, code: arm.CodeInvalidTemplate, msg: "at line '9' and column '", absent: "-"},
+		{name: "compact", method: "PUT", path: deployment("cmp"), body: compact.String(), status: 400, code: arm.CodeInvalidTemplate, msg: "at line '1' and column '", absent: "-"},
+	})
+	if r := f.do(t, http.MethodPut, deployment("good"), formatted("[concat('a', 'b')]"), nil); r.status != http.StatusCreated {
+		t.Fatalf("formatted deployment: %d %s", r.status, r.body)
+	}
+	r := f.do(t, http.MethodPost, f.rg+"/providers/Microsoft.Resources/deployments/good/exportTemplate?api-version=2021-04-01", "", nil)
+	if r.status != http.StatusOK || bytes.Contains(r.body, []byte("\n")) || !bytes.Contains(r.body, []byte(`"value":"[concat('a', 'b')]"`)) {
+		t.Fatalf("exportTemplate: %d %s", r.status, r.body)
 	}
 }

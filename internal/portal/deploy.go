@@ -322,7 +322,7 @@ func (f *deployForm) check() []byte {
 	// the API as compacted here, whose offsets map the API's line and
 	// column numbers back to the text.
 	var b bytes.Buffer
-	b.WriteString(`{"properties":{"mode":"Incremental","template":`)
+	b.WriteString(deployLead)
 	b.Write(f.compact)
 	if params != nil {
 		b.WriteString(`,"parameters":`)
@@ -331,6 +331,11 @@ func (f *deployForm) check() []byte {
 	b.WriteString(`}}`)
 	return b.Bytes()
 }
+
+// deployLead is the request body before the template: the API counts a
+// template's line and column numbers in the request as it received it, so
+// the template's first character is at column len(deployLead)+1 of line 1.
+const deployLead = `{"properties":{"mode":"Incremental","template":`
 
 // deployJSONProblem says what is wrong with text as a JSON object, with
 // the line and column, or "".
@@ -528,8 +533,9 @@ func deployInner(msg string) string {
 }
 
 // where moves the line and column numbers of msg, which the API counts in
-// the compacted template it received, to the template as the person wrote
-// it, and notes that fe's numbers were moved.
+// the request it received (deployLead, then the compacted template, all on
+// line 1), to the template as the person wrote it, and notes that fe's
+// numbers were moved.
 func (f *deployForm) where(msg string, fe *deployFieldError) string {
 	if f.compact == nil {
 		return msg
@@ -539,6 +545,7 @@ func (f *deployForm) where(msg string, fe *deployFieldError) string {
 			sub := re.FindStringSubmatch(m)
 			line, _ := strconv.Atoi(sub[1])
 			col, _ := strconv.Atoi(sub[2])
+			col -= utf8.RuneCountInString(deployLead)
 			if line != 1 || col < 1 {
 				return m
 			}
@@ -548,7 +555,7 @@ func (f *deployForm) where(msg string, fe *deployFieldError) string {
 			}
 			l, c := deployLineCol(f.Template, f.offsets[off])
 			if l != line || c != col {
-				fe.Note = "Line and column numbers are those of the template as you gave it; the API's answer counts them in the template without spaces and line breaks, as it received it."
+				fe.Note = "Line and column numbers are those of the template as you gave it; the API's answer counts them in the request as it received it, the template without spaces and line breaks, all on line 1."
 			}
 			return fmt.Sprintf(format, l, c)
 		})
