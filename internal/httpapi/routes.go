@@ -98,7 +98,12 @@ func unrouted(mux *http.ServeMux, r *http.Request) bool {
 	return true
 }
 
-// requestURI is the absolute URI r asked for, as ARM's messages quote it.
+// requestURI is the absolute URI r asked for, as ARM's messages quote it
+// (http:// on privlink's plain HTTP port, --http-addr).
 func requestURI(r *http.Request) string {
-	return "https://" + r.Host + r.URL.RequestURI()
+	scheme := "https://"
+	if r.TLS == nil {
+		scheme = "http://"
+	}
+	return scheme + r.Host + r.URL.RequestURI()
 }

@@ -254,8 +254,8 @@ func (f *feed) position() (heard int64, epoch uint64) {
 // only when the first notice after the restore reaches it (listenOnce);
 // until then its numbers would let Barrier return at once and the
 // writer's caches pass as valid. So the record starts again at seq now,
-// unless the receiver did so since the position was taken. It reports
-// whether the database went back.
+// unless the receiver did so since the position was taken (and said so).
+// It reports whether it started the record again.
 func (f *feed) wentBack(seq, heard int64, epoch uint64) bool {
 	if seq >= heard {
 		return false
@@ -263,10 +263,17 @@ func (f *feed) wentBack(seq, heard int64, epoch uint64) bool {
 	f.mu.Lock()
 	if f.epoch != epoch {
 		f.mu.Unlock()
-		return true
+		return false
 	}
 	f.restartLocked(seq)
 	return true
+}
+
+// checkWentBack is f.wentBack, logged when it started the record again.
+func (d *DB) checkWentBack(f *feed, seq, heard int64, epoch uint64) {
+	if f.wentBack(seq, heard, epoch) {
+		d.wentBackWarning(seq, heard)
+	}
 }
 
 func (f *feed) setUp(up bool) {
@@ -414,9 +421,7 @@ func (d *DB) Barrier(ctx context.Context) error {
 		}
 		return classify(err)
 	}
-	if f.wentBack(seq, heard, epoch) {
-		d.wentBackWarning(seq, heard)
-	}
+	d.checkWentBack(f, seq, heard, epoch)
 	// Bounded: a feed that is down (reconnecting) or behind for longer
 	// makes the request fail with ErrUnavailable (a 503 the client
 	// retries) rather than hang.

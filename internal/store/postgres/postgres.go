@@ -441,9 +441,7 @@ func (d *DB) runBatch(batch []*write) {
 		// before the read, means the database went back: the feed starts
 		// again (a new epoch) at once, not when its first notice after the
 		// restore comes.
-		if f.wentBack(seq, max(heard, d.cacheSeq), epoch) {
-			d.wentBackWarning(seq, max(heard, d.cacheSeq))
-		}
+		d.checkWentBack(f, seq, max(heard, d.cacheSeq), epoch)
 		epoch = f.currentEpoch()
 	}
 	switch {
