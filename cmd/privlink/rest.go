@@ -121,8 +121,9 @@ func readBody(arg string, stdin io.Reader) ([]byte, error) {
 }
 
 // normalizeJSON returns JSON as it is when it is JSON already (keeping key
-// order and number spelling); else it rewrites single-quoted strings as JSON
-// strings, which keeps the order too; else it parses the body as JSON5.
+// order and number spelling); else it reads it as ARM does (arm.ReadJSONNET:
+// single quotes, bare names, comments), which keeps the order too; else it
+// parses the body as JSON5.
 func normalizeJSON(b []byte) ([]byte, error) {
 	// Files saved on Windows start with a byte order mark: UTF-8 (Notepad,
 	// Out-File -Encoding utf8) or UTF-16 LE (Windows PowerShell's Out-File
@@ -132,15 +133,19 @@ func normalizeJSON(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil, fmt.Errorf("the body is empty")
+	}
 	if json.Valid(b) {
 		return b, nil
 	}
-	if q, ok := arm.SingleQuotedJSON(b); ok {
+	q, jerr := arm.ReadJSONNET(b)
+	if jerr == nil {
 		return q, nil
 	}
 	var v any
 	if err := json5.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("the body is neither JSON nor JSON with single quotes: %v", err)
+		return nil, fmt.Errorf("the body is not JSON as ARM reads it: %v", jerr)
 	}
 	return arm.Marshal(v)
 }

@@ -196,6 +196,16 @@ func InvalidContent(detail string) *Error {
 	return Errorf(CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: '%s'.", detail)
 }
 
+// UnreadableContent is InvalidContent for content JSON.NET cannot read
+// (err from ReadJSONNET): its message, then privlink's hint if it has one.
+func UnreadableContent(err error) *Error {
+	e := InvalidContent(err.Error())
+	if je, ok := err.(*JSONReaderError); ok && je.Hint != "" {
+		e.Message += " " + je.Hint
+	}
+	return e
+}
+
 // InternalError is what a client sees for a failure that is privlink's, not
 // theirs; the cause goes to the log only.
 func InternalError(requestID string) *Error {

@@ -157,14 +157,14 @@ func TestInputsBodyEncodings(t *testing.T) {
 		{name: "UTF-16 LE without BOM, action", method: "POST", path: biKusto(f.cluster + "/managedPrivateEndpointsCheckNameAvailability"), body: utf16Body(checkName, le, false), status: 400, code: invalid, msg: "UTF-16 (little-endian)"},
 		{name: "UTF-8 BOM alone", method: "PUT", path: newRG, body: bom8, status: 400, code: invalid, msg: "empty"},
 		{name: "UTF-16 BOM alone", method: "PUT", path: newRG, body: "\xff\xfe", status: 400, code: invalid, msg: "empty"},
-		{name: "UTF-16 BOM, truncated JSON", method: "PUT", path: newRG, body: utf16Body(`{"location":`, le, true), status: 400, code: invalid, msg: "unexpected EOF"},
+		{name: "UTF-16 BOM, truncated JSON", method: "PUT", path: newRG, body: utf16Body(`{"location":`, le, true), status: 400, code: invalid, msg: "'Unexpected end when deserializing object. Path 'location', line 1, position 12.'."},
 		// A character outside ASCII where JSON wants syntax is named, not
 		// shown as the Latin-1 reading of its first byte ('ï', 'â').
-		{name: "UTF-8 BOM twice", method: "PUT", path: newRG, body: bom8 + bom8 + biGroupBody, status: 400, code: invalid, msg: "invalid character U+FEFF (a byte order mark, which may only start the content) looking for beginning of value at position 1"},
-		{name: "BOM after whitespace", method: "PUT", path: newRG, body: " " + bom8 + biGroupBody, status: 400, code: invalid, msg: "U+FEFF (a byte order mark"},
-		{name: "typographic quotes", method: "PUT", path: newRG, body: "{\u201clocation\u201d:\u201cwestus\u201d}", status: 400, code: invalid, msg: "invalid character '\u201c' (U+201C) (a typographic quote; JSON needs '\"') looking for beginning of object key string at position 2"},
-		{name: "letter outside a string", method: "PUT", path: newRG, body: `{"location":é}`, status: 400, code: invalid, msg: "invalid character 'é' (U+00E9) looking for beginning of value"},
-		{name: "Latin-1 letter outside a string", method: "PUT", path: newRG, body: "{\"location\":\xe9}", status: 400, code: invalid, msg: "invalid character '\ufffd' (U+FFFD)"},
+		{name: "UTF-8 BOM twice", method: "PUT", path: newRG, body: bom8 + bom8 + biGroupBody, status: 400, code: invalid, msg: "Unexpected character encountered while parsing value: \ufeff. Path '', line 0, position 0.'. The character at fault is U+FEFF, a byte order mark, which may only start the content."},
+		{name: "BOM after whitespace", method: "PUT", path: newRG, body: " " + bom8 + biGroupBody, status: 400, code: invalid, msg: "Path '', line 1, position 1.'. The character at fault is U+FEFF, a byte order mark"},
+		{name: "typographic quotes", method: "PUT", path: newRG, body: "{\u201clocation\u201d:\u201cwestus\u201d}", status: 400, code: invalid, msg: "'Invalid property identifier character: \u201c. Path '', line 1, position 1.'. The character at fault is '\u201c' (U+201C), a typographic quote; JSON needs '\"'."},
+		{name: "letter outside a string", method: "PUT", path: newRG, body: `{"location":é}`, status: 400, code: invalid, msg: "'Unexpected character encountered while parsing value: é. Path 'location', line 1, position 12.'."},
+		{name: "Latin-1 letter outside a string", method: "PUT", path: newRG, body: "{\"location\":\xe9}", status: 400, code: invalid, msg: "'Unexpected character encountered while parsing value: \ufffd. Path 'location', line 1, position 12.'. The character at fault is U+FFFD, which stands for bytes that were not UTF-8."},
 	})
 }
 
@@ -391,8 +391,9 @@ func utf32Body(s string, order binary.ByteOrder, bom bool) string {
 
 // TestInputsSingleQuotedBodies: Microsoft's docs print armclient's bodies
 // with single-quoted strings, armclient sends them as they are, and ARM
-// (JSON.NET) takes them. So does privlink, for every kind of request; a
-// body that is no JSON either way keeps the error of what was sent.
+// (JSON.NET) takes them. So does privlink, for every kind of request, with
+// the rest JSON.NET takes (names without quotes, comments, a comma before a
+// closing bracket); a body JSON.NET cannot read gets JSON.NET's account.
 func TestInputsSingleQuotedBodies(t *testing.T) {
 	f := biStart(t)
 	// The seed's body, as PowerShell hands the here-string to armclient.
@@ -410,6 +411,9 @@ func TestInputsSingleQuotedBodies(t *testing.T) {
 			want: []string{`"location":"westus"`, `"n":"1.50"`}},
 		{name: "PATCH", method: "PATCH", path: biKusto(f.mpe("seedmpe")), body: `{'properties':{'requestMessage':'ça va'}}`,
 			want: []string{`"requestMessage":"ça va"`}},
+		{name: "names without quotes, comments, trailing commas", method: "PUT", path: biARM(f.group("sqrg3")),
+			body: "{location: 'westus', // where\n tags: {/* two */ a: '1', b: '2',},}",
+			want: []string{`"location":"westus"`, `"tags":{"a":"1","b":"2"}`}},
 	}
 	for _, tt := range accepted {
 		t.Run(tt.name, func(t *testing.T) {
@@ -428,8 +432,12 @@ func TestInputsSingleQuotedBodies(t *testing.T) {
 	const invalid = arm.CodeInvalidRequestContent
 	newRG := biARM(f.group("sqbad"))
 	f.run(t, []biCase{
-		{name: "unterminated single quote", method: "PUT", path: newRG, body: `{'location':'westus}`, status: 400, code: invalid, msg: `invalid character '\'' looking for beginning of object key string at position 2`},
+		{name: "unterminated single quote", method: "PUT", path: newRG, body: `{'location':'westus}`, status: 400, code: invalid, msg: `'Unterminated string. Expected delimiter: '. Path 'location', line 1, position 20.'.`},
 		{name: "single quotes around a member list", method: "PUT", path: newRG, body: `'{"location":"westus"}'`, status: 400, code: invalid, msg: "Expected a JSON object, found string."},
+		{name: "a value without quotes", method: "PUT", path: newRG, body: "{\n  \"location\": westus\n}", status: 400, code: invalid,
+			msg: `could not be deserialized: 'Unexpected character encountered while parsing value: w. Path 'location', line 2, position 14.'.`},
+		{name: "a missing comma", method: "PUT", path: newRG, body: `{"location": "westus" "tags": {}}`, status: 400, code: invalid,
+			msg: `'After parsing a value an unexpected character was encountered: ". Path 'location', line 1, position 22.'.`},
 	})
 }
 

@@ -129,14 +129,17 @@ func (s *Server) arm(w http.ResponseWriter, r *http.Request) {
 			writeARMError(w, arm.InvalidContent(err.Error()))
 			return
 		}
-		// ARM reads content with JSON.NET, which takes single-quoted
-		// strings: armclient sends the bodies of Microsoft's docs so
-		// ({'properties': {...}}). Such a body is read as the JSON it
-		// means; one that is not valid either way keeps its own error.
-		if bytes.IndexByte(body, '\'') >= 0 && !json.Valid(body) {
-			if q, ok := arm.SingleQuotedJSON(body); ok {
-				body = q
+		// ARM reads content with JSON.NET, which takes more than JSON
+		// (armclient sends the docs' {'properties': {...}} as written):
+		// such content is read as the JSON it means, and content that
+		// JSON.NET cannot read either gets JSON.NET's account of why.
+		if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
+			out, err := arm.ReadJSONNET(body)
+			if err != nil {
+				writeARMError(w, arm.UnreadableContent(err))
+				return
 			}
+			body = out
 		}
 		req.Body = body
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/privlink/privlink/internal/arm"
 )
@@ -29,35 +28,16 @@ func ParseBody(body []byte) (*arm.Object, error) {
 		case errors.As(err, &te):
 			return nil, invalidContent(fmt.Sprintf("Expected a JSON object, found %s.", te.Got))
 		case errors.As(err, &se):
-			return nil, invalidContent(fmt.Sprintf("%s at position %d.", syntaxDetail(body, se), se.Offset))
+			// Content reaches here as the server read it (httpapi rewrites
+			// what JSON.NET reads and refuses what it cannot), so this is
+			// for callers with content of their own: JSON.NET's account.
+			if _, jerr := arm.ReadJSONNET(body); jerr != nil {
+				return nil, arm.UnreadableContent(jerr)
+			}
 		}
 		return nil, invalidContent(err.Error())
 	}
 	return o, nil
-}
-
-// syntaxDetail is what encoding/json says is wrong, with the offending
-// character named properly. encoding/json names the first byte of a
-// multi-byte character as if it were one Latin-1 character: 'ï' for a byte
-// order mark, 'â' for the typographic quotes a word processor puts around
-// pasted JSON. Say which character it is instead.
-func syntaxDetail(body []byte, se *json.SyntaxError) string {
-	msg := strings.TrimPrefix(se.Error(), "json: ")
-	i := int(se.Offset) - 1 // the offset counts the offending byte
-	if i < 0 || i >= len(body) || body[i] < utf8.RuneSelf {
-		return msg
-	}
-	r, n := utf8.DecodeRune(body[i:])
-	name := fmt.Sprintf("'%c' (U+%04X)", r, r)
-	switch {
-	case r == utf8.RuneError && n == 1:
-		name = fmt.Sprintf("byte 0x%02X (not UTF-8)", body[i])
-	case r == '\ufeff':
-		name = "U+FEFF (a byte order mark, which may only start the content)"
-	case r == '\u201c' || r == '\u201d' || r == '\u2018' || r == '\u2019':
-		name += " (a typographic quote; JSON needs '\"')"
-	}
-	return strings.Replace(msg, "'"+string(rune(body[i]))+"'", name, 1)
 }
 
 func invalidContent(detail string) *arm.Error { return arm.InvalidContent(detail) }
