@@ -90,6 +90,8 @@ type jnReader struct {
 	// shown is the offset of the character the next error's message
 	// shows, or -1.
 	shown int
+	// pending is the property name read, before its ':'.
+	pending string
 }
 
 const (
@@ -123,6 +125,10 @@ func (r *jnReader) run() error {
 				state = jnAfter
 				continue
 			}
+			if c == ']' && len(r.stack) == 0 {
+				r.started = true
+				return r.fail(r.i+1, "JsonToken EndArray is not valid for closing JsonType None.")
+			}
 			if err := r.value(c); err != nil {
 				return err
 			}
@@ -145,6 +151,9 @@ func (r *jnReader) run() error {
 			if c != ':' {
 				return r.fail(r.i, "Invalid character after parsing property name. Expected ':' but got: %s.", r.char(r.i))
 			}
+			// JSON.NET's path takes the name once its ':' is read.
+			t := r.top()
+			t.name, t.named = r.pending, true
 			r.out.WriteByte(':')
 			r.i++
 			state = jnValue
@@ -228,20 +237,31 @@ func (r *jnReader) value(c byte) error {
 			r.i++
 		}
 		num := r.b[start:r.i]
+		r.begin() // JSON.NET's path names the number at fault
 		if !validNumber(num) {
 			return r.fail(r.i, "Input string '%s' is not a valid number.", num)
 		}
-		r.begin()
 		r.out.Write(num)
 		return nil
 	}
-	for _, lit := range []string{"true", "false", "null"} {
-		if bytes.HasPrefix(r.b[r.i:], []byte(lit)) && (r.i+len(lit) == len(r.b) || r.delimiter(r.b[r.i+len(lit)])) {
-			r.begin()
-			r.out.WriteString(lit)
-			r.i += len(lit)
-			return nil
+	if lit, what := literal(c); lit != "" {
+		// JSON.NET matches the word letter by letter: the place of an
+		// error is the first letter that differs, or the end.
+		for k := 0; k < len(lit); k++ {
+			switch {
+			case r.i+k >= len(r.b):
+				return r.fail(len(r.b), "Unexpected end when reading JSON.")
+			case r.b[r.i+k] != lit[k]:
+				return r.fail(r.i+k, "Error parsing %s value.", what)
+			}
 		}
+		if end := r.i + len(lit); end < len(r.b) && !r.delimiter(r.b[end]) {
+			return r.fail(end, "Error parsing %s value.", what)
+		}
+		r.begin()
+		r.out.WriteString(lit)
+		r.i += len(lit)
+		return nil
 	}
 	return r.fail(r.i, "Unexpected character encountered while parsing value: %s.", r.char(r.i))
 }
@@ -274,12 +294,25 @@ func (r *jnReader) name(c byte) error {
 		name = string(r.b[start:r.i])
 	}
 	r.started = true
-	t := r.top()
-	t.name, t.named = name, true
-	t.members++
+	r.pending = name
+	r.top().members++
 	r.comma = -1
 	r.quote(name)
 	return nil
+}
+
+// literal is the word a value starting with c must be, and its kind as
+// JSON.NET's messages name it.
+func literal(c byte) (word, what string) {
+	switch c {
+	case 't':
+		return "true", "boolean"
+	case 'f':
+		return "false", "boolean"
+	case 'n':
+		return "null", "null"
+	}
+	return "", ""
 }
 
 func identChar(c rune) bool { return unicode.IsLetter(c) || unicode.IsDigit(c) || c == '_' || c == '$' }
@@ -333,7 +366,7 @@ func (r *jnReader) str(q byte) (string, error) {
 				}
 				sb.WriteRune(ch)
 			default:
-				return "", r.fail(r.i-1, "Bad JSON escape sequence: \\%s.", r.char(r.i-1))
+				return "", r.fail(r.i, "Bad JSON escape sequence: \\%s.", r.char(r.i-1))
 			}
 		default:
 			if c == '\n' || c == '\r' {
