@@ -18,16 +18,19 @@ func info(t *testing.T, e *arm.Error) arm.TemplateViolation {
 	return e.AdditionalInfo[0].Info.(arm.TemplateViolation)
 }
 
+// A template JSON.NET cannot read fails with JsonTextReader's message and
+// place: the line, and the characters of the line before the one at fault
+// (or before the end), as arm.ReadJSONNET counts them.
 func TestParseErrorsPointAtThePlace(t *testing.T) {
 	for _, tc := range []struct {
 		name, tmpl string
 		line, col  int
 		msg        string
 	}{
-		{"bad character", "{\n  \"contentVersion\": \"1.0.0.0\",\n  \"resources\": [ x ]\n}", 3, 18, "Unexpected character encountered while parsing value: x."},
-		{"unterminated", "{\"contentVersion\": \"1.0", 1, 20, "Unterminated string"},
-		{"missing colon", "{\"a\" 1}", 1, 6, "Expected ':'"},
-		{"trailing", "{} x", 1, 4, "Additional text"},
+		{"bad character", "{\n  \"contentVersion\": \"1.0.0.0\",\n  \"resources\": [ x ]\n}", 3, 17, "Unexpected character encountered while parsing value: x."},
+		{"unterminated", "{\"contentVersion\": \"1.0", 1, 23, "Unterminated string"},
+		{"missing colon", "{\"a\" 1}", 1, 5, "Expected ':'"},
+		{"trailing", "{} x", 1, 3, "Additional text"},
 		{"duplicate", "{\"a\":1,\n\"a\":2}", 2, 1, "Property with the same name already exists"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,6 +46,20 @@ func TestParseErrorsPointAtThePlace(t *testing.T) {
 				t.Errorf("message %q does not name the place", e.Message)
 			}
 		})
+	}
+}
+
+// A template in JSON.NET's dialect (a linked one: an inline template has
+// been read so already with its request) binds as its JSON does.
+func TestTemplateInJSONNETDialect(t *testing.T) {
+	p := mustBind(t, "{'$schema': 'https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#', // note\n"+
+		"  contentVersion: '1.0.0.0', parameters: {n: {type: 'string', defaultValue: 'x',},},\n"+
+		"  resources: [], outputs: {o: {type: 'string', value: \"[parameters('n')]\"}}}", "")
+	if p == nil {
+		t.Fatal("no plan")
+	}
+	if got := string(p.Template()); !strings.Contains(got, `"contentVersion": "1.0.0.0"`) {
+		t.Errorf("template kept as %s", got)
 	}
 }
 

@@ -1,6 +1,7 @@
 package template
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
@@ -73,14 +74,40 @@ func parseTemplate(raw []byte, prefix string) (*Template, error) {
 	if len(raw) > MaxTemplateBytes {
 		return nil, arm.Errorf(arm.CodeDeploymentJobSizeExceeded, "The deployment template size '%d' bytes exceeds the limit of '%d' bytes (4 MB). Please see https://aka.ms/arm-template-best-practices for usage details.", len(raw), MaxTemplateBytes)
 	}
+	// What JSON.NET cannot read fails as ARM says it, with JSON.NET's
+	// message, path and place (its positions count from 0 on the line);
+	// the positioned reader below then reads what JSON.NET read, rewritten
+	// as JSON, and its own errors are left for what JSON.NET reads but ARM
+	// refuses in a template (a property twice).
+	if !json.Valid(raw) {
+		read, err := arm.ReadJSONNET(raw)
+		if err != nil {
+			if je, ok := err.(*arm.JSONReaderError); ok {
+				path := je.Path
+				if prefix != "" {
+					path = strings.TrimSuffix(prefix+"."+path, ".")
+					if strings.HasPrefix(je.Path, "[") {
+						path = prefix + je.Path
+					}
+				}
+				return nil, parseFailed(&syntaxError{msg: je.Msg, line: je.Line, col: je.Position, path: path})
+			}
+			return nil, err
+		}
+		raw = read // JSON.NET's extras (bare names, single quotes) as JSON
+	}
 	root, err := parseJSON(raw, prefix)
 	if err != nil {
-		se := err.(*syntaxError)
-		e := arm.Errorf(arm.CodeInvalidTemplate, "Deployment template parse failed: '%s'.", se.Error())
-		e.AdditionalInfo = where{line: se.line, col: se.col, path: se.path}.info()
-		return nil, e
+		return nil, parseFailed(err.(*syntaxError))
 	}
 	return newTemplate(root, raw)
+}
+
+// parseFailed is ARM's InvalidTemplate for a template it cannot read.
+func parseFailed(se *syntaxError) *arm.Error {
+	e := arm.Errorf(arm.CodeInvalidTemplate, "Deployment template parse failed: '%s'.", se.Error())
+	e.AdditionalInfo = where{line: se.line, col: se.col, path: se.path}.info()
+	return e
 }
 
 // parseTemplateNode builds a template from an inline nested template (a
