@@ -350,3 +350,15 @@ func TestNumbersEchoAsSent(t *testing.T) {
 		t.Errorf("body = %s\nwant %s", got, want)
 	}
 }
+
+// A line break inside a string (ARM reads multi-line strings in templates)
+// keeps the lines after it where they were written: an error below it is
+// reported on its own line.
+func TestMultilineStringKeepsLines(t *testing.T) {
+	e := bindErr(t, "{\"$schema\": \"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#\",\n"+
+		"  \"contentVersion\": \"1.0.0.0\", \"variables\": {\"v\": \"[concat('a',\n 'b')]\"},\n"+
+		"  \"resources\": [],\n  \"outputs\": {\"o\": {\"type\": \"string\", \"value\": \"[nosuch()]\"}}}", "")
+	if v := info(t, e); v.LineNumber != 5 {
+		t.Errorf("error on line %d, want 5: %s", v.LineNumber, e.Message)
+	}
+}

@@ -76,9 +76,9 @@ func parseTemplate(raw []byte, prefix string) (*Template, error) {
 	}
 	// What JSON.NET cannot read fails as ARM says it, with JSON.NET's
 	// message, path and place (its positions count from 0 on the line);
-	// the positioned reader below then reads what JSON.NET read, rewritten
-	// as JSON, and its own errors are left for what JSON.NET reads but ARM
-	// refuses in a template (a property twice).
+	// the positioned reader below then reads what JSON.NET read, and its
+	// own errors are left for what JSON.NET reads but ARM refuses in a
+	// template (a property twice).
 	if !json.Valid(raw) {
 		read, err := arm.ReadJSONNET(raw)
 		if err != nil {
@@ -94,7 +94,13 @@ func parseTemplate(raw []byte, prefix string) (*Template, error) {
 			}
 			return nil, err
 		}
-		raw = read // JSON.NET's extras (bare names, single quotes) as JSON
+		// The scanner reads comments and line breaks inside strings with
+		// their places as written; bare names and single quotes only as
+		// JSON.NET's reading rewrote them.
+		if root, err := parseJSON(raw, prefix); err == nil {
+			return newTemplate(root, raw)
+		}
+		raw = read
 	}
 	root, err := parseJSON(raw, prefix)
 	if err != nil {
