@@ -70,9 +70,6 @@ type jnScope struct {
 	name  string
 	named bool
 	index int
-	// members counts the values (arrays) or names (objects) written, to
-	// know whether a comma came before a closing bracket.
-	members int
 }
 
 type jnReader struct {
@@ -178,7 +175,8 @@ func (r *jnReader) run() error {
 				if c == ']' {
 					closing, open = "EndArray", "Object"
 				}
-				return r.fail(r.i, "JsonToken %s is not valid for closing JsonType %s.", closing, open)
+				// JSON.NET has read the bracket when it finds it wrong.
+				return r.fail(r.i+1, "JsonToken %s is not valid for closing JsonType %s.", closing, open)
 			default:
 				return r.fail(r.i, "After parsing a value an unexpected character was encountered: %s.", r.char(r.i))
 			}
@@ -194,7 +192,6 @@ func (r *jnReader) begin() {
 	if len(r.stack) > 0 {
 		if t := r.top(); t.array {
 			t.index++
-			t.members++
 		}
 	}
 	r.comma = -1
@@ -295,7 +292,6 @@ func (r *jnReader) name(c byte) error {
 	}
 	r.started = true
 	r.pending = name
-	r.top().members++
 	r.comma = -1
 	r.quote(name)
 	return nil

@@ -48,7 +48,7 @@ func TestReadJSONNETErrors(t *testing.T) {
 		{`Content`, "Unexpected character encountered while parsing value: C. Path '', line 0, position 0."},
 		{`{"a": 1 "b": 2}`, "After parsing a value an unexpected character was encountered: \". Path 'a', line 1, position 8."},
 		{`{"a" 1}`, "Invalid character after parsing property name. Expected ':' but got: 1. Path '', line 1, position 5."},
-		{`{"a":1]`, "JsonToken EndArray is not valid for closing JsonType Object. Path 'a', line 1, position 6."},
+		{`{"a":1]`, "JsonToken EndArray is not valid for closing JsonType Object. Path 'a', line 1, position 7."},
 		{`[1, 2 x]`, "After parsing a value an unexpected character was encountered: x. Path '[1]', line 1, position 6."},
 		{`[x]`, "Unexpected character encountered while parsing value: x. Path '', line 1, position 1."},
 		{`{"a":[1,`, "Unexpected end when deserializing array. Path 'a[0]', line 1, position 8."},
