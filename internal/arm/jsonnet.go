@@ -122,9 +122,23 @@ func (r *jnReader) run() error {
 				state = jnAfter
 				continue
 			}
-			if c == ']' && len(r.stack) == 0 {
+			if c == ']' {
+				// JSON.NET reads the bracket, closes the innermost
+				// container, and only then finds it of the wrong kind.
 				r.started = true
-				return r.fail(r.i+1, "JsonToken EndArray is not valid for closing JsonType None.")
+				open := "None"
+				if len(r.stack) > 0 {
+					open = "Object"
+					r.stack = r.stack[:len(r.stack)-1]
+				}
+				return r.fail(r.i+1, "JsonToken EndArray is not valid for closing JsonType %s.", open)
+			}
+			if c == ',' && len(r.stack) > 0 {
+				// A missing value: JSON.NET reads it as undefined.
+				r.begin()
+				r.out.WriteString("null")
+				state = jnAfter
+				continue
 			}
 			if err := r.value(c); err != nil {
 				return err
@@ -175,7 +189,10 @@ func (r *jnReader) run() error {
 				if c == ']' {
 					closing, open = "EndArray", "Object"
 				}
-				// JSON.NET has read the bracket when it finds it wrong.
+				// JSON.NET has read the bracket and closed the container
+				// when it finds it wrong: the place is after it, the path
+				// the parent's.
+				r.stack = r.stack[:len(r.stack)-1]
 				return r.fail(r.i+1, "JsonToken %s is not valid for closing JsonType %s.", closing, open)
 			default:
 				return r.fail(r.i, "After parsing a value an unexpected character was encountered: %s.", r.char(r.i))
@@ -229,9 +246,14 @@ func (r *jnReader) value(c byte) error {
 		r.quote(s)
 		return nil
 	case c == '-' || c >= '0' && c <= '9':
+		// JSON.NET takes the characters a number may have (hex and
+		// exponents included), then wants a separator.
 		start := r.i
-		for r.i < len(r.b) && !r.delimiter(r.b[r.i]) {
+		for r.i < len(r.b) && strings.IndexByte("0123456789abcdefABCDEFxX.+-", r.b[r.i]) >= 0 {
 			r.i++
+		}
+		if r.i < len(r.b) && !r.delimiter(r.b[r.i]) {
+			return r.fail(r.i, "Unexpected character encountered while parsing number: %s.", r.char(r.i))
 		}
 		num := r.b[start:r.i]
 		r.begin() // JSON.NET's path names the number at fault
@@ -241,23 +263,34 @@ func (r *jnReader) value(c byte) error {
 		r.out.Write(num)
 		return nil
 	}
-	if lit, what := literal(c); lit != "" {
-		// JSON.NET matches the word letter by letter: the place of an
-		// error is the first letter that differs, or the end.
-		for k := 0; k < len(lit); k++ {
-			switch {
-			case r.i+k >= len(r.b):
-				return r.fail(len(r.b), "Unexpected end when reading JSON.")
-			case r.b[r.i+k] != lit[k]:
+	if c == 'n' && r.i+1 < len(r.b) && r.b[r.i+1] != 'u' {
+		if r.b[r.i+1] == 'e' {
+			return r.fail(r.i, "Unexpected content while parsing JSON.") // JSON.NET reads "new …(" constructors
+		}
+		return r.fail(r.i, "Unexpected character encountered while parsing value: %s.", r.char(r.i))
+	}
+	if word, what := literal(c); word != "" {
+		// JSON.NET wants as many characters as the word has, then
+		// matches them one by one: the place of an error is the end, or
+		// the first character that differs.
+		if r.i+len(word) > len(r.b) {
+			return r.fail(len(r.b), "Unexpected end when reading JSON.")
+		}
+		for k := 0; k < len(word); k++ {
+			if r.b[r.i+k] != word[k] {
 				return r.fail(r.i+k, "Error parsing %s value.", what)
 			}
 		}
-		if end := r.i + len(lit); end < len(r.b) && !r.delimiter(r.b[end]) {
+		if end := r.i + len(word); end < len(r.b) && !r.delimiter(r.b[end]) {
 			return r.fail(end, "Error parsing %s value.", what)
 		}
+		if what != "boolean" && what != "null" {
+			// NaN, Infinity and undefined have no JSON form.
+			return r.fail(r.i, "Unexpected character encountered while parsing value: %s.", r.char(r.i))
+		}
 		r.begin()
-		r.out.WriteString(lit)
-		r.i += len(lit)
+		r.out.WriteString(word)
+		r.i += len(word)
 		return nil
 	}
 	return r.fail(r.i, "Unexpected character encountered while parsing value: %s.", r.char(r.i))
@@ -307,6 +340,12 @@ func literal(c byte) (word, what string) {
 		return "false", "boolean"
 	case 'n':
 		return "null", "null"
+	case 'N':
+		return "NaN", "NaN"
+	case 'I':
+		return "Infinity", "Infinity"
+	case 'u':
+		return "undefined", "undefined"
 	}
 	return "", ""
 }
@@ -407,6 +446,15 @@ func (r *jnReader) skip() error {
 			}
 			r.out.WriteByte(c)
 			r.i++
+		case c >= utf8.RuneSelf:
+			// JSON.NET skips what .NET's char.IsWhiteSpace calls white
+			// space (no-break and typographic spaces among them).
+			ch, n := utf8.DecodeRune(r.b[r.i:])
+			if !unicode.IsSpace(ch) {
+				return nil
+			}
+			r.out.WriteByte(' ')
+			r.i += n
 		case c == '/':
 			if r.i+1 >= len(r.b) || r.b[r.i+1] != '*' && r.b[r.i+1] != '/' {
 				got := "end of content"
@@ -463,7 +511,7 @@ func (r *jnReader) newline() {
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\f' || c == '\v' }
 
 func (r *jnReader) delimiter(c byte) bool {
-	return isSpace(c) || c == '\n' || c == '\r' || c == ',' || c == '}' || c == ']' || c == ')' || c == '/'
+	return isSpace(c) || c == '\n' || c == '\r' || c == ',' || c == '}' || c == ']' || c == ')' || c == '/' || c >= utf8.RuneSelf
 }
 
 // char names the character at offset i as JSON.NET's messages do.

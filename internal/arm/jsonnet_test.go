@@ -20,6 +20,8 @@ func TestReadJSONNETRewrites(t *testing.T) {
 		{"{\"raw\": \"a\tb\"}", `{"raw": "a\tb"}`},
 		{`{"s": "\ud83d\ude00"}`, `{"s": "😀"}`},
 		{`[]`, `[]`},
+		{"{\u00a0\"a\":\u2003 1}", `{ "a":  1}`},
+		{`{"a": , "b": [1,,2]}`, `{"a": null, "b": [1,null,2]}`},
 		{`{'a':[{'b':null,'c':true}],'d':false}`, `{"a":[{"b":null,"c":true}],"d":false}`},
 	} {
 		got, err := ReadJSONNET([]byte(tt.in))
@@ -48,7 +50,7 @@ func TestReadJSONNETErrors(t *testing.T) {
 		{`Content`, "Unexpected character encountered while parsing value: C. Path '', line 0, position 0."},
 		{`{"a": 1 "b": 2}`, "After parsing a value an unexpected character was encountered: \". Path 'a', line 1, position 8."},
 		{`{"a" 1}`, "Invalid character after parsing property name. Expected ':' but got: 1. Path '', line 1, position 5."},
-		{`{"a":1]`, "JsonToken EndArray is not valid for closing JsonType Object. Path 'a', line 1, position 7."},
+		{`{"a":1]`, "JsonToken EndArray is not valid for closing JsonType Object. Path '', line 1, position 7."},
 		{`[1, 2 x]`, "After parsing a value an unexpected character was encountered: x. Path '[1]', line 1, position 6."},
 		{`[x]`, "Unexpected character encountered while parsing value: x. Path '', line 1, position 1."},
 		{`{"a":[1,`, "Unexpected end when deserializing array. Path 'a[0]', line 1, position 8."},
@@ -61,6 +63,18 @@ func TestReadJSONNETErrors(t *testing.T) {
 		{`{"a": 1} /* open`, "Unexpected end while parsing comment. Path '', line 1, position 16."},
 		{`{"é": x}`, "Unexpected character encountered while parsing value: x. Path 'é', line 1, position 6."},
 		{`{-a: 1}`, "Invalid property identifier character: -. Path '', line 1, position 1."},
+		// From JsonTextReader's source (ParseNumber, ParseValue, MatchValue,
+		// JsonReader.ValidateEnd), where the above say nothing.
+		{`{"n": 12px}`, "Unexpected character encountered while parsing number: p. Path 'n', line 1, position 8."},
+		{`{"a":1"b":2}`, "Unexpected character encountered while parsing number: \". Path 'a', line 1, position 6."},
+		{`[1, 2z]`, "Unexpected character encountered while parsing number: z. Path '[0]', line 1, position 5."},
+		{`{"location": northeurope}`, "Unexpected character encountered while parsing value: n. Path 'location', line 1, position 13."},
+		{`{"name": networkWatcher}`, "Unexpected content while parsing JSON. Path 'name', line 1, position 9."},
+		{`{"a": None}`, "Error parsing NaN value. Path 'a', line 1, position 7."},
+		{`{"a": unknown}`, "Unexpected end when reading JSON. Path 'a', line 1, position 14."},
+		{`{"x":{"a":1]}`, "JsonToken EndArray is not valid for closing JsonType Object. Path 'x', line 1, position 12."},
+		{`[1}`, "JsonToken EndObject is not valid for closing JsonType Array. Path '', line 1, position 3."},
+		{`{"a":]`, "JsonToken EndArray is not valid for closing JsonType Object. Path '', line 1, position 6."},
 	} {
 		_, err := ReadJSONNET([]byte(tt.in))
 		if err == nil || err.Error() != tt.want {
