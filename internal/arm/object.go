@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -19,6 +20,20 @@ import (
 // single allocation.
 type Object struct {
 	members []member
+	// shared is set when another Object may read members (a Clone of this
+	// one, or the one this was cloned from): the next change copies them
+	// first. Documents are cloned out of the decode cache for every read
+	// and most are never changed, so Clone copies nothing until then.
+	// Atomic: many readers clone one cached document at once.
+	shared atomic.Bool
+}
+
+// own gives o a member list of its own before a change.
+func (o *Object) own() {
+	if o.shared.Load() {
+		o.members = append(make([]member, 0, len(o.members)+2), o.members...)
+		o.shared.Store(false)
+	}
 }
 
 type member struct {
@@ -69,7 +84,8 @@ func (o *Object) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return err
 	}
-	*o = *p
+	o.members = p.members // p's own list: nothing else reads it
+	o.shared.Store(false)
 	return nil
 }
 
@@ -296,6 +312,7 @@ func (o *Object) Has(k string) bool {
 // Set sets member k to raw value v (compact JSON), keeping its position (and the spelling
 // already present) when it exists.
 func (o *Object) Set(k string, v json.RawMessage) {
+	o.own()
 	if i := o.lookup(k); i >= 0 {
 		o.members[i].val = v
 		return
@@ -307,6 +324,7 @@ func (o *Object) Set(k string, v json.RawMessage) {
 // right after member after (at the end when after is absent), for members
 // whose place in a document clients and docs expect ("location" after "type").
 func (o *Object) SetAfter(after, k string, v json.RawMessage) {
+	o.own()
 	if i := o.lookup(k); i >= 0 {
 		o.members[i].val = v
 		return
@@ -339,6 +357,7 @@ func (o *Object) SetObject(k string, v *Object) {
 // Delete removes member k (matched case-insensitively).
 func (o *Object) Delete(k string) {
 	if i := o.lookup(k); i >= 0 {
+		o.own()
 		o.members = append(o.members[:i], o.members[i+1:]...)
 	}
 }
@@ -474,13 +493,18 @@ func (o *Object) Object(k string) (*Object, error) {
 	return splitObject(v)
 }
 
-// Clone returns a deep-enough copy: the member list is new; raw values
-// are shared, which is safe because they are never mutated in place.
+// Clone returns a deep-enough copy: changing either leaves the other as it
+// was. The member list is shared until one of them changes (copy on write);
+// raw values are always shared, which is safe because they are never
+// mutated in place.
 func (o *Object) Clone() *Object {
 	if o == nil {
 		return &Object{}
 	}
-	return &Object{members: append(make([]member, 0, len(o.members)+2), o.members...)}
+	o.shared.Store(true)
+	c := &Object{members: o.members}
+	c.shared.Store(true)
+	return c
 }
 
 // MergePatch applies an RFC 7396 JSON merge patch to o in place.

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/privlink/privlink/internal/arm"
+	"strconv"
+	"sync"
 )
 
 func mustParseObject(t testing.TB, s string) *arm.Object {
@@ -374,6 +376,55 @@ func TestObjectClone(t *testing.T) {
 	var nilObj *arm.Object
 	if got, want := marshal(t, nilObj.Clone()), `{}`; got != want {
 		t.Fatalf("nil Clone = %s, want %s", got, want)
+	}
+}
+
+// Clone shares the member list until a change (copy on write): each side's
+// changes, of every kind, stay its own, whichever changes first, and a
+// clone of a clone is as independent.
+func TestObjectCloneCopiesOnWrite(t *testing.T) {
+	const doc = `{"type":"t","a":1,"b":2}`
+	change := map[string]func(*arm.Object){
+		"Set":       func(o *arm.Object) { o.Set("a", json.RawMessage(`9`)) },
+		"Set new":   func(o *arm.Object) { o.Set("z", json.RawMessage(`9`)) },
+		"SetAfter":  func(o *arm.Object) { o.SetAfter("type", "location", json.RawMessage(`"w"`)) },
+		"Delete":    func(o *arm.Object) { o.Delete("a") },
+		"Unmarshal": func(o *arm.Object) { _ = o.UnmarshalJSON([]byte(`{"x":0}`)) },
+	}
+	for name, f := range change {
+		t.Run(name, func(t *testing.T) {
+			src := mustParseObject(t, doc)
+			c := src.Clone()
+			cc := c.Clone()
+			f(src) // the source first: the clones keep the document
+			if got := marshal(t, c); got != doc {
+				t.Fatalf("clone after changing the source = %s", got)
+			}
+			f(c)
+			if got := marshal(t, cc); got != doc {
+				t.Fatalf("clone of the clone after changing the clone = %s", got)
+			}
+			if marshal(t, src) != marshal(t, c) {
+				t.Fatalf("source %s and clone %s changed alike but differ", marshal(t, src), marshal(t, c))
+			}
+		})
+	}
+	// Many readers clone one document at once (the decode cache), each then
+	// changing its own copy: -race checks the sharing.
+	src := mustParseObject(t, doc)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c := src.Clone()
+			c.Set("a", json.RawMessage(strconv.Itoa(i)))
+			c.Set("n"+strconv.Itoa(i), json.RawMessage(`1`))
+		}(i)
+	}
+	wg.Wait()
+	if got := marshal(t, src); got != doc {
+		t.Fatalf("source after its clones changed = %s", got)
 	}
 }
 
