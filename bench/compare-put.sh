@@ -41,7 +41,7 @@ one() {
 	pid=""
 	rm -rf "$dir"
 	reqs=$(echo "$out" | awk '/requests in/{print $1}')
-	echo "$(echo "$out" | awk '/Requests\/sec/{print $2}') $(echo "$out" | awk '/^p50/{print $2, $6}') $(((after - before) * 1000000 / $(getconf CLK_TCK) / reqs)) $(bench_steal "$t0" "$t1" | tr -d 'steal %')"
+	echo "$(echo "$out" | awk '/Requests\/sec/{print $2}') $(echo "$out" | awk '/^p50/{print $2, $6}') $(((after - before) * 1000000 / $(getconf CLK_TCK) / reqs)) $(bench_steal "$t0" "$t1" | tr -d 'steal %')$(echo "$out" | awk '/Socket errors/{printf " (wrk: %s)", $0}')"
 }
 
 for r in $(seq "$rounds"); do
