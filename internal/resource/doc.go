@@ -41,7 +41,14 @@ type Meta struct {
 // marshal writes Meta as json.Marshal would, without re-validating the Ext
 // values (json.Marshal compacts every RawMessage again), which SetExt made.
 func (m Meta) marshal() []byte {
+	// Sized once for the operation's id and the rules' state, rather than
+	// grown from 64 bytes (two allocations fewer per create).
+	n := len(`{"op":"","opAction":"","ext":{}}`) + 2*len(m.Op) + 2*len(m.OpAction)
+	for k, v := range m.Ext {
+		n += len(k) + len(v) + 8
+	}
 	var b bytes.Buffer
+	b.Grow(n)
 	b.WriteByte('{')
 	sep := func() {
 		if b.Len() > 1 {
