@@ -75,6 +75,13 @@ their load balancer, on any machine.`,
 			}
 			hostport := net.JoinHostPort(host, port)
 			explicit := cmd.Flags().Changed("data")
+			if !cmd.Flags().Changed("store") {
+				storeURL = os.Getenv("PRIVLINK_STORE")
+			}
+			if storeURL == "" && cmd.Flags().Changed("store") {
+				// Most often "$PRIVLINK_STORE" in a shell that lacks it.
+				fmt.Fprintln(g.stderr, "privlink env: --store is empty; reading the server's data directory instead")
+			}
 			if storeURL != "" {
 				if !explicit {
 					if data, err = storeCacheDir(storeURL); err != nil {
@@ -121,7 +128,9 @@ their load balancer, on any machine.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", defaultAddr, "the server's HTTPS address")
 	cmd.Flags().StringVar(&data, "data", defaultData, "the server's data directory (default: the running server's, else ./"+defaultData+")")
-	cmd.Flags().StringVar(&storeURL, "store", "", "the PostgreSQL URL that replicas share: read their CA and secrets from it")
+	// $PRIVLINK_STORE applies in RunE: a default given here would be
+	// printed, password and all, by --help.
+	cmd.Flags().StringVar(&storeURL, "store", "", "the PostgreSQL URL that replicas share: read their CA and secrets from it (default $PRIVLINK_STORE, as serve's)")
 	cmd.Flags().StringVar(&mode, "mode", modeTransparent, "transparent (Azure's host names reach privlink through its proxy) or direct (custom-cloud variables)")
 	return cmd
 }

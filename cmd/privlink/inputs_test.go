@@ -443,3 +443,21 @@ func (f *fixture) kustoTarget(t *testing.T, name string) string {
 	f.cli.ok("put", id+"?api-version=2024-04-13", "{'location':'westus','sku':{'name':'Dev(No SLA)_Standard_D11_v2','tier':'Basic'}}")
 	return id
 }
+
+// TestInputsStoreURLStaysOutOfHelp: serve and env take $PRIVLINK_STORE as
+// --store's default, but --help must not print it: a PostgreSQL URL carries
+// its password.
+func TestInputsStoreURLStaysOutOfHelp(t *testing.T) {
+	t.Setenv("PRIVLINK_STORE", "postgres://privlink:s3cret@127.0.0.1:5432/privlink")
+	for _, cmd := range []string{"serve", "env"} {
+		var out, errOut strings.Builder
+		code := Main([]string{cmd, "--help"}, strings.NewReader(""), &out, &errOut)
+		r := result{code: code, stdout: out.String(), stderr: errOut.String()}
+		if r.code != 0 || !strings.Contains(r.stdout, "(default $PRIVLINK_STORE") {
+			t.Fatalf("%s --help: exit %d, stdout:\n%s", cmd, r.code, r.stdout)
+		}
+		if strings.Contains(r.stdout+r.stderr, "s3cret") {
+			t.Errorf("%s --help prints the store's password:\n%s", cmd, r.stdout)
+		}
+	}
+}

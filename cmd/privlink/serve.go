@@ -65,6 +65,9 @@ func serveCmd(g *globals) *cobra.Command {
 		Short: "Run the privlink server (HTTPS, embedded storage in the data directory)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("store") {
+				cfg.Store = os.Getenv("PRIVLINK_STORE")
+			}
 			var lv slog.Level
 			if err := lv.UnmarshalText([]byte(level)); err != nil {
 				return fmt.Errorf("--log-level: %w", err)
@@ -139,7 +142,9 @@ func serveCmd(g *globals) *cobra.Command {
 	f.StringVar(&cfg.Addr, "addr", defaultAddr, "HTTPS listen address")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", "", "also serve plain HTTP on this address (off when empty)")
 	f.StringVar(&cfg.DataDir, "data", defaultData, "data directory: database, certificates, keys")
-	f.StringVar(&cfg.Store, "store", os.Getenv("PRIVLINK_STORE"), "where resources and operations are kept: empty for the SQLite database in the data directory, or a PostgreSQL URL postgres://user@host/db (default $PRIVLINK_STORE)")
+	// The default is applied in RunE, not given here: cobra prints a flag's
+	// default in --help, and a PostgreSQL URL carries its password.
+	f.StringVar(&cfg.Store, "store", "", "where resources and operations are kept: empty for the SQLite database in the data directory, or a PostgreSQL URL postgres://user@host/db (default $PRIVLINK_STORE)")
 	f.DurationVar(&cfg.ProvisioningDelay, "provisioning-delay", 2*time.Second, "how long asynchronous operations (creating clusters and endpoints, deletes) take")
 	f.IntVar(&cfg.PageSize, "page-size", 100, "items per page of pageable lists")
 	f.DurationVar(&cfg.OperationRetention, "operation-retention", operation.DefaultRetention, "how long an ended long-running operation's status stays readable before its record is removed (Azure keeps them at least 24h; negative: forever)")
