@@ -28,7 +28,6 @@ require (
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
-	github.com/titanous/json5 v1.0.0
 	golang.org/x/net v0.62.0
 	modernc.org/sqlite v1.62.0
 )

@@ -11,7 +11,6 @@ import (
 
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/spf13/cobra"
-	"github.com/titanous/json5"
 )
 
 // bodyHelp says what a BODY argument may be.
@@ -122,8 +121,8 @@ func readBody(arg string, stdin io.Reader) ([]byte, error) {
 
 // normalizeJSON returns JSON as it is when it is JSON already (keeping key
 // order and number spelling); else it reads it as ARM does (arm.ReadJSONNET:
-// single quotes, bare names, comments), which keeps the order too; else it
-// parses the body as JSON5.
+// single quotes, bare names, comments), which keeps the order too, and what
+// ARM could not read is refused here with ARM's words, before it is sent.
 func normalizeJSON(b []byte) ([]byte, error) {
 	// Files saved on Windows start with a byte order mark: UTF-8 (Notepad,
 	// Out-File -Encoding utf8) or UTF-16 LE (Windows PowerShell's Out-File
@@ -139,13 +138,9 @@ func normalizeJSON(b []byte) ([]byte, error) {
 	if json.Valid(b) {
 		return b, nil
 	}
-	q, jerr := arm.ReadJSONNET(b)
-	if jerr == nil {
-		return q, nil
+	q, err := arm.ReadJSONNET(b)
+	if err != nil {
+		return nil, fmt.Errorf("the body is not JSON as ARM reads it: %v", err)
 	}
-	var v any
-	if err := json5.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("the body is not JSON as ARM reads it: %v", jerr)
-	}
-	return arm.Marshal(v)
+	return q, nil
 }
