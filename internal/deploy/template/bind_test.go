@@ -362,3 +362,19 @@ func TestMultilineStringKeepsLines(t *testing.T) {
 		t.Errorf("error on line %d, want 5: %s", v.LineNumber, e.Message)
 	}
 }
+
+// A template read with its comments and line breaks in strings (a linked
+// one) is still given as JSON where it is stored and exported: a nested
+// deployment's record holds it as a json.RawMessage.
+func TestTemplateWithCommentsExportsJSON(t *testing.T) {
+	p := mustBind(t, "{\"$schema\": \"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#\", // why\n"+
+		"  \"contentVersion\": \"1.0.0.0\", /* none yet */ \"resources\": [],\n"+
+		"  \"outputs\": {\"o\": {\"type\": \"string\", \"value\": \"a\nb\"}}}", "")
+	got := p.Template()
+	if !json.Valid(got) {
+		t.Fatalf("Template() is not JSON: %s", got)
+	}
+	if _, err := json.Marshal(struct{ T json.RawMessage }{got}); err != nil {
+		t.Fatalf("a record holding it cannot be written: %v", err)
+	}
+}

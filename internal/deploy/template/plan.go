@@ -489,8 +489,17 @@ func (p *Plan) Parameters() json.RawMessage {
 	return b
 }
 
-// Template implements plan.Plan.
-func (p *Plan) Template() json.RawMessage { return json.RawMessage(p.t.raw) }
+// Template implements plan.Plan: the template as JSON. One read with its
+// comments or line breaks inside strings (a linked template; the scanner's
+// places are those of that text) is given as JSON.NET reads it.
+func (p *Plan) Template() json.RawMessage {
+	if !json.Valid(p.t.raw) {
+		if b, err := arm.ReadJSONNET(p.t.raw); err == nil {
+			return b
+		}
+	}
+	return json.RawMessage(p.t.raw)
+}
 
 // Mode implements plan.Plan.
 func (p *Plan) Mode() string { return p.scope.Mode }
