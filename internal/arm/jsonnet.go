@@ -238,7 +238,7 @@ func (r *jnReader) value(c byte) error {
 		r.i++
 		return nil
 	case c == '"' || c == '\'':
-		s, err := r.str(c)
+		s, err := r.str()
 		if err != nil {
 			return err
 		}
@@ -300,7 +300,7 @@ func (r *jnReader) value(c byte) error {
 func (r *jnReader) name(c byte) error {
 	var name string
 	if c == '"' || c == '\'' {
-		s, err := r.str(c)
+		s, err := r.str()
 		if err != nil {
 			return err
 		}
@@ -352,26 +352,61 @@ func literal(c byte) (word, what string) {
 
 func identChar(c rune) bool { return unicode.IsLetter(c) || unicode.IsDigit(c) || c == '_' || c == '$' }
 
-// str reads a string in quotes q starting at r.i and returns its value.
-func (r *jnReader) str(q byte) (string, error) {
-	r.i++
+// str reads the string whose opening quote is at r.i, and returns its value.
+func (r *jnReader) str() (string, error) {
+	v, end, serr := ReadJSONNETString(r.b, r.i)
+	if serr != nil {
+		r.pass(serr.At)
+		r.shown = serr.Shown
+		return "", r.fail(serr.At, "%s", serr.Msg)
+	}
+	r.pass(end)
+	return v, nil
+}
+
+// pass moves r.i to offset to, counting the line breaks on the way.
+func (r *jnReader) pass(to int) {
+	for r.i < to {
+		if c := r.b[r.i]; c == '\n' || c == '\r' {
+			r.newline()
+			continue
+		}
+		r.i++
+	}
+}
+
+// JSONStringError is a string JSON.NET cannot read: Msg in its words, At
+// the byte offset it places the error at, Shown the offset of the
+// character the message shows (-1 for none).
+type JSONStringError struct {
+	At, Shown int
+	Msg       string
+}
+
+// ReadJSONNETString reads the string whose opening quote (" or ') is at
+// b[i], as JSON.NET reads it: JSON's escapes and \', surrogate pairs, and
+// raw line breaks, which JSON.NET takes inside strings (ARM's multi-line
+// strings in templates). It returns the value and the offset just after
+// the closing quote. Both ReadJSONNET and the templates' positioned reader
+// read strings with it.
+func ReadJSONNETString(b []byte, i int) (v string, end int, err *JSONStringError) {
+	q := b[i]
+	i++
 	var sb strings.Builder
 	for {
-		if r.i >= len(r.b) {
-			return "", r.fail(r.i, "Unterminated string. Expected delimiter: %c.", q)
+		if i >= len(b) {
+			return "", 0, &JSONStringError{At: len(b), Shown: -1, Msg: fmt.Sprintf("Unterminated string. Expected delimiter: %c.", q)}
 		}
-		c := r.b[r.i]
+		c := b[i]
 		switch {
 		case c == q:
-			r.i++
-			return sb.String(), nil
+			return sb.String(), i + 1, nil
 		case c == '\\':
-			if r.i+1 >= len(r.b) {
-				r.i++
-				return "", r.fail(r.i, "Unterminated string. Expected delimiter: %c.", q)
+			if i+1 >= len(b) {
+				return "", 0, &JSONStringError{At: len(b), Shown: -1, Msg: fmt.Sprintf("Unterminated string. Expected delimiter: %c.", q)}
 			}
-			e := r.b[r.i+1]
-			r.i += 2
+			e := b[i+1]
+			i += 2
 			switch e {
 			case '"', '\'', '\\', '/':
 				sb.WriteByte(e)
@@ -386,43 +421,38 @@ func (r *jnReader) str(q byte) (string, error) {
 			case 't':
 				sb.WriteByte('\t')
 			case 'u':
-				ch, ok := r.hex4()
+				ch, ok := hex4(b, i)
 				if !ok {
-					return "", r.fail(r.i, "Invalid Unicode escape sequence: \\u%s.", r.b[r.i:min(r.i+4, len(r.b))])
+					return "", 0, &JSONStringError{At: i, Shown: -1, Msg: fmt.Sprintf("Invalid Unicode escape sequence: \\u%s.", b[i:min(i+4, len(b))])}
 				}
-				if utf16.IsSurrogate(ch) && r.i+6 <= len(r.b) && r.b[r.i] == '\\' && r.b[r.i+1] == 'u' {
-					save := r.i
-					r.i += 2
-					if lo, ok := r.hex4(); ok && utf16.DecodeRune(ch, lo) != utf8.RuneError {
+				i += 4
+				if utf16.IsSurrogate(ch) && i+6 <= len(b) && b[i] == '\\' && b[i+1] == 'u' {
+					if lo, ok := hex4(b, i+2); ok && utf16.DecodeRune(ch, lo) != utf8.RuneError {
 						ch = utf16.DecodeRune(ch, lo)
-					} else {
-						r.i = save
+						i += 6
 					}
 				}
 				sb.WriteRune(ch)
 			default:
-				return "", r.fail(r.i, "Bad JSON escape sequence: \\%s.", r.char(r.i-1))
+				ch, _ := utf8.DecodeRune(b[i-1:])
+				return "", 0, &JSONStringError{At: i, Shown: i - 1, Msg: fmt.Sprintf("Bad JSON escape sequence: \\%c.", ch)}
 			}
 		default:
-			if c == '\n' || c == '\r' {
-				r.newline()
-			} else {
-				r.i++
-			}
 			sb.WriteByte(c)
+			i++
 		}
 	}
 }
 
-func (r *jnReader) hex4() (rune, bool) {
-	if r.i+4 > len(r.b) {
+// hex4 reads the four hexadecimal digits at b[i:].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
 		return 0, false
 	}
-	v, err := strconv.ParseUint(string(r.b[r.i:r.i+4]), 16, 16)
+	v, err := strconv.ParseUint(string(b[i:i+4]), 16, 16)
 	if err != nil {
 		return 0, false
 	}
-	r.i += 4
 	return rune(v), true
 }
 

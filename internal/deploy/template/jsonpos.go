@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/privlink/privlink/internal/arm"
 )
 
 // jkind is the kind of a JSON value.
@@ -435,74 +437,14 @@ func (s *scanner) array(n *jnode) error {
 	}
 }
 
-// str reads a string starting at s.i ('"'). Raw line breaks inside are
-// accepted: ARM reads multi-line strings in templates.
+// str reads a string starting at s.i ('"') as JSON.NET reads it (raw
+// line breaks inside are accepted: ARM reads multi-line strings in
+// templates).
 func (s *scanner) str() (string, error) {
-	start := s.i
-	s.i++
-	var b strings.Builder
-	for {
-		if s.i >= len(s.data) {
-			return "", s.errorf(start, "Unterminated string. Expected delimiter: \".")
-		}
-		c := s.data[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			return b.String(), nil
-		case c == '\\':
-			if s.i+1 >= len(s.data) {
-				return "", s.errorf(start, "Unterminated string. Expected delimiter: \".")
-			}
-			e := s.data[s.i+1]
-			s.i += 2
-			switch e {
-			case '"', '\\', '/':
-				b.WriteByte(e)
-			case 'b':
-				b.WriteByte('\b')
-			case 'f':
-				b.WriteByte('\f')
-			case 'n':
-				b.WriteByte('\n')
-			case 'r':
-				b.WriteByte('\r')
-			case 't':
-				b.WriteByte('\t')
-			case 'u':
-				r, ok := s.hex4()
-				if !ok {
-					return "", s.errorf(s.i, "Invalid Unicode escape sequence.")
-				}
-				if r >= 0xD800 && r < 0xDC00 && s.i+1 < len(s.data) && s.data[s.i] == '\\' && s.data[s.i+1] == 'u' {
-					save := s.i
-					s.i += 2
-					lo, ok := s.hex4()
-					if ok && lo >= 0xDC00 && lo < 0xE000 {
-						r = (r-0xD800)<<10 + (lo - 0xDC00) + 0x10000
-					} else {
-						s.i = save
-					}
-				}
-				b.WriteRune(r)
-			default:
-				return "", s.errorf(s.i-1, "Bad JSON escape sequence: \\%c.", e)
-			}
-		default:
-			b.WriteByte(c)
-			s.i++
-		}
-	}
-}
-
-func (s *scanner) hex4() (rune, bool) {
-	if s.i+4 > len(s.data) {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(string(s.data[s.i:s.i+4]), 16, 32)
+	v, end, err := arm.ReadJSONNETString(s.data, s.i)
 	if err != nil {
-		return 0, false
+		return "", s.errorf(err.At, "%s", err.Msg)
 	}
-	s.i += 4
-	return rune(v), true
+	s.i = end
+	return v, nil
 }
