@@ -97,3 +97,23 @@ func plainQuote(s string) (b []byte, ok bool) {
 	b = append(b, s...)
 	return append(b, '"'), true
 }
+
+// AppendString appends the JSON string literal of s to b, exactly as
+// Marshal(s) writes it (encoding/json's escapes, without the HTML ones).
+// Hand-written encoders of privlink's hot documents use it.
+func AppendString(b []byte, s string) []byte {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	q, _ := Marshal(s) // a string always marshals
+	return append(b, q...)
+}
