@@ -3,6 +3,7 @@ package arm
 import (
 	"bytes"
 	"encoding/json"
+	"sync"
 )
 
 // Marshal is json.Marshal without HTML escaping. encoding/json writes '<',
@@ -10,11 +11,41 @@ import (
 // ARM (Newtonsoft.Json) writes them as they are, and so does privlink in
 // every JSON document it serves, stores or prints. Use it instead of
 // json.Marshal everywhere.
+//
+// Values privlink sets on every write take a path without reflection: a
+// string, a []string, and a type with an AppendJSON method (see
+// JSONAppender).
 func Marshal(v any) ([]byte, error) {
-	if s, ok := v.(string); ok {
-		if b, ok := plainQuote(s); ok {
+	switch v := v.(type) {
+	case string:
+		if b, ok := plainQuote(v); ok {
 			return b, nil
 		}
+	case []string:
+		if v == nil {
+			return []byte("null"), nil
+		}
+		n := 2
+		for _, s := range v {
+			n += len(s) + 3
+		}
+		b := append(make([]byte, 0, n), '[')
+		for i, s := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendString(b, s)
+		}
+		return append(b, ']'), nil
+	case JSONAppender:
+		// Written into a pooled buffer and copied out at its size: one
+		// allocation of what the value needs, as encoding/json does.
+		p := scratch.Get().(*[]byte)
+		b := v.AppendJSON((*p)[:0])
+		out := append([]byte(nil), b...)
+		*p = b
+		scratch.Put(p)
+		return out, nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -116,4 +147,29 @@ func AppendString(b []byte, s string) []byte {
 	}
 	q, _ := Marshal(s) // a string always marshals
 	return append(b, q...)
+}
+
+// scratch holds buffers for Marshal's JSONAppender path.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// JSONAppender is a value that writes its own JSON, for Marshal to call
+// instead of encoding/json's reflection: AppendJSON appends to b exactly
+// what Marshal would write for the value's fields (a test holds each
+// implementation to that), and never fails.
+type JSONAppender interface {
+	AppendJSON(b []byte) []byte
+}
+
+// AppendMember appends the member "name":"v" to the object being written
+// in b, after a comma unless b ends with the object's '{'; with omitEmpty
+// and v empty it appends nothing (encoding/json's omitempty).
+func AppendMember(b []byte, name, v string, omitEmpty bool) []byte {
+	if omitEmpty && v == "" {
+		return b
+	}
+	if len(b) > 0 && b[len(b)-1] != '{' {
+		b = append(b, ',')
+	}
+	b = append(append(append(b, '"'), name...), '"', ':')
+	return AppendString(b, v)
 }

@@ -125,3 +125,50 @@ func TestMarshalStringAsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// reference is what Marshal promises: encoding/json's output without the
+// HTML escapes.
+func reference(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(arm.UnescapeHTML(b))
+}
+
+// FuzzMarshalFastPaths holds Marshal's paths without reflection (string,
+// []string, SystemData's AppendJSON, AppendMember) to encoding/json's
+// output, over strings that need escapes: HTML characters, control
+// characters, invalid UTF-8, U+2028.
+func FuzzMarshalFastPaths(f *testing.F) {
+	f.Add("plain", "<&>", "", "\u2028\x00\"\\", "a\xffb", "x\\u003cy")
+	f.Add("", "", "", "", "", "")
+	f.Fuzz(func(t *testing.T, a, b, c, d, e, g string) {
+		for _, v := range []any{
+			a,
+			[]string{a, b, c},
+			[]string{},
+			[]string(nil),
+			arm.SystemData{CreatedBy: a, CreatedByType: b, CreatedAt: c, LastModifiedBy: d, LastModifiedByType: e, LastModifiedAt: g},
+			arm.SystemData{CreatedAt: c, LastModifiedAt: g},
+		} {
+			got, err := arm.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// encoding/json sees SystemData's fields, not its AppendJSON.
+			type plain arm.SystemData
+			ref := v
+			if sd, ok := v.(arm.SystemData); ok {
+				ref = plain(sd)
+			}
+			if want := reference(t, ref); string(got) != want {
+				t.Fatalf("Marshal(%#v) = %s, encoding/json: %s", v, got, want)
+			}
+		}
+		if got, want := string(arm.AppendString([]byte("x"), a)), "x"+reference(t, a); got != want {
+			t.Fatalf("AppendString(%q) = %s, want %s", a, got, want)
+		}
+	})
+}

@@ -46,6 +46,19 @@ type SystemData struct {
 	LastModifiedAt     string `json:"lastModifiedAt,omitempty"`
 }
 
+// AppendJSON writes sd as encoding/json writes its fields (JSONAppender):
+// every write stamps systemData.
+func (sd SystemData) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	b = AppendMember(b, "createdBy", sd.CreatedBy, true)
+	b = AppendMember(b, "createdByType", sd.CreatedByType, true)
+	b = AppendMember(b, "createdAt", sd.CreatedAt, true)
+	b = AppendMember(b, "lastModifiedBy", sd.LastModifiedBy, true)
+	b = AppendMember(b, "lastModifiedByType", sd.LastModifiedByType, true)
+	b = AppendMember(b, "lastModifiedAt", sd.LastModifiedAt, true)
+	return append(b, '}')
+}
+
 // FormatTime writes t as ARM does: UTC with seven fractional digits.
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 

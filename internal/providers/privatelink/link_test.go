@@ -39,3 +39,32 @@ func TestParseLinkAsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestHandWrittenJSON holds connState's and idRef's AppendJSON to what
+// encoding/json writes for their fields.
+func TestHandWrittenJSON(t *testing.T) {
+	type plainState connState
+	type plainRef idRef
+	for _, s := range []string{"", "Approved", "Auto-approved", "<a & b>", "line\nbreak \"quoted\" \\ \u2028", "\xff"} {
+		for _, pair := range []struct {
+			v   arm.JSONAppender
+			ref any
+		}{
+			{connState{Status: s, Description: s + "!", ActionsRequired: "None"}, plainState{Status: s, Description: s + "!", ActionsRequired: "None"}},
+			{connState{}, plainState{}},
+			{idRef{ID: s}, plainRef{ID: s}},
+		} {
+			got, err := arm.Marshal(pair.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := arm.Marshal(pair.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("Marshal(%#v) = %s, encoding/json: %s", pair.v, got, want)
+			}
+		}
+	}
+}

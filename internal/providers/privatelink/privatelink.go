@@ -308,7 +308,7 @@ func Place(c *resource.Ctx, t *Target, target *resource.Doc, endpointID arm.Reso
 		pec.Obj.SetValue("etag", `"`+c.E.NewID()+`"`)
 	}
 	p := pec.Props()
-	p.SetValue("privateEndpoint", map[string]string{"id": privateEndpoint})
+	p.SetValue("privateEndpoint", idRef{ID: privateEndpoint})
 	switch t.GroupIDs {
 	case "array":
 		p.SetValue("groupIds", []string{group})
@@ -403,6 +403,26 @@ type connState struct {
 	Status          string `json:"status"`
 	Description     string `json:"description"`
 	ActionsRequired string `json:"actionsRequired"`
+}
+
+// AppendJSON writes s as encoding/json writes its fields (arm.JSONAppender):
+// every connection placed or changed sets it.
+func (s connState) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	b = arm.AppendMember(b, "status", s.Status, false)
+	b = arm.AppendMember(b, "description", s.Description, false)
+	b = arm.AppendMember(b, "actionsRequired", s.ActionsRequired, false)
+	return append(b, '}')
+}
+
+// idRef is a reference to another resource: {"id": ...}.
+type idRef struct {
+	ID string `json:"id"`
+}
+
+// AppendJSON writes r as encoding/json writes its field (arm.JSONAppender).
+func (r idRef) AppendJSON(b []byte) []byte {
+	return append(arm.AppendMember(append(b, '{'), "id", r.ID, false), '}')
 }
 
 func stateOf(pec *resource.Doc) connState {
