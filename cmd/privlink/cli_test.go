@@ -609,8 +609,10 @@ func TestApproval(t *testing.T) {
 		t.Fatalf("mpe show after reject: %q %q, want Rejected with the description", state, desc)
 	}
 	// A rejected connection cannot be approved again: the server says why (exit 1).
-	if r := c.run("pec", "approve", conn, "--resource", f.eventHubID); r.code != 1 || !strings.Contains(r.stdout, `"code": "BadRequest"`) {
-		t.Fatalf("approve after reject: exit %d, want 1 with the ARM error\n%s%s", r.code, r.stdout, r.stderr)
+	// The CLI adds what azure-cli adds to a storage account's terse answer.
+	if r := c.run("pec", "approve", conn, "--resource", f.eventHubID); r.code != 1 || !strings.Contains(r.stdout, `"code": "BadRequest"`) ||
+		!strings.Contains(r.stderr, "delete the managed private endpoint and create it again") {
+		t.Fatalf("approve after reject: exit %d, want 1 with the ARM error and what to do\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	r = c.ok("pec", "remove", conn, "--resource", f.eventHubID)

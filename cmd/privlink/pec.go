@@ -2,8 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"text/tabwriter"
@@ -143,12 +143,6 @@ func describeConnections(conns []connection) string {
 	return b.String()
 }
 
-// hintNoConnection tells, after the server found no connection named arg on
-// target, what a connection name looks like and which ones there are.
-func hintNoConnection(w io.Writer, arg string, target arm.ResourceID, conns []connection) {
-	fmt.Fprintf(w, "privlink: %s\n", noConnection(arg, target, conns))
-}
-
 // noConnection says that target has no connection named arg, what a name
 // looks like, and which connections it has.
 func noConnection(arg string, target arm.ResourceID, conns []connection) string {
@@ -163,19 +157,66 @@ type linkTarget struct {
 	id      arm.ResourceID
 	version string
 	conns   []connection
+	// unlisted is why the connections could not be listed (nil: they
+	// were): the signed-in principal may not read them.
+	unlisted error
 }
 
-// openTarget signs in and lists the connections of the resource --resource names.
+// openTarget signs in and lists the connections of the resource --resource
+// names. A principal that may not list them may still hold what approving,
+// rejecting or removing one takes (the connection's write or delete, or
+// privateEndpointConnectionsApproval/action, which grants no read): then
+// the connections stay unlisted, NAME is sent as it is, and the server
+// decides.
 func openTarget(g *globals, resource string) (*linkTarget, error) {
 	c, tid, v, err := connectTarget(g, resource)
 	if err != nil {
 		return nil, err
 	}
 	conns, err := c.listConnections(tid, v)
+	var se *serverError
+	if errors.As(err, &se) && se.status == http.StatusForbidden {
+		return &linkTarget{c: c, id: tid, version: v, unlisted: err}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &linkTarget{c: c, id: tid, version: v, conns: conns}, nil
+}
+
+// status is the state of t's connection name as listed ("" when it was
+// not).
+func (t *linkTarget) status(name string) string {
+	for _, pc := range t.conns {
+		if strings.EqualFold(pc.Name, name) {
+			return pc.Properties.State.Status
+		}
+	}
+	return ""
+}
+
+// refusalHint explains a 400 to a change of a connection from state from
+// to status want, as azure-cli's storage module explains Microsoft.Storage's
+// terse "Values for request parameters are invalid" ("Your connection is
+// already approved", "You cannot approve the connection request after
+// rejection"); "" when there is nothing to add.
+func refusalHint(from, want string) string {
+	switch {
+	case from == "Rejected":
+		return "the connection was rejected, and a rejected connection cannot change state again (as in Azure): delete the managed private endpoint and create it again to ask anew"
+	case from == want:
+		return "the connection is already " + strings.ToLower(want)
+	}
+	return ""
+}
+
+// noConnection says that t has no connection named arg, as noConnection
+// does, or, when t's connections could not be listed, why.
+func (t *linkTarget) noConnection(arg string) string {
+	if t.unlisted != nil {
+		return fmt.Sprintf("no connection named %q on %s (a connection's name looks like %s; its list is not readable here: %v)", arg, t.id.String(), connectionShape, t.unlisted)
+	}
+	return noConnection(arg, t.id, t.conns)
 }
 
 // connectionPath is the path of connection name, with the api-version.
@@ -222,6 +263,9 @@ func pecList(g *globals) *cobra.Command {
 			t, err := openTarget(g, resource)
 			if err != nil {
 				return err
+			}
+			if t.unlisted != nil {
+				return t.unlisted
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tSTATUS\tDESCRIPTION\tPRIVATE ENDPOINT")
@@ -279,7 +323,10 @@ that made it when that made exactly one connection on the resource.`,
 			printJSON(g.stdout, r.Body)
 			if !r.OK() {
 				if r.Status == http.StatusNotFound && !found {
-					hintNoConnection(g.stderr, args[0], t.id, t.conns)
+					fmt.Fprintf(g.stderr, "privlink: %s\n", t.noConnection(args[0]))
+				}
+				if hint := refusalHint(t.status(name), status); r.Status == http.StatusBadRequest && hint != "" {
+					fmt.Fprintf(g.stderr, "privlink: %s\n", hint)
 				}
 				return &exitError{code: 1}
 			}
@@ -323,7 +370,7 @@ was mistyped.`,
 			}
 			// One message when there was nothing to remove (not a second,
 			// error-like line after it): the exit status is 0.
-			missing := "nothing to remove: " + noConnection(args[0], t.id, t.conns)
+			missing := "nothing to remove: " + t.noConnection(args[0])
 			_, err = t.c.remove(t.connectionPath(name), missing, "removed "+name, wait)
 			return err
 		},

@@ -77,4 +77,38 @@ func TestReadmeAccessControlStory(t *testing.T) {
 	if states["mpeToShare"] != "Approved" || states["mpeToShare2"] != "Approved" {
 		t.Fatalf("mpe list: %v, want both Approved", states)
 	}
+
+	// The approver role grants no read of the connections: the cluster
+	// administrator cannot list them, and still rejects one by its name.
+	login()
+	var conn string
+	for _, row := range tableRows(c.ok("pec", "list", "--resource", SA).stdout) {
+		if strings.Contains(row[0], ".mpeToShare2.") {
+			conn = row[0]
+		}
+	}
+	if conn == "" {
+		t.Fatal("pec list: no connection of mpeToShare2")
+	}
+	login("--client-id", APP, "--client-secret", SECRET)
+	r = c.ok("pec", "reject", conn, "--resource", SA)
+	if got := parseOrdered(t, r.stdout).str("properties", "privateLinkServiceConnectionState", "status"); got != "Rejected" {
+		t.Fatalf("pec reject with the approver role: %q\n%s", got, r.stdout)
+	}
+	// Without the list, an endpoint's name cannot stand for its connection.
+	if r := c.run("pec", "reject", "mpeToShare", "--resource", SA); r.code != 1 || !strings.Contains(r.stderr, "its list is not readable here") {
+		t.Fatalf("pec reject by the endpoint's name with the approver role: exit %d, want 1 and why the name was not found\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// A principal with no role at all is refused the connections'
+	// read, not the subscription's providers' read, which it did not ask for.
+	var nobody struct{ AppID, Password string }
+	login()
+	if err := json.Unmarshal([]byte(c.ok("sp", "create", "--name", "nobody").stdout), &nobody); err != nil {
+		t.Fatal(err)
+	}
+	login("--client-id", nobody.AppID, "--client-secret", nobody.Password)
+	if r := c.run("pec", "list", "--resource", SA); r.code != 1 || !strings.Contains(r.stdout+r.stderr, "privateEndpointConnections/read") {
+		t.Fatalf("pec list with no role: exit %d, want 1 with the connections' read refused\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }

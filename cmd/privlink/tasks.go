@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/privlink/privlink/internal/arm"
+	"github.com/privlink/privlink/internal/catalog"
 	"github.com/spf13/cobra"
 )
 
@@ -330,21 +332,41 @@ func (c *client) connectionAPIVersion(target arm.ResourceID) (string, error) {
 		} `json:"resourceTypes"`
 	}
 	path := "/subscriptions/" + target.SubscriptionID() + "/providers/" + target.Namespace + "?api-version=2021-04-01"
+	want := strings.Join(target.Types, "/") + "/privateEndpointConnections"
 	if err := c.getJSON(path, &prov); err != nil {
+		// A principal may hold rights on the target alone (its
+		// connections' approval, say) and none to read the
+		// subscription's providers. Azure's own versions of the type (the
+		// catalog) stand in, so that the request the principal may make is
+		// made, and answered.
+		var se *serverError
+		if errors.As(err, &se) && se.status == http.StatusForbidden {
+			if v := newestStable(catalog.Versions(target.Namespace + "/" + want)); v != "" {
+				return v, nil
+			}
+		}
 		return "", err
 	}
-	want := strings.Join(target.Types, "/") + "/privateEndpointConnections"
 	for _, rt := range prov.ResourceTypes {
 		if strings.EqualFold(rt.ResourceType, want) && len(rt.APIVersions) > 0 {
-			vs := append([]string(nil), rt.APIVersions...)
-			sort.Sort(sort.Reverse(sort.StringSlice(vs)))
-			for _, v := range vs {
-				if !strings.Contains(v, "preview") {
-					return v, nil
-				}
-			}
-			return vs[0], nil
+			return newestStable(rt.APIVersions), nil
 		}
 	}
 	return "", fmt.Errorf("%s does not accept private endpoint connections", target.Type())
+}
+
+// newestStable is the newest of versions that is not a preview, else the
+// newest preview ("" when versions is empty).
+func newestStable(versions []string) string {
+	if len(versions) == 0 {
+		return ""
+	}
+	vs := append([]string(nil), versions...)
+	sort.Sort(sort.Reverse(sort.StringSlice(vs)))
+	for _, v := range vs {
+		if !strings.Contains(v, "preview") {
+			return v
+		}
+	}
+	return vs[0]
 }
