@@ -338,9 +338,48 @@ func TestNestedAndComplete(t *testing.T) {
 	if _, err := sc.GetProperties(ctx, "other", "innersa", nil); err != nil {
 		t.Fatalf("nested resource: %v", err)
 	}
+	// A role assignment on the group: an extension resource, which Complete
+	// mode leaves alone (Azure's table of its deletions: roleAssignments, No)
+	// and what-if does not list.
+	assignment := map[string]any{"type": "Microsoft.Authorization/roleAssignments", "apiVersion": "2022-04-01", "name": "5d0c7b2e-1f3a-4e6b-9c8d-7a6b5c4d3e2f",
+		"properties": map[string]any{
+			"roleDefinitionId": "/subscriptions/" + f.env.Subscription + "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7",
+			"principalId":      identity.ManagedIdentityObjectID, "principalType": "ServicePrincipal"}}
+	if _, err := f.deploy("adx", "rbac", template(assignment), armresources.DeploymentModeIncremental); err != nil {
+		t.Fatal(err)
+	}
+	assignmentID := "/subscriptions/" + f.env.Subscription + "/resourceGroups/adx/providers/Microsoft.Authorization/roleAssignments/5d0c7b2e-1f3a-4e6b-9c8d-7a6b5c4d3e2f"
+	wp, err := f.deps.BeginWhatIf(ctx, "adx", "wi", armresources.DeploymentWhatIf{Properties: &armresources.DeploymentWhatIfProperties{
+		Mode: to.Ptr(armresources.DeploymentModeComplete), Template: template(storageAccount("keepsa"))}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := wp.PollUntilDone(ctx, testkit.PollOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := 0
+	for _, c := range w.Properties.Changes {
+		if strings.Contains(strings.ToLower(*c.ResourceID), "roleassignments") {
+			t.Fatalf("what-if in Complete mode lists the role assignment: %s %s", *c.ChangeType, *c.ResourceID)
+		}
+		if *c.ChangeType == armresources.ChangeTypeDelete {
+			deleted++
+		}
+	}
+	if deleted != 1 {
+		t.Fatalf("what-if in Complete mode: %d deletions, want 1 (outersa)", deleted)
+	}
 	// Complete: only keepsa stays in adx.
 	if _, err := f.deploy("adx", "complete", template(storageAccount("keepsa")), armresources.DeploymentModeComplete); err != nil {
 		t.Fatal(err)
+	}
+	generic, err := armresources.NewClient(f.env.Subscription, f.env.Cred, f.env.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := generic.GetByID(ctx, assignmentID, "2022-04-01", nil); err != nil {
+		t.Fatalf("the role assignment after a Complete deployment: %v", err)
 	}
 	var names []string
 	pager := sc.NewListByResourceGroupPager("adx", nil)

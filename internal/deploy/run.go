@@ -647,8 +647,8 @@ func isoDuration(d time.Duration) string {
 	return fmt.Sprintf("PT%.7fS", d.Seconds())
 }
 
-// cleanup is Complete mode: the resource group's top-level resources that
-// the template does not name are deleted.
+// cleanup is Complete mode: the resource group's resources (groupResource)
+// that the template does not name are deleted.
 func (x *execution) cleanup() error {
 	keep := map[string]bool{}
 	for _, r := range x.p.Resources() {
@@ -667,10 +667,9 @@ func (x *execution) cleanup() error {
 			return err
 		}
 		for _, d := range docs {
-			if keep[d.ID.Key()] || d.Kind.ReadOnly || strings.EqualFold(d.Kind.Type, Type) {
-				continue
+			if !keep[d.ID.Key()] && groupResource(d) {
+				doomed = append(doomed, d)
 			}
-			doomed = append(doomed, d)
 		}
 		return nil
 	})

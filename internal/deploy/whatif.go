@@ -173,14 +173,25 @@ func (d *Engine) untouched(ctx context.Context, id arm.ResourceID, named map[str
 			return err
 		}
 		for _, doc := range docs {
-			if named[doc.ID.Key()] || doc.Kind.ReadOnly || strings.EqualFold(doc.Kind.Type, Type) {
-				continue
+			if !named[doc.ID.Key()] && groupResource(doc) {
+				out = append(out, doc)
 			}
-			out = append(out, doc)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// groupResource reports whether d, a direct child of a resource group, is
+// one of the group's resources as Complete mode and what-if see them: what
+// GET {group}/resources lists, the tracked types that are not ARM's own.
+// Extension resources on the group (role assignments, locks) are not among
+// them: Azure's table of what Complete mode deletes says "No" for
+// Microsoft.Authorization/roleAssignments and locks, and what-if does not
+// list them. Deployments and read-only types are not either.
+func groupResource(d *resource.Doc) bool {
+	k := d.Kind
+	return k.Tracked && !k.ARMOwned && !k.ReadOnly && !strings.EqualFold(k.Type, Type)
 }
 
 // diff lists how planned would change before: the members planned sets
