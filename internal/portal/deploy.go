@@ -98,8 +98,11 @@ type deployForm struct {
 	Resources        []deployPlanned
 	Params           []deployParam
 
-	// compact is the template as sent to the API; offsets map its bytes to
-	// those of Template (see deployCompact).
+	// read is Template as JSON: the text itself, or JSON.NET's reading of
+	// it (deployRead), whose lines are the text's. compact is the template
+	// as sent to the API; offsets map its bytes to those of read (see
+	// deployCompact).
+	read    string
 	compact []byte
 	offsets []int
 }
@@ -298,19 +301,20 @@ func (f *deployForm) check() []byte {
 	case len(f.Template) > deployMaxTemplate:
 		f.TemplateErr = &deployFieldError{ID: "template-error", Text: "The template is larger than 4 MB, the most ARM takes."}
 	default:
-		if msg := deployJSONProblem(f.Template, "template"); msg != "" {
+		var msg string
+		if f.read, msg = deployRead(f.Template, "template"); msg != "" {
 			f.TemplateErr = &deployFieldError{ID: "template-error", Text: msg}
-		} else if f.compact, f.offsets = deployCompact(f.Template); f.compact == nil {
+		} else if f.compact, f.offsets = deployCompact(f.read); f.compact == nil {
 			f.TemplateErr = &deployFieldError{ID: "template-error", Text: "The template could not be read."}
 		}
 	}
 	var params []byte
 	if strings.TrimSpace(f.Parameters) != "" {
-		if msg := deployJSONProblem(f.Parameters, "parameters"); msg != "" {
+		if read, msg := deployRead(f.Parameters, "parameters"); msg != "" {
 			f.ParametersErr = &deployFieldError{ID: "parameters-error", Text: msg}
 		} else {
 			var problem string
-			if params, problem = deployParameters([]byte(f.Parameters)); problem != "" {
+			if params, problem = deployParameters([]byte(read)); problem != "" {
 				f.ParametersErr = &deployFieldError{ID: "parameters-error", Text: problem}
 			}
 		}
@@ -337,27 +341,32 @@ func (f *deployForm) check() []byte {
 // the template's first character is at column len(deployLead)+1 of line 1.
 const deployLead = `{"properties":{"mode":"Incremental","template":`
 
-// deployJSONProblem says what is wrong with text as a JSON object, with
-// the line and column, or "".
-func deployJSONProblem(text, what string) string {
-	var v any
-	err := json.Unmarshal([]byte(text), &v)
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &se):
-		off := int(se.Offset)
-		if off > 0 && !strings.Contains(se.Error(), "unexpected end") {
-			off-- // the offset counts the offending character
+// deployRead reads text (a template or parameters) as the API reads
+// content, with JSON.NET's rules (comments, single quotes, names without
+// quotes, trailing commas: arm.ReadJSONNET), and returns it as JSON, whose
+// lines are those of text; or it says, in JSON.NET's words and with its
+// line and position (as the API and the CLI say it), what is wrong.
+func deployRead(text, what string) (read, problem string) {
+	read = text
+	if !json.Valid([]byte(text)) {
+		b, err := arm.ReadJSONNET([]byte(text))
+		var je *arm.JSONReaderError
+		switch {
+		case errors.As(err, &je):
+			msg := fmt.Sprintf("The %s is not valid JSON: %s", what, je.Error())
+			if je.Hint != "" {
+				msg += " (" + je.Hint + ")"
+			}
+			return "", msg
+		case err != nil:
+			return "", fmt.Sprintf("The %s is not valid JSON: %v.", what, err)
 		}
-		line, col := deployLineCol(text, off)
-		return fmt.Sprintf("The %s is not valid JSON: %s, at line %d, column %d.", what, strings.TrimPrefix(se.Error(), "json: "), line, col)
-	case err != nil:
-		return fmt.Sprintf("The %s is not valid JSON: %v.", what, err)
+		read = string(b)
 	}
-	if _, ok := v.(map[string]any); !ok {
-		return fmt.Sprintf("The %s must be a JSON object ({ ... }).", what)
+	if arm.Kind([]byte(read)) != "object" {
+		return "", fmt.Sprintf("The %s must be a JSON object ({ ... }).", what)
 	}
-	return ""
+	return read, ""
 }
 
 // deployLineCol is the 1-based line and column (in characters) of byte
@@ -553,7 +562,7 @@ func (f *deployForm) where(msg string, fe *deployFieldError) string {
 			if !ok || off >= len(f.offsets) {
 				return m
 			}
-			l, c := deployLineCol(f.Template, f.offsets[off])
+			l, c := deployLineCol(f.read, f.offsets[off])
 			if l != line || c != col {
 				fe.Note = "Line and column numbers are those of the template as you gave it; the API's answer counts them in the request as it received it, the template without spaces and line breaks, all on line 1."
 			}

@@ -237,7 +237,9 @@ func TestPortalDeployErrors(t *testing.T) {
 	if got := deployValue(t, ctx, "Resource group"); got != "errorsrg" {
 		t.Errorf("the resource group chosen is %q, want errorsrg (from the link)", got)
 	}
-	if e := deployFieldError(t, ctx, "Template"); !strings.Contains(e, "line 2, column 18") {
+	// In JSON.NET's words and count (the API's and the CLI's): position 17
+	// is the 0-based column of the x.
+	if e := deployFieldError(t, ctx, "Template"); !strings.Contains(e, "Unexpected character encountered while parsing value: x. Path 'resources', line 2, position 17.") {
 		t.Errorf("the Template field's error does not say where:\n%s", e)
 	}
 	if v := deployValue(t, ctx, "Template"); v != "{\n  \"resources\": [ x ]\n}" {
@@ -260,6 +262,23 @@ func TestPortalDeployErrors(t *testing.T) {
 	}
 	if !strings.Contains(e, "Details (the API's answer)") {
 		t.Errorf("the API's answer is not one click away:\n%s", e)
+	}
+
+	// The same in the dialect the API reads (JSON.NET's: a comment, single
+	// quotes, a name without quotes, a trailing comma): accepted as the API
+	// accepts it, and the expression's place is still that of the text.
+	dialect := `// made by hand
+{
+  '$schema': 'https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#',
+  contentVersion: '1.0.0.0',
+  "resources": [
+    {"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-01-01",
+     "name": "[concat('a', nosuch('b'))]", "location": "westus", "sku": {"name": "Standard_LRS"}, "kind": "StorageV2"},
+  ]
+}`
+	run(t, ctx, "the same template in JSON.NET's dialect", paste("Template", dialect), click("Review + create"), waitText("The template function 'nosuch' is not valid"))
+	if e := deployFieldError(t, ctx, "Template"); !strings.Contains(e, "at line '7' and column '28'") {
+		t.Errorf("the Template field's error for the template in JSON.NET's dialect:\n%s", e)
 	}
 
 	undeclared := strings.Replace(bad, `"[concat('a', nosuch('b'))]"`, `"[parameters('cluster_name')]"`, 1)
