@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/privlink/privlink/internal/arm"
 	"github.com/spf13/cobra"
 )
 
@@ -105,15 +106,42 @@ name defaults to the template file's name, as az does.`,
 	return cmd
 }
 
+// readTemplate reads a template file as the API reads content: JSON as
+// it is, else JSON.NET's reading of it (arm.ReadJSONNET: comments, single
+// quotes, bare names), which keeps its lines; what the API could not read
+// is refused here in the API's words. A byte order mark or UTF-16 is read
+// as the server reads it.
+func readTemplate(file string) ([]byte, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	b, err := arm.DecodeContent(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", file, err)
+	}
+	// Only the end is trimmed: white space before the template would move
+	// its lines.
+	b = bytes.TrimRight(b, " \t\r\n")
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, fmt.Errorf("%s: the template is empty", file)
+	}
+	if json.Valid(b) {
+		return b, nil
+	}
+	q, err := arm.ReadJSONNET(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: the template is not JSON as ARM reads it: %v", file, err)
+	}
+	return q, nil
+}
+
 // runDeploy sends the request of verb and, for create, follows the
 // deployment to its end.
 func runDeploy(g *globals, c *client, verb string, a deployArgs, subscriptionScope bool) error {
-	tmpl, err := os.ReadFile(a.file)
+	tmpl, err := readTemplate(a.file)
 	if err != nil {
 		return err
-	}
-	if tmpl, err = normalizeJSON(tmpl); err != nil {
-		return fmt.Errorf("%s: %v", a.file, err)
 	}
 	params, err := deployParameters(tmpl, a.params)
 	if err != nil {
@@ -136,11 +164,21 @@ func runDeploy(g *globals, c *client, verb string, a deployArgs, subscriptionSco
 	if mode == "" {
 		mode = "Incremental"
 	}
-	body := map[string]any{"properties": map[string]any{"mode": mode, "template": json.RawMessage(tmpl), "parameters": params}}
+	// The template goes first and as the file has it (not compacted, as
+	// json.Marshal would): the API counts the line and column numbers of
+	// its errors in the request, which then are the file's.
+	var body bytes.Buffer
+	body.WriteString(`{"properties":{"template":`)
+	body.Write(tmpl)
+	m, _ := arm.Marshal(mode)
+	p, _ := arm.Marshal(params)
+	fmt.Fprintf(&body, `,"mode":%s,"parameters":%s}`, m, p)
 	if subscriptionScope && a.location != "" {
-		body["location"] = a.location
+		l, _ := arm.Marshal(a.location)
+		fmt.Fprintf(&body, `,"location":%s`, l)
 	}
-	b, _ := json.Marshal(body)
+	body.WriteString("}")
+	b := body.Bytes()
 	q := "?api-version=" + deploymentAPIVersion
 	switch verb {
 	case "validate":

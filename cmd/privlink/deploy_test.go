@@ -73,6 +73,26 @@ func TestDeploy(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "✗") || !strings.Contains(r.stderr, "privlink: deployment failed: DeploymentFailed") || !strings.Contains(r.stderr, "InvalidGroupId") {
 		t.Fatalf("failing create: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
+	// The API's line numbers are the file's: the template is sent as
+	// written, with a comment (JSON.NET's reading keeps the lines).
+	lined := filepath.Join(dir, "lined.json")
+	if err := os.WriteFile(lined, []byte(`// a comment
+{
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": {
+    "name": { "type": "string" }
+  },
+  "resources": []
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = f.cli.run("deploy", "group", "validate", "-g", adxGroup, "-f", lined)
+	if r.code != 1 || !strings.Contains(r.stdout, "The value for the template parameter 'name' at line '6' and column '") {
+		t.Fatalf("a missing parameter declared on line 6: exit %d, want 1 with the file's line\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
 	// Usage errors.
 	for _, args := range [][]string{
 		{"deploy", "group", "create", "--template-file", tmpl},
