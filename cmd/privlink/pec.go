@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/google/uuid"
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/spf13/cobra"
 )
@@ -202,10 +203,10 @@ func (t *linkTarget) status(name string) string {
 // rejection"); "" when there is nothing to add.
 func refusalHint(from, want string) string {
 	switch {
-	case from == "Rejected":
-		return "the connection was rejected, and a rejected connection cannot change state again (as in Azure): delete the managed private endpoint and create it again to ask anew"
 	case from == want:
 		return "the connection is already " + strings.ToLower(want)
+	case from == "Rejected":
+		return "the connection was rejected, and a rejected connection cannot change state again (as in Azure): delete the managed private endpoint and create it again to ask anew"
 	}
 	return ""
 }
@@ -226,12 +227,30 @@ func (t *linkTarget) connectionPath(name string) string {
 
 // resolve is resolveConnection on t's connections, saying on stderr which
 // connection an endpoint's name stood for.
+//
+// When t's connections could not be listed, only a connection's own name
+// is taken: an endpoint's name cannot be resolved, and sent as it is it
+// would name nothing, which a DELETE answers with success (204).
 func (t *linkTarget) resolve(g *globals, arg string) (name string, found bool, err error) {
+	if t.unlisted != nil && !connectionName(arg) {
+		return "", false, fmt.Errorf("%q is not a connection's name (%s), and the connections of %s cannot be listed here to find the one it stands for: %v", arg, connectionShape, t.id.String(), t.unlisted)
+	}
 	name, found, err = resolveConnection(arg, t.conns)
 	if found && !strings.EqualFold(name, arg) {
 		fmt.Fprintf(g.stderr, "connection of managed private endpoint %q: %s\n", arg, name)
 	}
 	return name, found, err
+}
+
+// connectionName reports whether s has the shape of a connection's name:
+// privlink names every connection {private endpoint's name}.{GUID}.
+func connectionName(s string) bool {
+	i := strings.LastIndexByte(s, '.')
+	if i <= 0 {
+		return false
+	}
+	_, err := uuid.Parse(s[i+1:])
+	return err == nil && len(s)-i-1 == 36
 }
 
 // descriptionWidth is how much of a description 'pec list' shows in its table.

@@ -95,9 +95,12 @@ func TestReadmeAccessControlStory(t *testing.T) {
 	if got := parseOrdered(t, r.stdout).str("properties", "privateLinkServiceConnectionState", "status"); got != "Rejected" {
 		t.Fatalf("pec reject with the approver role: %q\n%s", got, r.stdout)
 	}
-	// Without the list, an endpoint's name cannot stand for its connection.
-	if r := c.run("pec", "reject", "mpeToShare", "--resource", SA); r.code != 1 || !strings.Contains(r.stderr, "its list is not readable here") {
-		t.Fatalf("pec reject by the endpoint's name with the approver role: exit %d, want 1 and why the name was not found\n%s%s", r.code, r.stdout, r.stderr)
+	// Without the list, an endpoint's name cannot stand for its connection:
+	// refused before anything is sent (a DELETE of the name would "succeed").
+	for _, verb := range []string{"reject", "remove"} {
+		if r := c.run("pec", verb, "mpeToShare", "--resource", SA); r.code != 2 || !strings.Contains(r.stderr, "cannot be listed here") {
+			t.Fatalf("pec %s by the endpoint's name with the approver role: exit %d, want 2 and why the name cannot be used\n%s%s", verb, r.code, r.stdout, r.stderr)
+		}
 	}
 
 	// A principal with no role at all is refused the connections'

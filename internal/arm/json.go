@@ -3,6 +3,7 @@ package arm
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"sync"
 )
 
@@ -38,6 +39,11 @@ func Marshal(v any) ([]byte, error) {
 		}
 		return append(b, ']'), nil
 	case JSONAppender:
+		// A nil pointer to a type with a value method: encoding/json
+		// writes null for it.
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
+			return []byte("null"), nil
+		}
 		// Written into a pooled buffer and copied out at its size: one
 		// allocation of what the value needs, as encoding/json does.
 		p := scratch.Get().(*[]byte)
@@ -155,7 +161,10 @@ var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // JSONAppender is a value that writes its own JSON, for Marshal to call
 // instead of encoding/json's reflection: AppendJSON appends to b exactly
 // what Marshal would write for the value's fields (a test holds each
-// implementation to that), and never fails.
+// implementation to that), and never fails. Marshal prefers it to a
+// MarshalJSON method, so a type has one or the other; and a struct that
+// embeds an implementation gets its method, so such types are not
+// embedded.
 type JSONAppender interface {
 	AppendJSON(b []byte) []byte
 }

@@ -152,6 +152,7 @@ func FuzzMarshalFastPaths(f *testing.F) {
 			[]string(nil),
 			arm.SystemData{CreatedBy: a, CreatedByType: b, CreatedAt: c, LastModifiedBy: d, LastModifiedByType: e, LastModifiedAt: g},
 			arm.SystemData{CreatedAt: c, LastModifiedAt: g},
+			(*arm.SystemData)(nil),
 		} {
 			got, err := arm.Marshal(v)
 			if err != nil {
@@ -162,6 +163,9 @@ func FuzzMarshalFastPaths(f *testing.F) {
 			ref := v
 			if sd, ok := v.(arm.SystemData); ok {
 				ref = plain(sd)
+			}
+			if sd, ok := v.(*arm.SystemData); ok && sd == nil {
+				ref = (*plain)(nil)
 			}
 			if want := reference(t, ref); string(got) != want {
 				t.Fatalf("Marshal(%#v) = %s, encoding/json: %s", v, got, want)

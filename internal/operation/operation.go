@@ -5,7 +5,6 @@
 package operation
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,8 +87,8 @@ type docJSON Doc
 // HTML escapes; see arm.Marshal), by hand: every write of a resource
 // encodes its operation's document twice, and reflection made that 2.5%
 // of a durable create's CPU (2026-12-03). Documents it cannot write that
-// way (a time outside years 0-9999, which encoding/json refuses, or in a
-// zone whose offset has seconds) go
+// way (a time outside years 0-9999 or in a zone 24 hours or more away, which
+// encoding/json refuses, or in a zone whose offset has seconds) go
 // through encoding/json, with its error.
 func (d *Doc) MarshalJSON() ([]byte, error) {
 	if !jsonTime(d.StartTime) || d.EndTime != nil && !jsonTime(*d.EndTime) || d.RunnerUntil != nil && !jsonTime(*d.RunnerUntil) {
@@ -127,12 +126,13 @@ func (d *Doc) MarshalJSON() ([]byte, error) {
 		b = appendTime(b, *d.RunnerUntil)
 	}
 	if len(d.Payload) > 0 {
-		// encoding/json compacts a RawMessage (and refuses one that is not JSON).
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, d.Payload); err != nil {
+		// encoding/json compacts a RawMessage, escapes U+2028 and U+2029 in
+		// it (json.Compact does not) and refuses one that is not JSON.
+		p, err := arm.Marshal(d.Payload)
+		if err != nil {
 			return arm.Marshal((*docJSON)(d))
 		}
-		b = append(append(b, `,"payload":`...), arm.UnescapeHTML(buf.Bytes())...)
+		b = append(append(b, `,"payload":`...), p...)
 	}
 	return append(b, '}'), nil
 }
@@ -147,11 +147,12 @@ func appendOmitEmpty(b []byte, name, v string) []byte {
 }
 
 // jsonTime reports whether encoding/json writes t as AppendFormat does:
-// a year in 0-9999 and a zone offset of whole minutes.
+// a year in 0-9999 and a zone offset under 24 hours (encoding/json refuses
+// the others), of whole minutes.
 func jsonTime(t time.Time) bool {
 	y := t.Year()
 	_, off := t.Zone()
-	return y >= 0 && y <= 9999 && off%60 == 0
+	return y >= 0 && y <= 9999 && off > -24*3600 && off < 24*3600 && off%60 == 0
 }
 
 // appendTime appends t as time.Time.MarshalJSON does (RFC 3339 with

@@ -99,7 +99,8 @@ type deployForm struct {
 	Params           []deployParam
 
 	// read is Template as JSON: the text itself, or JSON.NET's reading of
-	// it (deployRead), whose lines are the text's. compact is the template
+	// it (deployRead), whose lines are the text's (its columns may not be:
+	// see where). compact is the template
 	// as sent to the API; offsets map its bytes to those of read (see
 	// deployCompact).
 	read    string
@@ -565,6 +566,12 @@ func (f *deployForm) where(msg string, fe *deployFieldError) string {
 			l, c := deployLineCol(f.read, f.offsets[off])
 			if l != line || c != col {
 				fe.Note = "Line and column numbers are those of the template as you gave it; the API's answer counts them in the request as it received it, the template without spaces and line breaks, all on line 1."
+				if f.read != f.Template {
+					// JSON.NET's reading keeps lines, not columns: a name
+					// without quotes gains two, a comment or an escape may
+					// change length.
+					fe.Note = "Line numbers are those of the template as you gave it. Columns are counted in the template as the API reads it, which differs from your text on lines with comments, names without quotes or escapes in single quotes; the API's answer counts both in the request as it received it, the template without spaces and line breaks, all on line 1."
+				}
 			}
 			return fmt.Sprintf(format, l, c)
 		})
