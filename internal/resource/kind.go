@@ -166,6 +166,23 @@ type Kind struct {
 	// Collections are extra GET lists below an item that are not child types
 	// (a resource group's "resources").
 	Collections map[string]Action
+	// Embeds are child types whose resources a document carries as it is
+	// served (a GET, each element of a list, the answer to a PUT or PATCH):
+	// read-only members that Azure fills from other records, such as a
+	// private link target's properties.privateEndpointConnections.
+	Embeds []Embed
+}
+
+// Embed is a child type a document carries: properties.{Member} is the
+// list of the resource's children of type Type, each as its own GET serves
+// it (shaped for the request's api-version), or only the members Keep
+// names when it is set (Key Vault's PrivateEndpointConnectionItem is id,
+// etag and properties). The list is there, empty, when there are none, as
+// Azure serves it (a storage account's "privateEndpointConnections": []).
+type Embed struct {
+	Member string
+	Type   string
+	Keep   []string
 }
 
 // Action handles a POST action or an extra collection.

@@ -29,8 +29,8 @@ func (e *Engine) get(ctx context.Context, k *Kind, r *Request) (*Response, error
 			if err != nil {
 				return err
 			}
-			body = d.Body()
-			return nil
+			body, err = served(c, k, r, d.Body())
+			return err
 		}
 		rec, err := c.Tx.Get(id.Key())
 		if IsNotFound(err) {
@@ -39,8 +39,8 @@ func (e *Engine) get(ctx context.Context, k *Kind, r *Request) (*Response, error
 		if err != nil {
 			return err
 		}
-		body = rec.Body
-		return nil
+		body, err = served(c, k, r, rec.Body)
+		return err
 	})
 	if err != nil {
 		if r.Method == http.MethodHead {
@@ -53,7 +53,7 @@ func (e *Engine) get(ctx context.Context, k *Kind, r *Request) (*Response, error
 	if r.Method == http.MethodHead {
 		return &Response{Status: http.StatusNoContent, Header: http.Header{}}, nil
 	}
-	resp := jsonResponse(http.StatusOK, k.view(r, body))
+	resp := jsonResponse(http.StatusOK, body)
 	if k.ETag {
 		if o, err := arm.ParseObject(body); err == nil {
 			if et, ok, _ := o.String("etag"); ok {
@@ -62,6 +62,81 @@ func (e *Engine) get(ctx context.Context, k *Kind, r *Request) (*Response, error
 		}
 	}
 	return resp, nil
+}
+
+// served is doc as its reader sees it: shaped for r's api-version
+// (Kind.View), with the children k embeds (Kind.Embeds) read in c's
+// transaction, so that they agree with the document.
+func served(c *Ctx, k *Kind, r *Request, doc []byte) ([]byte, error) {
+	if r != nil {
+		doc = k.view(r, doc)
+	}
+	if len(k.Embeds) == 0 || doc == nil {
+		return doc, nil
+	}
+	o, err := arm.ParseObject(doc)
+	if err != nil {
+		return nil, err
+	}
+	id, _, err := o.String("id")
+	if err != nil {
+		return nil, err
+	}
+	rid, aerr := arm.ParseResourceID(id)
+	if aerr != nil {
+		return nil, aerr
+	}
+	props, err := o.Object("properties")
+	if err != nil {
+		return nil, err
+	}
+	if props == nil {
+		props = &arm.Object{}
+	} else {
+		props = props.Clone()
+	}
+	for _, em := range k.Embeds {
+		ck := c.Kind(em.Type)
+		recs, err := c.Tx.List(store.Query{Parent: rid.Key(), Type: em.Type})
+		if err != nil {
+			return nil, err
+		}
+		items := make([][]byte, 0, len(recs))
+		for _, rec := range recs {
+			b := rec.Body
+			if ck != nil && r != nil {
+				b = ck.view(r, b)
+			}
+			if len(em.Keep) > 0 {
+				if b, err = keepMembers(b, em.Keep); err != nil {
+					return nil, err
+				}
+			}
+			items = append(items, b)
+		}
+		props.Set(em.Member, arrayBody(items))
+	}
+	o.SetObject("properties", props)
+	return o.MarshalJSON()
+}
+
+// keepMembers is the object doc with only the members names lists, in
+// doc's order.
+func keepMembers(doc []byte, names []string) ([]byte, error) {
+	o, err := arm.ParseObject(doc)
+	if err != nil {
+		return nil, err
+	}
+	out := &arm.Object{}
+	for _, key := range o.Keys() {
+		for _, n := range names {
+			if key == n {
+				v, _ := o.Get(key)
+				out.Set(key, v)
+			}
+		}
+	}
+	return out.MarshalJSON()
 }
 
 // notFound explains why id is missing: its subscription, its resource group,
@@ -199,7 +274,7 @@ func (e *Engine) list(ctx context.Context, k *Kind, scope arm.ResourceID, r *Req
 	}
 	var bodies [][]byte
 	var next string
-	err := e.view(ctx, r, func(c *Ctx) error {
+	collect := func(c *Ctx) error {
 		if !scope.IsRoot() {
 			if err := e.checkScope(c, scope); err != nil {
 				return err
@@ -267,14 +342,21 @@ func (e *Engine) list(ctx context.Context, k *Kind, scope arm.ResourceID, r *Req
 			}
 		}
 		return nil
+	}
+	err := e.view(ctx, r, func(c *Ctx) error {
+		if err := collect(c); err != nil {
+			return err
+		}
+		for i, b := range bodies {
+			var err error
+			if bodies[i], err = served(c, k, r, b); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	if k.View != nil {
-		for i, b := range bodies {
-			bodies[i] = k.view(r, b)
-		}
 	}
 	if k.ListArray {
 		return jsonResponse(http.StatusOK, arrayBody(bodies)), nil

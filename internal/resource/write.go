@@ -242,7 +242,11 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 	// The rules above do not change d after Save, so its saved bytes are the
 	// answer: the resource as accepted ("Creating", as the seed's armclient
 	// walk-through shows), even when its operation completes at once below.
-	resp := jsonResponse(status, k.view(c.Req, d.saved))
+	body, err := served(c, k, c.Req, d.saved)
+	if err != nil {
+		return nil, err
+	}
+	resp := jsonResponse(status, body)
 	if inline != nil {
 		if err := e.completeInline(c, d, inline, inlineDoc); err != nil {
 			return nil, err

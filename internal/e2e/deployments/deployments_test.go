@@ -170,6 +170,25 @@ func TestSeedTemplate(t *testing.T) {
 	}
 	// Redeploying the same changes nothing and succeeds again.
 	f.mustDeploy("adx", "seed", tmpl, params)
+
+	// The owner's side in a template, as approval automation does it:
+	// reference() of the storage account lists its connections
+	// (properties.privateEndpointConnections, read-only in the spec).
+	owner := map[string]any{
+		"$schema":        "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+		"contentVersion": "1.0.0.0",
+		"resources":      []any{},
+		"outputs": map[string]any{
+			"count":  map[string]any{"type": "int", "value": "[length(reference(resourceId('Microsoft.Storage/storageAccounts', 'share'), '2023-01-01').privateEndpointConnections)]"},
+			"status": map[string]any{"type": "string", "value": "[reference(resourceId('Microsoft.Storage/storageAccounts', 'share'), '2023-01-01').privateEndpointConnections[0].properties.privateLinkServiceConnectionState.status]"},
+			"name":   map[string]any{"type": "string", "value": "[reference(resourceId('Microsoft.Storage/storageAccounts', 'share'), '2023-01-01').privateEndpointConnections[0].name]"},
+		},
+	}
+	out := f.mustDeploy("adx", "owner", owner, nil).Properties.Outputs.(map[string]any)
+	value := func(k string) any { return out[k].(map[string]any)["value"] }
+	if value("count") != float64(1) || value("status") != "Approved" || !strings.HasPrefix(value("name").(string), "mycluster.mpeToStorage.") {
+		t.Fatalf("the storage account's connections as reference() reads them: %v", out)
+	}
 }
 
 // TestQuickstarts deploys Microsoft quickstart templates unmodified.

@@ -71,11 +71,21 @@ func TestEveryTarget(t *testing.T) {
 			if st := fixtures.StateOf(t, env, *mpe.ID); st.ConnectionState != "Approved" || st.Description != "Approved by the owner" {
 				t.Fatalf("after approval the endpoint reads %+v", st)
 			}
+			// The target's own document lists its connections, read with its
+			// SDK (properties.privateEndpointConnections).
+			embedded := tc.Embedded(t, env, "targets", tc.Name)
+			if len(embedded) != 1 || !strings.EqualFold(embedded[0].ID, pec.ID) || embedded[0].Properties.State.Status != "Approved" ||
+				embedded[0].Properties.State.Description != "Approved by the owner" || embedded[0].Properties.PrivateEndpoint.ID != pec.Properties.PrivateEndpoint.ID {
+				t.Fatalf("the target's privateEndpointConnections: %+v, want the approved connection %+v", embedded, pec)
+			}
 
 			// Delete the endpoint: its connection leaves the target.
 			fixtures.DeleteMPE(t, env, "adx", cluster, fmt.Sprintf("mpe%d", i))
 			if n := len(tc.Conns(t, env, "targets", tc.Name)); n != 0 {
 				t.Fatalf("connections after deleting the endpoint = %d, want 0", n)
+			}
+			if n := len(tc.Embedded(t, env, "targets", tc.Name)); n != 0 {
+				t.Fatalf("the target's privateEndpointConnections after deleting the endpoint: %d, want 0", n)
 			}
 
 			// A second endpoint whose connection the owner removes reads Disconnected.
@@ -105,6 +115,81 @@ func TestEveryTarget(t *testing.T) {
 			}
 			if !strings.EqualFold(fixtures.StateOf(t, env, *mpe2.ID).ProvisioningState, "Succeeded") {
 				t.Fatal("a removed connection changed the endpoint's provisioningState")
+			}
+		})
+	}
+}
+
+// TestConnectionStateShapes: each target's connections carry the state
+// its own spec gives, read through its SDK or raw: Storage's
+// actionRequired (the common types' v1), Event Hubs' status and
+// description alone, the others' actionsRequired; and each target's own
+// document lists them in properties.privateEndpointConnections, in the
+// shape its spec gives (Key Vault: id, etag, properties; SQL: id,
+// properties).
+func TestConnectionStateShapes(t *testing.T) {
+	defer fixtures.FailOnPanic(t)
+	env := testkit.Start(t)
+	fixtures.CreateRG(t, env, env.Subscription, "adx")
+	fixtures.CreateRG(t, env, env.Subscription, "targets")
+	createCluster(t, env, "adx", "mycluster", nil)
+	actions := map[string]string{"blob": "actionRequired", "namespace": ""}
+	embedded := map[string][]string{"vault": {"id", "etag", "properties"}, "sqlServer": {"id", "properties"}}
+	// An api-version of each target's type, which its connections take too.
+	versions := map[string]string{"blob": "2023-01-01", "namespace": "2024-01-01", "iotHub": "2023-06-30", "vault": "2023-07-01",
+		"sqlServer": "2021-11-01", "digitaltwinsinstance": "2023-01-31", "cluster": "2024-04-13"}
+	for i, tc := range targets() {
+		t.Run(tc.Group, func(t *testing.T) {
+			defer fixtures.FailOnPanic(t)
+			id := tc.Create(t, env, "targets", tc.Name)
+			if _, err := fixtures.CreateMPE(t, env, "adx", "mycluster", fmt.Sprintf("mpe%d", i), id, tc.Group, "Please Approve."); err != nil {
+				t.Fatal(err)
+			}
+			conn := tc.Conns(t, env, "targets", tc.Name)[0]
+			var raw struct {
+				Properties struct {
+					State map[string]any `json:"privateLinkServiceConnectionState"`
+				} `json:"properties"`
+			}
+			env.GetJSON(t, conn.ID+"?api-version="+versions[tc.Group], &raw)
+			want, ok := actions[tc.Group]
+			if !ok {
+				want = "actionsRequired"
+			}
+			var keys []string
+			for k := range raw.Properties.State {
+				keys = append(keys, k)
+			}
+			wantKeys := 2
+			if want != "" {
+				wantKeys = 3
+				if raw.Properties.State[want] != "None" {
+					t.Errorf("the state's %s: %v, want None (%v)", want, raw.Properties.State[want], raw.Properties.State)
+				}
+			}
+			if len(keys) != wantKeys {
+				t.Errorf("the state's members: %v, want status, description and %q", keys, want)
+			}
+			var target struct {
+				Properties struct {
+					Conns []map[string]any `json:"privateEndpointConnections"`
+				} `json:"properties"`
+			}
+			env.GetJSON(t, id+"?api-version="+versions[tc.Group], &target)
+			if len(target.Properties.Conns) != 1 {
+				t.Fatalf("the target lists %d connections, want 1", len(target.Properties.Conns))
+			}
+			members := embedded[tc.Group]
+			if members == nil {
+				members = []string{"id", "name", "type", "properties"}
+			}
+			for _, m := range members {
+				if _, ok := target.Properties.Conns[0][m]; !ok {
+					t.Errorf("the target's listed connection lacks %q: %v", m, target.Properties.Conns[0])
+				}
+			}
+			if embedded[tc.Group] != nil && len(target.Properties.Conns[0]) != len(members) {
+				t.Errorf("the target's listed connection: %v, want only %v", target.Properties.Conns[0], members)
 			}
 		})
 	}

@@ -71,6 +71,8 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		Managed:         []string{"namespace"},
 		ConnectionState: "Succeeded",
 		Transitions:     Transitions,
+		// eventhub's ConnectionState is status and description only.
+		StateActions: privatelink.NoStateActions,
 	})
 }
 

@@ -63,8 +63,10 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 	})
 	e.Register(secretKind())
 	reg.Add(e, &privatelink.Target{
-		Type:            Type,
-		APIVersions:     APIVersions,
+		Type:        Type,
+		APIVersions: APIVersions,
+		// keyvault.json: VaultProperties.privateEndpointConnections is PrivateEndpointConnectionItem.
+		EmbeddedMembers: []string{"id", "etag", "properties"},
 		Groups:          []privatelink.Group{{ID: "vault", RequiredMembers: []string{"default"}, ZoneNames: []string{"privatelink.vaultcore.azure.net"}}},
 		Managed:         []string{"vault"},
 		ETag:            true,

@@ -41,17 +41,32 @@ func TestParseLinkAsEncodingJSON(t *testing.T) {
 }
 
 // TestHandWrittenJSON holds connState's and idRef's AppendJSON to what
-// encoding/json writes for their fields.
+// encoding/json writes for the specs' shapes of them.
 func TestHandWrittenJSON(t *testing.T) {
-	type plainState connState
+	type plural struct {
+		Status          string `json:"status"`
+		Description     string `json:"description"`
+		ActionsRequired string `json:"actionsRequired"`
+	}
+	type singular struct {
+		Status         string `json:"status"`
+		Description    string `json:"description"`
+		ActionRequired string `json:"actionRequired"`
+	}
+	type none struct {
+		Status      string `json:"status"`
+		Description string `json:"description"`
+	}
 	type plainRef idRef
 	for _, s := range []string{"", "Approved", "Auto-approved", "<a & b>", "line\nbreak \"quoted\" \\ \u2028", "\xff"} {
 		for _, pair := range []struct {
 			v   arm.JSONAppender
 			ref any
 		}{
-			{connState{Status: s, Description: s + "!", ActionsRequired: "None"}, plainState{Status: s, Description: s + "!", ActionsRequired: "None"}},
-			{connState{}, plainState{}},
+			{connState{Status: s, Description: s + "!", ActionsRequired: "None", actions: "actionsRequired"}, plural{Status: s, Description: s + "!", ActionsRequired: "None"}},
+			{connState{Status: s, Description: s, ActionsRequired: "None", actions: "actionRequired"}, singular{Status: s, Description: s, ActionRequired: "None"}},
+			{connState{Status: s, Description: s, ActionsRequired: "None"}, none{Status: s, Description: s}},
+			{connState{actions: "actionsRequired"}, plural{}},
 			{idRef{ID: s}, plainRef{ID: s}},
 		} {
 			got, err := arm.Marshal(pair.v)

@@ -69,6 +69,33 @@ type Target struct {
 	// Transitions are the target's own rules for its owner's changes of a
 	// connection's state, with its own error codes (nil: DefaultTransitions).
 	Transitions *Transitions
+	// StateActions is the member of a connection's
+	// privateLinkServiceConnectionState that says what actions it needs:
+	// "" for "actionsRequired" (the common types from v2 on, and most
+	// targets' specs), "actionRequired" (Storage, on the common types' v1),
+	// or NoStateActions (Event Hubs' ConnectionState has none).
+	StateActions string
+	// EmbeddedMembers are the members of each connection that the target's
+	// own document lists in properties.privateEndpointConnections (nil:
+	// the whole connection, as its GET serves it). Key Vault's spec lists
+	// PrivateEndpointConnectionItems (id, etag, properties), SQL's
+	// ServerPrivateEndpointConnections (id, properties).
+	EmbeddedMembers []string
+}
+
+// NoStateActions is Target.StateActions for a state without the member.
+const NoStateActions = "-"
+
+// stateActions is the member of t's connection states that says what
+// actions they need ("" for none).
+func (t *Target) stateActions() string {
+	switch t.StateActions {
+	case "":
+		return "actionsRequired"
+	case NoStateActions:
+		return ""
+	}
+	return t.StateActions
 }
 
 // ConnectionType is the canonical type of the target's connections.
@@ -121,6 +148,15 @@ func (r *Registry) Add(e *resource.Engine, t *Target) {
 	}
 	r.targets[arm.KeyOf(t.Type)] = t
 	e.Register(connectionKind(r, t), linkResourceKind(t))
+	// Every target's spec has a read-only properties.privateEndpointConnections
+	// on the target itself, which clients read (az storage account show
+	// --query privateEndpointConnections; templates that approve what
+	// reference() lists there).
+	k := e.Kind(t.Type)
+	if k == nil {
+		panic("privatelink: register the kind of " + t.Type + " before its connections")
+	}
+	k.Embeds = append(k.Embeds, resource.Embed{Member: "privateEndpointConnections", Type: t.ConnectionType(), Keep: t.EmbeddedMembers})
 }
 
 // OnChange registers what an endpoint type does when the state of one of
@@ -323,7 +359,7 @@ func Place(c *resource.Ctx, t *Target, target *resource.Doc, endpointID arm.Reso
 		// spell "Auto-Approved".
 		desc = "Auto-approved"
 	}
-	p.SetValue("privateLinkServiceConnectionState", connState{Status: status, Description: desc, ActionsRequired: "None"})
+	p.SetValue("privateLinkServiceConnectionState", connState{Status: status, Description: desc, ActionsRequired: "None", actions: t.stateActions()})
 	if t.ConnectionState != "" {
 		p.SetValue("provisioningState", t.ConnectionState)
 	}
@@ -399,19 +435,25 @@ func UpdateRequest(c *resource.Ctx, endpoint *resource.Doc, message string) erro
 	return nil
 }
 
+// connState is a connection's privateLinkServiceConnectionState.
 type connState struct {
-	Status          string `json:"status"`
-	Description     string `json:"description"`
-	ActionsRequired string `json:"actionsRequired"`
+	Status          string
+	Description     string
+	ActionsRequired string
+	// actions is the member that holds ActionsRequired in the target's
+	// spec ("" for none: Target.StateActions).
+	actions string
 }
 
-// AppendJSON writes s as encoding/json writes its fields (arm.JSONAppender):
-// every connection placed or changed sets it.
+// AppendJSON writes s (arm.JSONAppender): every connection placed or
+// changed sets it.
 func (s connState) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = arm.AppendMember(b, "status", s.Status, false)
 	b = arm.AppendMember(b, "description", s.Description, false)
-	b = arm.AppendMember(b, "actionsRequired", s.ActionsRequired, false)
+	if s.actions != "" {
+		b = arm.AppendMember(b, s.actions, s.ActionsRequired, false)
+	}
 	return append(b, '}')
 }
 
@@ -425,10 +467,17 @@ func (r idRef) AppendJSON(b []byte) []byte {
 	return append(arm.AppendMember(append(b, '{'), "id", r.ID, false), '}')
 }
 
+// stateOf reads pec's state, keeping the member its actions are in.
 func stateOf(pec *resource.Doc) connState {
 	var st connState
-	if raw, ok := pec.Props().Get("privateLinkServiceConnectionState"); ok {
-		_ = json.Unmarshal(raw, &st)
+	if o, err := pec.Props().Object("privateLinkServiceConnectionState"); err == nil && o != nil {
+		st.Status, _, _ = o.String("status")
+		st.Description, _, _ = o.String("description")
+		for _, m := range []string{"actionsRequired", "actionRequired"} {
+			if a, ok, _ := o.String(m); ok {
+				st.ActionsRequired, st.actions = a, m
+			}
+		}
 	}
 	if st.ActionsRequired == "" {
 		st.ActionsRequired = "None"
@@ -495,7 +544,7 @@ func connectionKind(r *Registry, t *Target) *resource.Kind {
 			}
 			// The stored connection keeps its own fields; only the state changes.
 			props := w.Old.Props().Clone()
-			props.SetValue("privateLinkServiceConnectionState", connState{Status: next, Description: desc, ActionsRequired: "None"})
+			props.SetValue("privateLinkServiceConnectionState", connState{Status: next, Description: desc, ActionsRequired: "None", actions: t.stateActions()})
 			if t.ConnectionState != "" {
 				props.SetValue("provisioningState", t.ConnectionState)
 			}

@@ -47,8 +47,10 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		},
 	})
 	reg.Add(e, &privatelink.Target{
-		Type:            Type,
-		APIVersions:     APIVersions,
+		Type:        Type,
+		APIVersions: APIVersions,
+		// sql: ServerProperties.privateEndpointConnections is ServerPrivateEndpointConnection.
+		EmbeddedMembers: []string{"id", "properties"},
 		Groups:          []privatelink.Group{{ID: "sqlServer", RequiredMembers: []string{"sqlServer"}, ZoneNames: []string{"privatelink.database.windows.net"}}},
 		Managed:         []string{"sqlServer"},
 		GroupIDs:        "array",

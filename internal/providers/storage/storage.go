@@ -53,6 +53,9 @@ func Register(e *resource.Engine, reg *privatelink.Registry) {
 		Managed:         []string{"blob", "dfs"},
 		ConnectionState: "Succeeded",
 		Transitions:     Transitions,
+		// storage.json takes the common types' v1 state: "actionRequired"
+		// (armstorage's PrivateLinkServiceConnectionState.ActionRequired).
+		StateActions: "actionRequired",
 	})
 }
 
