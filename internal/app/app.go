@@ -105,10 +105,11 @@ type Config struct {
 }
 
 // PublicHosts are the public Azure host names privlink serves itself through
-// its transparent proxy: Resource Manager (both of its names) and Microsoft
-// Entra ID's login hosts (MSAL's instance discovery included). A client with
-// HTTPS_PROXY pointing at privlink and trusting its CA reaches privlink when
-// it calls them, with no endpoint settings.
+// its transparent proxy: Resource Manager (both of its names), Microsoft
+// Entra ID's login hosts (MSAL's instance discovery included) and Microsoft
+// Graph (its lookups of principals, which the Azure CLI makes). A client
+// with HTTPS_PROXY pointing at privlink and trusting its CA reaches privlink
+// when it calls them, with no endpoint settings.
 var PublicHosts = []string{
 	"management.azure.com",
 	"management.core.windows.net",
@@ -116,6 +117,7 @@ var PublicHosts = []string{
 	"login.windows.net",
 	"login.microsoft.com",
 	"sts.windows.net",
+	"graph.microsoft.com",
 }
 
 // Server is a running privlink.

@@ -14,9 +14,9 @@ import (
 
 // The directory endpoints, /_privlink/directory/…, manage privlink's
 // tenant: service principals (what az ad sp create-for-rbac makes), users
-// and, read-only, managed identities. They stand where Microsoft Graph
-// stands in Azure, which no part of this feature's clients calls; their
-// errors use Graph's codes in ARM's envelope. Every principal of the tenant
+// and, read-only, managed identities. They stand where Microsoft Graph's
+// writes stand in Azure (Graph's reads of principals are graph.go's);
+// their errors use Graph's codes in ARM's envelope. Every principal of the tenant
 // may read the directory; only its administrator, the default service
 // principal, may change it (identity.Administrator).
 

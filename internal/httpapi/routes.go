@@ -40,6 +40,15 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /_privlink/directory/managedIdentities/{id}", s.authenticated(s.getPrincipal(mi)))
 	mux.HandleFunc("GET /_privlink/directory/principals/{id}", s.authenticated(s.getPrincipal("")))
 
+	// Microsoft Graph's lookups of principals (graph.go), for Azure's tools.
+	mux.HandleFunc("GET /v1.0/me", s.graphAuthenticated(s.graphMe))
+	mux.HandleFunc("GET /v1.0/users", s.graphAuthenticated(s.graphList("users")))
+	mux.HandleFunc("GET /v1.0/users/{id}", s.graphAuthenticated(s.graphGet("users")))
+	mux.HandleFunc("GET /v1.0/servicePrincipals", s.graphAuthenticated(s.graphList("servicePrincipals")))
+	mux.HandleFunc("GET /v1.0/servicePrincipals/{id}", s.graphAuthenticated(s.graphGet("servicePrincipals")))
+	mux.HandleFunc("GET /v1.0/directoryObjects/{id}", s.graphAuthenticated(s.graphGet("directoryObjects")))
+	mux.HandleFunc("POST /v1.0/directoryObjects/getByIds", s.graphAuthenticated(s.graphGetByIds))
+
 	// Cloud metadata, for tools that discover endpoints (Terraform's metadata_host).
 	mux.HandleFunc("GET /metadata/endpoints", s.metadata)
 

@@ -12,8 +12,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -62,6 +64,7 @@ type Service struct {
 type cached struct {
 	p   *arm.Principal
 	exp time.Time
+	aud string
 }
 
 // Options configure a Service.
@@ -304,11 +307,43 @@ func (s *Service) Issue(o *DirectoryObject, client, audience, issuer string) (st
 // /metadata/endpoints (go-azure-sdk, hence Terraform's azurerm) ask for a
 // token whose audience is that cloud's Resource Manager endpoint.
 func (s *Service) Validate(token, self string) (*arm.Principal, *arm.Error) {
+	return s.validate(token, func(aud string) *arm.Error {
+		if !validAudience(aud) && (self == "" || strings.TrimSuffix(aud, "/") != strings.TrimSuffix(self, "/")) {
+			return arm.Errorf(arm.CodeInvalidAuthenticationTokenAudience, "The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences '%s'.", aud, strings.Join(Audiences, "','"))
+		}
+		return nil
+	})
+}
+
+// GraphAudiences are the audiences of a token for Microsoft Graph: its
+// resource URI, with or without the slash, and its application id.
+var GraphAudiences = []string{"https://graph.microsoft.com", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"}
+
+// ValidateGraph checks a bearer token for Microsoft Graph (GraphAudiences)
+// and returns its principal; a token for another audience is refused
+// (InvalidAuthenticationToken, 401, Graph's code for it).
+func (s *Service) ValidateGraph(token string) (*arm.Principal, *arm.Error) {
+	return s.validate(token, func(aud string) *arm.Error {
+		if !slices.Contains(GraphAudiences, aud) {
+			return &arm.Error{Code: arm.CodeInvalidAuthenticationToken, Message: "Invalid audience.", Status: http.StatusUnauthorized}
+		}
+		return nil
+	})
+}
+
+// validate checks a token's signature, expiry and tenant, and its audience
+// with audience, and returns its principal.
+func (s *Service) validate(token string, audience func(aud string) *arm.Error) (*arm.Principal, *arm.Error) {
 	now := s.now()
 	s.mu.RLock()
 	c, ok := s.cache[token]
 	s.mu.RUnlock()
 	if ok && now.Before(c.exp) {
+		// A token is cached with its audience: one for ARM is not one for
+		// Graph.
+		if aerr := audience(c.aud); aerr != nil {
+			return nil, aerr
+		}
 		return c.p, nil
 	}
 	var cl claims
@@ -330,8 +365,8 @@ func (s *Service) Validate(token, self string) (*arm.Principal, *arm.Error) {
 	if len(cl.Audience) > 0 {
 		aud = cl.Audience[0]
 	}
-	if !validAudience(aud) && (self == "" || strings.TrimSuffix(aud, "/") != strings.TrimSuffix(self, "/")) {
-		return nil, arm.Errorf(arm.CodeInvalidAuthenticationTokenAudience, "The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences '%s'.", aud, strings.Join(Audiences, "','"))
+	if aerr := audience(aud); aerr != nil {
+		return nil, aerr
 	}
 	if cl.TID != s.TenantID {
 		return nil, arm.Errorf(arm.CodeInvalidAuthenticationToken, "The access token is from the wrong issuer '%s'. It must match the tenant '%s' associated with this subscription.", cl.Issuer, s.TenantID)
@@ -349,7 +384,7 @@ func (s *Service) Validate(token, self string) (*arm.Principal, *arm.Error) {
 	if len(s.cache) > 10000 {
 		s.cache = map[string]cached{}
 	}
-	s.cache[token] = cached{p: p, exp: cl.ExpiresAt.Time}
+	s.cache[token] = cached{p: p, exp: cl.ExpiresAt.Time, aud: aud}
 	s.mu.Unlock()
 	return p, nil
 }

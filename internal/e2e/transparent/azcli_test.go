@@ -6,22 +6,24 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/privlink/privlink/internal/identity"
 	"github.com/privlink/privlink/internal/testkit"
 )
 
 // TestAzureCLI drives the Azure CLI (az, Debian's package azure-cli) in a
 // shell with only what 'privlink env' exports, as a user scripting ADX
 // networking with it would: a service principal's login, a resource group,
-// a storage account, the seed's cluster and managed private endpoint with
-// 'az rest' (the armclient calls of the documentation), the owner's side
-// with 'az storage account private-endpoint-connection', and the seed's
-// template with 'az deployment group create' and 'what-if'.
+// a storage account, a key vault (whose create asks Microsoft Graph for
+// the signed-in principal's object id), the seed's cluster and managed
+// private endpoint with 'az rest' (the armclient calls of the
+// documentation), the owner's side with 'az storage account
+// private-endpoint-connection', and the seed's template with 'az
+// deployment group create' and 'what-if'.
 //
 // Not covered, because Debian's package (2.45) cannot run them against
 // Azure either: 'az network ...' and 'az role ...' fail inside az (SDK
 // versions that do not match its modules), and 'az eventhubs namespace
-// private-endpoint-connection' too. 'az role assignment create --assignee'
-// would also ask Microsoft Graph, which privlink does not serve.
+// private-endpoint-connection' too.
 func TestAzureCLI(t *testing.T) {
 	az, err := exec.LookPath("az")
 	testkit.Need(t, err == nil, "the Azure CLI (az) is not installed", "install Debian's package azure-cli")
@@ -56,6 +58,14 @@ func TestAzureCLI(t *testing.T) {
 	run("group", "create", "-n", "adx", "-l", "westus", "-o", "none")
 	run("storage", "account", "create", "-n", "share", "-g", "adx", "-l", "westus", "--sku", "Standard_LRS", "-o", "none")
 	run("eventhubs", "namespace", "create", "-n", "myeventhubns", "-g", "adx", "-l", "westus", "-o", "none")
+	// az gives the vault an access policy for the signed-in principal, whose
+	// object id it asks Microsoft Graph for: GET /me, refused for an
+	// application, then the service principal named by its app id.
+	var policy []struct{ ObjectID string }
+	jsonOf(run("keyvault", "create", "-n", "myvault", "-g", "adx", "-l", "westus", "--query", "properties.accessPolicies", "-o", "json"), &policy)
+	if len(policy) != 1 || policy[0].ObjectID != identity.DefaultClientObjectID {
+		t.Fatalf("az keyvault create's access policies: %+v, want one for the signed-in service principal %s", policy, identity.DefaultClientObjectID)
+	}
 	sub := "/subscriptions/" + env.Subscription + "/resourceGroups/adx"
 	sa := sub + "/providers/Microsoft.Storage/storageAccounts/share"
 	cluster := "https://management.azure.com" + sub + "/providers/Microsoft.Kusto/clusters/mycluster"
