@@ -350,7 +350,7 @@ that made it when that made exactly one connection on the resource.`,
 				return &exitError{code: 1}
 			}
 			if wait {
-				return t.c.waitFor(path, false, 10*time.Minute)
+				return t.c.waitForAnswer(r, path, 10*time.Minute)
 			}
 			return nil
 		},

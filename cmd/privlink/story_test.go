@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/privlink/privlink/internal/testkit"
 )
@@ -50,8 +51,27 @@ func TestReadmeAccessControlStory(t *testing.T) {
 		t.Fatalf("pec list as the cluster administrator: exit %d, want 1 with AuthorizationFailed\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
-	// The data owner approves.
+	// A SQL server's connection too, which its owner approves with --wait:
+	// SQL answers 202 and keeps the connection "Ready", so only the
+	// operation says when the approval is done.
+	login()
+	SQL := sub + "/resourceGroups/data/providers/Microsoft.Sql/servers/datasql"
+	c.ok("put", SQL+"?api-version=2021-11-01", "{'location':'westus','properties':{'administratorLogin':'dana','administratorLoginPassword':'Data-owner-1!'}}")
+	login("--client-id", APP, "--client-secret", SECRET)
+	c.ok("mpe", "create", "toSQL", "--cluster", "mycluster", "-g", "adx", "--target", SQL, "--group-id", "sqlServer")
 	login("--username", "dana", "--password", "Data-owner-1")
+	done := make(chan result, 1)
+	go func() { done <- c.run("pec", "approve", "toSQL", "--resource", SQL, "--wait") }()
+	select {
+	case r := <-done:
+		if r.code != 0 || !strings.Contains(r.stderr, "operation: Succeeded") {
+			t.Fatalf("pec approve --wait on a SQL server: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("pec approve --wait on a SQL server is still waiting after 30 s")
+	}
+
+	// The data owner approves.
 	rows := tableRows(c.ok("pec", "list", "--resource", SA).stdout)
 	if len(rows) != 1 || rows[0][1] != "Pending" || rows[0][2] != "Please Approve." {
 		t.Fatalf("pec list as the data owner: %v, want one Pending with the request message", rows)

@@ -148,6 +148,51 @@ func (c *client) waitFor(path string, gone bool, timeout time.Duration) error {
 	}
 }
 
+// waitForAnswer follows what an accepted write answered until it ends:
+// its operation's status URL (Azure-AsyncOperation) when the answer names
+// one, as the SDKs' pollers do, else the resource's provisioningState at
+// path. A SQL server's connection answers 202 with an operation and keeps
+// provisioningState "Ready", which is none of ARM's terminal states: only
+// its operation says when it is done.
+func (c *client) waitForAnswer(r *response, path string, timeout time.Duration) error {
+	op := r.Header.Get("Azure-AsyncOperation")
+	if op == "" {
+		return c.waitFor(path, false, timeout)
+	}
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for {
+		r, err := c.do(http.MethodGet, op, nil)
+		if err != nil {
+			return err
+		}
+		if !r.OK() {
+			return armFailure(r)
+		}
+		var st struct {
+			Status string `json:"status"`
+			Error  struct {
+				Code, Message string
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(r.Body, &st)
+		if st.Status != last {
+			fmt.Fprintf(c.g.stderr, "operation: %s\n", st.Status)
+			last = st.Status
+		}
+		if arm.IsTerminal(st.Status) {
+			if !strings.EqualFold(st.Status, arm.StateSucceeded) {
+				return &serverError{msg: "the operation ended " + st.Status + ": " + st.Error.Code + ": " + st.Error.Message}
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("gave up waiting after %s (operation %q)", timeout, st.Status)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 func mpeCmd(g *globals) *cobra.Command {
 	cmd := group(&cobra.Command{Use: "mpe", Short: "Managed private endpoints of a Kusto cluster"})
 	cmd.AddCommand(mpeCreate(g), mpeList(g), mpeShow(g), mpeDelete(g))
