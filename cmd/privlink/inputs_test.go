@@ -370,6 +370,8 @@ func TestInputsUsage(t *testing.T) {
 		{name: "serve help names the data path bounds", args: []string{"serve", "--help"}, wantStdout: []string{"--data-path-max-clusters", "--data-path-max-targets", "--data-path-max-listeners", "reached through its cluster's egress"}},
 		{name: "serve refuses a data path bound below 1", args: []string{"serve", "--data-path-max-listeners", "0"}, wantCode: 2, wantStderr: []string{"--data-path-max-listeners: 0: give at least 1"}},
 		{name: "serve refuses --verbose", args: []string{"serve", "--verbose"}, wantCode: 2, wantStderr: []string{"unknown flag: --verbose"}},
+		{name: "serve refuses an unknown log format", args: []string{"serve", "--log-format", "yaml"}, wantCode: 2, wantStderr: []string{`--log-format: "yaml" is not a format: give text or json`}},
+		{name: "serve refuses an unknown log level", args: []string{"serve", "--log-level", "verbose"}, wantCode: 2, wantStderr: []string{`--log-level: "verbose" is not a level: give debug, info, warn or error`}},
 		{name: "serve refuses -v before it", args: []string{"-v", "serve"}, wantCode: 2, wantStderr: []string{"unknown shorthand flag: 'v'"}},
 		{name: "login refuses --verbose", args: []string{"login", "-v"}, wantCode: 2, wantStderr: []string{"unknown shorthand flag: 'v'"}},
 	}

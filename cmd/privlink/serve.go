@@ -70,7 +70,11 @@ func serveCmd(g *globals) *cobra.Command {
 			}
 			var lv slog.Level
 			if err := lv.UnmarshalText([]byte(level)); err != nil {
-				return fmt.Errorf("--log-level: %w", err)
+				return fmt.Errorf("--log-level: %q is not a level: give debug, info, warn or error", level)
+			}
+			format = strings.ToLower(format)
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--log-format: %q is not a format: give text or json", format)
 			}
 			opts := &slog.HandlerOptions{Level: lv}
 			// Log lines are written in batches (every 100 ms, warnings

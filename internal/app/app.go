@@ -19,6 +19,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/privlink/privlink/internal/authz"
@@ -206,7 +207,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	if s.lock, err = lockDir(dir); err != nil {
+	if s.lock, err = lockDir(dir, s.https.Addr().String()); err != nil {
 		return nil, err
 	}
 	s.replica = cfg.Replica
@@ -519,15 +520,26 @@ func (s *Server) close() error {
 }
 
 // lockDir takes an exclusive lock on the data directory, so that two servers
-// never share one embedded database. The kernel releases it if the process dies.
-func lockDir(dir string) (*os.File, error) {
+// never share one embedded database. The kernel releases it if the process
+// dies. The lock file names its holder (process id and address, one line),
+// for the refusal of the next server to say which one holds it.
+func lockDir(dir, addr string) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, "privlink.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := io.ReadAll(io.LimitReader(f, 256))
 		f.Close()
-		return nil, fmt.Errorf("app: data directory %s is in use by another privlink server", dir)
+		msg := fmt.Sprintf("data directory %s is in use by another privlink server", dir)
+		if h := strings.TrimSpace(string(holder)); h != "" && utf8.ValidString(h) && !strings.ContainsAny(h, "\n\r") {
+			msg += " (" + h + ")"
+		}
+		return nil, errors.New(msg + ": stop it, or give this one another --data")
+	}
+	// Best effort: the lock, not its text, keeps the directory.
+	if f.Truncate(0) == nil {
+		_, _ = f.WriteAt([]byte(fmt.Sprintf("process %d, https://%s\n", os.Getpid(), addr)), 0)
 	}
 	return f, nil
 }
