@@ -30,6 +30,18 @@ type Ctx struct {
 	// partial: the request may read only part of the collection it lists
 	// (Readable).
 	partial bool
+	// removing is the key of the resource whose removal (Remove) is under
+	// way, with everything below it ("" when none).
+	removing string
+}
+
+// RemovedWithAncestor reports whether d is being removed because a
+// resource above it is (a cascade), rather than by itself: for a
+// BeforeDelete rule that says why (a private endpoint connection removed
+// by its owner, or gone with its target).
+func (c *Ctx) RemovedWithAncestor(d *Doc) bool {
+	k := d.ID.Key()
+	return c.removing != "" && len(k) > len(c.removing) && strings.HasPrefix(k, c.removing+"/")
 }
 
 // OnCommit runs fn once the transaction has committed (never if it rolls
@@ -139,6 +151,10 @@ func (c *Ctx) Remove(d *Doc) error {
 	sort.SliceStable(docs, func(i, j int) bool {
 		return strings.Count(docs[i].ID.Key(), "/") > strings.Count(docs[j].ID.Key(), "/")
 	})
+	if c.removing == "" {
+		c.removing = d.ID.Key()
+		defer func() { c.removing = "" }()
+	}
 	for _, x := range append(docs, d) {
 		if err := c.removeOne(x); err != nil {
 			return err

@@ -57,6 +57,9 @@ func TestCascades(t *testing.T) {
 		if got, want := st.ConnectionState, "Disconnected"; got != want {
 			t.Fatalf("endpoint after its target was deleted reads %q, want %q", got, want)
 		}
+		if got, want := st.Description, "The private link resource was deleted."; got != want {
+			t.Fatalf("endpoint after its target was deleted says %q, want %q", got, want)
+		}
 	})
 
 	t.Run("resource group delete cascades both ways", func(t *testing.T) {

@@ -110,8 +110,8 @@ func TestEveryTarget(t *testing.T) {
 			if n := len(tc.Conns(t, env, "targets", tc.Name)); n != 0 {
 				t.Fatalf("connections after removal = %d, want 0", n)
 			}
-			if got, want := fixtures.StateOf(t, env, *mpe2.ID).ConnectionState, "Disconnected"; got != want {
-				t.Fatalf("after removal the endpoint reads %q, want %q", got, want)
+			if st := fixtures.StateOf(t, env, *mpe2.ID); st.ConnectionState != "Disconnected" || st.Description != "The connection was removed by the owner of the private link resource." {
+				t.Fatalf("after removal the endpoint reads %q, %q; want Disconnected, removed by the owner", st.ConnectionState, st.Description)
 			}
 			if !strings.EqualFold(fixtures.StateOf(t, env, *mpe2.ID).ProvisioningState, "Succeeded") {
 				t.Fatal("a removed connection changed the endpoint's provisioningState")

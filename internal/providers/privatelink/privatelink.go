@@ -556,7 +556,11 @@ func connectionKind(r *Registry, t *Target) *resource.Kind {
 			return r.updateEndpoint(c, w.Doc, st.Status, st.Description)
 		},
 		BeforeDelete: func(c *resource.Ctx, d *resource.Doc) error {
-			return r.updateEndpoint(c, d, Disconnected, "The connection was removed by the owner of the private link resource.")
+			why := "The connection was removed by the owner of the private link resource."
+			if c.RemovedWithAncestor(d) {
+				why = "The private link resource was deleted."
+			}
+			return r.updateEndpoint(c, d, Disconnected, why)
 		},
 	}
 }
