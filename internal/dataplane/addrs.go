@@ -38,6 +38,39 @@ func CheckRange(r netip.Prefix) error {
 // that a change writes one small record whatever the number of endpoints.
 const addrPrefix = "/privlink/dataplane/addr"
 
+// rangeKey is the record of the range the addresses were last given in
+// (--private-range), so that a start with another one can say that they
+// all moved.
+const rangeKey = "/privlink/dataplane/range"
+
+// storedRange is the range of the last start ("" before the first).
+func storedRange(tx store.Tx) (string, error) {
+	r, err := tx.Get(rangeKey)
+	if err == store.ErrNotFound {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var v struct{ Range string }
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		return "", fmt.Errorf("dataplane: %s: %w", rangeKey, err)
+	}
+	return v.Range, nil
+}
+
+// storeRange records rng as the range of the addresses.
+func storeRange(tx store.Tx, rng string) error {
+	body, _ := json.Marshal(struct{ Range string }{rng})
+	rec := &store.Record{ID: rangeKey, Type: AddressType, Body: body}
+	if _, err := tx.Get(rangeKey); err == store.ErrNotFound {
+		return tx.Create(rec)
+	} else if err != nil {
+		return err
+	}
+	return tx.Replace(rec)
+}
+
 // AddressType is the type of those records. They are read by key prefix
 // only, never listed by parent or by type, so a store may keep them out of
 // its indexes by parent and by type (store.ParentLister): with them in,

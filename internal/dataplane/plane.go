@@ -207,8 +207,13 @@ func (p *Plane) openNets(ctx context.Context) error {
 	defer p.mu.Unlock()
 	a := newAllocator(p.cfg.Range)
 	var cls []*cluster
+	var was string
 	err := p.cfg.Engine.View(ctx, func(c *resource.Ctx) error {
 		a, cls = newAllocator(p.cfg.Range), nil
+		var err error
+		if was, err = storedRange(c.Tx); err != nil {
+			return err
+		}
 		if err := a.loadIndex(c.Tx); err != nil {
 			return err
 		}
@@ -235,6 +240,17 @@ func (p *Plane) openNets(ctx context.Context) error {
 			return fmt.Errorf("dataplane: storing addresses: %w", err)
 		}
 		clear(a.pending)
+	}
+	if now := p.cfg.Range.String(); was != now {
+		if err := p.cfg.Engine.Store().Update(ctx, func(tx store.Tx) error { return storeRange(tx, now) }); err != nil {
+			return fmt.Errorf("dataplane: storing the private range: %w", err)
+		}
+		if was != "" {
+			// The addresses are kept as /24 and host numbers within the
+			// range, so they all move with it: say so, since the README
+			// promises the same addresses after a restart.
+			p.log.Warn("dataplane: the private range changed since the last start: every cluster's managed network and its endpoints' addresses moved into the new one (same /24 and host numbers)", "was", was, "now", now)
+		}
 	}
 	p.alloc = a
 	p.smu.Lock()

@@ -183,8 +183,9 @@ func Cloud(url string) cloud.Configuration {
 	}
 }
 
-// Restart stops the server gracefully and starts a new one on the same data directory.
-func (e *Env) Restart(tb testing.TB) *Env {
+// Restart stops the server gracefully and starts a new one on the same
+// data directory, with the same configuration and then opts.
+func (e *Env) Restart(tb testing.TB, opts ...Option) *Env {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -193,6 +194,9 @@ func (e *Env) Restart(tb testing.TB) *Env {
 	}
 	cfg := e.cfg
 	cfg.DataDir = e.Dir
+	for _, o := range opts {
+		o(&cfg)
+	}
 	s, err := app.Start(context.Background(), cfg)
 	if err != nil {
 		tb.Fatalf("restart privlink: %v", err)

@@ -81,3 +81,31 @@ func TestAddressInUse(t *testing.T) {
 		t.Errorf("the log does not say the address is in use:\n%s", out)
 	}
 }
+
+// TestRangeChangeSaid: a restart with another --private-range moves every
+// managed network into it (the same /24 of it), and the log says so; a
+// restart with the same range says nothing.
+func TestRangeChangeSaid(t *testing.T) {
+	var logs testkit.SyncBuffer
+	first := testkit.RandomRange()
+	env := testkit.Start(t, testkit.WithPrivateRange(first), testkit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	createRG(t, env, "rg")
+	cl := createCluster(t, env, "rg", "adxmoves", armkusto.PublicNetworkAccessEnabled)
+	before := netip.MustParseAddrPort(networkOf(t, env, cl).Egress).Addr()
+	env = env.Restart(t)
+	if strings.Contains(logs.String(), "private range changed") {
+		t.Fatalf("a restart with the same range says it changed:\n%s", logs.String())
+	}
+	second := testkit.RandomRange()
+	for second == first {
+		second = testkit.RandomRange()
+	}
+	env = env.Restart(t, testkit.WithPrivateRange(second))
+	after := netip.MustParseAddrPort(networkOf(t, env, cl).Egress).Addr()
+	if !second.Contains(after) || before.As4()[2] != after.As4()[2] || before.As4()[3] != after.As4()[3] {
+		t.Errorf("the cluster's egress moved from %s to %s, want the same /24 and host of %s", before, after, second)
+	}
+	if out := logs.String(); !strings.Contains(out, "the private range changed since the last start") || !strings.Contains(out, "was="+first.String()) || !strings.Contains(out, "now="+second.String()) {
+		t.Errorf("the log does not say the range changed:\n%s", out)
+	}
+}
