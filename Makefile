@@ -3,7 +3,7 @@
 GO ?= go
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
 build: ## build the static binary ./privlink
 	CGO_ENABLED=0 $(GO) build -o privlink ./cmd/privlink
@@ -11,7 +11,7 @@ build: ## build the static binary ./privlink
 run: ## run privlink with embedded storage in ./privlink-data
 	$(GO) run ./cmd/privlink serve
 
-test: ## run every test with the race detector (what CI runs)
+test: ## run the default suite with the race detector (CI runs it with PRIVLINK_SLOW_TESTS=1: bash .ci/run)
 	$(GO) test -race ./...
 
 lint: ## gofmt, go vet and staticcheck (go install honnef.co/go/tools/cmd/staticcheck@latest)
