@@ -315,7 +315,8 @@ func mpeShow(g *globals) *cobra.Command {
 				return err
 			}
 			id := cid.String() + "/managedPrivateEndpoints/" + args[0]
-			var doc map[string]any
+			// The document in ARM's order, as GET serves it.
+			var doc arm.Object
 			if err := c.getJSON(withVersion(id, endpointAPIVersion), &doc); err != nil {
 				return err
 			}
@@ -326,15 +327,18 @@ func mpeShow(g *globals) *cobra.Command {
 			// privlink's view: the connection state and notes, and the
 			// endpoint's network details (its private address and
 			// customDnsConfigs), which the Kusto API does not have.
-			var extra map[string]any
+			var extra arm.Object
 			sb, _ := json.Marshal(st)
 			_ = json.Unmarshal(sb, &extra)
-			var network map[string]any
-			if err := c.getJSON("/_privlink/network?id="+url.QueryEscape(id), &network); err == nil {
-				extra["network"] = network
+			if st.Notes == nil {
+				extra.SetValue("notes", []string{})
 			}
-			doc["privlink"] = extra
-			b, _ := arm.Marshal(doc)
+			var network json.RawMessage
+			if err := c.getJSON("/_privlink/network?id="+url.QueryEscape(id), &network); err == nil {
+				extra.Set("network", network)
+			}
+			doc.SetObject("privlink", &extra)
+			b, _ := doc.MarshalJSON()
 			printJSON(g.stdout, b)
 			for _, n := range st.Notes {
 				fmt.Fprintf(g.stderr, "note: %s\n", n)
