@@ -314,6 +314,18 @@ func CleanEnviron() []string {
 	return out
 }
 
+// InShell sets cmd's environment to a shell's that ran 'privlink env'
+// (CleanEnviron, then vars as ShellEnv returns them), then extra
+// ("KEY=value"), and returns cmd.
+func InShell(cmd *exec.Cmd, vars map[string]string, extra ...string) *exec.Cmd {
+	cmd.Env = CleanEnviron()
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(cmd.Env, extra...)
+	return cmd
+}
+
 // SlowEnv is the switch that turns on the slow suites (Terraform, and
 // whatever needs tools installed from outside the Go module proxy): set it
 // to 1, as .ci/run does.
@@ -419,11 +431,19 @@ func (e *Env) Requester(tb testing.TB) *Principal {
 // call sends a request as the default principal and decodes the answer.
 func (e *Env) call(tb testing.TB, method, path, body string, want int, out any) {
 	tb.Helper()
+	e.CallWith(tb, e.Token(tb), method, path, body, want, out)
+}
+
+// CallWith is Call with the bearer token given ("" sends none).
+func (e *Env) CallWith(tb testing.TB, token, method, path, body string, want int, out any) {
+	tb.Helper()
 	req, err := http.NewRequest(method, e.URL+path, strings.NewReader(body))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+e.Token(tb))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}

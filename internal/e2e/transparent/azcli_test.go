@@ -30,18 +30,15 @@ func TestAzureCLI(t *testing.T) {
 	env := testkit.Start(t, testkit.WithOffline())
 	vars, _ := env.ShellEnv(t)
 	config := t.TempDir()
+	// Its own configuration and token cache; no telemetry or update check
+	// (refused offline anyway).
+	azCmd := func(args ...string) *exec.Cmd {
+		return testkit.InShell(exec.Command(az, args...), vars, "AZURE_CONFIG_DIR="+config, "AZURE_CORE_COLLECT_TELEMETRY=false",
+			"AZURE_CORE_NO_COLOR=true", "AZURE_CORE_SURVEY_MESSAGE=false", "AZURE_EXTENSION_USE_DYNAMIC_INSTALL=no")
+	}
 	run := func(args ...string) []byte {
 		t.Helper()
-		cmd := exec.Command(az, args...)
-		cmd.Env = testkit.CleanEnviron()
-		for k, v := range vars {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		// Its own configuration and token cache; no telemetry or update
-		// check (refused offline anyway).
-		cmd.Env = append(cmd.Env, "AZURE_CONFIG_DIR="+config, "AZURE_CORE_COLLECT_TELEMETRY=false", "AZURE_CORE_NO_COLOR=true",
-			"AZURE_CORE_SURVEY_MESSAGE=false", "AZURE_EXTENSION_USE_DYNAMIC_INSTALL=no")
-		return testkit.Output(t, cmd)
+		return testkit.Output(t, azCmd(args...))
 	}
 	jsonOf := func(out []byte, v any) {
 		t.Helper()
@@ -99,12 +96,7 @@ func TestAzureCLI(t *testing.T) {
 	if rejected.State.Status != "Rejected" || rejected.State.Description != "Not this one." {
 		t.Fatalf("az ... private-endpoint-connection reject: %+v", rejected)
 	}
-	cmd := exec.Command(az, "storage", "account", "private-endpoint-connection", "approve", "--account-name", "share", "-g", "adx", "-n", conns[0].Name)
-	cmd.Env = append(testkit.CleanEnviron(), "AZURE_CONFIG_DIR="+config, "AZURE_CORE_COLLECT_TELEMETRY=false")
-	for k, v := range vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "You cannot approve the connection request after rejection") {
+	if out, err := azCmd("storage", "account", "private-endpoint-connection", "approve", "--account-name", "share", "-g", "adx", "-n", conns[0].Name).CombinedOutput(); err == nil || !strings.Contains(string(out), "You cannot approve the connection request after rejection") {
 		t.Fatalf("approving the rejected connection: %v\n%s", err, out)
 	}
 

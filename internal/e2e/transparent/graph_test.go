@@ -1,9 +1,7 @@
 package transparent
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -38,28 +36,12 @@ func TestGraphLookups(t *testing.T) {
 	app, user := token(env.Cred, graph), token(dana.Cred, graph)
 	call := func(method, path, tok string, body any, want int, out any) {
 		t.Helper()
-		var rd io.Reader
+		b := ""
 		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
+			j, _ := json.Marshal(body)
+			b = string(j)
 		}
-		req, _ := http.NewRequestWithContext(t.Context(), method, env.URL+path, rd)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := env.HTTP.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != want {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, want)
-		}
-		if out != nil {
-			if err := json.Unmarshal(b, out); err != nil {
-				t.Fatalf("%s %s: %s: %v", method, path, b, err)
-			}
-		}
+		env.CallWith(t, tok, method, path, b, want, out)
 	}
 	type object struct {
 		Type                  string   `json:"@odata.type"`

@@ -29,13 +29,8 @@ func TestNodeSDK(t *testing.T) {
 
 	env := testkit.Start(t, testkit.WithOffline())
 	vars, _ := env.ShellEnv(t)
-	cmd := exec.Command(node, "seed.mjs")
+	cmd := testkit.InShell(exec.Command(node, "seed.mjs"), vars, "PRIVLINK_TEST_SUFFIX=1")
 	cmd.Dir = dir
-	cmd.Env = testkit.CleanEnviron()
-	for k, v := range vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Env = append(cmd.Env, "PRIVLINK_TEST_SUFFIX=1")
 	out := testkit.Output(t, cmd)
 	var r struct {
 		Endpoints  []string `json:"endpoints"`
