@@ -228,7 +228,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	host, _, _ := net.SplitHostPort(cfg.Addr)
-	cert, err := certs.ServerCertificate(dir, certs.DefaultHosts(append(cfg.Hosts, host)...))
+	own := certs.DefaultHosts(append(cfg.Hosts, host)...)
+	cert, err := certs.ServerCertificate(dir, own)
 	if err != nil {
 		return nil, fmt.Errorf("app: server certificate: %w", err)
 	}
@@ -288,7 +289,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// The data path: every cluster's managed network, following the
 	// engine's commits.
-	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: storeCheck(db),
+	s.api = &httpapi.Server{Engine: s.engine, Identity: s.ident, Log: cfg.Logger, AccessLog: cfg.AccessLog, Check: storeCheck(db), OwnHosts: own,
 		Info: httpapi.Info{DataDir: dir, CAFile: certs.CAPath(dir), PublicHosts: PublicHosts}}
 	var targets []portal.Target
 	for _, typ := range provs.Links.Types() {

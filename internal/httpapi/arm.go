@@ -7,7 +7,9 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
@@ -30,7 +32,11 @@ func (s *Server) authenticated(next http.HandlerFunc) http.HandlerFunc {
 			unauthorized(w, r, arm.Errorf(arm.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is provided in an invalid format."))
 			return
 		}
-		p, aerr := s.Identity.Validate(strings.TrimSpace(token), identity.BaseURL(r))
+		self := ""
+		if s.ownHost(r.Host) {
+			self = identity.BaseURL(r)
+		}
+		p, aerr := s.Identity.Validate(strings.TrimSpace(token), self)
 		if aerr != nil {
 			unauthorized(w, r, aerr)
 			return
@@ -43,6 +49,24 @@ func (s *Server) authenticated(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
+}
+
+// ownHost reports whether host (a request's Host, maybe with a port) is
+// one of this server's own names (Server.OwnHosts) or an IP address.
+func (s *Server) ownHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	for _, o := range s.OwnHosts {
+		if strings.EqualFold(o, host) {
+			return true
+		}
+	}
+	return false
 }
 
 // unauthorized answers a request whose token was refused, naming the

@@ -36,6 +36,13 @@ type Server struct {
 	// Info is what GET /_privlink/info answers (Info): where the server
 	// keeps its data and CA, so that 'privlink env' finds the right ones.
 	Info Info
+	// OwnHosts are the names this server answers to as itself (its
+	// certificate's, besides IP addresses): a token whose audience is the
+	// server's own URL is valid for ARM only when the request came in on
+	// one of them (custom clouds ask for such tokens), never on one of
+	// Azure's names, where the Host header would let a token for another
+	// service (Graph's, Key Vault's) pass as ARM's.
+	OwnHosts []string
 	// Portal, when set, serves every path that no API claims (the web UI
 	// at /); it is given the API's handler, which it calls in-process.
 	Portal Portal

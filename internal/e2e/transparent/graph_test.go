@@ -119,4 +119,20 @@ func TestGraphLookups(t *testing.T) {
 		t.Fatalf("a Graph token at ARM: %+v", errBody)
 	}
 	call("GET", "/v1.0/me", "", nil, http.StatusUnauthorized, &errBody)
+
+	// A request that names another service's host (as one through the
+	// proxy does) cannot make that service's token pass as ARM's.
+	for host, scope := range map[string]string{"graph.microsoft.com": graph, "vault.azure.net": "https://vault.azure.net/.default"} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", env.URL+"/subscriptions?api-version=2022-12-01", nil)
+		req.Host = host
+		req.Header.Set("Authorization", "Bearer "+token(env.Cred, scope))
+		resp, err := env.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("ARM with a token for %s and Host %s: %d, want 401", scope, host, resp.StatusCode)
+		}
+	}
 }
