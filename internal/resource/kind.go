@@ -178,7 +178,9 @@ type Kind struct {
 // it (shaped for the request's api-version), or only the members Keep
 // names when it is set (Key Vault's PrivateEndpointConnectionItem is id,
 // etag and properties). The list is there, empty, when there are none, as
-// Azure serves it (a storage account's "privateEndpointConnections": []).
+// Azure serves it (a storage account's "privateEndpointConnections": []),
+// and holds at most EmbedMax. A write never stores the member: what a
+// client sends in it is dropped. HEAD does not read the children.
 type Embed struct {
 	Member string
 	Type   string

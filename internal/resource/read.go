@@ -64,6 +64,14 @@ func (e *Engine) get(ctx context.Context, k *Kind, r *Request) (*Response, error
 	return resp, nil
 }
 
+// EmbedMax bounds the children a document carries (Kind.Embeds): the first
+// ones in key order. Azure allows 1,000 private endpoint connections to a
+// private link service; a target with more (privlink's scale runs point
+// hundreds of thousands of endpoints at one account) would otherwise make
+// every GET of it as large as all of them. Their own list pages through
+// them all.
+const EmbedMax = 1000
+
 // served is doc as its reader sees it: shaped for r's api-version
 // (Kind.View), with the children k embeds (Kind.Embeds) read in c's
 // transaction, so that they agree with the document.
@@ -71,7 +79,7 @@ func served(c *Ctx, k *Kind, r *Request, doc []byte) ([]byte, error) {
 	if r != nil {
 		doc = k.view(r, doc)
 	}
-	if len(k.Embeds) == 0 || doc == nil {
+	if len(k.Embeds) == 0 || doc == nil || r != nil && r.Method == http.MethodHead {
 		return doc, nil
 	}
 	o, err := arm.ParseObject(doc)
@@ -97,7 +105,7 @@ func served(c *Ctx, k *Kind, r *Request, doc []byte) ([]byte, error) {
 	}
 	for _, em := range k.Embeds {
 		ck := c.Kind(em.Type)
-		recs, err := c.Tx.List(store.Query{Parent: rid.Key(), Type: em.Type})
+		recs, err := c.Tx.List(store.Query{Parent: rid.Key(), Type: em.Type, Limit: EmbedMax})
 		if err != nil {
 			return nil, err
 		}

@@ -174,6 +174,12 @@ func (e *Engine) write(c *Ctx, k *Kind, id arm.ResourceID, input *arm.Object, ol
 			return nil, err
 		}
 	}
+	// What the kind embeds as served (Kind.Embeds) is not stored: the SDKs
+	// send read-only members back, and a GET-modify-PUT would store a stale
+	// copy that other readers (GET {scope}/resources) serve.
+	for _, em := range k.Embeds {
+		d.Props().Delete(em.Member)
+	}
 	// properties go last among the members the client owns, then systemData.
 	if d.props != nil || input.Has("properties") || !k.NoState {
 		d.Props()

@@ -1,7 +1,9 @@
 package lifecycle
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -190,6 +192,26 @@ func TestConnectionStateShapes(t *testing.T) {
 			}
 			if embedded[tc.Group] != nil && len(target.Properties.Conns[0]) != len(members) {
 				t.Errorf("the target's listed connection: %v, want only %v", target.Properties.Conns[0], members)
+			}
+			if tc.Group != "blob" {
+				return
+			}
+			// A client that sends the list back (the SDKs send read-only
+			// members too) does not get it stored: no reader sees it.
+			fake := `{"properties":{"privateEndpointConnections":[{"id":"` + id + `/privateEndpointConnections/fake","properties":{"privateLinkServiceConnectionState":{"status":"Approved"}}}]}}`
+			env.Call(t, "PATCH", id+"?api-version="+versions[tc.Group], fake, http.StatusOK, nil)
+			var all struct {
+				Value []json.RawMessage `json:"value"`
+			}
+			env.GetJSON(t, "/subscriptions/"+env.Subscription+"/resourceGroups/targets/resources?api-version=2021-04-01", &all)
+			env.GetJSON(t, id+"?api-version="+versions[tc.Group], &target)
+			for _, v := range append(all.Value, json.RawMessage(fmt.Sprint(target.Properties.Conns))) {
+				if strings.Contains(string(v), "/fake") {
+					t.Fatalf("a privateEndpointConnections sent on PATCH was stored: %s", v)
+				}
+			}
+			if len(target.Properties.Conns) != 1 {
+				t.Fatalf("after the PATCH the target lists %d connections, want 1", len(target.Properties.Conns))
 			}
 		})
 	}

@@ -148,10 +148,13 @@ func (r *Registry) Add(e *resource.Engine, t *Target) {
 	}
 	r.targets[arm.KeyOf(t.Type)] = t
 	e.Register(connectionKind(r, t), linkResourceKind(t))
-	// Every target's spec has a read-only properties.privateEndpointConnections
-	// on the target itself, which clients read (az storage account show
-	// --query privateEndpointConnections; templates that approve what
-	// reference() lists there).
+	// Every target's spec has properties.privateEndpointConnections on the
+	// target itself, which clients read (az storage account show --query
+	// privateEndpointConnections; templates that approve what reference()
+	// lists there). It is read-only in most of them; IoT Hub's, Event
+	// Hubs' and Digital Twins' specs leave it writable, but connections
+	// are made by private endpoints, so privlink ignores it on writes of
+	// every target.
 	k := e.Kind(t.Type)
 	if k == nil {
 		panic("privatelink: register the kind of " + t.Type + " before its connections")
