@@ -40,15 +40,6 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /_privlink/directory/managedIdentities/{id}", s.authenticated(s.getPrincipal(mi)))
 	mux.HandleFunc("GET /_privlink/directory/principals/{id}", s.authenticated(s.getPrincipal("")))
 
-	// Microsoft Graph's lookups of principals (graph.go), for Azure's tools.
-	mux.HandleFunc("GET /v1.0/me", s.graphAuthenticated(s.graphMe))
-	mux.HandleFunc("GET /v1.0/users", s.graphAuthenticated(s.graphList("users")))
-	mux.HandleFunc("GET /v1.0/users/{id}", s.graphAuthenticated(s.graphGet("users")))
-	mux.HandleFunc("GET /v1.0/servicePrincipals", s.graphAuthenticated(s.graphList("servicePrincipals")))
-	mux.HandleFunc("GET /v1.0/servicePrincipals/{id}", s.graphAuthenticated(s.graphGet("servicePrincipals")))
-	mux.HandleFunc("GET /v1.0/directoryObjects/{id}", s.graphAuthenticated(s.graphGet("directoryObjects")))
-	mux.HandleFunc("POST /v1.0/directoryObjects/getByIds", s.graphAuthenticated(s.graphGetByIds))
-
 	// Cloud metadata, for tools that discover endpoints (Terraform's metadata_host).
 	mux.HandleFunc("GET /metadata/endpoints", s.metadata)
 
@@ -67,10 +58,18 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /metadata/identity/oauth2/token", id.IMDSMSI)
 
 	armHandler := s.authenticated(s.arm)
+	// Microsoft Graph's lookups of principals (graph.go), for Azure's tools.
+	// Graph matches its paths case-insensitively, so graph.go routes them
+	// (and the mux's {tenant} patterns would take /v1.0/… too).
+	graphHandler := s.graphAuthenticated(s.graphRoute)
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := strings.ToLower(r.URL.Path)
 		if p == "/subscriptions" || p == "/tenants" || strings.HasPrefix(p, "/subscriptions/") || strings.HasPrefix(p, "/providers/") {
 			armHandler(w, r)
+			return
+		}
+		if strings.HasPrefix(p, "/v1.0/") || strings.HasPrefix(p, "/beta/") {
+			graphHandler(w, r)
 			return
 		}
 		// The portal has every page that no API path above claims.

@@ -89,15 +89,65 @@ func TestGraphLookups(t *testing.T) {
 		t.Fatalf("a query outside the subset: %+v", errBody)
 	}
 
+	// Clauses joined with "and" (az joins its options' filters so), "in",
+	// and the query options az and Graph's SDKs add.
+	call("GET", "/v1.0/servicePrincipals?$filter="+url.QueryEscape("servicePrincipalNames/any(c:c eq '"+sp.ClientID+"') and startswith(displayName,'ask')"), app, nil, http.StatusOK, &list)
+	if len(list.Value) != 1 || list.Value[0].ID != sp.ObjectID {
+		t.Fatalf("service principals by name and display name: %+v", list.Value)
+	}
+	call("GET", "/v1.0/servicePrincipals?$filter="+url.QueryEscape("servicePrincipalNames/any(c:c eq '"+sp.ClientID+"') and startswith(displayName,'other')"), app, nil, http.StatusOK, &list)
+	if len(list.Value) != 0 {
+		t.Fatalf("a conjunction one clause of which fails: %+v", list.Value)
+	}
+	var selected struct{ Value []map[string]any }
+	call("GET", "/v1.0/servicePrincipals?$filter="+url.QueryEscape("appId in ('"+sp.ClientID+"', '"+identity.DefaultClientID+"')")+"&$select=id,appId", app, nil, http.StatusOK, &selected)
+	if len(selected.Value) != 2 || len(selected.Value[0]) != 2 || selected.Value[0]["appId"] == nil {
+		t.Fatalf("service principals by app ids, two members selected: %+v", selected.Value)
+	}
+	var counted struct {
+		Count int `json:"@odata.count"`
+		Value []object
+	}
+	call("GET", "/v1.0/servicePrincipals?$top=1&$count=true", app, nil, http.StatusOK, &counted)
+	if len(counted.Value) != 1 || counted.Count < 2 {
+		t.Fatalf("$top=1 with $count: %d objects of %d", len(counted.Value), counted.Count)
+	}
+	call("GET", "/v1.0/users?$search="+url.QueryEscape(`"displayName:dana"`), app, nil, http.StatusBadRequest, &errBody)
+	if errBody.Error.Code != "Request_UnsupportedQuery" {
+		t.Fatalf("$search: %+v", errBody)
+	}
+	// Paths as Graph matches them: any case, the app id as alternate key,
+	// Graph's answer to a segment it does not know.
+	var byApp object
+	call("GET", "/v1.0/servicePrincipals(appId='"+sp.ClientID+"')", app, nil, http.StatusOK, &byApp)
+	if byApp.ID != sp.ObjectID {
+		t.Fatalf("servicePrincipals(appId=...): %+v", byApp)
+	}
+	call("GET", "/v1.0/SERVICEPRINCIPALS/"+sp.ObjectID, app, nil, http.StatusOK, nil)
+	call("GET", "/v1.0/directoryObjects/"+sp.ClientID, app, nil, http.StatusNotFound, nil)
+	call("GET", "/v1.0/groups", app, nil, http.StatusBadRequest, &errBody)
+	if errBody.Error.Code != "BadRequest" || errBody.Error.Message != "Resource not found for the segment 'groups'." {
+		t.Fatalf("an unknown segment: %+v", errBody)
+	}
+	call("POST", "/v1.0/directoryObjects/"+dana.ObjectID+"/checkMemberGroups", app, map[string]any{"groupIds": []string{}}, http.StatusOK, &list)
+	call("GET", "/v1.0/me/ownedObjects", user, nil, http.StatusOK, &list)
+	if len(list.Value) != 0 {
+		t.Fatalf("/me/ownedObjects: %+v", list.Value)
+	}
+
 	// By id.
 	var ids struct{ Value []object }
-	call("POST", "/v1.0/directoryObjects/getByIds", app, map[string]any{"ids": []string{dana.ObjectID, sp.ObjectID, "00000000-0000-0000-0000-00000000dead"}}, http.StatusOK, &ids)
+	call("POST", "/v1.0/directoryObjects/getByIds", app, map[string]any{"ids": []string{dana.ObjectID, sp.ObjectID, "00000000-0000-0000-0000-00000000dead", dana.ObjectID}}, http.StatusOK, &ids)
 	types := map[string]string{}
 	for _, o := range ids.Value {
 		types[o.ID] = o.Type
 	}
 	if len(ids.Value) != 2 || types[dana.ObjectID] != "#microsoft.graph.user" || types[sp.ObjectID] != "#microsoft.graph.servicePrincipal" {
 		t.Fatalf("getByIds: %+v", ids.Value)
+	}
+	call("POST", "/v1.0/directoryObjects/getByIds", app, map[string]any{"ids": []string{"dana"}}, http.StatusBadRequest, &errBody)
+	if errBody.Error.Message != "Invalid object identifier 'dana'." {
+		t.Fatalf("getByIds of a name: %+v", errBody)
 	}
 	call("GET", "/v1.0/users/"+dana.UserPrincipalName, app, nil, http.StatusOK, &me)
 	if me.ID != dana.ObjectID {
