@@ -47,8 +47,18 @@ func ParsePath(p string) (Path, *Error) {
 	if len(segs) == 0 {
 		return out, nil
 	}
-	// An empty segment ("//") would silently drop a subscription, group,
-	// namespace or name and leave an id that names something else.
+	// An empty segment right after a provider namespace is what clients
+	// send for a resource with no parent: azure-cli's 'az resource show
+	// -n NAME --resource-type NS/TYPE' builds
+	// providers/{ns}/{parentResourcePath}/{type}/{name} with an empty
+	// parent path, and ARM takes it. Nothing is dropped there, so it goes.
+	for i := 2; i < len(segs); i++ {
+		if segs[i] == "" && strings.EqualFold(segs[i-2], "providers") && segs[i-1] != "" {
+			segs = append(segs[:i:i], segs[i+1:]...)
+		}
+	}
+	// Any other empty segment ("//") would silently drop a subscription,
+	// group, namespace or name and leave an id that names something else.
 	for _, s := range segs {
 		if s == "" {
 			return bad()

@@ -77,6 +77,8 @@ func TestParsePath(t *testing.T) {
 			arm.Path{ID: arm.ResourceID{Subscription: "s1", ResourceGroup: "rg1", Namespace: "Microsoft.Kusto"}, Tail: "clusters"},
 		},
 		{"top-level resource", tCluster, arm.Path{ID: wantCluster}},
+		// azure-cli's az resource show -n c1 --resource-type Microsoft.Kusto/clusters.
+		{"top-level resource, empty parent path", tRG + "/providers/Microsoft.Kusto//clusters/c1", arm.Path{ID: wantCluster}},
 		{"nested child resource", tDB, arm.Path{ID: wantDB}},
 		{
 			"deeply nested child", tDB + "/principalAssignments/p1",
