@@ -20,7 +20,10 @@ type row struct {
 func rowOf(m map[string]any) row {
 	s := func(k string) string { v, _ := m[k].(string); return v }
 	r := row{ID: s("id"), Name: s("name"), Type: s("type"), Location: s("location")}
-	if p, ok := m["properties"].(map[string]any); ok {
+	// A resources list has provisioningState on top when asked for
+	// ($expand, as Azure's portal asks); other lists have it in properties.
+	r.State, _ = m["provisioningState"].(string)
+	if p, ok := m["properties"].(map[string]any); ok && r.State == "" {
 		r.State, _ = p["provisioningState"].(string)
 	}
 	if i := strings.Index(strings.ToLower(r.ID), "/resourcegroups/"); i >= 0 {
@@ -113,7 +116,7 @@ func (p *Portal) allResources(c *reqCtx) (*view, error) {
 	var rows []row
 	var problems []string
 	for _, s := range subs {
-		items, err := c.api.list(withVersion(s.ID+"/resources", groupsVersion))
+		items, err := c.api.list(withVersion(s.ID+"/resources", groupsVersion) + "&$expand=provisioningState")
 		if err != nil {
 			problems = append(problems, s.Name+": "+plain(err))
 			continue

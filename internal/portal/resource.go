@@ -224,7 +224,7 @@ func (p *Portal) overview(c *reqCtx, id arm.ResourceID) (*view, error) {
 		}
 	case id.IsResourceGroup():
 		d.ChildrenTitle = "Resources"
-		items, err := c.api.list(withVersion(id.String()+"/resources", groupsVersion))
+		items, err := c.api.list(withVersion(id.String()+"/resources", groupsVersion) + "&$expand=provisioningState")
 		if err != nil {
 			return nil, err
 		}

@@ -437,6 +437,11 @@ func ListPage(r *Request, docs []*Doc, next string) []byte {
 	for i, d := range docs {
 		bodies[i] = d.Body()
 	}
+	return ListBodies(r, bodies, next)
+}
+
+// ListBodies is ListPage of documents already written.
+func ListBodies(r *Request, bodies [][]byte, next string) []byte {
 	link := ""
 	if next != "" {
 		link = nextLink(r, base64.RawURLEncoding.EncodeToString([]byte(next)))

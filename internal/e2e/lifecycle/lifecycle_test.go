@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 	"net/http"
 	"strings"
 	"testing"
@@ -200,13 +202,17 @@ func TestConnectionStateShapes(t *testing.T) {
 			// members too) does not get it stored: no reader sees it.
 			fake := `{"properties":{"privateEndpointConnections":[{"id":"` + id + `/privateEndpointConnections/fake","properties":{"privateLinkServiceConnectionState":{"status":"Approved"}}}]}}`
 			env.Call(t, "PATCH", id+"?api-version="+versions[tc.Group], fake, http.StatusOK, nil)
-			var all struct {
-				Value []json.RawMessage `json:"value"`
-			}
-			env.GetJSON(t, "/subscriptions/"+env.Subscription+"/resourceGroups/targets/resources?api-version=2021-04-01", &all)
+			// What-if shows the group's other resources as stored.
+			deps := fixtures.Must(armresources.NewDeploymentsClient(env.Subscription, env.Cred, env.Options))
+			wp := fixtures.Must(deps.BeginWhatIf(t.Context(), "targets", "stored", armresources.DeploymentWhatIf{Properties: &armresources.DeploymentWhatIfProperties{
+				Mode: to.Ptr(armresources.DeploymentModeIncremental), Template: map[string]any{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#", "contentVersion": "1.0.0.0", "resources": []any{}}}}, nil))
+			stored, _ := json.Marshal(fixtures.Must(wp.PollUntilDone(t.Context(), testkit.PollOptions)))
 			env.GetJSON(t, id+"?api-version="+versions[tc.Group], &target)
-			for _, v := range append(all.Value, json.RawMessage(fmt.Sprint(target.Properties.Conns))) {
-				if strings.Contains(string(v), "/fake") {
+			if !strings.Contains(string(stored), "primaryEndpoints") {
+				t.Fatalf("what-if does not show the account as stored: %s", stored)
+			}
+			for _, v := range []string{string(stored), fmt.Sprint(target.Properties.Conns)} {
+				if strings.Contains(v, "/fake") {
 					t.Fatalf("a privateEndpointConnections sent on PATCH was stored: %s", v)
 				}
 			}

@@ -100,6 +100,18 @@ func TestAzureCLI(t *testing.T) {
 		t.Fatalf("approving the rejected connection: %v\n%s", err, out)
 	}
 
+	// The generic lists, as az asks for them ($filter, $expand), and its
+	// table of them.
+	var vaults []struct{ Name string }
+	jsonOf(run("keyvault", "list", "-o", "json"), &vaults)
+	if len(vaults) != 1 || vaults[0].Name != "myvault" {
+		t.Fatalf("az keyvault list: %+v, want myvault alone", vaults)
+	}
+	if table := string(run("resource", "list", "-g", "adx", "-o", "table")); !strings.Contains(table, "myvault") || !strings.Contains(table, "mycluster") {
+		t.Fatalf("az resource list -g adx -o table:\n%s", table)
+	}
+	run("resource", "show", "-g", "adx", "-n", "mycluster", "--resource-type", "Microsoft.Kusto/clusters", "-o", "none")
+
 	// The seed's template, deployed and then predicted.
 	args := []string{"-g", "adx", "--template-file", "../../../testdata/templates/seed/azuredeploy.json",
 		"--parameters", "@../../../testdata/templates/seed/azuredeploy.parameters.json",

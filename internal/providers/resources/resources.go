@@ -155,21 +155,47 @@ func resourceGroups() *resource.Kind {
 }
 
 // listResources lists the tracked resources in a subscription or group
-// (GET {scope}/resources), with ARM's GenericResource shape, a page at a
-// time: the store picks the tracked types' keys in the scope from an index,
-// in key order, and only the page's resources are loaded, so a page costs
-// about the same however many endpoints and connections the scope holds.
+// (GET {scope}/resources), with ARM's GenericResourceExpanded shape (no
+// properties: azure-cli's table of 'az resource list' breaks on them), a
+// page at a time: the store picks the tracked types' keys in the scope from
+// an index, in key order, and only the page's resources are loaded, so a
+// page costs about the same however many endpoints and connections the
+// scope holds. $filter takes what azure-cli and the SDKs send
+// (resourceFilter); $expand adds createdTime, changedTime and
+// provisioningState.
 func listResources(c *resource.Ctx, id arm.ResourceID, r *resource.Request) (*resource.Response, error) {
 	size, after, err := c.E.Page(r)
 	if err != nil {
 		return nil, err
 	}
-	var docs []*resource.Doc
+	f, err := parseResourceFilter(r.Query.Get("$filter"))
+	if err != nil {
+		return nil, err
+	}
+	scope, types := id, c.E.TrackedTypes()
+	if f.group != "" {
+		if id.ResourceGroup != "" && !strings.EqualFold(id.ResourceGroup, f.group) {
+			return &resource.Response{Status: http.StatusOK, Body: resource.ListBodies(r, nil, ""), Header: http.Header{}}, nil
+		}
+		scope = arm.ResourceID{Subscription: id.Subscription, ResourceGroup: f.group}
+	}
+	if f.typ != "" {
+		k := c.Kind(f.typ)
+		if k == nil || !k.Tracked || k.ARMOwned {
+			return &resource.Response{Status: http.StatusOK, Body: resource.ListBodies(r, nil, ""), Header: http.Header{}}, nil
+		}
+		types = []string{arm.KeyOf(k.Type)} // TrackedTypes spells them so
+	}
+	expand := map[string]bool{}
+	for _, e := range strings.Split(r.Query.Get("$expand"), ",") {
+		expand[strings.ToLower(strings.TrimSpace(e))] = true
+	}
+	var bodies [][]byte
 	next, last := "", ""
 scan:
 	for {
 		// One more than a page tells whether another page follows.
-		recs, err := c.Tx.List(store.Query{Prefix: id.Key(), Types: c.E.TrackedTypes(), After: after, Limit: size + 1, KeysOnly: true})
+		recs, err := c.Tx.List(store.Query{Prefix: scope.Key(), Types: types, After: after, Limit: size + 1, KeysOnly: true})
 		if err != nil {
 			return nil, err
 		}
@@ -183,21 +209,137 @@ scan:
 			if err != nil {
 				return nil, err
 			}
-			if !c.Readable(d) {
+			if !c.Readable(d) || !f.keeps(d) {
 				continue // a caller with access to part of the scope sees that part
 			}
-			if len(docs) == size {
+			if len(bodies) == size {
 				next = last
 				break scan
 			}
-			docs = append(docs, d)
+			bodies = append(bodies, genericResource(d, expand))
 			last = after
 		}
 		if len(recs) <= size {
 			break
 		}
 	}
-	return &resource.Response{Status: http.StatusOK, Body: resource.ListPage(r, docs, next), Header: http.Header{}}, nil
+	return &resource.Response{Status: http.StatusOK, Body: resource.ListBodies(r, bodies, next), Header: http.Header{}}, nil
+}
+
+// genericMembers are the members of ARM's GenericResourceExpanded that a
+// document may hold, in ARM's order.
+var genericMembers = []string{"id", "name", "type", "kind", "location", "extendedLocation", "managedBy", "sku", "plan", "identity", "zones", "tags"}
+
+// genericResource is d as GET {scope}/resources lists it, with the members
+// $expand asks for.
+func genericResource(d *resource.Doc, expand map[string]bool) []byte {
+	out := &arm.Object{}
+	for _, m := range genericMembers {
+		if v, ok := d.Obj.Get(m); ok {
+			out.Set(m, v)
+		}
+	}
+	sd, _ := d.Obj.Object("systemData")
+	if expand["createdtime"] && sd != nil {
+		if v, ok, _ := sd.String("createdAt"); ok {
+			out.SetValue("createdTime", v)
+		}
+	}
+	if expand["changedtime"] && sd != nil {
+		if v, ok, _ := sd.String("lastModifiedAt"); ok {
+			out.SetValue("changedTime", v)
+		}
+	}
+	if expand["provisioningstate"] {
+		if st := d.State(); st != "" {
+			out.SetValue("provisioningState", st)
+		}
+	}
+	b, _ := out.MarshalJSON()
+	return b
+}
+
+// resourceFilter is the $filter of GET {scope}/resources: terms joined
+// with "and", each resourceType, resourceGroup, name or location "eq
+// 'value'", tagName eq (with tagValue eq), or substringof('text', name),
+// as ARM's Resources - List documents them and azure-cli sends them ('az
+// resource list -g/--resource-type/-n/-l/--tag', 'az keyvault list').
+type resourceFilter struct {
+	group, typ, name, location, tagName, tagValue, nameHas string
+	tagValueSet                                            bool
+}
+
+var (
+	resourceEq        = regexp.MustCompile(`(?i)^(\w+)\s+eq\s+'((?:[^']|'')*)'$`)
+	resourceSubstring = regexp.MustCompile(`(?i)^substringof\(\s*'((?:[^']|'')*)'\s*,\s*name\s*\)$`)
+	resourceAnd       = regexp.MustCompile(`(?i)\s+and\s+`)
+)
+
+// parseResourceFilter reads f, or refuses what ARM's list does not take
+// (UnsupportedFilter).
+func parseResourceFilter(f string) (resourceFilter, error) {
+	var out resourceFilter
+	if strings.TrimSpace(f) == "" {
+		return out, nil
+	}
+	for _, t := range resourceAnd.Split(strings.TrimSpace(f), -1) {
+		t = strings.TrimSpace(t)
+		if m := resourceSubstring.FindStringSubmatch(t); m != nil {
+			out.nameHas = strings.ToLower(strings.ReplaceAll(m[1], "''", "'"))
+			continue
+		}
+		m := resourceEq.FindStringSubmatch(t)
+		if m == nil {
+			return out, arm.Errorf(arm.CodeUnsupportedFilter, "The filter '%s' is not supported.", f)
+		}
+		v := strings.ReplaceAll(m[2], "''", "'")
+		switch strings.ToLower(m[1]) {
+		case "resourcegroup":
+			out.group = v
+		case "resourcetype":
+			out.typ = v
+		case "name":
+			out.name = v
+		case "location":
+			out.location = v
+		case "tagname":
+			out.tagName = v
+		case "tagvalue":
+			out.tagValue, out.tagValueSet = v, true
+		default:
+			return out, arm.Errorf(arm.CodeUnsupportedFilter, "The filter '%s' is not supported.", f)
+		}
+	}
+	return out, nil
+}
+
+// keeps reports whether d passes the filter's terms that its scope and
+// types do not already apply.
+func (f resourceFilter) keeps(d *resource.Doc) bool {
+	name := d.ID.Name()
+	if f.name != "" && !strings.EqualFold(name, f.name) {
+		return false
+	}
+	if f.nameHas != "" && !strings.Contains(strings.ToLower(name), f.nameHas) {
+		return false
+	}
+	if f.location != "" && !strings.EqualFold(resource.NormalizeLocation(d.Str("location")), resource.NormalizeLocation(f.location)) {
+		return false
+	}
+	if f.tagName != "" {
+		tags, _ := d.Obj.Object("tags")
+		if tags == nil {
+			return false
+		}
+		for _, k := range tags.Keys() {
+			if strings.EqualFold(k, f.tagName) {
+				v, _, _ := tags.String(k)
+				return !f.tagValueSet || v == f.tagValue
+			}
+		}
+		return false
+	}
+	return true
 }
 
 type location struct {
