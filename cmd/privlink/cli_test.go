@@ -714,6 +714,16 @@ func TestDFSNote(t *testing.T) {
 		t.Fatalf("mpe list: stderr %q, want a note for mpeToDfs", r.stderr)
 	}
 
+	// Once its account is deleted the endpoint is Disconnected, and what
+	// dfs traffic would need is no longer said.
+	gone := strings.Replace(f.storageID, "/storageAccounts/", "/storageAccounts/goingaway", 1)
+	c.ok("put", gone+"?api-version=2023-01-01", "{'location':'westus','kind':'StorageV2','sku':{'name':'Standard_LRS'}}")
+	c.ok(args([]string{"mpe", "create", "dfsGoing"}, mpeFlags(), []string{"--target", gone, "--group-id", "dfs"})...)
+	c.ok("delete", gone+"?api-version=2023-01-01")
+	if r := c.ok(args([]string{"mpe", "show", "dfsGoing"}, mpeFlags())...); strings.Contains(r.stderr, "note") || !strings.Contains(r.stdout, "Disconnected") {
+		t.Fatalf("mpe show of a dfs endpoint whose account was deleted: %s%s", r.stdout, r.stderr)
+	}
+
 	if r := c.ok(args([]string{"mpe", "create", "mpeToBlob"}, mpeFlags(), []string{"--target", f.storageID, "--group-id", "blob"})...); strings.Contains(r.stderr, "note") {
 		t.Fatalf("mpe create blob: unexpected note %q", r.stderr)
 	}

@@ -83,7 +83,9 @@ func stateOf(d *resource.Doc, siblings []*resource.Doc) EndpointState {
 	if l, ok := privatelink.LinkOf(d); ok {
 		s.ConnectionID, s.ConnectionState, s.Description, s.PrivateEndpointID = l.Connection, l.Status, l.Description, l.PrivateEndpoint
 	}
-	if strings.EqualFold(s.GroupID, "dfs") && !hasBlob(s.PrivateLinkResourceID, siblings) {
+	// A Disconnected endpoint carries no traffic (its target may be gone):
+	// what dfs traffic would need is beside the point then.
+	if strings.EqualFold(s.GroupID, "dfs") && s.ConnectionState != privatelink.Disconnected && !hasBlob(s.PrivateLinkResourceID, siblings) {
 		s.Notes = append(s.Notes, DFSNote)
 	}
 	return s
