@@ -106,34 +106,17 @@ name defaults to the template file's name, as az does.`,
 	return cmd
 }
 
-// readTemplate reads a template file as the API reads content: JSON as
-// it is, else JSON.NET's reading of it (arm.ReadJSONNET: comments, single
-// quotes, bare names), which keeps its lines; what the API could not read
-// is refused here in the API's words. A byte order mark or UTF-16 is read
-// as the server reads it.
+// readTemplate reads a template file as the API reads content (readContent).
 func readTemplate(file string) ([]byte, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	b, err := arm.DecodeContent(raw)
+	b, err := readContent(raw, "template")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", file, err)
 	}
-	// Only the end is trimmed: white space before the template would move
-	// its lines.
-	b = bytes.TrimRight(b, " \t\r\n")
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, fmt.Errorf("%s: the template is empty", file)
-	}
-	if json.Valid(b) {
-		return b, nil
-	}
-	q, err := arm.ReadJSONNET(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: the template is not JSON as ARM reads it: %v", file, err)
-	}
-	return q, nil
+	return b, nil
 }
 
 // runDeploy sends the request of verb and, for create, follows the

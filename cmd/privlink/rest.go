@@ -124,6 +124,15 @@ func readBody(arg string, stdin io.Reader) ([]byte, error) {
 // single quotes, bare names, comments), which keeps the order too, and what
 // ARM could not read is refused here with ARM's words, before it is sent.
 func normalizeJSON(b []byte) ([]byte, error) {
+	b, err := readContent(b, "body")
+	return bytes.TrimLeft(b, " \t\r\n"), err
+}
+
+// readContent is normalizeJSON of content that a message calls what ("body",
+// "template"). Only the end is trimmed: white space before the content
+// would move the line numbers of the server's errors, which then are the
+// file's (JSON.NET's reading keeps lines).
+func readContent(b []byte, what string) ([]byte, error) {
 	// Files saved on Windows start with a byte order mark: UTF-8 (Notepad,
 	// Out-File -Encoding utf8) or UTF-16 LE (Windows PowerShell's Out-File
 	// and '>'). Read them as the server does, and send UTF-8.
@@ -131,16 +140,16 @@ func normalizeJSON(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return nil, fmt.Errorf("the body is empty")
+	b = bytes.TrimRight(b, " \t\r\n")
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, fmt.Errorf("the %s is empty", what)
 	}
 	if json.Valid(b) {
 		return b, nil
 	}
 	q, err := arm.ReadJSONNET(b)
 	if err != nil {
-		return nil, fmt.Errorf("the body is not JSON as ARM reads it: %v", err)
+		return nil, fmt.Errorf("the %s is not JSON as ARM reads it: %v", what, err)
 	}
 	return q, nil
 }

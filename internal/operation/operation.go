@@ -111,16 +111,16 @@ func (d *Doc) MarshalJSON() ([]byte, error) {
 		}
 		b = append(append(b, `,"error":`...), e...)
 	}
-	b = appendOmitEmpty(b, "action", d.Action)
-	b = appendOmitEmpty(b, "resourceId", d.ResourceID)
-	b = appendOmitEmpty(b, "subscription", d.Subscription)
-	b = appendOmitEmpty(b, "namespace", d.Namespace)
-	b = appendOmitEmpty(b, "location", d.Location)
+	b = arm.AppendMember(b, "action", d.Action, true)
+	b = arm.AppendMember(b, "resourceId", d.ResourceID, true)
+	b = arm.AppendMember(b, "subscription", d.Subscription, true)
+	b = arm.AppendMember(b, "namespace", d.Namespace, true)
+	b = arm.AppendMember(b, "location", d.Location, true)
 	if d.Attempts != 0 {
 		b = strconv.AppendInt(append(b, `,"attempts":`...), int64(d.Attempts), 10)
 	}
-	b = appendOmitEmpty(b, "startedBy", d.StartedBy)
-	b = appendOmitEmpty(b, "runner", d.Runner)
+	b = arm.AppendMember(b, "startedBy", d.StartedBy, true)
+	b = arm.AppendMember(b, "runner", d.Runner, true)
 	if d.RunnerUntil != nil {
 		b = append(b, `,"runnerUntil":`...)
 		b = appendTime(b, *d.RunnerUntil)
@@ -135,15 +135,6 @@ func (d *Doc) MarshalJSON() ([]byte, error) {
 		b = append(append(b, `,"payload":`...), p...)
 	}
 	return append(b, '}'), nil
-}
-
-// appendOmitEmpty appends ,"name":"v" unless v is empty (omitempty).
-func appendOmitEmpty(b []byte, name, v string) []byte {
-	if v == "" {
-		return b
-	}
-	b = append(append(append(append(b, ',', '"'), name...), '"'), ':')
-	return arm.AppendString(b, v)
 }
 
 // jsonTime reports whether encoding/json writes t as AppendFormat does:
