@@ -176,3 +176,27 @@ func FuzzMarshalFastPaths(f *testing.F) {
 		}
 	})
 }
+
+// TestFilterTerms: a $filter splits on "and" outside quoted values only,
+// and eq terms read their value with OData's doubled quotes.
+func TestFilterTerms(t *testing.T) {
+	got := arm.FilterTerms("  name eq 'salt and pepper'  AND  resourceGroup eq 'o''brien' and startswith(displayName,'a and b') ")
+	want := []string{"name eq 'salt and pepper'", "resourceGroup eq 'o''brien'", "startswith(displayName,'a and b')"}
+	if len(got) != len(want) {
+		t.Fatalf("FilterTerms: %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("FilterTerms: %q, want %q", got, want)
+		}
+	}
+	if n, v, ok := arm.FilterEq(got[1]); !ok || n != "resourceGroup" || v != "o'brien" {
+		t.Fatalf("FilterEq(%q) = %q %q %v", got[1], n, v, ok)
+	}
+	if _, _, ok := arm.FilterEq(got[2]); ok {
+		t.Fatalf("FilterEq took %q", got[2])
+	}
+	if len(arm.FilterTerms("  ")) != 0 {
+		t.Fatal("an empty filter has terms")
+	}
+}

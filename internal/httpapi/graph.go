@@ -209,12 +209,10 @@ func (s *Server) graphGet(w http.ResponseWriter, r *http.Request, collection, id
 // `field in ('a','b')` and `servicePrincipalNames/any(c:c eq 'value')`,
 // joined with `and` (az joins its options' filters so).
 var (
-	graphEq         = regexp.MustCompile(`(?i)^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$`)
 	graphStartsWith = regexp.MustCompile(`(?i)^\s*startswith\(\s*(\w+)\s*,\s*'((?:[^']|'')*)'\s*\)\s*$`)
 	graphIn         = regexp.MustCompile(`(?i)^\s*(\w+)\s+in\s+\(((?:\s*'(?:[^']|'')*'\s*,?)*)\)\s*$`)
 	graphInValue    = regexp.MustCompile(`'((?:[^']|'')*)'`)
 	graphAny        = regexp.MustCompile(`(?i)^\s*servicePrincipalNames/any\(\s*(\w+)\s*:\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$`)
-	graphAnd        = regexp.MustCompile(`(?i)\s+and\s+`)
 )
 
 // graphField is an object's member named field, matched as Graph matches
@@ -236,7 +234,7 @@ func graphMatch(filter string) (match func(m map[string]any) bool, ok bool) {
 		return func(map[string]any) bool { return true }, true
 	}
 	var tests []func(map[string]any) bool
-	for _, clause := range splitOutsideQuotes(filter, graphAnd) {
+	for _, clause := range arm.FilterTerms(filter) {
 		t, ok := graphClause(clause)
 		if !ok {
 			return nil, false
@@ -255,27 +253,25 @@ func graphMatch(filter string) (match func(m map[string]any) bool, ok bool) {
 
 // graphClause is one clause of graphMatch's subset.
 func graphClause(c string) (func(m map[string]any) bool, bool) {
-	unquote := func(v string) string { return strings.ReplaceAll(v, "''", "'") }
 	if g := graphAny.FindStringSubmatch(c); g != nil && g[1] == g[2] {
-		v := unquote(g[3])
+		v := arm.Unquote(g[3])
 		return func(m map[string]any) bool {
 			names, _ := m["servicePrincipalNames"].([]string)
 			return slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, v) })
 		}, true
 	}
-	if g := graphEq.FindStringSubmatch(c); g != nil {
-		field, v := g[1], unquote(g[2])
+	if field, v, ok := arm.FilterEq(c); ok {
 		return func(m map[string]any) bool { return strings.EqualFold(graphField(m, field), v) }, true
 	}
 	if g := graphStartsWith.FindStringSubmatch(c); g != nil {
-		field, v := g[1], strings.ToLower(unquote(g[2]))
+		field, v := g[1], strings.ToLower(arm.Unquote(g[2]))
 		return func(m map[string]any) bool { return strings.HasPrefix(strings.ToLower(graphField(m, field)), v) }, true
 	}
 	if g := graphIn.FindStringSubmatch(c); g != nil {
 		field := g[1]
 		var vs []string
 		for _, q := range graphInValue.FindAllStringSubmatch(g[2], -1) {
-			vs = append(vs, unquote(q[1]))
+			vs = append(vs, arm.Unquote(q[1]))
 		}
 		return func(m map[string]any) bool {
 			f := graphField(m, field)
@@ -283,20 +279,6 @@ func graphClause(c string) (func(m map[string]any) bool, bool) {
 		}, true
 	}
 	return nil, false
-}
-
-// splitOutsideQuotes splits s where sep matches outside single-quoted
-// strings (a value may hold " and ").
-func splitOutsideQuotes(s string, sep *regexp.Regexp) []string {
-	var out []string
-	start := 0
-	for _, loc := range sep.FindAllStringIndex(s, -1) {
-		if strings.Count(s[start:loc[0]], "'")%2 == 0 {
-			out = append(out, s[start:loc[0]])
-			start = loc[1]
-		}
-	}
-	return append(out, s[start:])
 }
 
 // graphSelect returns the projection $select asks for (ok false: none):

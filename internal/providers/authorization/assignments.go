@@ -362,9 +362,9 @@ type assignmentFilter struct {
 func parseAssignmentFilter(f string) (assignmentFilter, error) {
 	var out assignmentFilter
 	byPrincipalID := false
-	for _, t := range filterTerms(f) {
-		if m := eqTerm.FindStringSubmatch(t); m != nil && strings.EqualFold(m[1], "principalId") {
-			out.principal, byPrincipalID = m[2], true
+	for _, t := range arm.FilterTerms(f) {
+		if n, v, ok := arm.FilterEq(t); ok && strings.EqualFold(n, "principalId") {
+			out.principal, byPrincipalID = v, true
 			continue
 		}
 		m := callTerm.FindStringSubmatch(t)

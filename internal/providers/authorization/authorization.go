@@ -143,22 +143,9 @@ type listOf[T any] struct {
 	Value []T `json:"value"`
 }
 
-// filterTerms splits a $filter on " and ", trimmed.
-func filterTerms(f string) []string {
-	var out []string
-	for _, t := range regexp.MustCompile(`(?i)\s+and\s+`).Split(strings.TrimSpace(f), -1) {
-		if t = strings.TrimSpace(t); t != "" {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// quoted reads the value of a term "name eq 'value'" or "fn('value')".
-var (
-	eqTerm   = regexp.MustCompile(`(?i)^(\w+)\s+eq\s+'([^']*)'$`)
-	callTerm = regexp.MustCompile(`(?i)^(\w+)\(\s*(?:'([^']*)')?\s*\)$`)
-)
+// callTerm reads a term "fn()" or "fn('value')" of a $filter (see
+// arm.FilterTerms).
+var callTerm = regexp.MustCompile(`(?i)^(\w+)\(\s*(?:'([^']*)')?\s*\)$`)
 
 // unsupportedFilter is the refusal of a $filter a list cannot apply.
 func unsupportedFilter(f string) error {

@@ -380,14 +380,14 @@ type definitionFilter struct {
 
 func parseDefinitionFilter(f string) (definitionFilter, error) {
 	var out definitionFilter
-	for _, t := range filterTerms(f) {
-		if m := eqTerm.FindStringSubmatch(t); m != nil {
-			switch strings.ToLower(m[1]) {
+	for _, t := range arm.FilterTerms(f) {
+		if n, v, ok := arm.FilterEq(t); ok {
+			switch strings.ToLower(n) {
 			case "rolename":
-				out.name = m[2]
+				out.name = v
 				continue
 			case "type":
-				out.typ = m[2]
+				out.typ = v
 				continue
 			}
 		}

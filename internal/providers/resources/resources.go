@@ -269,31 +269,22 @@ type resourceFilter struct {
 	tagValueSet                                            bool
 }
 
-var (
-	resourceEq        = regexp.MustCompile(`(?i)^(\w+)\s+eq\s+'((?:[^']|'')*)'$`)
-	resourceSubstring = regexp.MustCompile(`(?i)^substringof\(\s*'((?:[^']|'')*)'\s*,\s*name\s*\)$`)
-	resourceAnd       = regexp.MustCompile(`(?i)\s+and\s+`)
-)
+var resourceSubstring = regexp.MustCompile(`(?i)^substringof\(\s*'((?:[^']|'')*)'\s*,\s*name\s*\)$`)
 
 // parseResourceFilter reads f, or refuses what ARM's list does not take
 // (UnsupportedFilter).
 func parseResourceFilter(f string) (resourceFilter, error) {
 	var out resourceFilter
-	if strings.TrimSpace(f) == "" {
-		return out, nil
-	}
-	for _, t := range resourceAnd.Split(strings.TrimSpace(f), -1) {
-		t = strings.TrimSpace(t)
+	for _, t := range arm.FilterTerms(f) {
 		if m := resourceSubstring.FindStringSubmatch(t); m != nil {
-			out.nameHas = strings.ToLower(strings.ReplaceAll(m[1], "''", "'"))
+			out.nameHas = strings.ToLower(arm.Unquote(m[1]))
 			continue
 		}
-		m := resourceEq.FindStringSubmatch(t)
-		if m == nil {
+		n, v, ok := arm.FilterEq(t)
+		if !ok {
 			return out, arm.Errorf(arm.CodeUnsupportedFilter, "The filter '%s' is not supported.", f)
 		}
-		v := strings.ReplaceAll(m[2], "''", "'")
-		switch strings.ToLower(m[1]) {
+		switch strings.ToLower(n) {
 		case "resourcegroup":
 			out.group = v
 		case "resourcetype":
