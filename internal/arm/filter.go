@@ -34,8 +34,8 @@ func FilterTerms(f string) []string {
 	return out
 }
 
-// FilterEq reads a term `name eq 'value'` (name matched as written; ''
-// in the value is a quote); ok is false for any other term.
+// FilterEq reads a term `name eq 'value'` (name matched as written; a
+// doubled quote in the value is one quote); ok is false for any other term.
 func FilterEq(term string) (name, value string, ok bool) {
 	m := filterEq.FindStringSubmatch(strings.TrimSpace(term))
 	if m == nil {
@@ -44,5 +44,5 @@ func FilterEq(term string) (name, value string, ok bool) {
 	return m[1], Unquote(m[2]), true
 }
 
-// Unquote is an OData string literal's value: '' is a quote.
+// Unquote is an OData string literal's value: a doubled quote is one.
 func Unquote(v string) string { return strings.ReplaceAll(v, "''", "'") }

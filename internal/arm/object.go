@@ -265,6 +265,24 @@ func (o *Object) Len() int {
 	return len(o.members)
 }
 
+// Only is a new object of o's members whose keys names lists (matched as
+// written), in o's order: a document cut to the members a shape has.
+func (o *Object) Only(names ...string) *Object {
+	out := &Object{}
+	if o == nil {
+		return out
+	}
+	for _, m := range o.members {
+		for _, n := range names {
+			if m.key == n {
+				out.members = append(out.members, m)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Keys returns the member names in order.
 func (o *Object) Keys() []string {
 	if o == nil {

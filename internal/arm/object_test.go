@@ -803,3 +803,19 @@ func TestTrustedStringReadsWhatStringReads(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectOnly: Only keeps the members named, in the object's order, and
+// leaves the object as it was.
+func TestObjectOnly(t *testing.T) {
+	o, err := arm.ParseObject([]byte(`{"id":"x","etag":"e","name":"n","properties":{"a":1}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := o.Only("properties", "id", "missing").MarshalJSON()
+	if string(b) != `{"id":"x","properties":{"a":1}}` {
+		t.Fatalf("Only: %s", b)
+	}
+	if b, _ := o.MarshalJSON(); string(b) != `{"id":"x","etag":"e","name":"n","properties":{"a":1}}` {
+		t.Fatalf("Only changed the object: %s", b)
+	}
+}

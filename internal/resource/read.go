@@ -116,7 +116,11 @@ func served(c *Ctx, k *Kind, r *Request, doc []byte) ([]byte, error) {
 				b = ck.view(r, b)
 			}
 			if len(em.Keep) > 0 {
-				if b, err = keepMembers(b, em.Keep); err != nil {
+				o, err := arm.ParseObject(b)
+				if err != nil {
+					return nil, err
+				}
+				if b, err = o.Only(em.Keep...).MarshalJSON(); err != nil {
 					return nil, err
 				}
 			}
@@ -126,25 +130,6 @@ func served(c *Ctx, k *Kind, r *Request, doc []byte) ([]byte, error) {
 	}
 	o.SetObject("properties", props)
 	return o.MarshalJSON()
-}
-
-// keepMembers is the object doc with only the members names lists, in
-// doc's order.
-func keepMembers(doc []byte, names []string) ([]byte, error) {
-	o, err := arm.ParseObject(doc)
-	if err != nil {
-		return nil, err
-	}
-	out := &arm.Object{}
-	for _, key := range o.Keys() {
-		for _, n := range names {
-			if key == n {
-				v, _ := o.Get(key)
-				out.Set(key, v)
-			}
-		}
-	}
-	return out.MarshalJSON()
 }
 
 // notFound explains why id is missing: its subscription, its resource group,

@@ -227,18 +227,13 @@ scan:
 }
 
 // genericMembers are the members of ARM's GenericResourceExpanded that a
-// document may hold, in ARM's order.
+// document may hold.
 var genericMembers = []string{"id", "name", "type", "kind", "location", "extendedLocation", "managedBy", "sku", "plan", "identity", "zones", "tags"}
 
 // genericResource is d as GET {scope}/resources lists it, with the members
 // $expand asks for.
 func genericResource(d *resource.Doc, expand map[string]bool) []byte {
-	out := &arm.Object{}
-	for _, m := range genericMembers {
-		if v, ok := d.Obj.Get(m); ok {
-			out.Set(m, v)
-		}
-	}
+	out := d.Obj.Only(genericMembers...)
 	sd, _ := d.Obj.Object("systemData")
 	if expand["createdtime"] && sd != nil {
 		if v, ok, _ := sd.String("createdAt"); ok {
