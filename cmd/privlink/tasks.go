@@ -106,43 +106,55 @@ func (c *client) endpointState(id string) (*endpointState, error) {
 // waitFor polls path until its provisioningState is terminal (or it is gone
 // when gone is true), printing each new state.
 func (c *client) waitFor(path string, gone bool, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for {
-		r, err := c.do(http.MethodGet, path, nil)
-		if err != nil {
-			return err
-		}
-		state := ""
+	return c.poll(path, "provisioningState", timeout, func(r *response) (string, bool, error) {
 		switch {
 		case r.Status == http.StatusNotFound && gone:
 			fmt.Fprintln(c.g.stderr, "deleted")
-			return nil
+			return "", true, nil
 		case !r.OK():
-			return armFailure(r)
-		default:
-			var doc struct {
-				Properties struct {
-					ProvisioningState string `json:"provisioningState"`
-				} `json:"properties"`
-			}
-			_ = json.Unmarshal(r.Body, &doc)
-			state = doc.Properties.ProvisioningState
+			return "", false, armFailure(r)
 		}
-		if state != last {
-			fmt.Fprintf(c.g.stderr, "provisioningState: %s\n", state)
+		var doc struct {
+			Properties struct {
+				ProvisioningState string `json:"provisioningState"`
+			} `json:"properties"`
+		}
+		_ = json.Unmarshal(r.Body, &doc)
+		state := doc.Properties.ProvisioningState
+		if gone || !arm.IsTerminal(state) {
+			return state, false, nil
+		}
+		if !strings.EqualFold(state, arm.StateSucceeded) {
+			// The server answered 200; the failure is in the document.
+			// No HTTP status is made up for it.
+			return state, true, &serverError{msg: "provisioning ended in state " + state}
+		}
+		return state, true, nil
+	})
+}
+
+// poll GETs url every 250 ms until step says it is done (or fails),
+// printing "what: state" on stderr each time the state step read changes,
+// and gives up after timeout.
+func (c *client) poll(url, what string, timeout time.Duration, step func(r *response) (state string, done bool, err error)) error {
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for {
+		r, err := c.do(http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		state, done, err := step(r)
+		// A step that ends without a state (a resource gone) says its own.
+		if state != last && !(done && state == "") {
+			fmt.Fprintf(c.g.stderr, "%s: %s\n", what, state)
 			last = state
 		}
-		if !gone && arm.IsTerminal(state) {
-			if !strings.EqualFold(state, arm.StateSucceeded) {
-				// The server answered 200; the failure is in the document.
-				// No HTTP status is made up for it.
-				return &serverError{msg: "provisioning ended in state " + state}
-			}
-			return nil
+		if done || err != nil {
+			return err
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("gave up waiting after %s (state %q)", timeout, state)
+			return fmt.Errorf("gave up waiting after %s (%s %q)", timeout, what, state)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
@@ -159,15 +171,9 @@ func (c *client) waitForAnswer(r *response, path string, timeout time.Duration) 
 	if op == "" {
 		return c.waitFor(path, false, timeout)
 	}
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for {
-		r, err := c.do(http.MethodGet, op, nil)
-		if err != nil {
-			return err
-		}
+	return c.poll(op, "operation", timeout, func(r *response) (string, bool, error) {
 		if !r.OK() {
-			return armFailure(r)
+			return "", false, armFailure(r)
 		}
 		var st struct {
 			Status string `json:"status"`
@@ -176,21 +182,14 @@ func (c *client) waitForAnswer(r *response, path string, timeout time.Duration) 
 			} `json:"error"`
 		}
 		_ = json.Unmarshal(r.Body, &st)
-		if st.Status != last {
-			fmt.Fprintf(c.g.stderr, "operation: %s\n", st.Status)
-			last = st.Status
+		if !arm.IsTerminal(st.Status) {
+			return st.Status, false, nil
 		}
-		if arm.IsTerminal(st.Status) {
-			if !strings.EqualFold(st.Status, arm.StateSucceeded) {
-				return &serverError{msg: "the operation ended " + st.Status + ": " + st.Error.Code + ": " + st.Error.Message}
-			}
-			return nil
+		if !strings.EqualFold(st.Status, arm.StateSucceeded) {
+			return st.Status, true, &serverError{msg: "the operation ended " + st.Status + ": " + st.Error.Code + ": " + st.Error.Message}
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("gave up waiting after %s (operation %q)", timeout, st.Status)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return st.Status, true, nil
+	})
 }
 
 func mpeCmd(g *globals) *cobra.Command {
