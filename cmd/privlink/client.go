@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/privlink/privlink/internal/arm"
@@ -219,6 +221,9 @@ type client struct {
 	http *http.Client
 	// retried is set once a 401 has led to a new sign-in.
 	retried bool
+	// retryDelay replaces the first retry's delay (retryDelay) when set:
+	// for tests.
+	retryDelay time.Duration
 }
 
 func (g *globals) client() (*client, error) {
@@ -328,18 +333,24 @@ type tokenAnswer struct {
 
 // postToken asks the token endpoint of the profile's tenant for a token.
 func (c *client) postToken(form url.Values) (*tokenAnswer, error) {
-	resp, err := c.http.PostForm(c.p.Endpoint+"/"+c.p.TenantID+"/oauth2/v2.0/token", form)
+	u := c.p.Endpoint + "/" + c.p.TenantID + "/oauth2/v2.0/token"
+	r, err := c.exchange(func() (*http.Request, error) {
+		req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		return req, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
 	var tok tokenAnswer
 	// A refusal is the server's answer (exit code 1), not a usage error.
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
-		return nil, &serverError{status: resp.StatusCode, msg: "the token endpoint " + resp.Request.URL.String() + " did not answer with a token"}
+	if err := json.Unmarshal(r.Body, &tok); err != nil {
+		return nil, &serverError{status: r.Status, msg: "the token endpoint " + u + " did not answer with a token"}
 	}
 	if tok.AccessToken == "" {
-		return nil, &serverError{status: resp.StatusCode, msg: "login failed: " + tok.Error + ": " + tok.Description}
+		return nil, &serverError{status: r.Status, msg: "login failed: " + tok.Error + ": " + tok.Description}
 	}
 	return &tok, nil
 }
@@ -367,27 +378,28 @@ func (c *client) refreshIdentity() error {
 			q.Set("msi_res_id", id.ResourceID)
 		}
 	}
-	req, err := http.NewRequest(http.MethodGet, c.p.Endpoint+"/metadata/identity/oauth2/token?"+q.Encode(), nil)
+	u := c.p.Endpoint + "/metadata/identity/oauth2/token?" + q.Encode()
+	r, err := c.exchange(func() (*http.Request, error) {
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		if err == nil {
+			req.Header.Set("Metadata", "true")
+		}
+		return req, err
+	})
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Metadata", "true")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
 	var tok struct {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   string `json:"expires_in"`
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
-		return &serverError{status: resp.StatusCode, msg: "the managed identity endpoint " + req.URL.String() + " did not answer with a token"}
+	if err := json.Unmarshal(r.Body, &tok); err != nil {
+		return &serverError{status: r.Status, msg: "the managed identity endpoint " + u + " did not answer with a token"}
 	}
 	if tok.AccessToken == "" {
-		return &serverError{status: resp.StatusCode, msg: "login failed: " + tok.Error + ": " + tok.Description}
+		return &serverError{status: r.Status, msg: "login failed: " + tok.Error + ": " + tok.Description}
 	}
 	secs, _ := strconv.Atoi(tok.ExpiresIn)
 	return c.keep(&tokenAnswer{AccessToken: tok.AccessToken, ExpiresIn: secs})
@@ -421,7 +433,29 @@ func (c *client) do(method, path string, body []byte) (*response, error) {
 	return r, err
 }
 
-// send makes one request.
+// Retries, as the Azure SDK for Go's default retry policy (azcore
+// policy.RetryOptions) makes them: up to maxRetries more tries after a
+// connection error or one of retryStatus, waiting the answer's Retry-After
+// when it gives one, else retryDelay doubled at each try (with a random
+// part, as azcore's) up to maxRetryDelay. A replica that dies behind a load
+// balancer cuts the requests it held, and a store that is briefly
+// unreachable answers 503 with Retry-After: the SDKs go on, and so does the
+// CLI. ARM's PUTs and DELETEs are idempotent, so a retry of a request that
+// took effect before its answer was lost gives the same result.
+const (
+	maxRetries    = 3
+	retryDelay    = 800 * time.Millisecond
+	maxRetryDelay = 60 * time.Second
+)
+
+// retryStatus are the statuses azcore retries: 408, 429, 500, 502, 503, 504.
+var retryStatus = map[int]bool{
+	http.StatusRequestTimeout: true, http.StatusTooManyRequests: true, http.StatusInternalServerError: true,
+	http.StatusBadGateway: true, http.StatusServiceUnavailable: true, http.StatusGatewayTimeout: true,
+}
+
+// send makes a request of the server (path relative to the endpoint, or a
+// full URL) with the profile's token.
 func (c *client) send(method, path string, body []byte) (*response, error) {
 	u := path
 	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
@@ -430,20 +464,100 @@ func (c *client) send(method, path string, body []byte) (*response, error) {
 		}
 		u = c.p.Endpoint + path
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+	return c.exchange(func() (*http.Request, error) {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequest(method, u, rd)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+c.p.AccessToken)
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", "privlink-cli")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		return req, nil
+	})
+}
+
+// exchange sends the request newReq makes (a new one for every try) and
+// reads the answer, retried as the SDKs retry (see maxRetries): a
+// connection error that outlasts the retries is returned as it is.
+func (c *client) exchange(newReq func() (*http.Request, error)) (*response, error) {
+	for try := 0; ; try++ {
+		req, err := newReq()
+		if err != nil {
+			return nil, err
+		}
+		r, err := c.once(req)
+		if try == maxRetries || (err == nil && !retryStatus[r.Status]) || (err != nil && !retriable(err)) {
+			return r, err
+		}
+		var wait time.Duration
+		if err == nil {
+			wait = retryAfter(r.Header)
+			if wait > maxRetryDelay {
+				return r, nil // azcore does not wait past its cap either
+			}
+		}
+		if wait <= 0 {
+			base := c.retryDelay
+			if base == 0 {
+				base = retryDelay
+			}
+			// azcore's calcDelay: (2^try - 1) times the delay (try
+			// counted from 1), times 0.8 to 1.3.
+			wait = time.Duration(float64(base) * float64(int64(1)<<(try+1)-1) * (0.8 + 0.5*rand.Float64()))
+		}
+		wait = min(wait, maxRetryDelay)
+		if c.g.verbose {
+			why := fmt.Sprint(err)
+			if err == nil {
+				why = strconv.Itoa(r.Status)
+			}
+			fmt.Fprintf(c.g.stderr, "retrying %s %s in %s (try %d of %d): %s\n", req.Method, req.URL, wait.Round(time.Millisecond), try+2, maxRetries+1, why)
+		}
+		time.Sleep(wait)
 	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		return nil, err
+}
+
+// retriable reports whether a request that failed with err (no answer)
+// is worth another try. azcore tries every transport error again; the CLI
+// does not when nothing was sent and seconds will not change it, so that a
+// server not started or a CA not trusted shows at once instead of after
+// ten seconds of retries: a refused connection, a certificate that does not
+// verify.
+func retriable(err error) bool {
+	var unknownCA x509.UnknownAuthorityError
+	var badCert *tls.CertificateVerificationError
+	var badHost x509.HostnameError
+	return !errors.Is(err, syscall.ECONNREFUSED) && !errors.As(err, &unknownCA) && !errors.As(err, &badCert) && !errors.As(err, &badHost)
+}
+
+// retryAfter reads how long an answer asks the client to wait: ARM's
+// retry-after-ms or x-ms-retry-after-ms, else Retry-After in seconds or as
+// an HTTP date (0: it does not say).
+func retryAfter(h http.Header) time.Duration {
+	for _, k := range []string{"retry-after-ms", "x-ms-retry-after-ms"} {
+		if ms, err := strconv.Atoi(h.Get(k)); err == nil && ms > 0 {
+			return time.Duration(ms) * time.Millisecond
+		}
 	}
-	req.Header.Set("Authorization", "Bearer "+c.p.AccessToken)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "privlink-cli")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	v := h.Get("Retry-After")
+	if s, err := strconv.Atoi(v); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
 	}
+	if t, err := http.ParseTime(v); err == nil {
+		return time.Until(t)
+	}
+	return 0
+}
+
+// once makes one try of req and reads the answer.
+func (c *client) once(req *http.Request) (*response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err
@@ -455,7 +569,7 @@ func (c *client) send(method, path string, body []byte) (*response, error) {
 	}
 	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 	if c.g.verbose {
-		fmt.Fprintf(c.g.stderr, "%s %s\n%s %s\n", method, u, resp.Proto, resp.Status)
+		fmt.Fprintf(c.g.stderr, "%s %s\n%s %s\n", req.Method, req.URL, resp.Proto, resp.Status)
 		keys := make([]string, 0, len(resp.Header))
 		for k := range resp.Header {
 			keys = append(keys, k)
