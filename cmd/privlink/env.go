@@ -180,17 +180,38 @@ func envDataDir(hostport, data string, explicit bool, stderr io.Writer) (string,
 		fmt.Fprintf(stderr, "privlink env: using the data directory of the server at %s: %s\n", hostport, other)
 		return other, nil
 	}
-	what := "holds no CA"
-	if _, err := os.Stat(certs.CAPath(dir)); err == nil {
-		what = "holds a CA that did not sign its certificate"
-	}
-	msg := fmt.Sprintf("a privlink server is listening at %s, but %s %s", hostport, dir, what)
-	if other != "" {
-		msg += fmt.Sprintf("; the server's data directory is %s: run 'privlink env --addr %s --data %s'", other, hostport, other)
-	} else {
+	msg := fmt.Sprintf("a privlink server is listening at %s, but %s %s", hostport, dir, caProblem(dir))
+	switch {
+	case info != nil && info.Replica != "":
+		// Behind a load balancer each try may reach another replica, and
+		// every replica's own directory is as good as the next: the store
+		// they share is where the CA is.
+		msg += fmt.Sprintf("; it is replica %s of a shared store: run 'privlink env --addr %s --store URL' with the PostgreSQL URL the replicas share, or --data with a directory 'privlink env --store' filled (it holds the CA and the managed identity secret, and no database password)", info.Replica, hostport)
+	case other != "":
+		msg += fmt.Sprintf("; the server's data directory is %s", other)
+		if p := caProblem(other); strings.HasPrefix(p, "cannot") {
+			msg += fmt.Sprintf(", which %s: run 'privlink env --addr %s --data %s' as the server's user", p, hostport, other)
+		} else {
+			msg += fmt.Sprintf(": run 'privlink env --addr %s --data %s'", hostport, other)
+		}
+	default:
 		msg += "; pass the server's --data directory"
 	}
 	return "", errors.New(msg)
+}
+
+// caProblem says why dir's CA is not the one wanted: "holds no CA", "holds
+// a CA that did not sign its certificate", or that it cannot be read (a
+// server's data directory is its user's alone: mode 0700).
+func caProblem(dir string) string {
+	_, err := os.Stat(certs.CAPath(dir))
+	switch {
+	case err == nil:
+		return "holds a CA that did not sign its certificate"
+	case errors.Is(err, os.ErrPermission):
+		return "cannot be read by this user (" + err.Error() + ")"
+	}
+	return "holds no CA"
 }
 
 // probeServer asks whoever listens at hostport for its certificate chain

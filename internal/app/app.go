@@ -348,6 +348,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.api.SetDataPlane(p)
 	}
 	s.api.Info.ProxyURL = s.ProxyURL()
+	if s.Shared() {
+		s.api.Info.Replica = s.replica
+	}
 	if cfg.HTTPAddr != "" {
 		if s.http, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			return nil, err

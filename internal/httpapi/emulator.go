@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net"
 	"net/http"
 
 	"github.com/privlink/privlink/internal/arm"
@@ -36,6 +37,10 @@ type Info struct {
 	ProxyURL string `json:"proxyUrl"`
 	// PublicHosts are the Azure host names the proxy serves.
 	PublicHosts []string `json:"publicHosts"`
+	// Replica is set when the server is one of several replicas sharing a
+	// store (PostgreSQL): its CA and secrets are in that store, and its
+	// data directory is its own. It names the replica.
+	Replica string `json:"replica,omitempty"`
 }
 
 // info serves GET /_privlink/info without authentication: 'privlink env'
@@ -43,7 +48,13 @@ type Info struct {
 // data directory, then checks that the CA there signed the server's
 // certificate before using it.
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.Info)
+	i := s.Info
+	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "" && !identity.PublicHost(r.Host) {
+		// The proxy is on the port the client reached: behind a load
+		// balancer, the balancer's, not this replica's own.
+		i.ProxyURL = "http://" + r.Host
+	}
+	writeJSON(w, http.StatusOK, i)
 }
 
 // endpointStates serves GET /_privlink/endpoints?cluster={id} or ?id={id}:

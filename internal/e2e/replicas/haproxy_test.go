@@ -1,6 +1,7 @@
 package replicas
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -87,6 +88,25 @@ func TestHAProxy(t *testing.T) {
 	sa := fixtures.Targets()[0].Create(t, env, "adx", "share")
 	if _, err := fixtures.CreateMPE(t, env, "adx", "mycluster", "mpe1", sa, "blob", "Please Approve."); err != nil {
 		t.Fatal(err)
+	}
+
+	// /_privlink/info through the balancer names the balancer's address as
+	// the proxy, whichever replica answers.
+	for range 3 {
+		resp, err := env.HTTP.Get(env.URL + "/_privlink/info")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var info struct {
+			ProxyURL string `json:"proxyUrl"`
+			Replica  string `json:"replica"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&info)
+		resp.Body.Close()
+		if err != nil || info.ProxyURL != "http://"+lb || info.Replica == "" {
+			t.Fatalf("/_privlink/info through haproxy: %+v (%v), want proxyUrl http://%s and the replica's name", info, err, lb)
+		}
+		env.HTTP.CloseIdleConnections()
 	}
 
 	// The transparent proxy on the same port: Azure's own host name.

@@ -92,6 +92,25 @@ func TestLifecycleRoundRobin(t *testing.T) {
 		t.Errorf("privlink env --store: SSL_CERT_FILE=%s does not hold the replicas' CA (%v)", exports["SSL_CERT_FILE"], err)
 	}
 
+	// A developer without the store's URL: a directory that env --store
+	// filled serves as --data for any replica; an empty one is refused
+	// with a hint at --store (each replica's own directory is no better).
+	shared := t.TempDir()
+	cmd = exec.Command(f.bin, "env", "--addr", second.addr, "--store", f.store, "--data", shared)
+	cmd.Env, cmd.Dir = testkit.CleanEnviron(), t.TempDir()
+	testkit.Output(t, cmd)
+	cmd = exec.Command(f.bin, "env", "--addr", f.replicas[2].addr, "--data", shared)
+	cmd.Env, cmd.Dir = testkit.CleanEnviron(), t.TempDir()
+	if exports, _, err := testkit.ParseExports(string(testkit.Output(t, cmd))); err != nil || exports["PRIVLINK_ENDPOINT"] != f.replicas[2].url {
+		t.Errorf("privlink env --data (filled by env --store): %v %v", exports, err)
+	}
+	cmd = exec.Command(f.bin, "env", "--addr", second.addr, "--data", t.TempDir())
+	cmd.Env, cmd.Dir = testkit.CleanEnviron(), t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); err == nil || code != 2 || !strings.Contains(string(out), "replica "+second.name+" of a shared store") || !strings.Contains(string(out), "--store URL") {
+		t.Errorf("privlink env --data (empty) at a replica: exit %d, %s; want exit 2 naming the replica and --store", code, out)
+	}
+
 	f.rr.served()
 	fixtures.CreateRG(t, env, env.Subscription, "adx")
 	fixtures.CreateRG(t, env, env.Subscription, "targets")
