@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -334,7 +335,8 @@ type tokenAnswer struct {
 // postToken asks the token endpoint of the profile's tenant for a token.
 func (c *client) postToken(form url.Values) (*tokenAnswer, error) {
 	u := c.p.Endpoint + "/" + c.p.TenantID + "/oauth2/v2.0/token"
-	r, err := c.exchange(func() (*http.Request, error) {
+	// A token request creates nothing: safe to repeat.
+	r, err := c.exchange(true, func() (*http.Request, error) {
 		req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -379,7 +381,7 @@ func (c *client) refreshIdentity() error {
 		}
 	}
 	u := c.p.Endpoint + "/metadata/identity/oauth2/token?" + q.Encode()
-	r, err := c.exchange(func() (*http.Request, error) {
+	r, err := c.exchange(true, func() (*http.Request, error) {
 		req, err := http.NewRequest(http.MethodGet, u, nil)
 		if err == nil {
 			req.Header.Set("Metadata", "true")
@@ -410,6 +412,10 @@ type response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Resent: an earlier try of the same request was sent and its answer
+	// lost (a cut connection), so this answer may follow what that try
+	// did (see client.lostTry).
+	Resent bool
 }
 
 // OK reports whether the status is 2xx.
@@ -441,7 +447,9 @@ func (c *client) do(method, path string, body []byte) (*response, error) {
 // balancer cuts the requests it held, and a store that is briefly
 // unreachable answers 503 with Retry-After: the SDKs go on, and so does the
 // CLI. ARM's PUTs and DELETEs are idempotent, so a retry of a request that
-// took effect before its answer was lost gives the same result.
+// took effect before its answer was lost has the same effect; its answer
+// may differ (a create's operation found running, a delete finding nothing
+// left), which afterLostPut and remove read for what it is.
 const (
 	maxRetries    = 3
 	retryDelay    = 800 * time.Millisecond
@@ -464,7 +472,9 @@ func (c *client) send(method, path string, body []byte) (*response, error) {
 		}
 		u = c.p.Endpoint + path
 	}
-	return c.exchange(func() (*http.Request, error) {
+	// ARM's GET, PUT, PATCH and DELETE are idempotent; a POST is an
+	// action, which may not be.
+	return c.exchange(method != http.MethodPost, func() (*http.Request, error) {
 		var rd io.Reader
 		if body != nil {
 			rd = bytes.NewReader(body)
@@ -485,17 +495,29 @@ func (c *client) send(method, path string, body []byte) (*response, error) {
 
 // exchange sends the request newReq makes (a new one for every try) and
 // reads the answer, retried as the SDKs retry (see maxRetries): a
-// connection error that outlasts the retries is returned as it is.
-func (c *client) exchange(newReq func() (*http.Request, error)) (*response, error) {
+// connection error that outlasts the retries is returned as it is. A
+// request that is not safe to repeat (a POST that may create something:
+// a service principal, a secret, an ARM action) is tried again only when
+// the last try was never sent.
+func (c *client) exchange(safe bool, newReq func() (*http.Request, error)) (*response, error) {
+	resent := false
 	for try := 0; ; try++ {
 		req, err := newReq()
 		if err != nil {
 			return nil, err
 		}
 		r, err := c.once(req)
-		if try == maxRetries || (err == nil && !retryStatus[r.Status]) || (err != nil && !retriable(err)) {
+		if r != nil {
+			r.Resent = resent
+		}
+		again := err == nil && retryStatus[r.Status] || err != nil && retriable(err)
+		if !safe {
+			again = err != nil && unsent(err) && retriable(err)
+		}
+		if try == maxRetries || !again {
 			return r, err
 		}
+		resent = resent || err != nil && !unsent(err)
 		var wait time.Duration
 		if err == nil {
 			wait = retryAfter(r.Header)
@@ -530,11 +552,56 @@ func (c *client) exchange(newReq func() (*http.Request, error)) (*response, erro
 // server not started or a CA not trusted shows at once instead of after
 // ten seconds of retries: a refused connection, a certificate that does not
 // verify.
+// A timeout is not tried again either: the client waits two minutes for an
+// answer, and a server that gave none in that time is stuck, not briefly
+// away (and the request may still be running there).
 func retriable(err error) bool {
 	var unknownCA x509.UnknownAuthorityError
 	var badCert *tls.CertificateVerificationError
 	var badHost x509.HostnameError
-	return !errors.Is(err, syscall.ECONNREFUSED) && !errors.As(err, &unknownCA) && !errors.As(err, &badCert) && !errors.As(err, &badHost)
+	var timeout interface{ Timeout() bool }
+	return !errors.Is(err, syscall.ECONNREFUSED) && !errors.As(err, &unknownCA) && !errors.As(err, &badCert) && !errors.As(err, &badHost) &&
+		!(errors.As(err, &timeout) && timeout.Timeout())
+}
+
+// afterLostPut reads the answer to a PUT of path whose first try's answer
+// was lost: when that try started an operation that is still running, the
+// retry is refused with 409 AnotherOperationInProgress (or
+// DeploymentActive), though the caller's write is under way. It then
+// answers as the lost try would have, with the resource's document (a GET
+// of path); any other answer stands.
+func (c *client) afterLostPut(r *response, path string) (*response, error) {
+	if !c.lostTryRunning(r) {
+		return r, nil
+	}
+	return c.do(http.MethodGet, path, nil)
+}
+
+// lostTryRunning reports whether r refuses a resent write because the
+// operation its lost first try started is running (409
+// AnotherOperationInProgress or DeploymentActive), and says so on stderr.
+func (c *client) lostTryRunning(r *response) bool {
+	if !r.Resent || r.Status != http.StatusConflict {
+		return false
+	}
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	if e.Error.Code != arm.CodeAnotherOperationInProgress && e.Error.Code != arm.CodeDeploymentActive {
+		return false
+	}
+	fmt.Fprintln(c.g.stderr, "note: the first try's answer was lost; the write it made is in progress")
+	return true
+}
+
+// unsent reports whether a request that failed with err never reached the
+// server: its connection could not be made (a name that does not resolve,
+// a dial that failed).
+func unsent(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial"
 }
 
 // retryAfter reads how long an answer asks the client to wait: ARM's

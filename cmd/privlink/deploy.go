@@ -186,6 +186,9 @@ func runDeploy(g *globals, c *client, verb string, a deployArgs, subscriptionSco
 		return printWhatIf(g, r.Body)
 	}
 	r, err := c.do(http.MethodPut, path+q, b)
+	if err == nil {
+		r, err = c.afterLostPut(r, path+q)
+	}
 	if err != nil {
 		return err
 	}

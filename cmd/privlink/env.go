@@ -95,7 +95,7 @@ their load balancer, on any machine.`,
 					return fmt.Errorf("--store: %w", err)
 				}
 			}
-			dir, err := envDataDir(hostport, data, explicit, g.stderr)
+			dir, err := envDataDir(hostport, data, explicit, storeURL != "", g.stderr)
 			if err != nil {
 				return err
 			}
@@ -149,8 +149,9 @@ func storeCacheDir(storeURL string) (string, error) {
 // envDataDir decides which data directory's CA and secrets env prints.
 // With a server listening at hostport, the directory must hold the CA that
 // signed the server's certificate: a second, unrelated CA would be trusted
-// by nobody's server. explicit says the user named data with --data.
-func envDataDir(hostport, data string, explicit bool, stderr io.Writer) (string, error) {
+// by nobody's server. explicit says the user named data with --data,
+// fromStore that env --store just filled it.
+func envDataDir(hostport, data string, explicit, fromStore bool, stderr io.Writer) (string, error) {
 	dir, err := filepath.Abs(data)
 	if err != nil {
 		return "", err
@@ -180,8 +181,11 @@ func envDataDir(hostport, data string, explicit bool, stderr io.Writer) (string,
 		fmt.Fprintf(stderr, "privlink env: using the data directory of the server at %s: %s\n", hostport, other)
 		return other, nil
 	}
-	msg := fmt.Sprintf("a privlink server is listening at %s, but %s %s", hostport, dir, caProblem(dir))
+	problem, _ := caProblem(dir)
+	msg := fmt.Sprintf("a privlink server is listening at %s, but %s %s", hostport, dir, problem)
 	switch {
+	case fromStore:
+		msg += "; that is the CA of the store --store names, so the server at " + hostport + " uses another store: give the --store its replicas share"
 	case info != nil && info.Replica != "":
 		// Behind a load balancer each try may reach another replica, and
 		// every replica's own directory is as good as the next: the store
@@ -189,7 +193,7 @@ func envDataDir(hostport, data string, explicit bool, stderr io.Writer) (string,
 		msg += fmt.Sprintf("; it is replica %s of a shared store: run 'privlink env --addr %s --store URL' with the PostgreSQL URL the replicas share, or --data with a directory 'privlink env --store' filled (it holds the CA and the managed identity secret, and no database password)", info.Replica, hostport)
 	case other != "":
 		msg += fmt.Sprintf("; the server's data directory is %s", other)
-		if p := caProblem(other); strings.HasPrefix(p, "cannot") {
+		if p, unreadable := caProblem(other); unreadable {
 			msg += fmt.Sprintf(", which %s: run 'privlink env --addr %s --data %s' as the server's user", p, hostport, other)
 		} else {
 			msg += fmt.Sprintf(": run 'privlink env --addr %s --data %s'", hostport, other)
@@ -202,16 +206,18 @@ func envDataDir(hostport, data string, explicit bool, stderr io.Writer) (string,
 
 // caProblem says why dir's CA is not the one wanted: "holds no CA", "holds
 // a CA that did not sign its certificate", or that it cannot be read (a
-// server's data directory is its user's alone: mode 0700).
-func caProblem(dir string) string {
-	_, err := os.Stat(certs.CAPath(dir))
+// server's data directory is its user's alone: mode 0700; the CA file
+// env --store writes is 0600); unreadable reports the last.
+func caProblem(dir string) (problem string, unreadable bool) {
+	f, err := os.Open(certs.CAPath(dir))
 	switch {
 	case err == nil:
-		return "holds a CA that did not sign its certificate"
+		f.Close()
+		return "holds a CA that did not sign its certificate", false
 	case errors.Is(err, os.ErrPermission):
-		return "cannot be read by this user (" + err.Error() + ")"
+		return "cannot be read by this user (" + err.Error() + ")", true
 	}
-	return "holds no CA"
+	return "holds no CA", false
 }
 
 // probeServer asks whoever listens at hostport for its certificate chain

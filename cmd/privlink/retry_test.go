@@ -57,6 +57,10 @@ func TestRetries(t *testing.T) {
 		{"cut every time: four tries, the error", func(w http.ResponseWriter, n int32) {
 			cut(t, w)
 		}, maxRetries + 1, 0},
+		{"Retry-After past azcore's cap: no retry", func(w http.ResponseWriter, n int32) {
+			w.Header().Set("Retry-After", "61")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}, 1, http.StatusServiceUnavailable},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,5 +163,77 @@ func TestNoRetry(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "retrying GET "+srv.URL+"/x in ") || !strings.Contains(stderr.String(), "(try 2 of 4): ") {
 		t.Errorf("-v output lacks the retry:\n%s", stderr.String())
+	}
+}
+
+// TestPostNotRepeated: a POST that reached the server is not sent again,
+// whether its connection was cut or it was answered 503, since it may
+// have created something (a service principal, a secret).
+func TestPostNotRepeated(t *testing.T) {
+	for name, answer := range map[string]func(w http.ResponseWriter){
+		"cut": func(w http.ResponseWriter) { cut(t, w) },
+		"503": func(w http.ResponseWriter) { w.WriteHeader(http.StatusServiceUnavailable) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var tries atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				tries.Add(1)
+				answer(w)
+			}))
+			defer srv.Close()
+			c := &client{g: &globals{stderr: io.Discard}, p: &profile{Endpoint: srv.URL, AccessToken: "t"}, http: srv.Client(), retryDelay: time.Millisecond}
+			_, _ = c.do(http.MethodPost, "/x", []byte(`{}`))
+			if got := tries.Load(); got != 1 {
+				t.Errorf("POST tried %d times, want 1", got)
+			}
+		})
+	}
+}
+
+// TestLostAnswer: when a write's first answer is lost and the write took
+// effect, the retry's answer is read for what it is: a create whose
+// operation is running (409 AnotherOperationInProgress) goes on with the
+// resource's document, a delete that finds nothing says "deleted".
+func TestLostAnswer(t *testing.T) {
+	var tries atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := tries.Add(1)
+		switch {
+		case n == 1:
+			cut(t, w) // the write is done; its answer is lost
+		case r.Method == http.MethodPut:
+			w.WriteHeader(http.StatusConflict)
+			_, _ = io.WriteString(w, `{"error":{"code":"AnotherOperationInProgress","message":"Another operation (Create) is in progress."}}`)
+		case r.Method == http.MethodGet:
+			_, _ = io.WriteString(w, `{"name":"mpe1","properties":{"provisioningState":"Creating"}}`)
+		case r.Method == http.MethodDelete:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}))
+	defer srv.Close()
+	var stderr strings.Builder
+	c := &client{g: &globals{stderr: &stderr}, p: &profile{Endpoint: srv.URL, AccessToken: "t"}, http: srv.Client(), retryDelay: time.Millisecond}
+	r, err := c.do(http.MethodPut, "/mpe1", []byte(`{}`))
+	if err == nil {
+		r, err = c.afterLostPut(r, "/mpe1")
+	}
+	if err != nil || r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"Creating"`) {
+		t.Fatalf("PUT after a lost answer: %v %+v, want the resource's document", err, r)
+	}
+	if !strings.Contains(stderr.String(), "the first try's answer was lost") {
+		t.Errorf("stderr does not say the answer was lost: %q", stderr.String())
+	}
+
+	// Without a lost try, the same 409 stands.
+	r = &response{Status: http.StatusConflict, Body: []byte(`{"error":{"code":"AnotherOperationInProgress"}}`)}
+	if got, _ := c.afterLostPut(r, "/mpe1"); got != r {
+		t.Errorf("a 409 with no lost try became %+v", got)
+	}
+
+	tries.Store(0)
+	stderr.Reset()
+	existed, err := c.remove("/mpe1", "nothing to delete", "deletion accepted", false)
+	if err != nil || !existed || !strings.Contains(stderr.String(), "deleted") || strings.Contains(stderr.String(), "nothing to delete") {
+		t.Errorf("DELETE after a lost answer: existed %v, %v, stderr %q; want deleted", existed, err, stderr.String())
 	}
 }

@@ -69,6 +69,12 @@ func (c *client) remove(path, missing, done string, wait bool) (existed bool, er
 		printJSON(c.g.stdout, r.Body)
 		return false, &exitError{code: 1}
 	}
+	if r.Status == http.StatusNoContent && r.Resent {
+		// The first try's answer was lost, and that try deleted it (a
+		// DELETE resent while its deletion runs is answered 202 again).
+		fmt.Fprintln(c.g.stderr, "deleted")
+		return true, nil
+	}
 	if r.Status == http.StatusNoContent {
 		fmt.Fprintln(c.g.stderr, missing)
 		return false, nil
@@ -221,6 +227,9 @@ func mpeCreate(g *globals) *cobra.Command {
 			body, _ := arm.Marshal(map[string]any{"properties": props})
 			id := cid.String() + "/managedPrivateEndpoints/" + args[0]
 			r, err := c.do(http.MethodPut, withVersion(id, endpointAPIVersion), body)
+			if err == nil {
+				r, err = c.afterLostPut(r, withVersion(id, endpointAPIVersion))
+			}
 			if err != nil {
 				return err
 			}

@@ -49,9 +49,10 @@ type Info struct {
 // certificate before using it.
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 	i := s.Info
-	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "" && !identity.PublicHost(r.Host) {
-		// The proxy is on the port the client reached: behind a load
-		// balancer, the balancer's, not this replica's own.
+	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "" && r.TLS != nil && !identity.PublicHost(r.Host) {
+		// The proxy is on the HTTPS port the client reached: behind a
+		// load balancer, the balancer's, not this replica's own. (The
+		// plain HTTP listener, --http-addr, has no proxy.)
 		i.ProxyURL = "http://" + r.Host
 	}
 	writeJSON(w, http.StatusOK, i)

@@ -91,8 +91,9 @@ func TestHAProxy(t *testing.T) {
 	}
 
 	// /_privlink/info through the balancer names the balancer's address as
-	// the proxy, whichever replica answers.
-	for range 3 {
+	// the proxy, whichever replica answers (round robin: several do).
+	answered := map[string]bool{}
+	for range 6 {
 		resp, err := env.HTTP.Get(env.URL + "/_privlink/info")
 		if err != nil {
 			t.Fatal(err)
@@ -106,7 +107,11 @@ func TestHAProxy(t *testing.T) {
 		if err != nil || info.ProxyURL != "http://"+lb || info.Replica == "" {
 			t.Fatalf("/_privlink/info through haproxy: %+v (%v), want proxyUrl http://%s and the replica's name", info, err, lb)
 		}
+		answered[info.Replica] = true
 		env.HTTP.CloseIdleConnections()
+	}
+	if len(answered) < 2 {
+		t.Errorf("six new connections through haproxy reached only %v, want several replicas", answered)
 	}
 
 	// The transparent proxy on the same port: Azure's own host name.
