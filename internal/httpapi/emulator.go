@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/privlink/privlink/internal/arm"
 	"github.com/privlink/privlink/internal/authz"
@@ -49,11 +50,15 @@ type Info struct {
 // certificate before using it.
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 	i := s.Info
-	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "" && r.TLS != nil && !identity.PublicHost(r.Host) {
+	if r.TLS != nil && r.Host != "" && !identity.PublicHost(r.Host) {
 		// The proxy is on the HTTPS port the client reached: behind a
 		// load balancer, the balancer's, not this replica's own. (The
 		// plain HTTP listener, --http-addr, has no proxy.)
-		i.ProxyURL = "http://" + r.Host
+		hostport := r.Host
+		if _, _, err := net.SplitHostPort(hostport); err != nil {
+			hostport = net.JoinHostPort(strings.Trim(hostport, "[]"), "443")
+		}
+		i.ProxyURL = "http://" + hostport
 	}
 	writeJSON(w, http.StatusOK, i)
 }
